@@ -1,0 +1,316 @@
+//! Configuration: defaults, then an optional `labinn.toml`, then `LABINN_*` environment
+//! variables, then command-line flags. Validated once at start into [`Config`].
+//!
+//! Flags and environment variables are read by clap (a flag wins over its variable); the
+//! file fills whatever neither gave; the defaults fill the rest.
+
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for production log pipelines.
+    Json,
+}
+
+/// Every setting, as an optional override. Used both for flags/env (clap) and for the file
+/// (serde); `None` means "not given at this layer".
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "LABINN_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// postgres://… to use PostgreSQL; sqlite://PATH for a SQLite file [default: SQLite at DATA_DIR/labinn.db]
+    #[arg(long, env = "LABINN_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Directory for the embedded database and generated secrets [default: ./labinn-data]
+    #[arg(long, env = "LABINN_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "LABINN_LOG_FORMAT", global = true)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter in tracing's EnvFilter syntax [default: info]
+    #[arg(long, env = "LABINN_LOG", global = true)]
+    pub log: Option<String>,
+    /// Largest accepted request body in bytes [default: 262144]
+    #[arg(long, env = "LABINN_MAX_BODY_BYTES", global = true)]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a request may take before it is answered 408 [default: 30]
+    #[arg(long, env = "LABINN_REQUEST_TIMEOUT_SECS", global = true)]
+    pub request_timeout_secs: Option<u64>,
+    /// Seconds that shutdown waits for requests in flight [default: 20]
+    #[arg(long, env = "LABINN_SHUTDOWN_GRACE_SECS", global = true)]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Most database connections of this node (PostgreSQL; SQLite reads) [default: 16]
+    #[arg(long, env = "LABINN_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// Hours a login stays valid [default: 720]
+    #[arg(long, env = "LABINN_SESSION_TTL_HOURS", global = true)]
+    pub session_ttl_hours: Option<u64>,
+    /// Mark the session cookie Secure (set when served over HTTPS) [default: false]
+    #[arg(long, env = "LABINN_COOKIE_SECURE", global = true)]
+    pub cookie_secure: Option<bool>,
+    /// Argon2id memory cost in KiB [default: 19456]
+    #[arg(long, env = "LABINN_ARGON2_MEMORY_KIB", global = true)]
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id iterations [default: 2]
+    #[arg(long, env = "LABINN_ARGON2_ITERATIONS", global = true)]
+    pub argon2_iterations: Option<u32>,
+}
+
+impl Settings {
+    /// `self` where given, otherwise `lower`.
+    fn or(self, lower: Settings) -> Settings {
+        Settings {
+            bind: self.bind.or(lower.bind),
+            database_url: self.database_url.or(lower.database_url),
+            data_dir: self.data_dir.or(lower.data_dir),
+            log_format: self.log_format.or(lower.log_format),
+            log: self.log.or(lower.log),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            request_timeout_secs: self.request_timeout_secs.or(lower.request_timeout_secs),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(lower.shutdown_grace_secs),
+            db_max_connections: self.db_max_connections.or(lower.db_max_connections),
+            session_ttl_hours: self.session_ttl_hours.or(lower.session_ttl_hours),
+            cookie_secure: self.cookie_secure.or(lower.cookie_secure),
+            argon2_memory_kib: self.argon2_memory_kib.or(lower.argon2_memory_kib),
+            argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
+        }
+    }
+}
+
+/// Where the data lives.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// An embedded SQLite file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL; may carry a password, so it is never printed whole.
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    /// The target with any password replaced by `***`, safe for logs and errors.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseTarget::Sqlite(p) => format!("sqlite://{}", p.display()),
+            DatabaseTarget::Postgres(url) => redact_url(url),
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Sqlite(_) => "sqlite",
+            DatabaseTarget::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Hides the password of `scheme://user:password@host/...` and any `password=` parameter.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..].find('/').map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                out.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", redacted.join("&"));
+    }
+    out
+}
+
+/// Cost of password hashing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+/// The validated configuration of one node.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database: DatabaseTarget,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub db_max_connections: u32,
+    pub session_ttl: Duration,
+    pub cookie_secure: bool,
+    pub hash_cost: HashCost,
+}
+
+/// Why the configuration could not be used. Each message is one line that names the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is malformed: {message}")]
+    Malformed { path: PathBuf, message: String },
+    #[error("invalid setting {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+}
+
+impl Config {
+    /// Builds the configuration from the layers. `file` is the path given with `--config`
+    /// (then it must exist); without it, `./labinn.toml` is read if present.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file or the setting at fault.
+    pub fn load(flags_and_env: Settings, file: Option<&Path>) -> Result<Config, ConfigError> {
+        let from_file = match file {
+            Some(p) => read_file(p)?,
+            None => {
+                let default = Path::new("labinn.toml");
+                if default.exists() { read_file(default)? } else { Settings::default() }
+            }
+        };
+        Config::from_settings(flags_and_env.or(from_file))
+    }
+
+    /// Applies defaults and validates.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the setting.
+    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("labinn-data"));
+        let database = match s.database_url.as_deref().map(str::trim) {
+            None | Some("") => DatabaseTarget::Sqlite(data_dir.join("labinn.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseTarget::Postgres(url.to_owned())
+            }
+            Some(url) if url.starts_with("sqlite://") || url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() {
+                    return Err(invalid(
+                        "database_url",
+                        "sqlite URL needs a file path, e.g. sqlite://labinn-data/labinn.db",
+                    ));
+                }
+                DatabaseTarget::Sqlite(PathBuf::from(path))
+            }
+            Some(url) => {
+                return Err(invalid(
+                    "database_url",
+                    format!("{} is neither postgres://… nor sqlite://…", redact_url(url)),
+                ));
+            }
+        };
+        let max_body_bytes = s.max_body_bytes.unwrap_or(256 * 1024);
+        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(invalid("max_body_bytes", "must be between 1024 and 67108864"));
+        }
+        let request_timeout_secs = s.request_timeout_secs.unwrap_or(30);
+        if request_timeout_secs == 0 {
+            return Err(invalid("request_timeout_secs", "must be at least 1"));
+        }
+        let db_max_connections = s.db_max_connections.unwrap_or(16);
+        if db_max_connections == 0 {
+            return Err(invalid("db_max_connections", "must be at least 1"));
+        }
+        let session_ttl_hours = s.session_ttl_hours.unwrap_or(720);
+        if session_ttl_hours == 0 {
+            return Err(invalid("session_ttl_hours", "must be at least 1"));
+        }
+        let hash_cost = HashCost {
+            memory_kib: s.argon2_memory_kib.unwrap_or(19 * 1024),
+            iterations: s.argon2_iterations.unwrap_or(2),
+        };
+        if hash_cost.memory_kib < 8 || hash_cost.iterations == 0 {
+            return Err(invalid("argon2_memory_kib/argon2_iterations", "memory must be ≥ 8 KiB and iterations ≥ 1"));
+        }
+        let log_filter = s.log.unwrap_or_else(|| "info".to_owned());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(invalid("log", format!("{log_filter:?} is not a valid log filter")));
+        }
+        Ok(Config {
+            bind: s.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database,
+            data_dir,
+            log_format: s.log_format.unwrap_or_default(),
+            log_filter,
+            max_body_bytes,
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            shutdown_grace: Duration::from_secs(s.shutdown_grace_secs.unwrap_or(20)),
+            db_max_connections,
+            session_ttl: Duration::from_secs(session_ttl_hours * 3600),
+            cookie_secure: s.cookie_secure.unwrap_or(false),
+            hash_cost,
+        })
+    }
+}
+
+fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, message: message.into() }
+}
+
+fn read_file(path: &Path) -> Result<Settings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Malformed {
+        path: path.to_owned(),
+        // toml's message spans several lines (with a caret); keep the process's one line.
+        message: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_database_urls_are_redacted() {
+        assert_eq!(redact_url("postgres://app:s3cret@db:5432/labinn"), "postgres://app:***@db:5432/labinn");
+        assert_eq!(redact_url("postgres://db/labinn?user=a&password=x"), "postgres://db/labinn?user=a&password=***");
+        assert_eq!(redact_url("postgres://app@db/labinn"), "postgres://app@db/labinn");
+    }
+
+    #[test]
+    fn a_flag_beats_the_file_and_the_file_beats_the_default() {
+        let file = Settings { max_body_bytes: Some(4096), request_timeout_secs: Some(5), ..Default::default() };
+        let flags = Settings { request_timeout_secs: Some(9), ..Default::default() };
+        let c = Config::from_settings(flags.or(file)).unwrap();
+        assert_eq!(c.max_body_bytes, 4096);
+        assert_eq!(c.request_timeout, Duration::from_secs(9));
+        assert_eq!(c.bind.port(), 8080);
+        assert_eq!(c.database, DatabaseTarget::Sqlite(PathBuf::from("labinn-data/labinn.db")));
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused_without_leaking_the_password() {
+        let s = Settings { database_url: Some("mysql://u:pw@h/db".into()), ..Default::default() };
+        let e = Config::from_settings(s).unwrap_err().to_string();
+        assert!(e.contains("database_url") && !e.contains("pw@"), "{e}");
+    }
+}

@@ -1,0 +1,56 @@
+//! The pure core of labinn: types and rules with no I/O, no clock and no SQL.
+//!
+//! Everything here takes `now` (and any data it needs) as arguments, so it can be
+//! property-tested and reused by the HTTP layer, the store and the jobs alike.
+
+pub mod identity;
+pub mod interval;
+
+use serde::Serialize;
+
+/// One invalid field of an input, with a stable code that clients can switch on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The input field, as named in the request body (`email`, `policy.max_minutes`).
+    pub field: String,
+    /// A stable machine-readable code (`too_short`, `invalid_format`, ...).
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+/// Every invalid field of one input, collected rather than stopping at the first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
+#[error("{} invalid field(s)", .0.len())]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+
+    /// Records the error of a parse and returns its value, if any.
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` when nothing was recorded.
+    ///
+    /// # Errors
+    /// Returns itself when at least one field was invalid.
+    pub fn finish(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() { Ok(()) } else { Err(self) }
+    }
+}

@@ -1,0 +1,51 @@
+//! The JSON API under `/api/v1`, plus `/healthz` and `/readyz`. Every route is registered
+//! through utoipa-axum, so the OpenAPI document is generated from the code.
+
+pub mod admin;
+pub mod auth;
+pub mod organisations;
+pub mod system;
+
+use super::AppState;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "labinn API", description = "Booking, check-in and metered-use evidence for a district's maker spaces."),
+    components(schemas(super::error::Problem)),
+    modifiers(&Security),
+    tags(
+        (name = "system", description = "Health, readiness, version and this document"),
+        (name = "auth", description = "Accounts and sign-in"),
+        (name = "organisations", description = "Teams and start-ups that makers belong to"),
+        (name = "admin", description = "Running labinn itself"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::COOKIE_NAME))),
+        );
+    }
+}
+
+/// Every API route, with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(system::router())
+        .merge(auth::router())
+        .merge(organisations::router())
+        .merge(admin::router())
+}

@@ -1,0 +1,55 @@
+//! HTTP: the JSON API (and later the portal and kiosk pages), its middleware, and the
+//! state that handlers share. Handlers are thin: parse, call the store/domain, answer.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use crate::auth::Hasher;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Db;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub hasher: Hasher,
+    pub clock: Clock,
+    /// The OpenAPI document, rendered once at start.
+    pub openapi_json: Arc<String>,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application router, with its middleware, ready to serve.
+pub fn router(db: Db, config: Arc<Config>, clock: Clock) -> Router {
+    let (api, openapi) = api::router().split_for_parts();
+    let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
+    let state = AppState { hasher: Hasher::new(config.hash_cost), db, config: config.clone(), clock, openapi_json };
+
+    api.fallback(error::unknown_route)
+        .method_not_allowed_fallback(|| async {
+            error::ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
+        })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(error::problem_for_bare_errors))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}

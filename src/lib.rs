@@ -1,0 +1,15 @@
+//! labinn: booking, QR check-in and metered-use evidence for a district's maker spaces.
+//!
+//! Layers, from the inside out: [`domain`] (pure rules), [`store`] (SQL on SQLite or
+//! PostgreSQL), [`http`] (axum handlers, thin), [`app`] (wiring and lifecycle).
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,159 @@
+//! The `labinn` command: a thin supervisor over the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use labinn::app::{Application, shutdown_signal};
+use labinn::auth::Hasher;
+use labinn::clock::Clock;
+use labinn::config::{Config, Settings};
+use labinn::domain::ValidationErrors;
+use labinn::domain::identity::{DisplayName, Email, Password, Role};
+use labinn::store::Db;
+use labinn::store::accounts::{Grant, NewAccount};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "labinn", version, about = "Booking, check-in and metered-use evidence for maker spaces")]
+struct Cli {
+    /// Configuration file [default: ./labinn.toml if it exists]
+    #[arg(long, env = "LABINN_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first)
+    Serve {
+        /// Seed demo accounts and data, and print the demo logins
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply the embedded database migrations, then exit
+    Migrate,
+    /// Administer accounts
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin account (or give an existing account the admin role)
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters
+        #[arg(long, env = "LABINN_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Admin")]
+        display_name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.settings.clone(), cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("labinn: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    labinn::telemetry::init(config.log_format, &config.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("labinn: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, the whole chain: "cannot connect to database …: Connection refused".
+            eprintln!("labinn: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => {
+            let db = Db::connect(&config).await?;
+            db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+            let v = db.applied_schema_version().await?.unwrap_or(0);
+            println!("labinn: {} is at schema version {v}", config.database.redacted());
+            db.close().await;
+            Ok(())
+        }
+        Command::Admin { command: AdminCommand::Create { email, password, display_name } } => {
+            admin_create(config, &email, &password, &display_name).await
+        }
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    tracing::info!(database = %config.database.redacted(), bind = %config.bind, "starting labinn");
+    let hasher = Hasher::new(config.hash_cost);
+    let app = Application::build(config).await?;
+    let addr = app.local_addr();
+    if demo {
+        let logins =
+            labinn::demo::seed(app.db(), &hasher, Clock::system().now_ms()).await.context("cannot seed the demo")?;
+        // The banner must not take the server down if stdout is closed (a pipe whose
+        // reader went away), so write errors are ignored.
+        use std::io::Write;
+        let mut banner = format!("\n  labinn demo is running at http://{addr}\n");
+        banner.push_str(&format!("  API document: http://{addr}/api/v1/openapi.json\n"));
+        banner.push_str("  Demo logins (POST /api/v1/auth/login):\n");
+        for l in &logins {
+            banner.push_str(&format!("    {:<9} {:<22} {}\n", l.role, l.email, l.password));
+        }
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{banner}").and_then(|()| out.flush());
+    }
+    tracing::info!(%addr, "listening");
+    app.run_until_stopped(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn admin_create(config: Config, email: &str, password: &str, display_name: &str) -> anyhow::Result<()> {
+    let mut errors = ValidationErrors::default();
+    let email = errors.take(Email::parse("--email", email));
+    let password = errors.take(Password::parse("--password", password));
+    let name = errors.take(DisplayName::parse("--display-name", display_name));
+    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+        let list: Vec<String> = errors.0.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
+        anyhow::bail!("invalid input: {}", list.join("; "));
+    };
+    let db = Db::connect(&config).await?;
+    db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+    let now = Clock::system().now_ms();
+    let account = match db.account_by_email(email.as_str()).await? {
+        Some(a) => a,
+        None => {
+            let hash = Hasher::new(config.hash_cost).hash(password.expose().to_owned()).await?;
+            db.create_account(&NewAccount {
+                email: email.as_str(),
+                password_hash: &hash,
+                display_name: name.as_str(),
+                locale: "zh-CN",
+                now,
+            })
+            .await?
+        }
+    };
+    db.grant_role(Grant { account_id: &account.id, role: Role::Admin, space_id: None, granted_by: None, now }).await?;
+    println!("labinn: {} is an admin (account {})", account.email, account.id);
+    db.close().await;
+    Ok(())
+}

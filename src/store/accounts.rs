@@ -1,0 +1,227 @@
+//! Accounts, login tokens and role grants.
+
+use super::{Db, StoreError, StoreResult, new_id};
+use crate::domain::identity::Role;
+use crate::{in_write_tx, on_read};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub locale: String,
+    pub verified_maker: bool,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoleGrantRow {
+    pub role: String,
+    pub space_id: Option<String>,
+}
+
+/// What a new account needs; the password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub locale: &'a str,
+    pub now: i64,
+}
+
+/// A grant that may name a space (operators) or not (everyone else).
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    pub account_id: &'a str,
+    pub role: Role,
+    pub space_id: Option<&'a str>,
+    pub granted_by: Option<&'a str>,
+    pub now: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, email, password_hash, display_name, locale, verified_maker, disabled, created_at";
+
+impl Db {
+    /// Creates an account with the `maker` role, in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Unique`] (`accounts_email_key`) when the e-mail is taken.
+    pub async fn create_account(&self, a: &NewAccount<'_>) -> StoreResult<AccountRow> {
+        let id = new_id();
+        in_write_tx!(self, |tx| {
+            let taken: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
+                .bind(a.email)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Unique("accounts_email_key".into()));
+            }
+            sqlx::query(
+                "INSERT INTO accounts (id, email, password_hash, display_name, locale, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&id)
+            .bind(a.email)
+            .bind(a.password_hash)
+            .bind(a.display_name)
+            .bind(a.locale)
+            .bind(a.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Unique(_) => StoreError::Unique("accounts_email_key".into()),
+                other => other,
+            })?;
+            sqlx::query("INSERT INTO role_grants (id, account_id, role, space_id, granted_at) VALUES ($1, $2, 'maker', NULL, $3)")
+                .bind(new_id())
+                .bind(&id)
+                .bind(a.now)
+                .execute(&mut *tx)
+                .await?;
+        });
+        self.account(&id).await
+    }
+
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn account(&self, id: &str) -> StoreResult<AccountRow> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
+    }
+
+    /// # Errors
+    /// Database errors only; an unknown address is `Ok(None)`.
+    pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1");
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(email).fetch_optional(p).await?))
+    }
+
+    /// Accounts whose e-mail or name contains `q` (case-insensitive), newest first.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn search_accounts(&self, q: &str, limit: i64) -> StoreResult<Vec<AccountRow>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts \
+             WHERE LOWER(email) LIKE $1 OR LOWER(display_name) LIKE $1 ORDER BY created_at DESC, id LIMIT $2"
+        );
+        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&pattern).bind(limit).fetch_all(p).await?))
+    }
+
+    /// # Errors
+    /// Database errors.
+    pub async fn roles_of(&self, account_id: &str) -> StoreResult<Vec<RoleGrantRow>> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as("SELECT role, space_id FROM role_grants WHERE account_id = $1 ORDER BY role, space_id")
+                .bind(account_id)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// Grants a role; granting one that is already held changes nothing.
+    ///
+    /// # Errors
+    /// [`StoreError::ForeignKey`] when the account or space does not exist.
+    pub async fn grant_role(&self, g: Grant<'_>) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            let held: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM role_grants WHERE account_id = $1 AND role = $2 AND COALESCE(space_id, '') = COALESCE($3, '')",
+            )
+            .bind(g.account_id)
+            .bind(g.role.as_str())
+            .bind(g.space_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if held.is_none() {
+                sqlx::query(
+                    "INSERT INTO role_grants (id, account_id, role, space_id, granted_at, granted_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(new_id())
+                .bind(g.account_id)
+                .bind(g.role.as_str())
+                .bind(g.space_id)
+                .bind(g.now)
+                .bind(g.granted_by)
+                .execute(&mut *tx)
+                .await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Removes a role grant. Returns whether one was held.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn revoke_role(&self, account_id: &str, role: Role, space_id: Option<&str>) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "DELETE FROM role_grants WHERE account_id = $1 AND role = $2 AND COALESCE(space_id, '') = COALESCE($3, '')",
+            )
+            .bind(account_id)
+            .bind(role.as_str())
+            .bind(space_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Stores the hash of a new login token.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_token(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            // Expired tokens of this account are dead weight; clear them while we are here.
+            sqlx::query("DELETE FROM auth_tokens WHERE account_id = $1 AND expires_at <= $2")
+                .bind(account_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO auth_tokens (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(account_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The enabled account a live token belongs to.
+    ///
+    /// # Errors
+    /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
+    pub async fn account_for_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<AccountRow>> {
+        let sql = format!(
+            "SELECT {} FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
+            ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    /// # Errors
+    /// Database errors.
+    pub async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,223 @@
+//! Storage: one store, two dialects. The backend is chosen from the database URL.
+//!
+//! Queries are written once with `$n` placeholders (both SQLite and PostgreSQL accept
+//! them) and run against whichever pool is live through [`on_read!`] and [`in_write_tx!`].
+//! Where the dialects differ (the no-overlap guarantee) the code matches on [`Db`].
+//!
+//! Every write is one transaction: `BEGIN IMMEDIATE` on SQLite (a deferred `BEGIN` fails
+//! with "database is locked" when it upgrades under concurrent writers), a plain `BEGIN`
+//! on PostgreSQL. SQLite writes go through a pool of one connection; reads use their own.
+
+pub mod accounts;
+pub mod bookings;
+pub mod catalog;
+pub mod organisations;
+
+use crate::config::{Config, DatabaseTarget};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The name of the no-double-booking guarantee, in both dialects (constraint / trigger error).
+pub const NO_OVERLAP: &str = "booking_no_overlap";
+
+/// A connection to the database of this node.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite { write: SqlitePool, read: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("row not found")]
+    NotFound,
+    /// The database refused a booking that would overlap a live one on the same unit.
+    #[error("the unit is already booked for an overlapping interval")]
+    Overlap,
+    #[error("unique constraint violated: {0}")]
+    Unique(String),
+    #[error("referenced row does not exist: {0}")]
+    ForeignKey(String),
+    #[error("cannot connect to database {target}: {source}")]
+    Connect { target: String, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) => {
+                let message = d.message();
+                if d.constraint() == Some(NO_OVERLAP) || message.contains(NO_OVERLAP) {
+                    StoreError::Overlap
+                } else if d.is_unique_violation() {
+                    StoreError::Unique(d.constraint().unwrap_or(message).to_owned())
+                } else if d.is_foreign_key_violation() {
+                    StoreError::ForeignKey(d.constraint().unwrap_or(message).to_owned())
+                } else {
+                    StoreError::Db(e)
+                }
+            }
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Runs `$body` with `$p` bound to the read pool of whichever backend is live.
+#[macro_export]
+macro_rules! on_read {
+    ($db:expr, |$p:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { read: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one write transaction bound to `$tx`, and commits it. An early
+/// return with `?` drops the transaction, which rolls it back.
+#[macro_export]
+macro_rules! in_write_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite { write, .. } => {
+                #[allow(unused_mut)]
+                let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Connects to the configured database. Does not migrate; see [`Db::migrate`].
+    ///
+    /// # Errors
+    /// [`StoreError::Connect`] naming the (redacted) target when it cannot be reached.
+    pub async fn connect(config: &Config) -> StoreResult<Db> {
+        match &config.database {
+            DatabaseTarget::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+                }
+                let options = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: an acknowledged booking survives power loss, not only a crash.
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let connect_err = |source| StoreError::Connect { target: config.database.redacted(), source };
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_err)?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(config.db_max_connections.clamp(1, 64))
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Db::Sqlite { write, read })
+            }
+            DatabaseTarget::Postgres(url) => {
+                let redacted = config.database.redacted();
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(config.db_max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map_err(|source| StoreError::Connect { target: redacted, source })?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite { .. } => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self {
+            Db::Sqlite { .. } => &SQLITE_MIGRATOR,
+            Db::Postgres(_) => &POSTGRES_MIGRATOR,
+        }
+    }
+
+    /// Applies the embedded migrations. On PostgreSQL, sqlx holds an advisory lock while it
+    /// migrates, so nodes that start at the same moment take turns instead of colliding.
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`].
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Db::Sqlite { write, .. } => SQLITE_MIGRATOR.run(write).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The newest migration embedded in this binary.
+    pub fn expected_schema_version(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// The newest migration applied to the database, if the database answers.
+    ///
+    /// # Errors
+    /// [`StoreError::Db`] when the database does not answer.
+    pub async fn applied_schema_version(&self) -> StoreResult<Option<i64>> {
+        let v: Option<i64> = on_read!(self, |p| {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE").fetch_one(p).await?
+        });
+        Ok(v)
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// A fresh UUIDv7 id as text: time-ordered, so indexes stay compact, and not guessable.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,12 @@
+//! labinn's integration tests: one binary, every test on the backend selected by
+//! `TEST_DATABASE_URL` (SQLite when unset).
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod errors;
+mod invariant;
+mod organisations;
+mod roles;
+mod system;
