@@ -76,11 +76,26 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // One line, the whole chain: "cannot connect to database …: Connection refused".
-            eprintln!("labinn: error: {e:#}");
+            eprintln!("labinn: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The whole error chain on one line ("cannot connect to database …: Connection refused"),
+/// leaving out a cause whose text its parent already printed (sqlx errors do that).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -90,6 +105,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = Db::connect(&config).await?;
             db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
             let v = db.applied_schema_version().await?.unwrap_or(0);
+            tracing::info!(database = %config.database.redacted(), schema_version = v, "migrations applied");
             println!("labinn: {} is at schema version {v}", config.database.redacted());
             db.close().await;
             Ok(())
@@ -101,7 +117,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    tracing::info!(database = %config.database.redacted(), bind = %config.bind, "starting labinn");
+    let database = config.database.redacted();
     let hasher = Hasher::new(config.hash_cost);
     let app = Application::build(config).await?;
     let addr = app.local_addr();
@@ -120,7 +136,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{banner}").and_then(|()| out.flush());
     }
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, %database, version = env!("CARGO_PKG_VERSION"), "labinn is listening");
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

@@ -14,8 +14,9 @@ pub mod catalog;
 pub mod organisations;
 
 use crate::config::{Config, DatabaseTarget};
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use std::str::FromStr;
 use std::time::Duration;
@@ -45,11 +46,11 @@ pub enum StoreError {
     Unique(String),
     #[error("referenced row does not exist: {0}")]
     ForeignKey(String),
-    #[error("cannot connect to database {target}: {source}")]
+    #[error("cannot connect to database {target}")]
     Connect { target: String, source: sqlx::Error },
-    #[error("database migration failed: {0}")]
+    #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot create data directory {path}: {source}")]
+    #[error("cannot create data directory {path}")]
     DataDir { path: String, source: std::io::Error },
     #[error("database error: {0}")]
     Db(sqlx::Error),
@@ -151,6 +152,13 @@ impl Db {
                 let redacted = config.database.redacted();
                 let options = PgConnectOptions::from_str(url)
                     .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
+                // One direct attempt first: a pool that cannot connect only reports that it
+                // timed out, while this names the cause ("Connection refused", bad password).
+                let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&options))
+                    .await
+                    .map_err(|_| StoreError::Connect { target: redacted.clone(), source: sqlx::Error::PoolTimedOut })?
+                    .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
+                let _ = probe.close().await;
                 let pool = PgPoolOptions::new()
                     .max_connections(config.db_max_connections)
                     .acquire_timeout(Duration::from_secs(5))

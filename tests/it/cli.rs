@@ -61,7 +61,9 @@ fn an_unreachable_database_ends_the_process_with_one_line_and_no_password() {
         .unwrap();
     let err = one_line_failure(&out);
     assert!(err.contains("cannot connect to database postgres://labinn:***@127.0.0.1:1/labinn"), "{err}");
+    assert!(err.contains("Connection refused"), "the cause is named: {err}");
     assert!(!err.contains("hunter2"), "{err}");
+    assert_eq!(err.matches("Connection refused").count(), 1, "the cause is said once: {err}");
 }
 
 #[tokio::test]
@@ -193,4 +195,20 @@ async fn serve_demo_prints_logins_that_work_twice_over_and_stops_cleanly_on_sigt
 /// A handle on the same database that does not drop it.
 fn clone_fresh(f: &FreshDb) -> FreshDb {
     FreshDb::existing(&f.url)
+}
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line_and_never_show_the_database_password() {
+    let fresh = FreshDb::new().await;
+    // Give PostgreSQL a password in the URL (trust auth ignores it) so that there is one to leak.
+    let url =
+        if fresh.is_postgres() { fresh.url.replacen("postgres@", "postgres:hunter2@", 1) } else { fresh.url.clone() };
+    let out =
+        labinn().args(["migrate", "--log-format", "json", "--log", "info", "--database-url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.iter().any(|l| l["message"] == "migrations applied"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
 }
