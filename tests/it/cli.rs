@@ -212,3 +212,37 @@ async fn json_logs_are_one_object_per_line_and_never_show_the_database_password(
     assert!(lines.iter().any(|l| l["message"] == "migrations applied"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    let fresh = FreshDb::new().await;
+    // A deliberately expensive password hash keeps the login request busy for a while.
+    let mut child = labinn()
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
+        .env("LABINN_ARGON2_MEMORY_KIB", "262144")
+        .env("LABINN_ARGON2_ITERATIONS", "6")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.split("running at ").nth(1).map(|s| s.trim().to_owned()))
+        .expect("address printed");
+    std::thread::spawn(move || lines.for_each(drop));
+
+    let login = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "maker@labinn.demo", "password": "demo-maker-2026"}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let res = login.await.unwrap().expect("the request in flight is answered, not cut off");
+    assert_eq!(res.status(), 200);
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+}
