@@ -3,6 +3,7 @@
 //! Everything here takes `now` (and any data it needs) as arguments, so it can be
 //! property-tested and reused by the HTTP layer, the store and the jobs alike.
 
+pub mod calendar;
 pub mod identity;
 pub mod interval;
 
