@@ -3,9 +3,12 @@
 //! Everything here takes `now` (and any data it needs) as arguments, so it can be
 //! property-tested and reused by the HTTP layer, the store and the jobs alike.
 
+pub mod availability;
 pub mod calendar;
+pub mod catalog;
 pub mod identity;
 pub mod interval;
+pub mod policy;
 
 use serde::Serialize;
 

@@ -2,6 +2,7 @@
 //! state that handlers share. Handlers are thin: parse, call the store/domain, answer.
 
 pub mod api;
+pub mod calendar;
 pub mod error;
 pub mod extract;
 

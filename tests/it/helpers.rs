@@ -161,8 +161,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(Settings) -> Settings) -> TestApp
 }
 
 pub async fn spawn_on(fresh: FreshDb, tweak: impl FnOnce(Settings) -> Settings) -> TestApp {
+    spawn_with_clock(fresh, tweak, Clock::system()).await
+}
+
+/// A test app whose clock reads `now_ms` (move it with `app.clock.set`).
+pub async fn spawn_app_at(now_ms: i64) -> TestApp {
+    spawn_with_clock(FreshDb::new().await, |s| s, Clock::fixed(now_ms)).await
+}
+
+pub async fn spawn_with_clock(fresh: FreshDb, tweak: impl FnOnce(Settings) -> Settings, clock: Clock) -> TestApp {
     let config = Config::from_settings(tweak(fresh.settings())).expect("test config is valid");
-    let clock = Clock::system();
     let app = Application::build_with_clock(config, clock.clone()).await.expect("application builds");
     let addr = app.local_addr();
     let db = app.db().clone();
@@ -225,6 +233,10 @@ impl TestApp {
         self.send(req).await
     }
 
+    pub async fn patch_json(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(self.client.patch(self.url(path)).json(&body).bearer_auth(token)).await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
         let mut req = self.client.delete(self.url(path));
         if let Some(t) = token {
@@ -265,6 +277,9 @@ impl TestApp {
 
     /// A signed-in admin (made through the store, as `labinn admin create` does).
     pub async fn admin(&self) -> String {
+        if self.db.account_by_email("root@labinn.test").await.unwrap().is_some() {
+            return self.login("root@labinn.test").await;
+        }
         let (id, _) = self.maker("root@labinn.test").await;
         self.db
             .grant_role(labinn::store::accounts::Grant {
@@ -278,4 +293,30 @@ impl TestApp {
             .expect("grant admin");
         self.login("root@labinn.test").await
     }
+}
+
+/// An operator and the space they run: (operator token, space slug).
+pub async fn operated_space(app: &TestApp, slug: &str, timezone: &str) -> (String, String) {
+    let admin = app.admin().await;
+    let r = app
+        .post(
+            "/api/v1/spaces",
+            Some(&admin),
+            json!({"slug": slug, "name_zh": "测试空间", "name_en": "Test Space", "kind": "maker_space", "timezone": timezone,
+                   "latitude": 22.72, "longitude": 114.25, "floor_area_m2": 1200.0, "address": "龙岗区"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "create space: {}", r.text);
+    let space_id = r.body["id"].as_str().unwrap().to_owned();
+    let email = format!("op-{slug}@example.org");
+    let (op_id, _) = app.maker(&email).await;
+    let g = app
+        .post(
+            &format!("/api/v1/admin/accounts/{op_id}/roles"),
+            Some(&admin),
+            json!({"role": "operator", "space": space_id}),
+        )
+        .await;
+    assert_eq!(g.status, 200, "{}", g.text);
+    (app.login(&email).await, slug.to_owned())
 }

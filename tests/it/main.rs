@@ -4,6 +4,8 @@
 mod helpers;
 
 mod auth;
+mod availability;
+mod catalog;
 mod cli;
 mod errors;
 mod invariant;

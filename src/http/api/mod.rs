@@ -3,6 +3,8 @@
 
 pub mod admin;
 pub mod auth;
+pub mod availability;
+pub mod catalog;
 pub mod organisations;
 pub mod system;
 
@@ -20,6 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "system", description = "Health, readiness, version and this document"),
         (name = "auth", description = "Accounts and sign-in"),
         (name = "organisations", description = "Teams and start-ups that makers belong to"),
+        (name = "catalog", description = "Spaces, resources, units, opening rules and closures"),
+        (name = "availability", description = "When is this free?"),
         (name = "admin", description = "Running labinn itself"),
     )
 )]
@@ -48,4 +52,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(organisations::router())
         .merge(admin::router())
+        .merge(catalog::router())
+        .merge(availability::router())
 }
