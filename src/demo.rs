@@ -1,12 +1,20 @@
-//! The demo: accounts for every role, a team, and a space to operate, seeded through the
-//! same store calls the API uses. Running it twice changes nothing.
+//! The demo district: accounts for every role, a team, and six spaces (five in Longgang,
+//! one partner lab in Berlin) with tools, instruments, inn rooms, seat zones, opening
+//! hours, a public-holiday closure and a maintenance closure on one unit.
+//!
+//! Everything goes through the same validation and store calls the API uses. Running it
+//! twice changes nothing: a space that exists already is left as it is.
 
 use crate::auth::Hasher;
+use crate::domain::calendar::{MAX_OPENING_MINUTES, RecurringWindow, Zone, local_day, local_to_utc, utc_to_local};
 use crate::domain::identity::Role;
+use crate::domain::policy::{BookingPolicy, ResourceKind};
 use crate::store::accounts::{Grant, NewAccount};
-use crate::store::catalog::NewSpace;
+use crate::store::catalog::{NewClosure, NewResource, NewSpace, SpaceFields};
 use crate::store::organisations::NewOrganisation;
 use crate::store::{Db, StoreError, StoreResult};
+use anyhow::Context;
+use serde_json::{Value, json};
 
 /// One demo login, printed at start.
 #[derive(Debug, Clone)]
@@ -23,39 +31,308 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
     DemoLogin { role: "maker", email: "maker@labinn.demo", password: "demo-maker-2026" },
 ];
 
-const DEMO_SPACE: &str = "longgang-factory";
+struct DemoResource {
+    kind: ResourceKind,
+    name_zh: &'static str,
+    name_en: &'static str,
+    description: &'static str,
+    units: &'static [&'static str],
+    /// Or a count with a prefix.
+    numbered: Option<(&'static str, u32)>,
+    policy: fn() -> Value,
+}
+
+struct DemoSpace {
+    slug: &'static str,
+    name_zh: &'static str,
+    name_en: &'static str,
+    kind: &'static str,
+    timezone: &'static str,
+    address: &'static str,
+    lat: f64,
+    lon: f64,
+    area: f64,
+    contact: &'static str,
+    /// (RRULE, local start, minutes)
+    hours: &'static [(&'static str, &'static str, i64)],
+    resources: &'static [DemoResource],
+}
+
+fn none() -> Value {
+    json!({})
+}
+
+const DISTRICT: &[DemoSpace] = &[
+    DemoSpace {
+        slug: "longgang-factory",
+        name_zh: "龙岗旧厂房创客空间",
+        name_en: "Longgang Old Factory Maker Space",
+        kind: "maker_space",
+        timezone: "Asia/Shanghai",
+        address: "深圳市龙岗区龙城街道旧工业区 3 号厂房",
+        lat: 22.7208,
+        lon: 114.2469,
+        area: 2400.0,
+        contact: "0755-2888 0001 · factory@labinn.demo",
+        hours: &[("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA", "2026-01-05T09:00", 720)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "激光切割机",
+                name_en: "Laser cutter",
+                description: "100 W CO2, 900 × 600 mm",
+                units: &["LC-1"],
+                numbered: None,
+                policy: || json!({"required_trainings": ["laser-safety"], "buffer_after_minutes": 15, "max_minutes": 120}),
+            },
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "3D 打印机",
+                name_en: "3D printers",
+                description: "FDM, 256 mm build volume",
+                units: &[],
+                numbered: Some(("P", 4)),
+                policy: || json!({"max_minutes": 480, "quota": {"hours_per_week": 16.0}}),
+            },
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "数控铣床",
+                name_en: "CNC mill",
+                description: "3-axis, aluminium and wood",
+                units: &["CNC-1"],
+                numbered: None,
+                policy: || json!({"requires_approval": true, "required_trainings": ["cnc-basics"], "buffer_before_minutes": 15, "buffer_after_minutes": 30}),
+            },
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "电子工作台",
+                name_en: "Electronics benches",
+                description: "Soldering station, bench supply, oscilloscope",
+                units: &[],
+                numbered: Some(("E", 6)),
+                policy: || json!({"walk_ups_allowed": true}),
+            },
+        ],
+    },
+    DemoSpace {
+        slug: "university-open-lab",
+        name_zh: "大学城开放实验室",
+        name_en: "University Town Open Lab",
+        kind: "university_lab",
+        timezone: "Asia/Shanghai",
+        address: "深圳市龙岗区大学城 实验楼 B 座",
+        lat: 22.6905,
+        lon: 114.2098,
+        area: 1800.0,
+        contact: "openlab@labinn.demo",
+        hours: &[("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "2026-01-05T08:30", 540)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::LabFacility,
+                name_zh: "频谱分析仪",
+                name_en: "Spectrum analyser",
+                description: "9 kHz – 7.5 GHz",
+                units: &["SA-1"],
+                numbered: None,
+                policy: none,
+            },
+            DemoResource {
+                kind: ResourceKind::LabFacility,
+                name_zh: "超净工作台",
+                name_en: "Clean benches",
+                description: "ISO 5 laminar flow",
+                units: &["CB-1", "CB-2"],
+                numbered: None,
+                policy: || json!({"requires_approval": true, "buffer_after_minutes": 30}),
+            },
+            DemoResource {
+                kind: ResourceKind::LabFacility,
+                name_zh: "示波器工位",
+                name_en: "Oscilloscope stations",
+                description: "4-channel, 1 GHz",
+                units: &[],
+                numbered: Some(("OS", 3)),
+                policy: none,
+            },
+        ],
+    },
+    DemoSpace {
+        slug: "hakka-walled-village",
+        name_zh: "客家围屋文创众创空间",
+        name_en: "Hakka Walled Village Culture Maker Space",
+        kind: "maker_space",
+        timezone: "Asia/Shanghai",
+        address: "深圳市龙岗区罗瑞合北街 客家围屋东厢",
+        lat: 22.7263,
+        lon: 114.2733,
+        area: 900.0,
+        contact: "hakka@labinn.demo",
+        hours: &[("FREQ=WEEKLY;BYDAY=TU,WE,TH,FR,SA,SU", "2026-01-06T10:00", 480)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "陶艺电窑",
+                name_en: "Ceramics kiln",
+                description: "1300 °C electric kiln",
+                units: &["KILN"],
+                numbered: None,
+                policy: || json!({"slot_minutes": 60, "min_minutes": 120, "max_minutes": 480, "buffer_after_minutes": 120}),
+            },
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "木工台",
+                name_en: "Woodworking benches",
+                description: "Hand tools, band saw, router",
+                units: &["W1", "W2", "W3"],
+                numbered: None,
+                policy: || json!({"required_trainings": ["workshop-safety"]}),
+            },
+        ],
+    },
+    DemoSpace {
+        slug: "longgang-maker-inn",
+        name_zh: "龙岗创客客栈",
+        name_en: "Longgang Maker Inn",
+        kind: "maker_inn",
+        timezone: "Asia/Shanghai",
+        address: "深圳市龙岗区龙翔大道 创客公寓 2 栋",
+        lat: 22.7050,
+        lon: 114.2398,
+        area: 3200.0,
+        contact: "inn@labinn.demo",
+        hours: &[("FREQ=DAILY", "2026-01-01T00:00", 1440)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::InnRoom,
+                name_zh: "标准间",
+                name_en: "Standard room",
+                description: "Single bed, desk, shared kitchen",
+                units: &[],
+                numbered: Some(("R", 12)),
+                policy: || json!({"price": {"amount_minor": 6000, "currency": "CNY", "per": "night"}}),
+            },
+            DemoResource {
+                kind: ResourceKind::InnRoom,
+                name_zh: "双人间",
+                name_en: "Twin room",
+                description: "Two beds, for visiting teams",
+                units: &[],
+                numbered: Some(("T", 6)),
+                policy: || json!({"price": {"amount_minor": 9000, "currency": "CNY", "per": "night"}, "inn": {"check_in_time": "14:00", "check_out_time": "12:00", "max_nights": 30}}),
+            },
+        ],
+    },
+    DemoSpace {
+        slug: "cloud-valley-incubator",
+        name_zh: "云谷孵化器",
+        name_en: "Cloud Valley Incubator",
+        kind: "incubator",
+        timezone: "Asia/Shanghai",
+        address: "深圳市龙岗区坂田街道 云谷二期 8 栋",
+        lat: 22.6610,
+        lon: 114.0620,
+        area: 5000.0,
+        contact: "incubator@labinn.demo",
+        hours: &[("FREQ=DAILY", "2026-01-01T08:00", 840)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::BroadbandSeat,
+                name_zh: "A 区免费宽带工位",
+                name_en: "Free broadband seats, zone A",
+                description: "1000 Mbit/s, lockers",
+                units: &[],
+                numbered: Some(("A-", 40)),
+                policy: || json!({"quota": {"max_active_bookings": 2}}),
+            },
+            DemoResource {
+                kind: ResourceKind::BroadbandSeat,
+                name_zh: "B 区安静工位",
+                name_en: "Quiet seats, zone B",
+                description: "Phone-free zone",
+                units: &[],
+                numbered: Some(("B-", 20)),
+                policy: none,
+            },
+        ],
+    },
+    DemoSpace {
+        slug: "berlin-partner-lab",
+        name_zh: "柏林合作实验室",
+        name_en: "Berlin Partner FabLab",
+        kind: "maker_space",
+        timezone: "Europe/Berlin",
+        address: "Berlin-Mitte, Germany",
+        lat: 52.5125,
+        lon: 13.3890,
+        area: 600.0,
+        contact: "berlin@labinn.demo",
+        hours: &[("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "2026-01-05T10:00", 540)],
+        resources: &[
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "激光切割机",
+                name_en: "Laser cutter",
+                description: "60 W CO2",
+                units: &["LC-B"],
+                numbered: None,
+                policy: || json!({"required_trainings": ["laser-safety"]}),
+            },
+            DemoResource {
+                kind: ResourceKind::Tool,
+                name_zh: "3D 打印机",
+                name_en: "3D printers",
+                description: "Resin and FDM",
+                units: &["R1", "F1"],
+                numbered: None,
+                policy: none,
+            },
+        ],
+    },
+];
+
+/// Public holidays of the demo year, closing every district space (local dates).
+const HOLIDAYS: &[(&str, &str, &str)] =
+    &[("2027-01-01", "2027-01-02", "元旦 New Year's Day"), ("2027-02-05", "2027-02-12", "春节 Spring Festival")];
 
 /// Seeds the demo. Idempotent: what exists already is left alone.
 ///
 /// # Errors
-/// Store and hashing errors.
+/// Store, validation and hashing errors.
 pub async fn seed(db: &Db, hasher: &Hasher, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
-    let space_id = match db.space(DEMO_SPACE).await {
-        Ok(s) => s.id,
+    let operator_org = match db.organisation("longgang-maker-operations").await {
+        Ok(o) => o.id,
         Err(StoreError::NotFound) => {
-            db.insert_space(NewSpace {
-                slug: DEMO_SPACE,
-                name_zh: "龙岗旧厂房创客空间",
-                name_en: "Longgang Old Factory Maker Space",
-                kind: "maker_space",
-                timezone: "Asia/Shanghai",
+            db.create_organisation(NewOrganisation {
+                slug: "longgang-maker-operations",
+                name: "龙岗创客运营有限公司 Longgang Maker Operations",
+                kind: "operator",
+                owner: None,
                 now,
             })
             .await?
+            .id
         }
         Err(e) => return Err(e.into()),
     };
+    let mut space_ids = Vec::new();
+    for s in DISTRICT {
+        space_ids
+            .push(ensure_space(db, s, &operator_org, now).await.with_context(|| format!("demo space {}", s.slug))?);
+    }
 
     let mut ids = Vec::new();
     for login in &DEMO_LOGINS {
         let id = ensure_account(db, hasher, login, now).await?;
-        let (role, space) = match login.role {
-            "admin" => (Role::Admin, None),
-            "operator" => (Role::Operator, Some(space_id.as_str())),
-            "reviewer" => (Role::Reviewer, None),
-            _ => (Role::Maker, None),
-        };
-        db.grant_role(Grant { account_id: &id, role, space_id: space, granted_by: None, now }).await?;
+        match login.role {
+            "admin" => grant(db, &id, Role::Admin, None, now).await?,
+            "reviewer" => grant(db, &id, Role::Reviewer, None, now).await?,
+            "operator" => {
+                for space in &space_ids {
+                    grant(db, &id, Role::Operator, Some(space), now).await?;
+                }
+            }
+            _ => {}
+        }
         ids.push(id);
     }
 
@@ -75,6 +352,136 @@ pub async fn seed(db: &Db, hasher: &Hasher, now: i64) -> anyhow::Result<Vec<Demo
         Err(e) => return Err(e.into()),
     }
     Ok(DEMO_LOGINS.to_vec())
+}
+
+async fn grant(db: &Db, account: &str, role: Role, space: Option<&str>, now: i64) -> StoreResult<()> {
+    db.grant_role(Grant { account_id: account, role, space_id: space, granted_by: None, now }).await
+}
+
+async fn ensure_space(db: &Db, s: &DemoSpace, operator_org: &str, now: i64) -> anyhow::Result<String> {
+    match db.space(s.slug).await {
+        Ok(existing) => return Ok(existing.id),
+        Err(StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let zone = Zone::parse("timezone", s.timezone).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let id = db
+        .insert_space(NewSpace {
+            slug: s.slug,
+            name_zh: s.name_zh,
+            name_en: s.name_en,
+            kind: s.kind,
+            timezone: s.timezone,
+            now,
+        })
+        .await?;
+    db.update_space(
+        &id,
+        &SpaceFields {
+            name_zh: s.name_zh.into(),
+            name_en: s.name_en.into(),
+            kind: s.kind.into(),
+            operator_org_id: Some(operator_org.into()),
+            address: s.address.into(),
+            latitude: Some(s.lat),
+            longitude: Some(s.lon),
+            floor_area_m2: Some(s.area),
+            timezone: s.timezone.into(),
+            contact: s.contact.into(),
+        },
+    )
+    .await?;
+    for (rrule, start, minutes) in s.hours {
+        let rule =
+            RecurringWindow::parse(["rrule", "start", "duration"], rrule, start, *minutes, MAX_OPENING_MINUTES, zone)
+                .map_err(|e| anyhow::anyhow!("opening rule {rrule}: {e:?}"))?;
+        let start = rule.start_local().format("%Y-%m-%dT%H:%M:%S").to_string();
+        db.insert_opening_rule(&id, None, rule.rrule_text(), &start, rule.duration_min(), now).await?;
+    }
+    let mut first_unit_of_second_resource = None;
+    for (i, r) in s.resources.iter().enumerate() {
+        let policy = BookingPolicy::defaults(r.kind)
+            .merged(r.kind, &(r.policy)())
+            .map_err(|e| anyhow::anyhow!("policy of {}: {e:?}", r.name_en))?;
+        let labels: Vec<String> = match r.numbered {
+            Some((prefix, n)) => crate::domain::catalog::numbered_labels(prefix, n),
+            None => r.units.iter().map(|l| (*l).to_owned()).collect(),
+        };
+        let rid = db
+            .insert_resource_with_units(&NewResource {
+                space_id: &id,
+                kind: r.kind.as_str(),
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                description: r.description,
+                policy_json: &serde_json::to_string(&policy)?,
+                unit_labels: &labels,
+                now,
+            })
+            .await?;
+        if i == 1 {
+            first_unit_of_second_resource = db.units_of(&rid).await?.into_iter().nth(2).map(|u| (rid, u.id));
+        }
+    }
+    if s.timezone == "Asia/Shanghai" {
+        for (from, until, reason) in HOLIDAYS {
+            let day =
+                |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(|d| local_day(zone.tz(), d).start());
+            db.insert_closure(&NewClosure {
+                space_id: &id,
+                resource_id: None,
+                unit_id: None,
+                reason,
+                starts_at: day(from)?,
+                ends_at: day(until)?,
+                rrule: None,
+                dtstart_local: None,
+                duration_min: None,
+                created_by: None,
+                now,
+            })
+            .await?;
+        }
+    } else {
+        let christmas =
+            |d: u32| local_day(zone.tz(), chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("date")).start();
+        db.insert_closure(&NewClosure {
+            space_id: &id,
+            resource_id: None,
+            unit_id: None,
+            reason: "Weihnachten Christmas",
+            starts_at: christmas(24),
+            ends_at: christmas(27),
+            rrule: None,
+            dtstart_local: None,
+            duration_min: None,
+            created_by: None,
+            now,
+        })
+        .await?;
+    }
+    // Maintenance on one unit (the third 3D printer of the factory) from today for three days.
+    if s.slug == "longgang-factory"
+        && let Some((rid, unit)) = first_unit_of_second_resource
+    {
+        let today = utc_to_local(zone.tz(), now).date_naive();
+        let start = local_to_utc(zone.tz(), today.and_time(chrono::NaiveTime::MIN));
+        db.insert_closure(&NewClosure {
+            space_id: &id,
+            resource_id: Some(&rid),
+            unit_id: Some(&unit),
+            reason: "维护：更换喷嘴 Maintenance: nozzle replacement",
+            starts_at: start,
+            ends_at: start + 3 * crate::domain::calendar::DAY_MS,
+            rrule: None,
+            dtstart_local: None,
+            duration_min: None,
+            created_by: None,
+            now,
+        })
+        .await?;
+    }
+    Ok(id)
 }
 
 async fn ensure_account(db: &Db, hasher: &Hasher, login: &DemoLogin, now: i64) -> anyhow::Result<String> {

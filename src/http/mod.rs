@@ -5,6 +5,7 @@ pub mod api;
 pub mod calendar;
 pub mod error;
 pub mod extract;
+pub mod pages;
 
 use crate::auth::Hasher;
 use crate::clock::Clock;
@@ -38,7 +39,8 @@ pub fn router(db: Db, config: Arc<Config>, clock: Clock) -> Router {
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
     let state = AppState { hasher: Hasher::new(config.hash_cost), db, config: config.clone(), clock, openapi_json };
 
-    api.fallback(error::unknown_route)
+    api.merge(pages::router())
+        .fallback(error::unknown_route)
         .method_not_allowed_fallback(|| async {
             error::ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
         })

@@ -54,7 +54,8 @@ pub(crate) async fn open_state(state: &AppState, space: &SpaceRow, now: i64) -> 
     let current = open.iter().find(|i| i.contains_instant(now));
     Ok(OpenState {
         open_now: current.is_some(),
-        until: current.map(|i| i.end()),
+        // Open up to the edge of the look-ahead: open around the clock, no closing time to show.
+        until: current.filter(|i| i.end() < window.end()).map(|i| i.end()),
         next_open: if current.is_some() { None } else { open.iter().find(|i| i.start() > now).map(|i| i.start()) },
     })
 }
@@ -72,7 +73,7 @@ pub struct MapSpace {
     /// The kinds of resource that can be booked here.
     pub resource_kinds: Vec<String>,
     pub open_now: bool,
-    /// While open: when it closes (UTC and local).
+    /// While open: when it closes (UTC and local); absent when open around the clock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_until: Option<Span>,
     /// While closed: when it opens next, if within a week.

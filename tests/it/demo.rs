@@ -1,0 +1,59 @@
+//! The demo district: a realistic set of spaces, seeded twice without duplicates.
+
+use crate::helpers::spawn_app;
+use labinn::auth::Hasher;
+use labinn::config::HashCost;
+
+async fn count(app: &crate::helpers::TestApp, table: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    labinn::on_read!(&app.db, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(p).await.unwrap())
+}
+
+#[tokio::test]
+async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() {
+    let app = spawn_app().await;
+    let hasher = Hasher::new(HashCost { memory_kib: 64, iterations: 1 });
+    let now = 1_795_000_000_000; // 2026-11-17
+    labinn::demo::seed(&app.db, &hasher, now).await.unwrap();
+    let tables =
+        ["spaces", "resources", "units", "opening_rules", "closures", "accounts", "role_grants", "organisations"];
+    let mut first = Vec::new();
+    for t in tables {
+        first.push(count(&app, t).await);
+    }
+    labinn::demo::seed(&app.db, &hasher, now + 86_400_000).await.unwrap();
+    for (t, n) in tables.iter().zip(&first) {
+        assert_eq!(count(&app, t).await, *n, "{t} grew on the second run");
+    }
+
+    let spaces = app.get("/api/v1/spaces", None).await;
+    let list = spaces.body.as_array().unwrap();
+    assert!(list.len() >= 6, "{}", spaces.text);
+    let kinds: Vec<&str> = list.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    for k in ["maker_space", "university_lab", "maker_inn", "incubator"] {
+        assert!(kinds.contains(&k), "no {k} in {kinds:?}");
+    }
+    assert!(list.iter().any(|s| s["timezone"] == "Europe/Berlin"), "a partner lab in Berlin");
+    assert!(list.iter().any(|s| s["slug"] == "hakka-walled-village"));
+
+    let incubator = app.get("/api/v1/spaces/cloud-valley-incubator", None).await;
+    let seats = &incubator.body["resources"][0];
+    assert_eq!(seats["kind"], "broadband_seat");
+    assert_eq!(seats["units"].as_array().unwrap().len(), 40);
+    assert_eq!(seats["units"][0]["label"], "A-01");
+
+    let closures = app.get("/api/v1/spaces/longgang-factory/closures", None).await;
+    let reasons: Vec<&str> = closures.body.as_array().unwrap().iter().map(|c| c["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("Spring Festival")), "{reasons:?}");
+    let maintenance: Vec<_> = closures.body.as_array().unwrap().iter().filter(|c| c["unit_id"].is_string()).collect();
+    assert_eq!(maintenance.len(), 1, "a maintenance closure on one unit");
+
+    // The public holiday closes the whole space.
+    let day = app.get("/api/v1/spaces/longgang-factory/availability?date=2027-02-08", None).await;
+    assert_eq!(day.status, 200, "{}", day.text);
+    for r in day.body["resources"].as_array().unwrap() {
+        for u in r["units"].as_array().unwrap() {
+            assert_eq!(u["free"], serde_json::json!([]), "{} is free during Spring Festival", u["label"]);
+        }
+    }
+}
