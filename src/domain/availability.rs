@@ -99,11 +99,17 @@ pub fn free_by_unit(
             unit_closed.push((u.as_str(), c.when.within(window)?));
         }
     }
+    // Group once: scanning every block for every unit would be quadratic.
+    let mut by_unit: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
+    for (u, i) in blocks {
+        if let Some(i) = i.intersection(&window) {
+            by_unit.entry(u.as_str()).or_default().push(i);
+        }
+    }
     Ok(unit_ids
         .iter()
         .map(|unit| {
-            let mut taken: Vec<Interval> =
-                blocks.iter().filter(|(u, _)| u == unit).filter_map(|(_, i)| i.intersection(&window)).collect();
+            let mut taken: Vec<Interval> = by_unit.remove(unit.as_str()).unwrap_or_default();
             for (u, ivs) in &unit_closed {
                 if u == unit {
                     taken.extend(ivs.iter().copied());

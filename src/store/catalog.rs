@@ -48,9 +48,11 @@ pub struct ResourceRow {
     /// The booking policy, JSON.
     pub policy: String,
     pub archived_at: Option<i64>,
+    /// The longest blocked interval any booking of this resource ever had (kept by the database).
+    pub max_blocked_ms: i64,
 }
 
-const RESOURCE_COLUMNS: &str = "id, space_id, kind, name_zh, name_en, description, policy, archived_at";
+const RESOURCE_COLUMNS: &str = "id, space_id, kind, name_zh, name_en, description, policy, archived_at, max_blocked_ms";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UnitRow {
@@ -558,33 +560,67 @@ impl Db {
     /// [`super::StoreError::NotFound`] when the resource does not exist.
     pub async fn resource_calendar(&self, resource_id: &str, window: Interval) -> StoreResult<ResourceCalendar> {
         let resource = self.resource(resource_id).await?;
-        let space = self.space(&resource.space_id).await?;
-        let units = self.units_of(resource_id).await?;
-        let mut rules: Vec<OpeningRuleRow> = self.opening_rules_of(&space.id).await?;
+        // Independent reads, concurrently (on separate pooled connections).
+        let (space, units, rules, closures, blocks) = tokio::try_join!(
+            self.space(&resource.space_id),
+            self.units_of(resource_id),
+            self.opening_rules_of(&resource.space_id),
+            self.closures_of(&resource.space_id, Some(window)),
+            self.blocked_intervals(&resource, window),
+        )?;
         let own: Vec<OpeningRuleRow> =
             rules.iter().filter(|r| r.resource_id.as_deref() == Some(resource_id)).cloned().collect();
-        rules = if own.is_empty() { rules.into_iter().filter(|r| r.resource_id.is_none()).collect() } else { own };
-        let closures = self
-            .closures_of(&space.id, Some(window))
-            .await?
+        let opening_rules =
+            if own.is_empty() { rules.into_iter().filter(|r| r.resource_id.is_none()).collect() } else { own };
+        let closures = closures
             .into_iter()
             .filter(|c| {
                 c.resource_id.as_deref().is_none_or(|r| r == resource_id)
                     && c.unit_id.as_deref().is_none_or(|u| units.iter().any(|x| x.id == u))
             })
             .collect();
-        let rows: Vec<(String, i64, i64)> = on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT unit_id, blocked_from, blocked_until FROM bookings WHERE resource_id = $1 \
-                 AND status IN ('pending', 'confirmed', 'checked_in') AND blocked_until > $2 AND blocked_from < $3",
-            )
-            .bind(resource_id)
-            .bind(window.start())
-            .bind(window.end())
-            .fetch_all(p)
-            .await?
+        Ok(ResourceCalendar { space, resource, units, opening_rules, closures, blocks })
+    }
+
+    /// Blocked intervals of the resource's live bookings that touch `window`, one row per
+    /// unit (aggregated in SQL: thousands of rows through the driver cost more than the
+    /// query). The index range is bounded on both sides by the resource's longest block.
+    async fn blocked_intervals(
+        &self,
+        resource: &ResourceRow,
+        window: Interval,
+    ) -> StoreResult<Vec<(String, Interval)>> {
+        const WHERE: &str = "WHERE resource_id = $1 AND blocked_from >= $2 AND blocked_from < $3 AND blocked_until > $4 \
+             AND status IN ('pending', 'confirmed', 'checked_in') GROUP BY unit_id";
+        let agg = match self {
+            Db::Sqlite { .. } => "group_concat(blocked_from || ':' || blocked_until, ',')",
+            Db::Postgres(_) => "string_agg(blocked_from::text || ':' || blocked_until::text, ',')",
+        };
+        let sql = format!("SELECT unit_id, {agg} FROM bookings {WHERE}");
+        let rows: Vec<(String, String)> = on_read!(self, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&resource.id)
+                .bind(window.start().saturating_sub(resource.max_blocked_ms))
+                .bind(window.end())
+                .bind(window.start())
+                .fetch_all(p)
+                .await?
         });
-        let blocks = rows.into_iter().filter_map(|(u, s, e)| Interval::new(s, e).ok().map(|i| (u, i))).collect();
-        Ok(ResourceCalendar { space, resource, units, opening_rules: rules, closures, blocks })
+        let mut out = Vec::new();
+        for (unit, list) in rows {
+            for pair in list.split(',') {
+                let parsed =
+                    pair.split_once(':').and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)));
+                match parsed.and_then(|(a, b)| Interval::new(a, b).ok()) {
+                    Some(i) => out.push((unit.clone(), i)),
+                    None => {
+                        return Err(super::StoreError::Db(sqlx::Error::Protocol(format!(
+                            "bad blocked interval {pair:?}"
+                        ))));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }

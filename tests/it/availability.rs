@@ -220,3 +220,46 @@ async fn the_map_says_whether_each_space_is_open_now_and_until_when() {
     assert_eq!(s["open_now"], false);
     assert_eq!(s["next_open"]["start_local"], "2026-09-08T09:00:00+08:00");
 }
+
+#[tokio::test]
+async fn a_long_booking_that_began_before_the_window_still_blocks_it() {
+    let app = spawn_app().await;
+    let (op, slug) = operated_space(&app, "long-stay", "Asia/Shanghai").await;
+    app.post(
+        &format!("/api/v1/spaces/{slug}/opening-rules"),
+        Some(&op),
+        json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
+    )
+    .await;
+    let r = resource(&app, &op, &slug, json!({"kind": "inn_room", "name_zh": "房间", "name_en": "Room"})).await;
+    let (rid, unit) = (r["id"].as_str().unwrap().to_owned(), r["units"][0]["id"].as_str().unwrap().to_owned());
+    let space_id = app.get(&format!("/api/v1/spaces/{slug}"), None).await.body["id"].as_str().unwrap().to_owned();
+    let (maker, _) = app.maker("guest@example.org").await;
+    // A 20-night stay from 2026-08-01 (Shanghai midnight = 16:00Z the day before).
+    let start = 1_785_513_600_000 - 8 * 3_600_000;
+    let stay = Interval::new(start, start + 20 * 86_400_000).unwrap();
+    app.db
+        .insert_booking(&NewBooking {
+            unit_id: &unit,
+            resource_id: &rid,
+            space_id: &space_id,
+            account_id: &maker,
+            organisation_id: None,
+            status: "confirmed",
+            span: stay,
+            blocked: stay,
+            purpose: "",
+            checkin_nonce: "n",
+            now: 0,
+        })
+        .await
+        .unwrap();
+    let a = app.get(&format!("/api/v1/resources/{rid}/availability?from=2026-08-15&to=2026-08-17"), None).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.body["units"][0]["free"], json!([]), "the stay began two weeks before the window: {}", a.text);
+    let a = app.get(&format!("/api/v1/resources/{rid}/availability?from=2026-08-21&to=2026-08-22"), None).await;
+    assert_eq!(
+        local_spans(&a.body["units"][0]),
+        [("2026-08-21T00:00:00+08:00".to_owned(), "2026-08-22T00:00:00+08:00".to_owned())]
+    );
+}

@@ -1,0 +1,264 @@
+//! Availability of one resource with 100,000 bookings in the database.
+//!
+//! `cargo bench --bench availability` seeds, on SQLite (a temp file) and on PostgreSQL
+//! (`LABINN_BENCH_PG_URL`, default the local server; skipped with a note if unreachable):
+//! one space in Asia/Shanghai open 09:00–21:00 daily, three resources with 10, 40 and 160
+//! units, and about 100,000 confirmed bookings over one year (two a day on two days in
+//! three, per unit). It then measures, for the 40-unit resource over 31 days:
+//! - core: the store load (`resource_calendar`) plus the domain computation (`free_by_unit`);
+//! - http: `GET /api/v1/resources/{id}/availability` end to end, JSON included, over loopback;
+//!
+//! and how the core cost grows with the window (1, 7, 31, 92 days) and the units (10, 40, 160).
+
+use labinn::app::Application;
+use labinn::config::{Config, Settings};
+use labinn::domain::availability::free_by_unit;
+use labinn::domain::calendar::{DAY_MS, MAX_OPENING_MINUTES, RecurringWindow, Zone, local_to_utc};
+use labinn::domain::interval::Interval;
+use labinn::store::Db;
+use labinn::store::catalog::{NewResource, NewSpace};
+use std::time::Instant;
+
+const ITERATIONS: usize = 300;
+const DAYS: i64 = 365;
+const YEAR_START: &str = "2026-01-01T00:00";
+
+struct Seeded {
+    resources: Vec<(usize, String)>,
+    bookings: usize,
+}
+
+async fn seed(db: &Db) -> Seeded {
+    let zone = Zone::parse("tz", "Asia/Shanghai").unwrap();
+    let space = db
+        .insert_space(NewSpace {
+            slug: "bench",
+            name_zh: "基准",
+            name_en: "Bench",
+            kind: "maker_space",
+            timezone: zone.name(),
+            now: 0,
+        })
+        .await
+        .unwrap();
+    db.insert_opening_rule(&space, None, "FREQ=DAILY", "2026-01-01T09:00:00", 720, 0).await.unwrap();
+    let (account, _) = {
+        let a = db
+            .create_account(&labinn::store::accounts::NewAccount {
+                email: "bench@example.org",
+                password_hash: "x",
+                display_name: "Bench",
+                locale: "en",
+                now: 0,
+            })
+            .await
+            .unwrap();
+        (a.id, ())
+    };
+    let t0 = local_to_utc(zone.tz(), labinn::domain::calendar::parse_local("s", YEAR_START).unwrap());
+    let mut resources = Vec::new();
+    let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
+    for n in [10usize, 40, 160] {
+        let labels: Vec<String> = (1..=n).map(|i| format!("U{i:03}")).collect();
+        let rid = db
+            .insert_resource_with_units(&NewResource {
+                space_id: &space,
+                kind: "broadband_seat",
+                name_zh: "工位",
+                name_en: &format!("Seats x{n}"),
+                description: "",
+                policy_json: "{}",
+                unit_labels: &labels,
+                now: 0,
+            })
+            .await
+            .unwrap();
+        for unit in db.units_of(&rid).await.unwrap() {
+            for d in 0..DAYS {
+                if d % 3 == 2 {
+                    continue;
+                }
+                let day = t0 + d * DAY_MS;
+                rows.push((unit.id.clone(), rid.clone(), day + 2 * 3_600_000, day + 4 * 3_600_000)); // 10:00–12:00 local
+                rows.push((unit.id.clone(), rid.clone(), day + 6 * 3_600_000, day + 8 * 3_600_000)); // 14:00–16:00 local
+            }
+        }
+        resources.push((n, rid));
+    }
+    let bookings = rows.len();
+    for chunk in rows.chunks(2_000) {
+        insert_chunk(db, chunk, &space, &account).await.unwrap();
+    }
+    labinn::on_read!(db, |p| sqlx::query("ANALYZE").execute(p).await.map(|_| ()).unwrap());
+    Seeded { resources, bookings }
+}
+
+async fn insert_chunk(
+    db: &Db,
+    chunk: &[(String, String, i64, i64)],
+    space: &str,
+    account: &str,
+) -> Result<(), labinn::store::StoreError> {
+    {
+        labinn::in_write_tx!(db, |tx| {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO bookings (id, unit_id, resource_id, space_id, account_id, status, starts_at, ends_at, \
+                 blocked_from, blocked_until, checkin_nonce, created_at, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, (unit, rid, s, e)| {
+                b.push_bind(labinn::store::new_id())
+                    .push_bind(unit)
+                    .push_bind(rid)
+                    .push_bind(space)
+                    .push_bind(account)
+                    .push_bind("confirmed")
+                    .push_bind(*s)
+                    .push_bind(*e)
+                    .push_bind(*s)
+                    .push_bind(*e)
+                    .push_bind("n")
+                    .push_bind(0i64)
+                    .push_bind(0i64);
+            });
+            qb.build().execute(&mut *tx).await?;
+        });
+    }
+    Ok(())
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn core(db: &Db, resource: &str, window: Interval) -> usize {
+    let cal = db.resource_calendar(resource, window).await.unwrap();
+    let zone = Zone::parse("tz", &cal.space.timezone).unwrap();
+    let rules: Vec<RecurringWindow> = cal
+        .opening_rules
+        .iter()
+        .map(|r| {
+            RecurringWindow::parse(
+                ["r", "s", "d"],
+                &r.rrule,
+                &r.dtstart_local,
+                r.duration_min,
+                MAX_OPENING_MINUTES,
+                zone,
+            )
+            .unwrap()
+        })
+        .collect();
+    let units: Vec<String> = cal.units.iter().map(|u| u.id.clone()).collect();
+    let free = free_by_unit(&cal.resource.id, &units, &rules, &[], &cal.blocks, window).unwrap();
+    free.iter().map(|f| f.free.len()).sum()
+}
+
+async fn time_core(db: &Db, resource: &str, window: Interval) -> (f64, f64, usize) {
+    for _ in 0..20 {
+        core(db, resource, window).await;
+    }
+    let mut ms = Vec::with_capacity(ITERATIONS);
+    let mut intervals = 0;
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        intervals = core(db, resource, window).await;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    (pct(&ms, 0.5), pct(&ms, 0.99), intervals)
+}
+
+async fn run(label: &str, database_url: String) {
+    let config = Config::from_settings(Settings {
+        bind: Some("127.0.0.1:0".parse().unwrap()),
+        database_url: Some(database_url),
+        log: Some("warn".into()),
+        ..Settings::default()
+    })
+    .unwrap();
+    let app = Application::build(config).await.unwrap();
+    let db = app.db().clone();
+    let addr = app.local_addr();
+    let t = Instant::now();
+    let seeded = seed(&db).await;
+    println!("\n[{label}] seeded {} bookings in {:.1} s", seeded.bookings, t.elapsed().as_secs_f64());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+
+    let zone = Zone::parse("tz", "Asia/Shanghai").unwrap();
+    let mid = local_to_utc(zone.tz(), labinn::domain::calendar::parse_local("s", "2026-06-01T00:00").unwrap());
+    let window = |days: i64| Interval::new(mid, mid + days * DAY_MS).unwrap();
+    let r40 = &seeded.resources[1].1;
+
+    let (p50, p99, n) = time_core(&db, r40, window(31)).await;
+    println!("[{label}] core, 40 units x 31 days: p50 {p50:.2} ms, p99 {p99:.2} ms ({n} free intervals)");
+    let mut ms = Vec::with_capacity(ITERATIONS);
+    let mut rows = 0;
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        rows = db.resource_calendar(r40, window(31)).await.unwrap().blocks.len();
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "[{label}] load only (store), 40 units x 31 days: p50 {:.2} ms, p99 {:.2} ms ({rows} blocked intervals)",
+        pct(&ms, 0.5),
+        pct(&ms, 0.99)
+    );
+
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/v1/resources/{r40}/availability?from=2026-06-01&to=2026-07-02");
+    for _ in 0..20 {
+        client.get(&url).send().await.unwrap().bytes().await.unwrap();
+    }
+    let mut ms = Vec::with_capacity(ITERATIONS);
+    let mut size = 0;
+    for _ in 0..ITERATIONS {
+        let t = Instant::now();
+        let body = client.get(&url).send().await.unwrap().bytes().await.unwrap();
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        size = body.len();
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "[{label}] http, 40 units x 31 days: p50 {:.2} ms, p99 {:.2} ms ({} KiB of JSON)",
+        pct(&ms, 0.5),
+        pct(&ms, 0.99),
+        size / 1024
+    );
+
+    for days in [1, 7, 31, 92] {
+        let (p50, p99, _) = time_core(&db, r40, window(days)).await;
+        println!("[{label}] core, 40 units x {days:>2} days: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    }
+    for (n, rid) in &seeded.resources {
+        let (p50, p99, _) = time_core(&db, rid, window(31)).await;
+        println!("[{label}] core, {n:>3} units x 31 days: p50 {p50:.2} ms, p99 {p99:.2} ms");
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+
+    if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
+        return;
+    }
+    let server =
+        std::env::var("LABINN_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match sqlx::PgPool::connect(&server).await {
+        Ok(admin) => {
+            let name = format!("labinn_bench_{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            let url = match server.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{name}"),
+                None => server.clone(),
+            };
+            run("postgres", url).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&admin)
+                .await;
+        }
+        Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
+    }
+}
