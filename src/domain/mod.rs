@@ -3,7 +3,9 @@
 //! Everything here takes `now` (and any data it needs) as arguments, so it can be
 //! property-tested and reused by the HTTP layer, the store and the jobs alike.
 
+pub mod allocation;
 pub mod availability;
+pub mod booking;
 pub mod calendar;
 pub mod catalog;
 pub mod identity;

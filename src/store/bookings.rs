@@ -93,3 +93,347 @@ impl Db {
         Ok(rows.into_iter().filter_map(|(id, s, e)| Interval::new(s, e).ok().map(|i| (id, i))).collect())
     }
 }
+
+/// A booking as stored, with its unit's label.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BookingRow {
+    pub id: String,
+    pub unit_id: String,
+    pub unit_label: String,
+    pub resource_name_zh: String,
+    pub resource_name_en: String,
+    pub space_slug: String,
+    pub timezone: String,
+    pub resource_id: String,
+    pub space_id: String,
+    pub account_id: String,
+    pub organisation_id: Option<String>,
+    pub series_id: Option<String>,
+    pub kind: String,
+    pub status: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub blocked_from: i64,
+    pub blocked_until: i64,
+    pub purpose: String,
+    pub checkin_nonce: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub cancelled_at: Option<i64>,
+    pub cancel_reason: Option<String>,
+}
+
+const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.label AS unit_label, r.name_zh AS resource_name_zh, \
+     r.name_en AS resource_name_en, s.slug AS space_slug, s.timezone, b.resource_id, b.space_id, b.account_id, \
+     b.organisation_id, b.series_id, b.kind, b.status, b.starts_at, b.ends_at, b.blocked_from, b.blocked_until, b.purpose, \
+     b.checkin_nonce, b.created_at, b.updated_at, b.decided_by, b.decided_at, b.decision_reason, b.cancelled_by, \
+     b.cancelled_at, b.cancel_reason FROM bookings b JOIN units u ON u.id = b.unit_id \
+     JOIN resources r ON r.id = b.resource_id JOIN spaces s ON s.id = b.space_id";
+
+/// Filters for listing bookings. Every field narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter<'a> {
+    pub account_id: Option<&'a str>,
+    pub space_id: Option<&'a str>,
+    pub unit_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// Bookings that overlap this window.
+    pub window: Option<Interval>,
+    pub limit: i64,
+}
+
+/// What the booking rules need to know about a maker.
+#[derive(Debug, Clone, Default)]
+pub struct MakerRow {
+    pub verified: bool,
+    /// (training slug, expires_at) of grants not revoked.
+    pub trainings: Vec<(String, Option<i64>)>,
+    pub week_minutes: i64,
+    pub active_bookings: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrainingRow {
+    pub id: String,
+    pub slug: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub space_id: Option<String>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrainingGrantRow {
+    pub account_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub granted_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl Db {
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn booking(&self, id: &str) -> StoreResult<BookingRow> {
+        let sql = format!("{BOOKING_SELECT} WHERE b.id = $1");
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
+    }
+
+    /// Bookings matching every given filter, by start.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn bookings(&self, f: &BookingFilter<'_>) -> StoreResult<Vec<BookingRow>> {
+        let (from, until) = f.window.map_or((i64::MIN, i64::MAX), |w| (w.start(), w.end()));
+        let sql = format!(
+            "{BOOKING_SELECT} WHERE ($1 IS NULL OR b.account_id = $1) AND ($2 IS NULL OR b.space_id = $2) \
+             AND ($3 IS NULL OR b.unit_id = $3) AND ($4 IS NULL OR b.status = $4) AND b.ends_at > $5 AND b.starts_at < $6 \
+             ORDER BY b.starts_at, b.id LIMIT $7"
+        );
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(f.account_id)
+                .bind(f.space_id)
+                .bind(f.unit_id)
+                .bind(f.status)
+                .bind(from)
+                .bind(until)
+                .bind(f.limit)
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// Moves a live booking to `cancelled`, keeping who, when and why. Returns false when
+    /// it was not live (already cancelled, declined, ...).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cancel_booking(&self, id: &str, by: &str, reason: Option<&str>, now: i64) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE bookings SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
+                 WHERE id = $1 AND status IN ('pending', 'confirmed')",
+            )
+            .bind(id)
+            .bind(by)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Approves (`confirmed`) or declines a pending booking. Returns false when it was not pending.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn decide_booking(
+        &self,
+        id: &str,
+        approve: bool,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let status = if approve { "confirmed" } else { "declined" };
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE bookings SET status = $2, decided_by = $3, decided_at = $4, decision_reason = $5, updated_at = $4 \
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .bind(status)
+            .bind(by)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// The facts the booking rules need about `account` on `resource`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn maker_facts(&self, account: &str, resource: &str, week: Interval, now: i64) -> StoreResult<MakerRow> {
+        Ok(on_read!(self, |p| {
+            let verified: bool = sqlx::query_scalar("SELECT verified_maker FROM accounts WHERE id = $1")
+                .bind(account)
+                .fetch_one(p)
+                .await?;
+            let trainings = sqlx::query_as(
+                "SELECT t.slug, g.expires_at FROM training_grants g JOIN trainings t ON t.id = g.training_id \
+                 WHERE g.account_id = $1 AND g.revoked_at IS NULL",
+            )
+            .bind(account)
+            .fetch_all(p)
+            .await?;
+            let usage: (Option<i64>, i64) = sqlx::query_as(
+                "SELECT CAST(SUM(CASE WHEN ends_at > $3 AND starts_at < $4 THEN ends_at - starts_at ELSE 0 END) AS BIGINT), \
+                        COUNT(CASE WHEN ends_at > $5 THEN 1 END) \
+                 FROM bookings WHERE account_id = $1 AND resource_id = $2 AND status IN ('pending', 'confirmed', 'checked_in')",
+            )
+            .bind(account)
+            .bind(resource)
+            .bind(week.start())
+            .bind(week.end())
+            .bind(now)
+            .fetch_one(p)
+            .await?;
+            MakerRow { verified, trainings, week_minutes: usage.0.unwrap_or(0) / 60_000, active_bookings: usage.1 }
+        }))
+    }
+
+    /// Marks an account as a verified maker (or not).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn set_verified(&self, account: &str, verified: bool) -> StoreResult<()> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query("UPDATE accounts SET verified_maker = $2 WHERE id = $1")
+                .bind(account)
+                .bind(verified)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    /// # Errors
+    /// [`StoreError::Unique`] when the slug is taken.
+    pub async fn create_training(
+        &self,
+        slug: &str,
+        name_zh: &str,
+        name_en: &str,
+        space_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<TrainingRow> {
+        let id = new_id();
+        in_write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO trainings (id, slug, name_zh, name_en, space_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&id)
+                .bind(slug)
+                .bind(name_zh)
+                .bind(name_en)
+                .bind(space_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        });
+        self.training(slug).await
+    }
+
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn training(&self, slug: &str) -> StoreResult<TrainingRow> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as("SELECT id, slug, name_zh, name_en, space_id FROM trainings WHERE slug = $1 OR id = $1")
+                .bind(slug)
+                .fetch_one(p)
+                .await?
+        }))
+    }
+
+    /// # Errors
+    /// Database errors.
+    pub async fn trainings(&self) -> StoreResult<Vec<TrainingRow>> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as("SELECT id, slug, name_zh, name_en, space_id FROM trainings ORDER BY slug")
+                .fetch_all(p)
+                .await?
+        }))
+    }
+
+    /// Grants a training (revoking any earlier grant of it, so one grant is live).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn grant_training(
+        &self,
+        training_id: &str,
+        account: &str,
+        by: &str,
+        expires_at: Option<i64>,
+        now: i64,
+    ) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE training_grants SET revoked_at = $3, revoked_by = $4, revoke_reason = 'replaced by a new grant' \
+                 WHERE training_id = $1 AND account_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(training_id)
+            .bind(account)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO training_grants (id, training_id, account_id, granted_by, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(new_id())
+            .bind(training_id)
+            .bind(account)
+            .bind(by)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes the live grant. Returns whether there was one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn revoke_training(
+        &self,
+        training_id: &str,
+        account: &str,
+        by: &str,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE training_grants SET revoked_at = $3, revoked_by = $4, revoke_reason = $5 \
+                 WHERE training_id = $1 AND account_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(training_id)
+            .bind(account)
+            .bind(now)
+            .bind(by)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Live grants of a training.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn training_grants(&self, training_id: &str) -> StoreResult<Vec<TrainingGrantRow>> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT g.account_id, a.email, a.display_name, g.granted_at, g.expires_at FROM training_grants g \
+                 JOIN accounts a ON a.id = g.account_id WHERE g.training_id = $1 AND g.revoked_at IS NULL ORDER BY a.email",
+            )
+            .bind(training_id)
+            .fetch_all(p)
+            .await?
+        }))
+    }
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod availability;
+mod bookings;
 mod catalog;
 mod cli;
 mod demo;

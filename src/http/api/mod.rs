@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod availability;
+pub mod bookings;
 pub mod catalog;
 pub mod organisations;
 pub mod system;
@@ -24,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "organisations", description = "Teams and start-ups that makers belong to"),
         (name = "catalog", description = "Spaces, resources, units, opening rules and closures"),
         (name = "availability", description = "When is this free?"),
+        (name = "bookings", description = "Reservations: book, list, cancel, approve, decline"),
         (name = "admin", description = "Running labinn itself"),
     )
 )]
@@ -54,4 +56,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(catalog::router())
         .merge(availability::router())
+        .merge(bookings::router())
 }

@@ -1,0 +1,221 @@
+//! May this maker book this, now? Every rule a resource's policy sets, checked at once:
+//! the answer lists every broken rule, not the first. Pure: the caller loads the facts.
+
+use super::calendar::{MINUTE_MS, Zone, utc_to_local};
+use super::interval::{Interval, Millis};
+use super::policy::{BookingPolicy, Eligibility};
+use chrono::{Datelike, Duration, NaiveTime, Timelike};
+use serde::Serialize;
+
+/// One broken rule, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Violation {
+    /// `outside_opening_hours`, `in_closure`, `too_short`, `too_long`, `not_on_slot`,
+    /// `in_the_past`, `too_little_notice`, `beyond_horizon`, `quota_hours_exceeded`,
+    /// `quota_active_exceeded`, `training_missing`, `training_expired`, `not_eligible`.
+    pub rule: String,
+    pub message: String,
+}
+
+fn v(rule: &str, message: impl Into<String>) -> Violation {
+    Violation { rule: rule.to_owned(), message: message.into() }
+}
+
+/// A training the maker holds (or held).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingHold {
+    pub slug: String,
+    /// `None`: does not expire.
+    pub expires_at: Option<Millis>,
+}
+
+/// What the rules need to know about the maker.
+#[derive(Debug, Clone, Default)]
+pub struct MakerFacts {
+    pub verified: bool,
+    /// Trainings granted and not revoked.
+    pub trainings: Vec<TrainingHold>,
+    /// Minutes of live bookings on this resource in the local week (Monday–Sunday) of the request.
+    pub week_minutes: i64,
+    /// Live bookings on this resource that have not ended.
+    pub active_bookings: i64,
+}
+
+/// What the rules need to know about the resource and the calendar around the request.
+#[derive(Debug, Clone)]
+pub struct BookingContext<'a> {
+    pub policy: &'a BookingPolicy,
+    pub zone: Zone,
+    pub now: Millis,
+    /// Opening hours around the request, before closures.
+    pub open: &'a [Interval],
+    /// Closures of the space or resource (and the unit, when one is named) around the request.
+    pub closed: &'a [Interval],
+}
+
+/// The local ISO week (Monday 00:00 to the next Monday 00:00) that contains `t`.
+pub fn local_week(zone: Zone, t: Millis) -> Interval {
+    let local = utc_to_local(zone.tz(), t).date_naive();
+    let monday = local - Duration::days(i64::from(local.weekday().num_days_from_monday()));
+    let start = super::calendar::local_to_utc(zone.tz(), monday.and_time(NaiveTime::MIN));
+    let end = super::calendar::local_to_utc(zone.tz(), (monday + Duration::days(7)).and_time(NaiveTime::MIN));
+    Interval::new(start, end).expect("a week has positive length")
+}
+
+fn on_slot(zone: Zone, t: Millis, slot_minutes: i64) -> bool {
+    let local = utc_to_local(zone.tz(), t);
+    let minute_of_day = i64::from(local.hour()) * 60 + i64::from(local.minute());
+    local.second() == 0 && local.nanosecond() == 0 && minute_of_day % slot_minutes == 0
+}
+
+/// Every rule that booking `span` breaks for this maker. Empty means allowed.
+pub fn check(ctx: &BookingContext<'_>, maker: &MakerFacts, span: Interval) -> Vec<Violation> {
+    let p = ctx.policy;
+    let mut out = Vec::new();
+    let minutes = span.duration_ms() / MINUTE_MS;
+
+    if !ctx.open.iter().any(|o| o.contains(&span)) {
+        out.push(v("outside_opening_hours", "the time is not all within the opening hours"));
+    }
+    if ctx.closed.iter().any(|c| c.overlaps(&span)) {
+        out.push(v("in_closure", "the resource is closed for part of that time"));
+    }
+    if !on_slot(ctx.zone, span.start(), p.slot_minutes) || !on_slot(ctx.zone, span.end(), p.slot_minutes) {
+        out.push(v("not_on_slot", format!("start and end must fall on {}-minute slots (local time)", p.slot_minutes)));
+    }
+    if minutes < p.min_minutes {
+        out.push(v("too_short", format!("at least {} minutes", p.min_minutes)));
+    }
+    if minutes > p.max_minutes {
+        out.push(v("too_long", format!("at most {} minutes", p.max_minutes)));
+    }
+    if span.start() < ctx.now {
+        out.push(v("in_the_past", "the start has passed"));
+    } else if span.start() - ctx.now < p.min_notice_minutes * MINUTE_MS {
+        out.push(v("too_little_notice", format!("book at least {} minutes ahead", p.min_notice_minutes)));
+    }
+    if span.start() > ctx.now + p.horizon_days * super::calendar::DAY_MS {
+        out.push(v("beyond_horizon", format!("book at most {} days ahead", p.horizon_days)));
+    }
+    if let Some(limit) = p.quota.hours_per_week
+        && (maker.week_minutes + minutes) as f64 > limit * 60.0
+    {
+        out.push(v(
+            "quota_hours_exceeded",
+            format!(
+                "at most {limit} hours a week on this resource; {:.1} already booked",
+                maker.week_minutes as f64 / 60.0
+            ),
+        ));
+    }
+    if let Some(limit) = p.quota.max_active_bookings
+        && maker.active_bookings >= i64::from(limit)
+    {
+        out.push(v("quota_active_exceeded", format!("at most {limit} bookings at once on this resource")));
+    }
+    for slug in &p.required_trainings {
+        let held: Vec<&TrainingHold> = maker.trainings.iter().filter(|t| &t.slug == slug).collect();
+        if held.is_empty() {
+            out.push(v("training_missing", format!("the training {slug} is required")));
+        } else if !held.iter().any(|t| t.expires_at.is_none_or(|e| e >= span.end())) {
+            out.push(v("training_expired", format!("the training {slug} expires before the booking ends")));
+        }
+    }
+    if p.eligibility == Eligibility::VerifiedMakers && !maker.verified {
+        out.push(v("not_eligible", "only makers verified by an operator may book this"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::policy::ResourceKind;
+
+    const H: i64 = 3_600_000;
+    // 2026-09-07 00:00 in Shanghai (a Monday).
+    const DAY0: i64 = 1_788_739_200_000 - 8 * H;
+
+    fn zone() -> Zone {
+        Zone::parse("tz", "Asia/Shanghai").unwrap()
+    }
+
+    fn iv(a: i64, b: i64) -> Interval {
+        Interval::new(a, b).unwrap()
+    }
+
+    #[test]
+    fn a_good_request_breaks_no_rule() {
+        let policy = BookingPolicy::defaults(ResourceKind::Tool);
+        let open = [iv(DAY0 + 9 * H, DAY0 + 18 * H)];
+        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &[] };
+        assert_eq!(check(&ctx, &MakerFacts::default(), iv(DAY0 + 10 * H, DAY0 + 11 * H)), vec![]);
+    }
+
+    #[test]
+    fn every_broken_rule_is_listed() {
+        let mut policy = BookingPolicy::defaults(ResourceKind::Tool);
+        policy.required_trainings = vec!["laser-safety".into(), "first-aid".into()];
+        policy.quota.max_active_bookings = Some(1);
+        policy.quota.hours_per_week = Some(2.0);
+        policy.max_minutes = 60;
+        policy.min_notice_minutes = 24 * 60;
+        policy.eligibility = Eligibility::VerifiedMakers;
+        let open = [iv(DAY0 + 9 * H, DAY0 + 18 * H)];
+        let closed = [iv(DAY0 + 17 * H, DAY0 + 18 * H)];
+        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &closed };
+        let maker = MakerFacts {
+            verified: false,
+            trainings: vec![TrainingHold { slug: "first-aid".into(), expires_at: Some(DAY0) }],
+            week_minutes: 60,
+            active_bookings: 1,
+        };
+        // 16:07 to 19:07: off-slot, too long, past closing, in a closure, too little notice.
+        let got: Vec<String> = check(&ctx, &maker, iv(DAY0 + 16 * H + 7 * 60_000, DAY0 + 19 * H + 7 * 60_000))
+            .into_iter()
+            .map(|v| v.rule)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "outside_opening_hours",
+                "in_closure",
+                "not_on_slot",
+                "too_long",
+                "too_little_notice",
+                "quota_hours_exceeded",
+                "quota_active_exceeded",
+                "training_missing",
+                "training_expired",
+                "not_eligible"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_past_and_the_far_future_are_refused() {
+        let policy = BookingPolicy::defaults(ResourceKind::Tool);
+        let open = [iv(0, i64::MAX / 2)];
+        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0 + 12 * H, open: &open, closed: &[] };
+        let rules =
+            |s: Interval| check(&ctx, &MakerFacts::default(), s).into_iter().map(|v| v.rule).collect::<Vec<_>>();
+        assert_eq!(rules(iv(DAY0 + 10 * H, DAY0 + 11 * H)), ["in_the_past"]);
+        let far = DAY0 + 40 * 24 * H;
+        assert_eq!(rules(iv(far, far + H)), ["beyond_horizon"]);
+    }
+
+    #[test]
+    fn slots_are_read_on_the_local_clock() {
+        let berlin = Zone::parse("tz", "Europe/Berlin").unwrap();
+        // 2026-03-29 10:00 CEST = 08:00Z: on a 60-minute slot locally.
+        let t = 1_774_771_200_000;
+        assert!(on_slot(berlin, t, 60));
+        assert!(!on_slot(berlin, t + 30 * 60_000, 60));
+    }
+
+    #[test]
+    fn the_local_week_runs_monday_to_monday() {
+        let w = local_week(zone(), DAY0 + 3 * 24 * H);
+        assert_eq!((w.start(), w.end()), (DAY0, DAY0 + 7 * 24 * H));
+    }
+}

@@ -1,0 +1,611 @@
+//! Bookings: create (a unit, or a resource and the allocator picks the unit), list, show,
+//! cancel, approve and decline. Every rule is checked on the server; a refusal lists every
+//! broken rule; a taken unit is a 409 with the conflicts and the nearest free alternatives.
+//! The database has the last word on overlaps, so a race is a 409 too, never a double booking.
+
+use super::catalog::{find_space, stored_policy};
+use crate::domain::allocation::{UnitState, alternatives, rank};
+use crate::domain::availability::{Closure, Scope};
+use crate::domain::booking::{BookingContext, MakerFacts, TrainingHold, Violation, check, local_week};
+use crate::domain::calendar::{DAY_MS, MINUTE_MS, parse_instant};
+use crate::domain::catalog::text;
+use crate::domain::interval::{Interval, normalize};
+use crate::domain::{FieldError, ValidationErrors};
+use crate::http::AppState;
+use crate::http::calendar::{Span, closures as closures_of_rows, opening_windows, zone_of};
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::store::StoreError;
+use crate::store::bookings::{BookingFilter, BookingRow, NewBooking};
+use crate::store::catalog::{ResourceRow, SpaceRow};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list_mine))
+        .routes(routes!(show))
+        .routes(routes!(cancel))
+        .routes(routes!(approve))
+        .routes(routes!(decline))
+        .routes(routes!(space_bookings))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingView {
+    pub id: String,
+    /// `pending` (awaits approval), `confirmed`, `checked_in`, `completed`, `cancelled`, `declined`, `no_show`.
+    pub status: String,
+    pub kind: String,
+    pub resource_id: String,
+    pub resource_name_zh: String,
+    pub resource_name_en: String,
+    pub unit_id: String,
+    pub unit_label: String,
+    pub space: String,
+    pub timezone: String,
+    /// The booked time, in UTC and in the space's local time.
+    pub when: Span,
+    pub team_id: Option<String>,
+    pub series_id: Option<String>,
+    pub purpose: String,
+    /// The code to show at the kiosk. Reserved: its signed form comes with the kiosk
+    /// (check-in) work; until then it is null.
+    pub checkin_code: Option<String>,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<String>,
+}
+
+pub(crate) fn booking_view(b: &BookingRow) -> ApiResult<BookingView> {
+    let zone = crate::domain::calendar::Zone::parse("timezone", &b.timezone)
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("booking {} has a bad zone: {e:?}", b.id)))?;
+    let when = Interval::new(b.starts_at, b.ends_at).map_err(ApiError::internal)?;
+    Ok(BookingView {
+        id: b.id.clone(),
+        status: b.status.clone(),
+        kind: b.kind.clone(),
+        resource_id: b.resource_id.clone(),
+        resource_name_zh: b.resource_name_zh.clone(),
+        resource_name_en: b.resource_name_en.clone(),
+        unit_id: b.unit_id.clone(),
+        unit_label: b.unit_label.clone(),
+        space: b.space_slug.clone(),
+        timezone: b.timezone.clone(),
+        when: Span::new(zone, when),
+        team_id: b.organisation_id.clone(),
+        series_id: b.series_id.clone(),
+        purpose: b.purpose.clone(),
+        checkin_code: None,
+        created_at: crate::clock::rfc3339(b.created_at),
+        decision_reason: b.decision_reason.clone(),
+        cancelled_at: b.cancelled_at.map(crate::clock::rfc3339),
+        cancel_reason: b.cancel_reason.clone(),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBooking {
+    /// Book any free unit of this resource (best fit) ...
+    #[serde(default)]
+    resource: Option<String>,
+    /// ... or this unit.
+    #[serde(default)]
+    unit: Option<String>,
+    /// RFC 3339 with offset.
+    start: String,
+    end: String,
+    /// Book for a team or start-up you belong to.
+    #[serde(default)]
+    team: Option<String>,
+    #[serde(default)]
+    purpose: String,
+}
+
+/// A unit is taken: the conflicting intervals, and the nearest free alternatives.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alternative {
+    pub unit_id: String,
+    pub unit_label: String,
+    pub when: Span,
+}
+
+/// Everything a booking decision needs, loaded once.
+pub(crate) struct Decision {
+    pub zone: crate::domain::calendar::Zone,
+    pub policy: crate::domain::policy::BookingPolicy,
+    /// Opening hours minus space/resource closures, around the request.
+    pub open: Vec<Interval>,
+    pub units: Vec<UnitState>,
+    pub violations: Vec<Violation>,
+}
+
+/// Loads the calendar around `span` and checks every rule for `account`.
+pub(crate) async fn decide(
+    state: &AppState,
+    resource: &ResourceRow,
+    account: &str,
+    span: Interval,
+    unit: Option<&str>,
+) -> ApiResult<Decision> {
+    let policy = stored_policy(resource)?;
+    let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
+    let cal = state.db.resource_calendar(&resource.id, window).await?;
+    let zone = zone_of(&cal.space)?;
+    let mut hours = Vec::new();
+    for rule in opening_windows(zone, &cal.opening_rules)? {
+        hours.extend(rule.expand(window)?);
+    }
+    let hours = normalize(hours);
+    let closures: Vec<Closure> = closures_of_rows(zone, &cal.closures)?;
+    let mut closed = Vec::new();
+    let mut unit_closed: Vec<(String, Vec<Interval>)> = Vec::new();
+    for c in &closures {
+        let ivs = c.when.within(window)?;
+        match &c.scope {
+            Scope::Space | Scope::Resource(_) => closed.extend(ivs),
+            Scope::Unit(u) => unit_closed.push((u.clone(), ivs)),
+        }
+    }
+    if let Some(u) = unit {
+        closed.extend(unit_closed.iter().filter(|(id, _)| id == u).flat_map(|(_, ivs)| ivs.iter().copied()));
+    }
+    let now = state.clock.now_ms();
+    let facts = state.db.maker_facts(account, &resource.id, local_week(zone, span.start()), now).await?;
+    let maker = MakerFacts {
+        verified: facts.verified,
+        trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
+        week_minutes: facts.week_minutes,
+        active_bookings: facts.active_bookings,
+    };
+    let ctx = BookingContext { policy: &policy, zone, now, open: &hours, closed: &closed };
+    let violations = check(&ctx, &maker, span);
+    let units = cal
+        .units
+        .iter()
+        .map(|u| UnitState {
+            id: u.id.clone(),
+            label: u.label.clone(),
+            blocks: cal.blocks.iter().filter(|(id, _)| id == &u.id).map(|(_, i)| *i).collect(),
+            closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
+        })
+        .collect();
+    let open = crate::domain::interval::subtract(hours, closed);
+    Ok(Decision { zone, policy, open, units, violations })
+}
+
+pub(crate) fn policy_violation(violations: Vec<Violation>) -> ApiError {
+    let n = violations.len();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "policy_violation",
+        format!("the booking breaks {n} rule{} of this resource", if n == 1 { "" } else { "s" }),
+    )
+    .with_details(json!({ "violations": violations }))
+}
+
+/// The 409 for a taken unit (or a resource with no free unit).
+pub(crate) fn conflict(d: &Decision, span: Interval, blocked: Interval, unit: Option<&str>, now: i64) -> ApiError {
+    let conflicts: Vec<Span> = d
+        .units
+        .iter()
+        .filter(|u| unit.is_none_or(|id| id == u.id))
+        .flat_map(|u| u.blocks.iter().filter(|b| b.overlaps(&blocked)).copied())
+        .take(20)
+        .map(|i| Span::new(d.zone, i))
+        .collect();
+    let step = d.policy.slot_minutes * MINUTE_MS;
+    let alts: Vec<Alternative> = alternatives(
+        &d.units,
+        &d.open,
+        span,
+        d.policy.buffer_before_minutes * MINUTE_MS,
+        d.policy.buffer_after_minutes * MINUTE_MS,
+        step,
+        now + d.policy.min_notice_minutes * MINUTE_MS,
+        3,
+        (DAY_MS / step).max(1),
+    )
+    .into_iter()
+    .map(|(u, s)| Alternative { unit_id: u.id.clone(), unit_label: u.label.clone(), when: Span::new(d.zone, s) })
+    .collect();
+    let message = match unit {
+        Some(_) => "the unit is already booked for part of that time",
+        None => "no unit of this resource is free for the whole time",
+    };
+    ApiError::conflict("conflict", message).with_details(json!({ "conflicts": conflicts, "alternatives": alts }))
+}
+
+/// Where a new booking goes: the resource and, if named, the unit.
+pub(crate) async fn target(
+    state: &AppState,
+    resource: Option<&str>,
+    unit: Option<&str>,
+    e: &mut ValidationErrors,
+) -> ApiResult<Option<(ResourceRow, SpaceRow, Option<String>)>> {
+    let (resource_id, unit_id) = match (resource, unit) {
+        (Some(r), None) => (r.to_owned(), None),
+        (None, Some(u)) => match state.db.unit(u).await {
+            Ok(unit) if unit.retired_at.is_none() => (unit.resource_id, Some(unit.id)),
+            Ok(_) => {
+                e.push(FieldError::new("unit", "retired", "this unit is retired"));
+                return Ok(None);
+            }
+            Err(StoreError::NotFound) => {
+                e.push(FieldError::new("unit", "unknown_unit", "no unit has this id"));
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
+        },
+        _ => {
+            e.push(FieldError::new("resource", "invalid_choice", "give either resource or unit"));
+            return Ok(None);
+        }
+    };
+    let resource = match state.db.resource(&resource_id).await {
+        Ok(r) if r.archived_at.is_none() => r,
+        Ok(_) => {
+            e.push(FieldError::new("resource", "archived", "this resource takes no new bookings"));
+            return Ok(None);
+        }
+        Err(StoreError::NotFound) => {
+            e.push(FieldError::new("resource", "unknown_resource", "no resource has this id"));
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let space = find_space(state, &resource.space_id).await?;
+    if space.archived_at.is_some() {
+        e.push(FieldError::new("resource", "archived", "this space is archived"));
+        return Ok(None);
+    }
+    Ok(Some((resource, space, unit_id)))
+}
+
+pub(crate) async fn team_of(
+    state: &AppState,
+    user: &AuthUser,
+    team: Option<&str>,
+    e: &mut ValidationErrors,
+) -> ApiResult<Option<String>> {
+    let Some(team) = team else { return Ok(None) };
+    let org = match state.db.organisation(team).await {
+        Ok(o) => o,
+        Err(StoreError::NotFound) => {
+            e.push(FieldError::new("team", "unknown_team", "no team or start-up has this id or slug"));
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if state.db.membership(&org.id, &user.account.id).await?.is_none() {
+        e.push(FieldError::new("team", "not_a_member", "you can only book for a team you belong to"));
+        return Ok(None);
+    }
+    Ok(Some(org.id))
+}
+
+/// A fresh nonce for the check-in code of a booking.
+pub(crate) fn nonce() -> ApiResult<String> {
+    Ok(crate::auth::to_hex(&crate::auth::random_bytes::<16>()?))
+}
+
+/// Books a unit, or any free unit of a resource (best fit).
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = CreateBooking, security(("bearer" = []), ("cookie" = [])),
+    responses(
+        (status = 201, body = BookingView),
+        (status = 409, body = Problem, description = "`conflict`: details.conflicts and details.alternatives"),
+        (status = 422, body = Problem, description = "`policy_violation` (details.violations lists every broken rule) or `validation_failed`"),
+    ))]
+async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<CreateBooking>,
+) -> ApiResult<impl IntoResponse> {
+    let mut e = ValidationErrors::default();
+    let start = e.take(parse_instant("start", &req.start));
+    let end = e.take(parse_instant("end", &req.end));
+    let purpose = e.take(text("purpose", &req.purpose, 500));
+    let target = target(&state, req.resource.as_deref(), req.unit.as_deref(), &mut e).await?;
+    let team = team_of(&state, &user, req.team.as_deref(), &mut e).await?;
+    let span = match (start, end) {
+        (Some(s), Some(en)) => match Interval::new(s, en) {
+            Ok(i) => Some(i),
+            Err(_) => {
+                e.push(FieldError::new("end", "before_start", "must be after start"));
+                None
+            }
+        },
+        _ => None,
+    };
+    let (Some(span), Some(purpose), Some((resource, space, unit))) = (span, purpose, target) else {
+        return Err(e.into());
+    };
+    e.finish()?;
+
+    let d = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
+    if !d.violations.is_empty() {
+        return Err(policy_violation(d.violations));
+    }
+    let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
+    let horizon = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
+    let candidates: Vec<&UnitState> = match &unit {
+        Some(id) => rank(&d.units, span, blocked, horizon).into_iter().filter(|u| &u.id == id).collect(),
+        None => rank(&d.units, span, blocked, horizon),
+    };
+    let status = if d.policy.requires_approval { "pending" } else { "confirmed" };
+    let now = state.clock.now_ms();
+    let nonce = nonce()?;
+    for candidate in &candidates {
+        let new = NewBooking {
+            unit_id: &candidate.id,
+            resource_id: &resource.id,
+            space_id: &space.id,
+            account_id: &user.account.id,
+            organisation_id: team.as_deref(),
+            status,
+            span,
+            blocked,
+            purpose: &purpose,
+            checkin_nonce: &nonce,
+            now,
+        };
+        match state.db.insert_booking(&new).await {
+            Ok(id) => {
+                let row = state.db.booking(&id).await?;
+                tracing::info!(booking = %id, unit = %candidate.label, status, "booked");
+                return Ok((StatusCode::CREATED, Json(booking_view(&row)?)));
+            }
+            // Someone else took this unit since we looked: try the next best one.
+            Err(StoreError::Overlap) => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    // Refresh what we know, so the answer names what took the time.
+    let fresh = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
+    Err(conflict(&fresh, span, blocked, unit.as_deref(), now))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this status.
+    #[serde(default)]
+    status: Option<String>,
+    /// Only bookings that end after this instant (RFC 3339) ...
+    #[serde(default)]
+    from: Option<String>,
+    /// ... and start before this one.
+    #[serde(default)]
+    to: Option<String>,
+}
+
+const STATUSES: [&str; 7] = ["pending", "confirmed", "checked_in", "completed", "cancelled", "declined", "no_show"];
+
+fn list_window(q: &ListQuery) -> ApiResult<(Option<String>, Option<Interval>)> {
+    let mut e = ValidationErrors::default();
+    if let Some(s) = &q.status
+        && !STATUSES.contains(&s.as_str())
+    {
+        e.push(FieldError::new("status", "invalid_choice", format!("must be one of {}", STATUSES.join(", "))));
+    }
+    let from = q.from.as_deref().map(|f| e.take(parse_instant("from", f))).unwrap_or(Some(i64::MIN / 2));
+    let to = q.to.as_deref().map(|t| e.take(parse_instant("to", t))).unwrap_or(Some(i64::MAX / 2));
+    e.finish()?;
+    let window = match (from, to) {
+        (Some(a), Some(b)) => {
+            Some(Interval::new(a, b).map_err(|_| ApiError::invalid_field("to", "before_start", "must be after from"))?)
+        }
+        _ => None,
+    };
+    Ok((q.status.clone(), window))
+}
+
+/// My bookings, by start (at most 500).
+#[utoipa::path(get, path = "/api/v1/bookings", tag = "bookings", params(ListQuery), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = Vec<BookingView>), (status = 401, body = Problem)))]
+async fn list_mine(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<BookingView>>> {
+    let (status, window) = list_window(&q)?;
+    let rows = state
+        .db
+        .bookings(&BookingFilter {
+            account_id: Some(&user.account.id),
+            status: status.as_deref(),
+            window,
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(rows.iter().map(booking_view).collect::<ApiResult<_>>()?))
+}
+
+pub(crate) fn operates(user: &AuthUser, space_id: &str) -> bool {
+    user.is_admin() || user.operated_spaces().any(|s| s == space_id)
+}
+
+pub(crate) async fn find_booking(state: &AppState, id: &str) -> ApiResult<BookingRow> {
+    state.db.booking(id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::not_found("booking"),
+        other => other.into(),
+    })
+}
+
+/// A booking: its maker, the space's operators, reviewers and admins may see it.
+#[utoipa::path(get, path = "/api/v1/bookings/{id}", tag = "bookings", params(("id" = String, Path)), security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = BookingView), (status = 404, body = Problem)))]
+async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<BookingView>> {
+    let b = find_booking(&state, &id).await?;
+    if b.account_id != user.account.id
+        && !operates(&user, &b.space_id)
+        && !user.has_role(crate::domain::identity::Role::Reviewer)
+    {
+        return Err(ApiError::not_found("booking"));
+    }
+    Ok(Json(booking_view(&b)?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Required when an operator cancels or declines.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn reason_of(body: &ReasonBody, required: bool) -> ApiResult<Option<String>> {
+    match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) if r.chars().count() > 500 => {
+            Err(ApiError::invalid_field("reason", "too_long", "must be at most 500 characters"))
+        }
+        Some(r) => Ok(Some(r.to_owned())),
+        None if required => Err(ApiError::invalid_field("reason", "required", "say why")),
+        None => Ok(None),
+    }
+}
+
+/// Cancels a booking: its maker before the start, an operator of the space at any time with
+/// a reason. The booking stays, marked cancelled with who, when and why.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings", request_body = ReasonBody, params(("id" = String, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, body = BookingView), (status = 409, body = Problem, description = "`too_late_to_cancel`, `not_cancellable`"), (status = 422, body = Problem)))]
+async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<BookingView>> {
+    let b = find_booking(&state, &id).await?;
+    let now = state.clock.now_ms();
+    let as_operator = operates(&user, &b.space_id);
+    let own = b.account_id == user.account.id;
+    if !own && !as_operator {
+        return Err(ApiError::not_found("booking"));
+    }
+    let reason = reason_of(&body, !own)?;
+    if !as_operator && b.starts_at <= now {
+        return Err(ApiError::conflict("too_late_to_cancel", "the booking has started; ask an operator of the space"));
+    }
+    if !state.db.cancel_booking(&b.id, &user.account.id, reason.as_deref(), now).await? {
+        return Err(ApiError::conflict("not_cancellable", format!("the booking is {}", b.status)));
+    }
+    tracing::info!(booking = %b.id, by = %user.account.id, "booking cancelled");
+    Ok(Json(booking_view(&state.db.booking(&b.id).await?)?))
+}
+
+async fn decide_pending(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    approve: bool,
+    reason: Option<String>,
+) -> ApiResult<Json<BookingView>> {
+    let b = find_booking(state, id).await?;
+    if !operates(user, &b.space_id) {
+        return Err(ApiError::forbidden("approving and declining needs the operator role for the space"));
+    }
+    if !state.db.decide_booking(&b.id, approve, &user.account.id, reason.as_deref(), state.clock.now_ms()).await? {
+        return Err(ApiError::conflict("not_pending", format!("the booking is {}", b.status)));
+    }
+    Ok(Json(booking_view(&state.db.booking(&b.id).await?)?))
+}
+
+/// Approves a pending booking.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/approve", tag = "bookings", request_body = ReasonBody, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = BookingView), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn approve(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<BookingView>> {
+    let reason = reason_of(&body, false)?;
+    decide_pending(&state, &user, &id, true, reason).await
+}
+
+/// Declines a pending booking, with a reason. The unit is free again.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/decline", tag = "bookings", request_body = ReasonBody, params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = BookingView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn decline(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReasonBody>,
+) -> ApiResult<Json<BookingView>> {
+    let reason = reason_of(&body, true)?;
+    decide_pending(&state, &user, &id, false, reason).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceBookingsQuery {
+    /// A local date of the space (default: today there).
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
+    /// For example `pending`, to see what awaits approval.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// A space's bookings on one local day (operators, reviewers and admins).
+#[utoipa::path(get, path = "/api/v1/spaces/{slug}/bookings", tag = "bookings", params(("slug" = String, Path), SpaceBookingsQuery),
+    security(("bearer" = [])), responses((status = 200, body = Vec<BookingView>), (status = 403, body = Problem)))]
+async fn space_bookings(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SpaceBookingsQuery>,
+) -> ApiResult<Json<Vec<BookingView>>> {
+    let space = find_space(&state, &slug).await?;
+    if !operates(&user, &space.id) && !user.has_role(crate::domain::identity::Role::Reviewer) {
+        return Err(ApiError::forbidden("this needs the operator role for the space, or reviewer"));
+    }
+    let zone = zone_of(&space)?;
+    let window = match q.date.as_deref() {
+        // Pending bookings are listed whatever their day unless a date is given.
+        None if q.status.as_deref() == Some("pending") => None,
+        None => Some(crate::domain::calendar::local_day(
+            zone.tz(),
+            crate::domain::calendar::utc_to_local(zone.tz(), state.clock.now_ms()).date_naive(),
+        )),
+        Some(d) => Some(crate::domain::calendar::local_day(
+            zone.tz(),
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid_field("date", "invalid_date", "must be a date such as 2026-03-29"))?,
+        )),
+    };
+    let (status, _) = list_window(&ListQuery { status: q.status.clone(), from: None, to: None })?;
+    let rows = state
+        .db
+        .bookings(&BookingFilter {
+            space_id: Some(&space.id),
+            unit_id: q.unit.as_deref(),
+            status: status.as_deref(),
+            window,
+            limit: 2000,
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(rows.iter().map(booking_view).collect::<ApiResult<_>>()?))
+}

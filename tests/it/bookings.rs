@@ -1,0 +1,388 @@
+//! Reservations: makers book units or resources, every rule is applied on the server, a
+//! taken unit is a 409 with alternatives, and races never double-book.
+
+use crate::helpers::{TestApp, operated_space, spawn_app_at};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// Monday 2026-09-07 08:00 in Shanghai.
+const NOW: i64 = 1_788_739_200_000;
+
+struct Lab {
+    app: TestApp,
+    op: String,
+    slug: String,
+    laser: String,
+    laser_unit: String,
+    seats: String,
+}
+
+async fn lab() -> Lab {
+    let app = spawn_app_at(NOW).await;
+    let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
+    let r = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/opening-rules"),
+            Some(&op),
+            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let laser = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]},
+                   "policy": {"buffer_after_minutes": 15, "max_minutes": 120}}),
+        )
+        .await;
+    assert_eq!(laser.status, 201, "{}", laser.text);
+    let seats = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            json!({"kind": "broadband_seat", "name_zh": "工位", "name_en": "Seats", "units": {"count": 10, "prefix": "A-"}}),
+        )
+        .await;
+    assert_eq!(seats.status, 201, "{}", seats.text);
+    Lab {
+        op,
+        slug,
+        laser: laser.body["id"].as_str().unwrap().to_owned(),
+        laser_unit: laser.body["units"][0]["id"].as_str().unwrap().to_owned(),
+        seats: seats.body["id"].as_str().unwrap().to_owned(),
+        app,
+    }
+}
+
+fn at(hh: u32, mm: u32) -> String {
+    format!("2026-09-07T{hh:02}:{mm:02}:00+08:00")
+}
+
+#[tokio::test]
+async fn a_maker_books_the_laser_cutter_and_finds_it_in_their_list() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0), "purpose": "acrylic signs"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["status"], "confirmed");
+    assert_eq!(r.body["unit_label"], "LC-1");
+    assert_eq!(r.body["when"]["start"], "2026-09-07T02:00:00Z");
+    assert_eq!(r.body["when"]["start_local"], "2026-09-07T10:00:00+08:00");
+    assert!(r.body.as_object().unwrap().contains_key("checkin_code"), "the field is reserved");
+    let mine = lab.app.get("/api/v1/bookings", Some(&maker)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1);
+    assert_eq!(mine.body[0]["purpose"], "acrylic signs");
+    // The booking and its cool-down buffer are gone from availability.
+    let a =
+        lab.app.get(&format!("/api/v1/resources/{}/availability?from=2026-09-07&to=2026-09-08", lab.laser), None).await;
+    let free: Vec<&str> = a.body["units"][0]["free"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["start_local"].as_str().unwrap()[11..16])
+        .collect();
+    assert_eq!(free, ["08:00", "11:15"]);
+}
+
+#[tokio::test]
+async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
+    let lab = lab().await;
+    let (_, a) = lab.app.maker("a@example.org").await;
+    let (_, b) = lab.app.maker("b@example.org").await;
+    let first = lab
+        .app
+        .post("/api/v1/bookings", Some(&a), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&b), json!({"resource": lab.laser, "start": at(10, 30), "end": at(11, 30)}))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "conflict"), "{}", r.text);
+    let conflicts = r.body["error"]["details"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts[0]["start_local"], "2026-09-07T10:00:00+08:00");
+    assert_eq!(conflicts[0]["end_local"], "2026-09-07T11:15:00+08:00", "the conflict includes the buffer");
+    let alts: Vec<&str> = r.body["error"]["details"]["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["when"]["start_local"].as_str().unwrap())
+        .collect();
+    assert_eq!(alts[0], "2026-09-07T11:15:00+08:00", "the nearest free start: {alts:?}");
+    assert_eq!(alts.len(), 3);
+}
+
+#[tokio::test]
+async fn a_refusal_lists_every_broken_rule() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("rules@example.org").await;
+    // 21:07–00:07: off the slot grid, longer than 120 minutes, past closing at 22:00.
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.laser, "start": at(21, 7), "end": "2026-09-08T00:07:00+08:00"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (422, "policy_violation"), "{}", r.text);
+    let rules: Vec<&str> = r.body["error"]["details"]["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["outside_opening_hours", "not_on_slot", "too_long"]);
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.laser, "start": "2026-09-06T10:00:00+08:00", "end": "2026-09-06T11:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["details"]["violations"][0]["rule"], "in_the_past");
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.laser, "start": "2026-12-01T10:00:00+08:00", "end": "2026-12-01T11:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["details"]["violations"][0]["rule"], "beyond_horizon");
+}
+
+#[tokio::test]
+async fn a_required_training_is_checked_on_the_server() {
+    let lab = lab().await;
+    let r = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.laser),
+            &lab.op,
+            json!({"policy": {"required_trainings": ["laser-safety"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, maker) = lab.app.maker("untrained@example.org").await;
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "policy_violation"));
+    assert_eq!(r.body["error"]["details"]["violations"][0]["rule"], "training_missing");
+}
+
+#[tokio::test]
+async fn a_seat_request_gets_a_concrete_seat_and_fills_the_pool_best_fit() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("desk@example.org").await;
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["unit_label"], "A-01");
+    // The afternoon goes next to the morning booking on A-01 (tightest gap), not to A-02.
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(12, 0), "end": at(15, 0)}))
+        .await;
+    assert_eq!(r.body["unit_label"], "A-01", "{}", r.text);
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(r.body["unit_label"], "A-02", "{}", r.text);
+}
+
+#[tokio::test]
+async fn cancelling_frees_the_unit_and_keeps_who_when_and_why() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("c@example.org").await;
+    let b = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    let id = b.body["id"].as_str().unwrap().to_owned();
+    let r =
+        lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&maker), json!({"reason": "plans changed"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "cancelled");
+    assert_eq!(r.body["cancel_reason"], "plans changed");
+    assert!(r.body["cancelled_at"].is_string());
+    let again = lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&maker), json!({})).await;
+    assert_eq!((again.status, again.code()), (409, "not_cancellable"));
+    let (_, other) = lab.app.maker("d@example.org").await;
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&other), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(r.status, 201, "the unit is free again: {}", r.text);
+
+    // After the start only an operator can cancel, and must say why.
+    lab.app.clock.set(NOW + 2 * 3_600_000 + 60_000); // 10:01
+    let other_id = r.body["id"].as_str().unwrap().to_owned();
+    let late = lab.app.post(&format!("/api/v1/bookings/{other_id}/cancel"), Some(&other), json!({})).await;
+    assert_eq!((late.status, late.code()), (409, "too_late_to_cancel"));
+    let no_reason = lab.app.post(&format!("/api/v1/bookings/{other_id}/cancel"), Some(&lab.op), json!({})).await;
+    assert_eq!((no_reason.status, no_reason.code()), (422, "validation_failed"));
+    let ok = lab
+        .app
+        .post(&format!("/api/v1/bookings/{other_id}/cancel"), Some(&lab.op), json!({"reason": "machine fault"}))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // The history stays: both cancelled bookings are still listed.
+    let day = lab.app.get(&format!("/api/v1/spaces/{}/bookings?date=2026-09-07", lab.slug), Some(&lab.op)).await;
+    assert_eq!(day.body.as_array().unwrap().iter().filter(|b| b["status"] == "cancelled").count(), 2, "{}", day.text);
+}
+
+#[tokio::test]
+async fn a_booking_that_needs_approval_holds_the_unit_until_declined() {
+    let lab = lab().await;
+    lab.app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.laser),
+            &lab.op,
+            json!({"policy": {"requires_approval": true}}),
+        )
+        .await;
+    let (_, maker) = lab.app.maker("p@example.org").await;
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!((r.status, r.body["status"].as_str()), (201, Some("pending")), "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let (_, other) = lab.app.maker("q@example.org").await;
+    let taken = lab
+        .app
+        .post("/api/v1/bookings", Some(&other), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(taken.status, 409, "a pending booking holds the unit");
+
+    let pending = lab.app.get(&format!("/api/v1/spaces/{}/bookings?status=pending", lab.slug), Some(&lab.op)).await;
+    assert_eq!(pending.body.as_array().unwrap().len(), 1, "{}", pending.text);
+    let mine = lab.app.get("/api/v1/bookings?status=pending", Some(&maker)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1);
+    let denied = lab.app.post(&format!("/api/v1/bookings/{id}/approve"), Some(&maker), json!({})).await;
+    assert_eq!(denied.status, 403);
+    let no_reason = lab.app.post(&format!("/api/v1/bookings/{id}/decline"), Some(&lab.op), json!({})).await;
+    assert_eq!(no_reason.status, 422);
+    let d = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/decline"), Some(&lab.op), json!({"reason": "no safety officer that day"}))
+        .await;
+    assert_eq!((d.status, d.body["status"].as_str()), (200, Some("declined")), "{}", d.text);
+    assert_eq!(d.body["decision_reason"], "no safety officer that day");
+    let now_free = lab
+        .app
+        .post("/api/v1/bookings", Some(&other), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(now_free.status, 201, "declining freed the unit: {}", now_free.text);
+    let ok = lab
+        .app
+        .post(&format!("/api/v1/bookings/{}/approve", now_free.body["id"].as_str().unwrap()), Some(&lab.op), json!({}))
+        .await;
+    assert_eq!(ok.body["status"], "confirmed", "{}", ok.text);
+}
+
+#[tokio::test]
+async fn booking_for_a_team_needs_membership_and_quotas_apply() {
+    let lab = lab().await;
+    lab.app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.seats),
+            &lab.op,
+            json!({"policy": {"quota": {"max_active_bookings": 1}}}),
+        )
+        .await;
+    let (_, maker) = lab.app.maker("team@example.org").await;
+    let team = lab
+        .app
+        .post("/api/v1/organisations", Some(&maker), json!({"name": "Robots", "kind": "team", "slug": "robots"}))
+        .await;
+    assert_eq!(team.status, 201);
+    let (_, outsider) = lab.app.maker("out@example.org").await;
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&outsider),
+            json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0), "team": "robots"}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "not_a_member", "{}", r.text);
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0), "team": "robots"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["team_id"], team.body["id"]);
+    let second = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!(second.body["error"]["details"]["violations"][0]["rule"], "quota_active_exceeded", "{}", second.text);
+}
+
+async fn race(lab: &Lab, body: Value, clients: usize) -> Vec<(u16, Value)> {
+    let mut tokens = Vec::new();
+    for i in 0..clients {
+        tokens.push(lab.app.maker(&format!("racer{i}@example.org")).await.1);
+    }
+    let url = lab.app.url("/api/v1/bookings");
+    let client = lab.app.client.clone();
+    let body = Arc::new(body);
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .map(|t| {
+            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            tokio::spawn(async move {
+                let res = client.post(url).bearer_auth(t).json(&*body).send().await.unwrap();
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_makers_race_for_one_unit_and_exactly_one_wins() {
+    let lab = lab().await;
+    let results = race(&lab, json!({"unit": lab.laser_unit, "start": at(14, 0), "end": at(15, 0)}), 64).await;
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let conflicts = results.iter().filter(|(s, b)| *s == 409 && b["error"]["code"] == "conflict").count();
+    assert_eq!((created, conflicts), (1, 63), "{:?}", results.iter().map(|(s, _)| s).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixty_four_makers_race_for_ten_seats_and_exactly_ten_get_different_seats() {
+    let lab = lab().await;
+    let results = race(&lab, json!({"resource": lab.seats, "start": at(9, 0), "end": at(17, 0)}), 64).await;
+    let mut seats: Vec<&str> =
+        results.iter().filter(|(s, _)| *s == 201).map(|(_, b)| b["unit_label"].as_str().unwrap()).collect();
+    assert_eq!(seats.len(), 10, "{:?}", results.iter().map(|(s, _)| s).collect::<Vec<_>>());
+    seats.sort_unstable();
+    seats.dedup();
+    assert_eq!(seats.len(), 10, "each on a different seat");
+    assert_eq!(results.iter().filter(|(s, _)| *s == 409).count(), 54);
+}
