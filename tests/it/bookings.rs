@@ -386,3 +386,110 @@ async fn sixty_four_makers_race_for_ten_seats_and_exactly_ten_get_different_seat
     assert_eq!(seats.len(), 10, "each on a different seat");
     assert_eq!(results.iter().filter(|(s, _)| *s == 409).count(), 54);
 }
+
+#[tokio::test]
+async fn an_operator_grants_a_training_with_an_expiry_and_the_server_checks_it_at_booking_time() {
+    let lab = lab().await;
+    lab.app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.laser),
+            &lab.op,
+            json!({"policy": {"required_trainings": ["laser-safety"]}}),
+        )
+        .await;
+    let t = lab
+        .app
+        .post(
+            "/api/v1/trainings",
+            Some(&lab.op),
+            json!({"slug": "laser-safety", "name_zh": "激光安全", "name_en": "Laser safety", "space": lab.slug}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let (maker_id, maker) = lab.app.maker("trainee@example.org").await;
+    let book = || {
+        lab.app.post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}),
+        )
+    };
+    let rule = |r: &crate::helpers::Reply| {
+        r.body["error"]["details"]["violations"][0]["rule"].as_str().unwrap_or("none").to_owned()
+    };
+
+    // A grant that expires before the booking ends does not count.
+    let g = lab
+        .app
+        .post(
+            "/api/v1/trainings/laser-safety/grants",
+            Some(&lab.op),
+            json!({"email": "trainee@example.org", "expires": "2026-09-07T10:30:00+08:00"}),
+        )
+        .await;
+    assert_eq!(g.status, 201, "{}", g.text);
+    assert_eq!(rule(&book().await), "training_expired");
+    let g = lab
+        .app
+        .post(
+            "/api/v1/trainings/laser-safety/grants",
+            Some(&lab.op),
+            json!({"email": "trainee@example.org", "expires": "2027-09-06"}),
+        )
+        .await;
+    assert_eq!(g.body.as_array().unwrap().len(), 1, "the new grant replaces the old: {}", g.text);
+    let ok = book().await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+
+    let r = lab
+        .app
+        .delete(&format!("/api/v1/trainings/laser-safety/grants/{maker_id}?reason=unsafe%20use"), Some(&lab.op))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let again = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(13, 0), "end": at(14, 0)}))
+        .await;
+    assert_eq!(rule(&again), "training_missing");
+    let (_, other) = lab.app.maker("nosy@example.org").await;
+    assert_eq!(
+        lab.app
+            .post("/api/v1/trainings/laser-safety/grants", Some(&other), json!({"email": "nosy@example.org"}))
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn inn_rooms_are_for_verified_makers_only() {
+    let lab = lab().await;
+    let room = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "inn_room", "name_zh": "标准间", "name_en": "Room", "units": {"count": 2, "prefix": "R"}}),
+        )
+        .await;
+    let rid = room.body["id"].as_str().unwrap().to_owned();
+    // Inn rooms are booked by whole days here; the space is open 08:00-22:00, so give the room its own hours.
+    lab.app
+        .post(
+            &format!("/api/v1/spaces/{}/opening-rules", lab.slug),
+            Some(&lab.op),
+            json!({"resource": rid, "rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
+        )
+        .await;
+    let (maker_id, maker) = lab.app.maker("guest@example.org").await;
+    let body = json!({"resource": rid, "start": "2026-09-08T00:00:00+08:00", "end": "2026-09-09T00:00:00+08:00"});
+    let r = lab.app.post("/api/v1/bookings", Some(&maker), body.clone()).await;
+    assert_eq!(r.body["error"]["details"]["violations"][0]["rule"], "not_eligible", "{}", r.text);
+    let v =
+        lab.app.post(&format!("/api/v1/accounts/{maker_id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+    assert_eq!(v.status, 204, "{}", v.text);
+    let r = lab.app.post("/api/v1/bookings", Some(&maker), body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let me = lab.app.get("/api/v1/me", Some(&maker)).await;
+    assert_eq!(me.body["account"]["verified_maker"], true);
+}

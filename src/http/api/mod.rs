@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod organisations;
 pub mod system;
+pub mod trainings;
 
 use super::AppState;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "catalog", description = "Spaces, resources, units, opening rules and closures"),
         (name = "availability", description = "When is this free?"),
         (name = "bookings", description = "Reservations: book, list, cancel, approve, decline"),
+        (name = "trainings", description = "Trainings that resources require, and verified makers"),
         (name = "admin", description = "Running labinn itself"),
     )
 )]
@@ -57,4 +59,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(availability::router())
         .merge(bookings::router())
+        .merge(trainings::router())
 }
