@@ -140,6 +140,7 @@ pub struct BookingFilter<'a> {
     pub account_id: Option<&'a str>,
     pub space_id: Option<&'a str>,
     pub unit_id: Option<&'a str>,
+    pub series_id: Option<&'a str>,
     pub status: Option<&'a str>,
     /// Bookings that overlap this window.
     pub window: Option<Interval>,
@@ -191,7 +192,7 @@ impl Db {
         let sql = format!(
             "{BOOKING_SELECT} WHERE ($1 IS NULL OR b.account_id = $1) AND ($2 IS NULL OR b.space_id = $2) \
              AND ($3 IS NULL OR b.unit_id = $3) AND ($4 IS NULL OR b.status = $4) AND b.ends_at > $5 AND b.starts_at < $6 \
-             ORDER BY b.starts_at, b.id LIMIT $7"
+             AND ($8 IS NULL OR b.series_id = $8) ORDER BY b.starts_at, b.id LIMIT $7"
         );
         Ok(on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -202,6 +203,7 @@ impl Db {
                 .bind(from)
                 .bind(until)
                 .bind(f.limit)
+                .bind(f.series_id)
                 .fetch_all(p)
                 .await?
         }))
@@ -435,5 +437,149 @@ impl Db {
             .fetch_all(p)
             .await?
         }))
+    }
+}
+
+/// A recurring series, stored with its bookings.
+#[derive(Debug, Clone)]
+pub struct NewSeries<'a> {
+    pub account_id: &'a str,
+    pub resource_id: &'a str,
+    pub rrule: &'a str,
+    pub dtstart_local: &'a str,
+    pub timezone: &'a str,
+    pub duration_min: i64,
+    pub now: i64,
+}
+
+impl Db {
+    /// Inserts bookings (and their series, if given) in one transaction. With
+    /// `all_or_nothing`, the first overlap rolls everything back and is reported as
+    /// [`StoreError::Overlap`]; otherwise overlapping ones are skipped (`None` in the answer)
+    /// and the rest are kept. A booking's `series_id` is set to the new series.
+    ///
+    /// # Errors
+    /// [`StoreError::Overlap`] (all or nothing), database errors.
+    pub async fn insert_bookings(
+        &self,
+        bookings: &[NewBooking<'_>],
+        kind: &str,
+        series: Option<&NewSeries<'_>>,
+        all_or_nothing: bool,
+    ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
+        let series_id = series.map(|_| new_id());
+        let ids: Vec<String> = bookings.iter().map(|_| new_id()).collect();
+        let sql_pg = "INSERT INTO bookings (id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
+             starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at, series_id, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id";
+        let out = in_write_tx!(self, |tx| {
+            if let (Some(s), Some(id)) = (series, &series_id) {
+                sqlx::query(
+                    "INSERT INTO series (id, account_id, resource_id, rrule, dtstart_local, timezone, duration_min, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(id)
+                .bind(s.account_id)
+                .bind(s.resource_id)
+                .bind(s.rrule)
+                .bind(s.dtstart_local)
+                .bind(s.timezone)
+                .bind(s.duration_min)
+                .bind(s.now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut out = Vec::with_capacity(bookings.len());
+            for (b, id) in bookings.iter().zip(&ids) {
+                let res: Result<Option<String>, sqlx::Error> = bind_all!(sqlx::query_scalar(sql_pg), id, b)
+                    .bind(&series_id)
+                    .bind(kind)
+                    .fetch_optional(&mut *tx)
+                    .await;
+                let inserted = match res {
+                    Ok(row) => row.is_some(),
+                    Err(e) => match StoreError::from(e) {
+                        // SQLite: the trigger aborted this statement only; the transaction goes on.
+                        StoreError::Overlap => false,
+                        other => return Err(other),
+                    },
+                };
+                if !inserted && all_or_nothing {
+                    return Err(StoreError::Overlap);
+                }
+                out.push(inserted.then(|| id.clone()));
+            }
+            out
+        });
+        Ok((series_id, out))
+    }
+
+    /// Cancels the live bookings of a series that start at or after `from`.
+    /// Returns how many were cancelled.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn cancel_series_from(
+        &self,
+        series_id: &str,
+        from: i64,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let n = in_write_tx!(self, |tx| {
+            let n = sqlx::query(
+                "UPDATE bookings SET status = 'cancelled', cancelled_by = $3, cancelled_at = $4, cancel_reason = $5, updated_at = $4 \
+                 WHERE series_id = $1 AND starts_at >= $2 AND status IN ('pending', 'confirmed')",
+            )
+            .bind(series_id)
+            .bind(from)
+            .bind(by)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            sqlx::query("UPDATE series SET cancelled_at = $2 WHERE id = $1 AND $3 = TRUE")
+                .bind(series_id)
+                .bind(now)
+                .bind(from == i64::MIN)
+                .execute(&mut *tx)
+                .await?;
+            n
+        });
+        Ok(n)
+    }
+
+    /// Moves a live booking to another unit and time, atomically: it fully succeeds or the
+    /// booking is left as it was. Returns false when the booking was not live.
+    ///
+    /// # Errors
+    /// [`StoreError::Overlap`] when the new place is taken.
+    pub async fn move_booking(
+        &self,
+        id: &str,
+        unit_id: &str,
+        span: Interval,
+        blocked: Interval,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE bookings SET unit_id = $2, starts_at = $3, ends_at = $4, blocked_from = $5, blocked_until = $6, updated_at = $7 \
+                 WHERE id = $1 AND status IN ('pending', 'confirmed')",
+            )
+            .bind(id)
+            .bind(unit_id)
+            .bind(span.start())
+            .bind(span.end())
+            .bind(blocked.start())
+            .bind(blocked.end())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(n > 0)
     }
 }

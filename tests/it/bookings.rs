@@ -217,9 +217,9 @@ async fn cancelling_frees_the_unit_and_keeps_who_when_and_why() {
     let r =
         lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&maker), json!({"reason": "plans changed"})).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["status"], "cancelled");
-    assert_eq!(r.body["cancel_reason"], "plans changed");
-    assert!(r.body["cancelled_at"].is_string());
+    assert_eq!(r.body[0]["status"], "cancelled");
+    assert_eq!(r.body[0]["cancel_reason"], "plans changed");
+    assert!(r.body[0]["cancelled_at"].is_string());
     let again = lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&maker), json!({})).await;
     assert_eq!((again.status, again.code()), (409, "not_cancellable"));
     let (_, other) = lab.app.maker("d@example.org").await;
@@ -492,4 +492,118 @@ async fn inn_rooms_are_for_verified_makers_only() {
     assert_eq!(r.status, 201, "{}", r.text);
     let me = lab.app.get("/api/v1/me", Some(&maker)).await;
     assert_eq!(me.body["account"]["verified_maker"], true);
+}
+
+async fn berlin_lab() -> (TestApp, String, String) {
+    // Monday 2026-03-02 09:00 in Berlin.
+    let app = spawn_app_at(1_772_438_400_000).await;
+    let (op, slug) = operated_space(&app, "berlin", "Europe/Berlin").await;
+    app.post(
+        &format!("/api/v1/spaces/{slug}/opening-rules"),
+        Some(&op),
+        json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            json!({"kind": "tool", "name_zh": "打印机", "name_en": "Printers", "units": {"labels": ["P1", "P2"]}, "policy": {"horizon_days": 365}}),
+        )
+        .await;
+    (app, op, r.body["id"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_weekly_class_keeps_its_local_time_and_its_unit_across_dst() {
+    let (app, _, printers) = berlin_lab().await;
+    let (_, maker) = app.maker("class@example.org").await;
+    let r = app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": printers, "start": "2026-03-10T14:00:00+01:00", "end": "2026-03-10T16:00:00+01:00",
+                   "recurrence": "FREQ=WEEKLY;COUNT=6"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let bookings = r.body["bookings"].as_array().unwrap();
+    assert_eq!(bookings.len(), 6);
+    let starts: Vec<&str> = bookings.iter().map(|b| b["when"]["start_local"].as_str().unwrap()).collect();
+    assert_eq!(starts[2], "2026-03-24T14:00:00+01:00");
+    assert_eq!(starts[3], "2026-03-31T14:00:00+02:00", "14:00 on the wall clock after the change");
+    assert!(bookings.iter().all(|b| b["unit_label"] == "P1"), "one unit for the whole series");
+    assert!(bookings.iter().all(|b| b["series_id"] == r.body["series_id"]));
+    assert_eq!(r.body["skipped"], json!([]));
+}
+
+#[tokio::test]
+async fn a_series_is_all_or_nothing_unless_told_to_skip() {
+    let (app, _, printers) = berlin_lab().await;
+    let (_, other) = app.maker("other@example.org").await;
+    // Both printers are taken on the third Tuesday.
+    for _ in 0..2 {
+        let r = app
+            .post(
+                "/api/v1/bookings",
+                Some(&other),
+                json!({"resource": printers, "start": "2026-03-24T14:00:00+01:00", "end": "2026-03-24T15:00:00+01:00"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let (_, maker) = app.maker("series@example.org").await;
+    let body = |mode: &str| {
+        json!({"resource": printers, "start": "2026-03-10T14:00:00+01:00", "end": "2026-03-10T16:00:00+01:00",
+               "recurrence": "FREQ=WEEKLY;COUNT=5", "on_conflict": mode})
+    };
+    let r = app.post("/api/v1/bookings", Some(&maker), body("reject")).await;
+    assert_eq!((r.status, r.code()), (409, "conflict"), "{}", r.text);
+    assert_eq!(app.get("/api/v1/bookings", Some(&maker)).await.body, json!([]), "nothing was booked");
+    let r = app.post("/api/v1/bookings", Some(&maker), body("skip")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["bookings"].as_array().unwrap().len(), 4);
+    assert_eq!(r.body["skipped"][0]["when"]["start_local"], "2026-03-24T14:00:00+01:00");
+    assert_eq!(r.body["skipped"][0]["reasons"], json!(["conflict"]));
+
+    // Cancel this and the following occurrences from the fourth on, then the rest of the series.
+    let fourth = r.body["bookings"][2]["id"].as_str().unwrap().to_owned();
+    let c = app.post(&format!("/api/v1/bookings/{fourth}/cancel"), Some(&maker), json!({"scope": "following"})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(c.body.as_array().unwrap().len(), 2);
+    let first = r.body["bookings"][0]["id"].as_str().unwrap().to_owned();
+    let c = app.post(&format!("/api/v1/bookings/{first}/cancel"), Some(&maker), json!({"scope": "series"})).await;
+    assert_eq!(c.body.as_array().unwrap().len(), 2, "{}", c.text);
+    let live = app.get("/api/v1/bookings?status=confirmed", Some(&maker)).await;
+    assert_eq!(live.body, json!([]));
+    let single = app
+        .post(
+            "/api/v1/bookings",
+            Some(&other),
+            json!({"resource": printers, "start": "2026-04-01T10:00:00+02:00", "end": "2026-04-01T11:00:00+02:00"}),
+        )
+        .await;
+    let c = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", single.body["id"].as_str().unwrap()),
+            Some(&other),
+            json!({"scope": "series"}),
+        )
+        .await;
+    assert_eq!((c.status, c.code()), (409, "not_a_series"));
+}
+
+#[tokio::test]
+async fn a_series_longer_than_a_year_is_refused() {
+    let (app, _, printers) = berlin_lab().await;
+    let (_, maker) = app.maker("forever@example.org").await;
+    let r = app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": printers, "start": "2026-03-10T14:00:00+01:00", "end": "2026-03-10T15:00:00+01:00", "recurrence": "FREQ=WEEKLY"}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "series_too_long"), "{}", r.text);
+    let r = app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": printers, "start": "2026-03-10T14:00:00+01:00", "end": "2026-03-10T15:00:00+01:00", "recurrence": "FREQ=SOMETIMES"}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "validation_failed"));
+    assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "rrule_invalid");
 }

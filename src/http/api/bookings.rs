@@ -113,7 +113,45 @@ pub struct CreateBooking {
     team: Option<String>,
     #[serde(default)]
     purpose: String,
+    /// Makes a recurring series: an RFC 5545 RRULE (such as `FREQ=WEEKLY;COUNT=10`) in the
+    /// space's local time; `start`/`end` are the first occurrence. At most one year and 366
+    /// occurrences. The answer is then a `SeriesView`.
+    #[serde(default)]
+    recurrence: Option<String>,
+    /// For a series: `reject` (default) refuses the whole series if any occurrence cannot
+    /// be booked; `skip` books the others and reports the skipped ones.
+    #[serde(default)]
+    on_conflict: OnConflict,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnConflict {
+    #[default]
+    Reject,
+    Skip,
+}
+
+/// A series and the bookings it made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesView {
+    pub series_id: String,
+    pub bookings: Vec<BookingView>,
+    /// Occurrences not booked (`skip` mode), with why.
+    pub skipped: Vec<Skipped>,
+    /// Occurrences that could not keep the series' unit and went to another.
+    pub unit_changes: Vec<Alternative>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Skipped {
+    pub when: Span,
+    /// `conflict`, or the rules the occurrence breaks.
+    pub reasons: Vec<String>,
+}
+
+/// The most occurrences one series may have.
+pub const MAX_SERIES_OCCURRENCES: usize = 366;
 
 /// A unit is taken: the conflicting intervals, and the nearest free alternatives.
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,23 +171,45 @@ pub(crate) struct Decision {
     pub violations: Vec<Violation>,
 }
 
-/// Loads the calendar around `span` and checks every rule for `account`.
-pub(crate) async fn decide(
-    state: &AppState,
-    resource: &ResourceRow,
-    account: &str,
-    span: Interval,
-    unit: Option<&str>,
-) -> ApiResult<Decision> {
+/// The calendar of a resource over a window, loaded once for any number of checks.
+pub(crate) struct Loaded {
+    pub zone: crate::domain::calendar::Zone,
+    pub policy: crate::domain::policy::BookingPolicy,
+    /// Opening hours, before closures.
+    pub hours: Vec<Interval>,
+    /// Closures of the space or the resource.
+    pub closed: Vec<Interval>,
+    pub units: Vec<UnitState>,
+}
+
+impl Loaded {
+    /// Opening hours minus space/resource closures.
+    pub fn open(&self) -> Vec<Interval> {
+        crate::domain::interval::subtract(self.hours.clone(), self.closed.clone())
+    }
+
+    /// Every rule `span` breaks (a named unit's closures count too).
+    pub fn violations(&self, maker: &MakerFacts, span: Interval, unit: Option<&str>, now: i64) -> Vec<Violation> {
+        let mut closed = self.closed.clone();
+        if let Some(u) = unit {
+            closed.extend(self.units.iter().filter(|x| x.id == u).flat_map(|x| x.closed.iter().copied()));
+        }
+        check(
+            &BookingContext { policy: &self.policy, zone: self.zone, now, open: &self.hours, closed: &closed },
+            maker,
+            span,
+        )
+    }
+}
+
+pub(crate) async fn load(state: &AppState, resource: &ResourceRow, window: Interval) -> ApiResult<Loaded> {
     let policy = stored_policy(resource)?;
-    let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
     let cal = state.db.resource_calendar(&resource.id, window).await?;
     let zone = zone_of(&cal.space)?;
     let mut hours = Vec::new();
     for rule in opening_windows(zone, &cal.opening_rules)? {
         hours.extend(rule.expand(window)?);
     }
-    let hours = normalize(hours);
     let closures: Vec<Closure> = closures_of_rows(zone, &cal.closures)?;
     let mut closed = Vec::new();
     let mut unit_closed: Vec<(String, Vec<Interval>)> = Vec::new();
@@ -160,19 +220,6 @@ pub(crate) async fn decide(
             Scope::Unit(u) => unit_closed.push((u.clone(), ivs)),
         }
     }
-    if let Some(u) = unit {
-        closed.extend(unit_closed.iter().filter(|(id, _)| id == u).flat_map(|(_, ivs)| ivs.iter().copied()));
-    }
-    let now = state.clock.now_ms();
-    let facts = state.db.maker_facts(account, &resource.id, local_week(zone, span.start()), now).await?;
-    let maker = MakerFacts {
-        verified: facts.verified,
-        trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
-        week_minutes: facts.week_minutes,
-        active_bookings: facts.active_bookings,
-    };
-    let ctx = BookingContext { policy: &policy, zone, now, open: &hours, closed: &closed };
-    let violations = check(&ctx, &maker, span);
     let units = cal
         .units
         .iter()
@@ -183,8 +230,39 @@ pub(crate) async fn decide(
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();
-    let open = crate::domain::interval::subtract(hours, closed);
-    Ok(Decision { zone, policy, open, units, violations })
+    Ok(Loaded { zone, policy, hours: normalize(hours), closed, units })
+}
+
+pub(crate) async fn maker(
+    state: &AppState,
+    account: &str,
+    resource: &str,
+    zone: crate::domain::calendar::Zone,
+    at: i64,
+) -> ApiResult<MakerFacts> {
+    let facts = state.db.maker_facts(account, resource, local_week(zone, at), state.clock.now_ms()).await?;
+    Ok(MakerFacts {
+        verified: facts.verified,
+        trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
+        week_minutes: facts.week_minutes,
+        active_bookings: facts.active_bookings,
+    })
+}
+
+/// Loads the calendar around `span` and checks every rule for `account`.
+pub(crate) async fn decide(
+    state: &AppState,
+    resource: &ResourceRow,
+    account: &str,
+    span: Interval,
+    unit: Option<&str>,
+) -> ApiResult<Decision> {
+    let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
+    let loaded = load(state, resource, window).await?;
+    let facts = maker(state, account, &resource.id, loaded.zone, span.start()).await?;
+    let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
+    let open = loaded.open();
+    Ok(Decision { zone: loaded.zone, policy: loaded.policy, open, units: loaded.units, violations })
 }
 
 pub(crate) fn policy_violation(violations: Vec<Violation>) -> ApiError {
@@ -302,10 +380,10 @@ pub(crate) fn nonce() -> ApiResult<String> {
     Ok(crate::auth::to_hex(&crate::auth::random_bytes::<16>()?))
 }
 
-/// Books a unit, or any free unit of a resource (best fit).
+/// Books a unit, or any free unit of a resource (best fit); with `recurrence`, a series.
 #[utoipa::path(post, path = "/api/v1/bookings", tag = "bookings", request_body = CreateBooking, security(("bearer" = []), ("cookie" = [])),
     responses(
-        (status = 201, body = BookingView),
+        (status = 201, body = BookingView, description = "a booking; with `recurrence`, a `SeriesView`"),
         (status = 409, body = Problem, description = "`conflict`: details.conflicts and details.alternatives"),
         (status = 422, body = Problem, description = "`policy_violation` (details.violations lists every broken rule) or `validation_failed`"),
     ))]
@@ -334,6 +412,17 @@ async fn create(
         return Err(e.into());
     };
     e.finish()?;
+    if let Some(rrule) = req.recurrence.as_deref() {
+        let t = Target {
+            resource: &resource,
+            space: &space,
+            unit: unit.as_deref(),
+            team: team.as_deref(),
+            purpose: &purpose,
+        };
+        let view = create_series(&state, &user, &t, span, rrule, req.on_conflict).await?;
+        return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
+    }
 
     let d = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
     if !d.violations.is_empty() {
@@ -366,7 +455,10 @@ async fn create(
             Ok(id) => {
                 let row = state.db.booking(&id).await?;
                 tracing::info!(booking = %id, unit = %candidate.label, status, "booked");
-                return Ok((StatusCode::CREATED, Json(booking_view(&row)?)));
+                return Ok((
+                    StatusCode::CREATED,
+                    Json(serde_json::to_value(booking_view(&row)?).map_err(ApiError::internal)?),
+                ));
             }
             // Someone else took this unit since we looked: try the next best one.
             Err(StoreError::Overlap) => continue,
@@ -376,6 +468,193 @@ async fn create(
     // Refresh what we know, so the answer names what took the time.
     let fresh = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
     Err(conflict(&fresh, span, blocked, unit.as_deref(), now))
+}
+
+/// Where a booking goes and for whom.
+pub(crate) struct Target<'a> {
+    pub resource: &'a ResourceRow,
+    pub space: &'a SpaceRow,
+    pub unit: Option<&'a str>,
+    pub team: Option<&'a str>,
+    pub purpose: &'a str,
+}
+
+async fn create_series(
+    state: &AppState,
+    user: &AuthUser,
+    t: &Target<'_>,
+    first: Interval,
+    rrule: &str,
+    mode: OnConflict,
+) -> ApiResult<SeriesView> {
+    let zone = zone_of(t.space)?;
+    let start_local = crate::domain::calendar::utc_to_local(zone.tz(), first.start()).naive_local();
+    let start_text = start_local.format("%Y-%m-%dT%H:%M:%S").to_string();
+    if first.duration_ms() % MINUTE_MS != 0 {
+        return Err(ApiError::invalid_field("end", "not_whole_minutes", "a series occurrence lasts whole minutes"));
+    }
+    let rule = crate::domain::calendar::RecurringWindow::parse(
+        ["recurrence", "start", "end"],
+        rrule,
+        &start_text,
+        first.duration_ms() / MINUTE_MS,
+        crate::domain::calendar::MAX_CLOSURE_MINUTES,
+        zone,
+    )
+    .map_err(|v| ApiError::from(ValidationErrors(v)))?;
+    let year = Interval::new(first.start(), first.start() + 366 * DAY_MS).map_err(ApiError::internal)?;
+    let occurrences: Vec<Interval> = rule.expand(year)?.into_iter().filter(|o| o.start() >= first.start()).collect();
+    if occurrences.is_empty() {
+        return Err(ApiError::invalid_field(
+            "recurrence",
+            "no_occurrences",
+            "the rule produces no occurrence within a year",
+        ));
+    }
+    if occurrences.len() > MAX_SERIES_OCCURRENCES || rule.last_end().is_none_or(|e| e > year.end()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "series_too_long",
+            format!(
+                "a series ends within one year and has at most {MAX_SERIES_OCCURRENCES} occurrences; add COUNT or UNTIL"
+            ),
+        ));
+    }
+    let last = occurrences.last().expect("not empty");
+    let window = Interval::new(first.start() - DAY_MS, last.end() + DAY_MS).map_err(ApiError::internal)?;
+    let loaded = load(state, t.resource, window).await?;
+    let now = state.clock.now_ms();
+    let p = &loaded.policy;
+    let (before, after) = (p.buffer_before_minutes * MINUTE_MS, p.buffer_after_minutes * MINUTE_MS);
+
+    // Check every occurrence, counting the series' own earlier occurrences toward the quotas.
+    let mut weeks: std::collections::HashMap<i64, MakerFacts> = std::collections::HashMap::new();
+    let mut accepted: Vec<Interval> = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
+    let mut broken: Vec<serde_json::Value> = Vec::new();
+    for occ in &occurrences {
+        let week = local_week(zone, occ.start());
+        if let std::collections::hash_map::Entry::Vacant(slot) = weeks.entry(week.start()) {
+            slot.insert(maker(state, &user.account.id, &t.resource.id, zone, occ.start()).await?);
+        }
+        let mut facts = weeks[&week.start()].clone();
+        facts.week_minutes += accepted
+            .iter()
+            .filter(|a| week.contains_instant(a.start()))
+            .map(|a| a.duration_ms() / MINUTE_MS)
+            .sum::<i64>();
+        facts.active_bookings += i64::try_from(accepted.len()).unwrap_or(i64::MAX);
+        let v = loaded.violations(&facts, *occ, t.unit, now);
+        if v.is_empty() {
+            accepted.push(*occ);
+        } else {
+            broken.push(json!({ "when": Span::new(zone, *occ), "violations": v }));
+            skipped.push(Skipped { when: Span::new(zone, *occ), reasons: v.into_iter().map(|x| x.rule).collect() });
+        }
+    }
+    if mode == OnConflict::Reject && !broken.is_empty() {
+        let n = broken.len();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "policy_violation",
+            format!("{n} occurrence(s) break rules of this resource"),
+        )
+        .with_details(json!({ "occurrences": broken })));
+    }
+
+    // One unit for the whole series where it can; each occurrence otherwise to its best fit.
+    let pairs: Vec<(Interval, Interval)> = accepted.iter().map(|o| (*o, o.widened(before, after))).collect();
+    let units: Vec<UnitState> = match t.unit {
+        Some(id) => loaded.units.iter().filter(|u| u.id == id).cloned().collect(),
+        None => loaded.units.clone(),
+    };
+    let chosen = crate::domain::allocation::assign_series(&units, &pairs, window);
+    let anchor = chosen.iter().flatten().next().map(|u| u.id.clone());
+    let mut plan: Vec<(Interval, Interval, &UnitState)> = Vec::new();
+    let mut unit_changes = Vec::new();
+    for ((span, blocked), unit) in pairs.iter().zip(&chosen) {
+        match unit {
+            Some(u) => {
+                if anchor.as_deref() != Some(u.id.as_str()) {
+                    unit_changes.push(Alternative {
+                        unit_id: u.id.clone(),
+                        unit_label: u.label.clone(),
+                        when: Span::new(zone, *span),
+                    });
+                }
+                plan.push((*span, *blocked, u));
+            }
+            None if mode == OnConflict::Reject => {
+                let d = Decision {
+                    zone,
+                    policy: loaded.policy.clone(),
+                    open: loaded.open(),
+                    units: loaded.units.clone(),
+                    violations: vec![],
+                };
+                return Err(conflict(&d, *span, *blocked, t.unit, now));
+            }
+            None => skipped.push(Skipped { when: Span::new(zone, *span), reasons: vec!["conflict".into()] }),
+        }
+    }
+    if plan.is_empty() {
+        return Err(ApiError::conflict("conflict", "no occurrence of the series can be booked")
+            .with_details(json!({ "skipped": skipped })));
+    }
+    let status = if p.requires_approval { "pending" } else { "confirmed" };
+    let nonces: Vec<String> = plan.iter().map(|_| nonce()).collect::<ApiResult<_>>()?;
+    let news: Vec<NewBooking<'_>> = plan
+        .iter()
+        .zip(&nonces)
+        .map(|((span, blocked, u), n)| NewBooking {
+            unit_id: &u.id,
+            resource_id: &t.resource.id,
+            space_id: &t.space.id,
+            account_id: &user.account.id,
+            organisation_id: t.team,
+            status,
+            span: *span,
+            blocked: *blocked,
+            purpose: t.purpose,
+            checkin_nonce: n,
+            now,
+        })
+        .collect();
+    let series = crate::store::bookings::NewSeries {
+        account_id: &user.account.id,
+        resource_id: &t.resource.id,
+        rrule: rule.rrule_text(),
+        dtstart_local: &start_text,
+        timezone: zone.name(),
+        duration_min: rule.duration_min(),
+        now,
+    };
+    let (series_id, ids) =
+        match state.db.insert_bookings(&news, "series", Some(&series), mode == OnConflict::Reject).await {
+            Ok(r) => r,
+            Err(StoreError::Overlap) => {
+                return Err(ApiError::conflict(
+                    "conflict",
+                    "another booking took one of the occurrences meanwhile; nothing was booked",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+    for ((span, _, _), id) in plan.iter().zip(&ids) {
+        if id.is_none() {
+            skipped.push(Skipped { when: Span::new(zone, *span), reasons: vec!["conflict".into()] });
+        }
+    }
+    let series_id = series_id.ok_or_else(|| ApiError::internal(anyhow::anyhow!("series insert returned no id")))?;
+    let rows =
+        state.db.bookings(&BookingFilter { series_id: Some(&series_id), limit: 1000, ..Default::default() }).await?;
+    tracing::info!(series = %series_id, booked = rows.len(), skipped = skipped.len(), "series booked");
+    Ok(SeriesView {
+        series_id,
+        bookings: rows.iter().map(booking_view).collect::<ApiResult<_>>()?,
+        skipped,
+        unit_changes,
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -472,6 +751,28 @@ pub struct ReasonBody {
     reason: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelScope {
+    /// This booking only.
+    #[default]
+    This,
+    /// This occurrence of its series and every later one.
+    Following,
+    /// Every occurrence of its series that has not started.
+    Series,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Required when an operator cancels.
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    scope: CancelScope,
+}
+
 fn reason_of(body: &ReasonBody, required: bool) -> ApiResult<Option<String>> {
     match body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) if r.chars().count() > 500 => {
@@ -484,16 +785,17 @@ fn reason_of(body: &ReasonBody, required: bool) -> ApiResult<Option<String>> {
 }
 
 /// Cancels a booking: its maker before the start, an operator of the space at any time with
-/// a reason. The booking stays, marked cancelled with who, when and why.
-#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings", request_body = ReasonBody, params(("id" = String, Path)),
+/// a reason. With `scope`, also the following occurrences of its series, or the whole series.
+/// Cancelled bookings stay, marked with who, when and why.
+#[utoipa::path(post, path = "/api/v1/bookings/{id}/cancel", tag = "bookings", request_body = CancelBody, params(("id" = String, Path)),
     security(("bearer" = []), ("cookie" = [])),
-    responses((status = 200, body = BookingView), (status = 409, body = Problem, description = "`too_late_to_cancel`, `not_cancellable`"), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<BookingView>, description = "the bookings cancelled"), (status = 409, body = Problem, description = "`too_late_to_cancel`, `not_cancellable`, `not_a_series`"), (status = 422, body = Problem)))]
 async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<ReasonBody>,
-) -> ApiResult<Json<BookingView>> {
+    ApiJson(body): ApiJson<CancelBody>,
+) -> ApiResult<Json<Vec<BookingView>>> {
     let b = find_booking(&state, &id).await?;
     let now = state.clock.now_ms();
     let as_operator = operates(&user, &b.space_id);
@@ -501,7 +803,25 @@ async fn cancel(
     if !own && !as_operator {
         return Err(ApiError::not_found("booking"));
     }
-    let reason = reason_of(&body, !own)?;
+    let reason = reason_of(&ReasonBody { reason: body.reason.clone() }, !own)?;
+    let series = match (body.scope, &b.series_id) {
+        (CancelScope::This, _) => None,
+        (_, None) => return Err(ApiError::conflict("not_a_series", "this booking is not part of a series")),
+        (CancelScope::Following, Some(s)) => Some((s.clone(), b.starts_at)),
+        (CancelScope::Series, Some(s)) => Some((s.clone(), i64::MIN)),
+    };
+    if let Some((series_id, from)) = series {
+        // A maker cancels only what has not started; an operator, anything live.
+        let from = if as_operator { from } else { from.max(now + 1) };
+        let filter = BookingFilter { series_id: Some(&series_id), limit: 1000, ..Default::default() };
+        let before = state.db.bookings(&filter).await?;
+        let n = state.db.cancel_series_from(&series_id, from, &user.account.id, reason.as_deref(), now).await?;
+        tracing::info!(series = %series_id, cancelled = n, by = %user.account.id, "series cancelled");
+        let after = state.db.bookings(&filter).await?;
+        let changed: Vec<&BookingRow> =
+            after.iter().filter(|a| before.iter().any(|x| x.id == a.id && x.status != a.status)).collect();
+        return Ok(Json(changed.into_iter().map(booking_view).collect::<ApiResult<_>>()?));
+    }
     if !as_operator && b.starts_at <= now {
         return Err(ApiError::conflict("too_late_to_cancel", "the booking has started; ask an operator of the space"));
     }
@@ -509,7 +829,7 @@ async fn cancel(
         return Err(ApiError::conflict("not_cancellable", format!("the booking is {}", b.status)));
     }
     tracing::info!(booking = %b.id, by = %user.account.id, "booking cancelled");
-    Ok(Json(booking_view(&state.db.booking(&b.id).await?)?))
+    Ok(Json(vec![booking_view(&state.db.booking(&b.id).await?)?]))
 }
 
 async fn decide_pending(
