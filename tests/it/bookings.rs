@@ -607,3 +607,103 @@ async fn a_series_longer_than_a_year_is_refused() {
     assert_eq!((r.status, r.code()), (422, "validation_failed"));
     assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "rrule_invalid");
 }
+
+#[tokio::test]
+async fn a_verified_maker_books_four_nights_in_one_room() {
+    let lab = lab().await;
+    let room = lab
+        .app
+        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "inn_room", "name_zh": "标准间", "name_en": "Standard room", "units": {"count": 3, "prefix": "R"}}))
+        .await;
+    let rid = room.body["id"].as_str().unwrap().to_owned();
+    lab.app
+        .post(
+            &format!("/api/v1/spaces/{}/opening-rules", lab.slug),
+            Some(&lab.op),
+            json!({"resource": rid, "rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
+        )
+        .await;
+    let (guest_id, guest) = lab.app.maker("guest@example.org").await;
+    lab.app.post(&format!("/api/v1/accounts/{guest_id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+
+    let r = lab
+        .app
+        .post("/api/v1/stays", Some(&guest), json!({"resource": rid, "check_in_date": "2026-09-10", "nights": 4}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["kind"], "stay");
+    assert_eq!(r.body["when"]["start_local"], "2026-09-10T14:00:00+08:00");
+    assert_eq!(r.body["when"]["end_local"], "2026-09-14T12:00:00+08:00");
+    let first_room = r.body["unit_label"].as_str().unwrap().to_owned();
+
+    let (other_id, other) = lab.app.maker("guest2@example.org").await;
+    lab.app.post(&format!("/api/v1/accounts/{other_id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+    let r2 = lab
+        .app
+        .post("/api/v1/stays", Some(&other), json!({"resource": rid, "check_in_date": "2026-09-12", "nights": 2}))
+        .await;
+    assert_eq!(r2.status, 201, "{}", r2.text);
+    assert_ne!(r2.body["unit_label"].as_str().unwrap(), first_room, "the overlapping stay gets another room");
+    // Departure day: a new guest can arrive in the first room at 14:00 after the 12:00 check-out.
+    let r3 = lab
+        .app
+        .post("/api/v1/stays", Some(&other), json!({"resource": rid, "check_in_date": "2026-09-14", "nights": 1}))
+        .await;
+    assert_eq!(r3.body["unit_label"].as_str().unwrap(), first_room, "best fit: the room just freed: {}", r3.text);
+
+    let long = lab
+        .app
+        .post("/api/v1/stays", Some(&guest), json!({"resource": rid, "check_in_date": "2026-09-20", "nights": 20}))
+        .await;
+    assert_eq!(long.body["error"]["details"]["violations"][0]["rule"], "too_many_nights", "{}", long.text);
+    let not_inn = lab
+        .app
+        .post("/api/v1/stays", Some(&guest), json!({"resource": lab.seats, "check_in_date": "2026-09-20", "nights": 1}))
+        .await;
+    assert_eq!(not_inn.body["error"]["details"]["fields"][0]["code"], "not_an_inn_room", "{}", not_inn.text);
+}
+
+#[tokio::test]
+async fn moving_a_booking_is_all_or_nothing() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("mover@example.org").await;
+    let (_, other) = lab.app.maker("blocker@example.org").await;
+    let b = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    let id = b.body["id"].as_str().unwrap().to_owned();
+    lab.app
+        .post("/api/v1/bookings", Some(&other), json!({"unit": lab.laser_unit, "start": at(13, 0), "end": at(14, 0)}))
+        .await;
+
+    // Overlapping its own old time is fine; the other booking is not.
+    let ok = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"start": at(10, 30), "end": at(11, 30)}))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.body["when"]["start_local"], "2026-09-07T10:30:00+08:00");
+    let clash = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"start": at(12, 30), "end": at(13, 30)}))
+        .await;
+    assert_eq!((clash.status, clash.code()), (409, "conflict"), "{}", clash.text);
+    let after = lab.app.get(&format!("/api/v1/bookings/{id}"), Some(&maker)).await;
+    assert_eq!(after.body["when"]["start_local"], "2026-09-07T10:30:00+08:00", "the original is untouched");
+    let bad = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"start": at(21, 30), "end": at(22, 30)}))
+        .await;
+    assert_eq!(bad.body["error"]["details"]["violations"][0]["rule"], "outside_opening_hours", "{}", bad.text);
+    let space = lab.app.get(&format!("/api/v1/spaces/{}", lab.slug), None).await;
+    let seats =
+        space.body["resources"].as_array().unwrap().iter().find(|r| r["kind"] == "broadband_seat").unwrap().clone();
+    let seat = seats["units"][0]["id"].as_str().unwrap().to_owned();
+    let wrong = lab.app.post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"unit": seat})).await;
+    assert_eq!(
+        wrong.body["error"]["details"]["fields"][0]["code"], "unknown_unit",
+        "another resource's unit: {}",
+        wrong.text
+    );
+}

@@ -428,46 +428,68 @@ async fn create(
     if !d.violations.is_empty() {
         return Err(policy_violation(d.violations));
     }
+    let t =
+        Target { resource: &resource, space: &space, unit: unit.as_deref(), team: team.as_deref(), purpose: &purpose };
+    if let Some(row) = place(&state, &user.account.id, &t, &d, span, "single").await? {
+        return Ok((StatusCode::CREATED, Json(serde_json::to_value(booking_view(&row)?).map_err(ApiError::internal)?)));
+    }
+    // Refresh what we know, so the answer names what took the time.
+    let fresh = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
+    let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
+    Err(conflict(&fresh, span, blocked, unit.as_deref(), state.clock.now_ms()))
+}
+
+/// Books `span` for `account` on the best-fit unit (or the target's unit), trying the next
+/// best when a racing request took one first. `None`: no unit could take it.
+pub(crate) async fn place(
+    state: &AppState,
+    account: &str,
+    t: &Target<'_>,
+    d: &Decision,
+    span: Interval,
+    kind: &str,
+) -> ApiResult<Option<BookingRow>> {
     let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
     let horizon = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
-    let candidates: Vec<&UnitState> = match &unit {
-        Some(id) => rank(&d.units, span, blocked, horizon).into_iter().filter(|u| &u.id == id).collect(),
-        None => rank(&d.units, span, blocked, horizon),
-    };
+    let candidates: Vec<&UnitState> =
+        rank(&d.units, span, blocked, horizon).into_iter().filter(|u| t.unit.is_none_or(|id| id == u.id)).collect();
     let status = if d.policy.requires_approval { "pending" } else { "confirmed" };
     let now = state.clock.now_ms();
     let nonce = nonce()?;
     for candidate in &candidates {
         let new = NewBooking {
             unit_id: &candidate.id,
-            resource_id: &resource.id,
-            space_id: &space.id,
-            account_id: &user.account.id,
-            organisation_id: team.as_deref(),
+            resource_id: &t.resource.id,
+            space_id: &t.space.id,
+            account_id: account,
+            organisation_id: t.team,
             status,
             span,
             blocked,
-            purpose: &purpose,
+            purpose: t.purpose,
             checkin_nonce: &nonce,
             now,
         };
-        match state.db.insert_booking(&new).await {
-            Ok(id) => {
-                let row = state.db.booking(&id).await?;
-                tracing::info!(booking = %id, unit = %candidate.label, status, "booked");
-                return Ok((
-                    StatusCode::CREATED,
-                    Json(serde_json::to_value(booking_view(&row)?).map_err(ApiError::internal)?),
-                ));
+        let result = if kind == "single" {
+            state.db.insert_booking(&new).await.map(Some)
+        } else {
+            state
+                .db
+                .insert_bookings(std::slice::from_ref(&new), kind, None, true)
+                .await
+                .map(|(_, ids)| ids.into_iter().next().flatten())
+        };
+        match result {
+            Ok(Some(id)) => {
+                tracing::info!(booking = %id, unit = %candidate.label, status, kind, "booked");
+                return Ok(Some(state.db.booking(&id).await?));
             }
             // Someone else took this unit since we looked: try the next best one.
-            Err(StoreError::Overlap) => continue,
+            Ok(None) | Err(StoreError::Overlap) => continue,
             Err(err) => return Err(err.into()),
         }
     }
-    // Refresh what we know, so the answer names what took the time.
-    let fresh = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
-    Err(conflict(&fresh, span, blocked, unit.as_deref(), now))
+    Ok(None)
 }
 
 /// Where a booking goes and for whom.

@@ -7,6 +7,7 @@ pub mod availability;
 pub mod bookings;
 pub mod catalog;
 pub mod organisations;
+pub mod stays;
 pub mod system;
 pub mod trainings;
 
@@ -60,4 +61,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(availability::router())
         .merge(bookings::router())
         .merge(trainings::router())
+        .merge(stays::router())
 }
