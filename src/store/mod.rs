@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod bookings;
 pub mod catalog;
 pub mod organisations;
+pub mod waitlist;
 
 use crate::config::{Config, DatabaseTarget};
 use sqlx::Connection;

@@ -707,3 +707,48 @@ async fn moving_a_booking_is_all_or_nothing() {
         wrong.text
     );
 }
+
+#[tokio::test]
+async fn a_waiting_maker_gets_the_unit_when_it_frees_up_and_is_told() {
+    let lab = lab().await;
+    let (_, holder) = lab.app.maker("holder@example.org").await;
+    let (_, waiter) = lab.app.maker("waiter@example.org").await;
+    let (_, later) = lab.app.maker("later@example.org").await;
+    let b = lab
+        .app
+        .post("/api/v1/bookings", Some(&holder), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    let taken = lab
+        .app
+        .post("/api/v1/bookings", Some(&waiter), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(taken.status, 409);
+    // First come, first served.
+    for t in [&waiter, &later] {
+        let w = lab
+            .app
+            .post("/api/v1/waitlist", Some(t), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+            .await;
+        assert_eq!((w.status, w.body["status"].as_str()), (201, Some("waiting")), "{}", w.text);
+    }
+    let c = lab
+        .app
+        .post(&format!("/api/v1/bookings/{}/cancel", b.body["id"].as_str().unwrap()), Some(&holder), json!({}))
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+
+    let mine = lab.app.get("/api/v1/bookings", Some(&waiter)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1, "the first waiting maker got it: {}", mine.text);
+    assert_eq!(mine.body[0]["status"], "confirmed");
+    let wl = lab.app.get("/api/v1/waitlist", Some(&waiter)).await;
+    assert_eq!(wl.body[0]["status"], "fulfilled");
+    assert_eq!(wl.body[0]["booking_id"], mine.body[0]["id"]);
+    let n = lab.app.get("/api/v1/notifications", Some(&waiter)).await;
+    assert_eq!(n.body[0]["kind"], "waitlist_booked", "{}", n.text);
+    assert_eq!(n.body[0]["payload"]["unit"], "LC-1");
+    let still = lab.app.get("/api/v1/waitlist", Some(&later)).await;
+    assert_eq!(still.body[0]["status"], "waiting");
+    let id = still.body[0]["id"].as_str().unwrap();
+    assert_eq!(lab.app.delete(&format!("/api/v1/waitlist/{id}"), Some(&later)).await.status, 204);
+    assert_eq!(lab.app.get("/api/v1/waitlist", Some(&later)).await.body[0]["status"], "cancelled");
+}

@@ -839,6 +839,7 @@ async fn cancel(
         let before = state.db.bookings(&filter).await?;
         let n = state.db.cancel_series_from(&series_id, from, &user.account.id, reason.as_deref(), now).await?;
         tracing::info!(series = %series_id, cancelled = n, by = %user.account.id, "series cancelled");
+        super::waitlist::promote(&state, &b.resource_id).await;
         let after = state.db.bookings(&filter).await?;
         let changed: Vec<&BookingRow> =
             after.iter().filter(|a| before.iter().any(|x| x.id == a.id && x.status != a.status)).collect();
@@ -851,6 +852,7 @@ async fn cancel(
         return Err(ApiError::conflict("not_cancellable", format!("the booking is {}", b.status)));
     }
     tracing::info!(booking = %b.id, by = %user.account.id, "booking cancelled");
+    super::waitlist::after_release(&state, &b.id).await;
     Ok(Json(vec![booking_view(&state.db.booking(&b.id).await?)?]))
 }
 
@@ -867,6 +869,9 @@ async fn decide_pending(
     }
     if !state.db.decide_booking(&b.id, approve, &user.account.id, reason.as_deref(), state.clock.now_ms()).await? {
         return Err(ApiError::conflict("not_pending", format!("the booking is {}", b.status)));
+    }
+    if !approve {
+        super::waitlist::promote(state, &b.resource_id).await;
     }
     Ok(Json(booking_view(&state.db.booking(&b.id).await?)?))
 }

@@ -10,6 +10,7 @@ pub mod organisations;
 pub mod stays;
 pub mod system;
 pub mod trainings;
+pub mod waitlist;
 
 use super::AppState;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -62,4 +63,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(bookings::router())
         .merge(trainings::router())
         .merge(stays::router())
+        .merge(waitlist::router())
 }
