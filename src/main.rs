@@ -137,6 +137,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         let _ = writeln!(out, "{banner}").and_then(|()| out.flush());
     }
     tracing::info!(%addr, %database, version = env!("CARGO_PKG_VERSION"), "labinn is listening");
+    if !demo {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "labinn: listening on http://{addr}").and_then(|()| out.flush());
+    }
     app.run_until_stopped(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

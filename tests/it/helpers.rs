@@ -320,3 +320,44 @@ pub async fn operated_space(app: &TestApp, slug: &str, timezone: &str) -> (Strin
     assert_eq!(g.status, 200, "{}", g.text);
     (app.login(&email).await, slug.to_owned())
 }
+
+/// A `labinn serve` process on `database_url`, and its base URL. Killed when dropped.
+pub struct Node {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Node {
+    pub fn start(database_url: &str) -> Node {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", database_url, "--log", "warn"])
+            .env("LABINN_ARGON2_MEMORY_KIB", "64")
+            .env("LABINN_ARGON2_ITERATIONS", "1")
+            .env("LABINN_DB_MAX_CONNECTIONS", "8")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("labinn starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
+            .expect("labinn prints where it listens");
+        std::thread::spawn(move || lines.for_each(drop));
+        Node { child, base }
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}

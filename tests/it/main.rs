@@ -9,6 +9,7 @@ mod bookings;
 mod catalog;
 mod cli;
 mod demo;
+mod durability;
 mod errors;
 mod invariant;
 mod organisations;
