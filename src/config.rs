@@ -65,6 +65,9 @@ pub struct Settings {
     /// Argon2id iterations [default: 2]
     #[arg(long, env = "LABINN_ARGON2_ITERATIONS", global = true)]
     pub argon2_iterations: Option<u32>,
+    /// Serve `POST /_bench/insert` (one row through the write path), for the benchmarks only [default: false]
+    #[arg(long, env = "LABINN_BENCH_ENDPOINTS", global = true, hide = true)]
+    pub bench_endpoints: Option<bool>,
 }
 
 impl Settings {
@@ -84,6 +87,7 @@ impl Settings {
             cookie_secure: self.cookie_secure.or(lower.cookie_secure),
             argon2_memory_kib: self.argon2_memory_kib.or(lower.argon2_memory_kib),
             argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
+            bench_endpoints: self.bench_endpoints.or(lower.bench_endpoints),
         }
     }
 }
@@ -169,6 +173,7 @@ pub struct Config {
     pub session_ttl: Duration,
     pub cookie_secure: bool,
     pub hash_cost: HashCost,
+    pub bench_endpoints: bool,
 }
 
 /// Why the configuration could not be used. Each message is one line that names the problem.
@@ -268,6 +273,7 @@ impl Config {
             session_ttl: Duration::from_secs(session_ttl_hours * 3600),
             cookie_secure: s.cookie_secure.unwrap_or(false),
             hash_cost,
+            bench_endpoints: s.bench_endpoints.unwrap_or(false),
         })
     }
 }

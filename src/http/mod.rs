@@ -31,6 +31,14 @@ pub struct AppState {
     pub openapi_json: Arc<String>,
 }
 
+/// One row through the write path (benchmarks only; off unless `bench_endpoints`).
+async fn bench_insert(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> error::ApiResult<axum::http::StatusCode> {
+    state.db.bench_insert(&crate::store::new_id()).await?;
+    Ok(axum::http::StatusCode::CREATED)
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router, with its middleware, ready to serve.
@@ -39,6 +47,7 @@ pub fn router(db: Db, config: Arc<Config>, clock: Clock) -> Router {
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
     let state = AppState { hasher: Hasher::new(config.hash_cost), db, config: config.clone(), clock, openapi_json };
 
+    let api = if config.bench_endpoints { api.route("/_bench/insert", axum::routing::post(bench_insert)) } else { api };
     api.merge(pages::router())
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(|| async {

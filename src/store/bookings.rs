@@ -266,32 +266,39 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn maker_facts(&self, account: &str, resource: &str, week: Interval, now: i64) -> StoreResult<MakerRow> {
-        Ok(on_read!(self, |p| {
-            let verified: bool = sqlx::query_scalar("SELECT verified_maker FROM accounts WHERE id = $1")
+        // One round trip: the account flag and the usage in one row, the trainings as text.
+        let agg = match self {
+            Db::Sqlite { .. } => "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
+            Db::Postgres(_) => "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
+        };
+        let sql = format!(
+            "SELECT a.verified_maker, \
+               (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
+                  FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.status IN ('pending', 'confirmed', 'checked_in')), \
+               (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')), \
+               (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
+                  WHERE g.account_id = a.id AND g.revoked_at IS NULL) \
+             FROM accounts a WHERE a.id = $1"
+        );
+        let (verified, week_ms, active, trainings): (bool, Option<i64>, i64, Option<String>) = on_read!(self, |p| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(account)
+                .bind(resource)
+                .bind(week.start())
+                .bind(week.end())
+                .bind(now)
                 .fetch_one(p)
-                .await?;
-            let trainings = sqlx::query_as(
-                "SELECT t.slug, g.expires_at FROM training_grants g JOIN trainings t ON t.id = g.training_id \
-                 WHERE g.account_id = $1 AND g.revoked_at IS NULL",
-            )
-            .bind(account)
-            .fetch_all(p)
-            .await?;
-            let usage: (Option<i64>, i64) = sqlx::query_as(
-                "SELECT CAST(SUM(CASE WHEN ends_at > $3 AND starts_at < $4 THEN ends_at - starts_at ELSE 0 END) AS BIGINT), \
-                        COUNT(CASE WHEN ends_at > $5 THEN 1 END) \
-                 FROM bookings WHERE account_id = $1 AND resource_id = $2 AND status IN ('pending', 'confirmed', 'checked_in')",
-            )
-            .bind(account)
-            .bind(resource)
-            .bind(week.start())
-            .bind(week.end())
-            .bind(now)
-            .fetch_one(p)
-            .await?;
-            MakerRow { verified, trainings, week_minutes: usage.0.unwrap_or(0) / 60_000, active_bookings: usage.1 }
-        }))
+                .await?
+        });
+        let trainings = trainings
+            .unwrap_or_default()
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .filter_map(|x| x.rsplit_once(':'))
+            .map(|(slug, exp)| (slug.to_owned(), exp.parse::<i64>().ok()))
+            .collect();
+        Ok(MakerRow { verified, trainings, week_minutes: week_ms.unwrap_or(0) / 60_000, active_bookings: active })
     }
 
     /// Marks an account as a verified maker (or not).

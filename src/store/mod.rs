@@ -214,6 +214,18 @@ impl Db {
         Ok(v)
     }
 
+    /// Writes one row through the write path and nothing else: the ceiling the booking
+    /// benchmark compares itself with.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn bench_insert(&self, key: &str) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, '')").bind(key).execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match self {

@@ -220,13 +220,18 @@ pub(crate) async fn load(state: &AppState, resource: &ResourceRow, window: Inter
             Scope::Unit(u) => unit_closed.push((u.clone(), ivs)),
         }
     }
+    // Group once: scanning every block for every unit would be quadratic.
+    let mut blocks: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
+    for (id, i) in &cal.blocks {
+        blocks.entry(id.as_str()).or_default().push(*i);
+    }
     let units = cal
         .units
         .iter()
         .map(|u| UnitState {
             id: u.id.clone(),
             label: u.label.clone(),
-            blocks: cal.blocks.iter().filter(|(id, _)| id == &u.id).map(|(_, i)| *i).collect(),
+            blocks: blocks.remove(u.id.as_str()).unwrap_or_default(),
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();

@@ -1,0 +1,278 @@
+//! Bookings per second over HTTP, against the release binary in its own process, with the
+//! load generator (this process) on the same machine.
+//!
+//! `cargo bench --bench bookings` runs, on SQLite and on PostgreSQL (`LABINN_BENCH_PG_URL`,
+//! default the local server; skipped with a note when unreachable; `LABINN_BENCH_SQLITE_ONLY=1`
+//! skips it):
+//! - distinct: 64 clients, each booking its own unit, one hour after another;
+//! - bare: 64 clients calling `POST /_bench/insert`, one row through the same write path
+//!   (the ceiling the booking rate is compared with);
+//! - contended: 64 clients asking for random hours of a 4-unit resource (many 409s);
+//! - series: a 52-occurrence weekly series, one at a time.
+//!
+//! `LABINN_BENCH_CONNS` sets the server's `db_max_connections` (default 16).
+
+use labinn::auth::{new_token, token_hash};
+use labinn::config::{Config, Settings};
+use labinn::domain::calendar::format_utc;
+use labinn::store::Db;
+use labinn::store::accounts::NewAccount;
+use labinn::store::catalog::{NewResource, NewSpace};
+use serde_json::json;
+use std::io::BufRead;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 64;
+const PHASE: Duration = Duration::from_secs(8);
+const HOUR: i64 = 3_600_000;
+
+struct Seeded {
+    tokens: Vec<String>,
+    seats: Vec<String>,
+    contended: String,
+    series_units: Vec<String>,
+}
+
+async fn seed(db: &Db) -> Seeded {
+    let now = chrono::Utc::now().timestamp_millis();
+    let space = db
+        .insert_space(NewSpace {
+            slug: "bench",
+            name_zh: "基准",
+            name_en: "Bench",
+            kind: "incubator",
+            timezone: "Asia/Shanghai",
+            now,
+        })
+        .await
+        .unwrap();
+    db.insert_opening_rule(&space, None, "FREQ=DAILY", "2026-01-01T00:00:00", 1440, now).await.unwrap();
+    let policy = r#"{"horizon_days": 730, "max_minutes": 1440}"#;
+    let resource = |name: &'static str, n: usize| {
+        let labels: Vec<String> = (1..=n).map(|i| format!("{name}{i:03}")).collect();
+        let db = db.clone();
+        let space = space.clone();
+        async move {
+            let id = db
+                .insert_resource_with_units(&NewResource {
+                    space_id: &space,
+                    kind: "broadband_seat",
+                    name_zh: name,
+                    name_en: name,
+                    description: "",
+                    policy_json: policy,
+                    unit_labels: &labels,
+                    now,
+                })
+                .await
+                .unwrap();
+            let units = db.units_of(&id).await.unwrap().into_iter().map(|u| u.id).collect::<Vec<_>>();
+            (id, units)
+        }
+    };
+    let (_, seats) = resource("S", CLIENTS).await;
+    let (contended, _) = resource("C", 4).await;
+    let (_, series_units) = resource("W", 40).await;
+    let mut tokens = Vec::new();
+    for i in 0..CLIENTS {
+        let a = db
+            .create_account(&NewAccount {
+                email: &format!("b{i}@example.org"),
+                password_hash: "x",
+                display_name: "B",
+                locale: "en",
+                now,
+            })
+            .await
+            .unwrap();
+        let t = new_token().unwrap();
+        db.insert_token(&token_hash(&t), &a.id, now, now + 30 * 24 * HOUR).await.unwrap();
+        tokens.push(t);
+    }
+    Seeded { tokens, seats, contended, series_units }
+}
+
+fn start_node(url: &str) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url, "--log", "error", "--bench-endpoints", "true"])
+        .env("LABINN_DB_MAX_CONNECTIONS", std::env::var("LABINN_BENCH_CONNS").unwrap_or_else(|_| "16".into()))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
+        .unwrap();
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct PhaseResult {
+    ok: usize,
+    conflicts: usize,
+    other: usize,
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+/// Runs `CLIENTS` loops for `PHASE`; `body(client, k)` gives the k-th request of a client
+/// (`None`: a bare insert).
+async fn phase(
+    base: &str,
+    tokens: &[String],
+    body: Arc<dyn Fn(usize, i64) -> Option<serde_json::Value> + Send + Sync>,
+) -> PhaseResult {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
+    let deadline = Instant::now() + PHASE;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, token) in tokens.iter().enumerate() {
+        let (client, base, token, body) = (client.clone(), base.to_owned(), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut lat, mut codes) = (Vec::new(), Vec::new());
+            let mut k = 0;
+            while Instant::now() < deadline {
+                let req = match body(c, k) {
+                    Some(b) => client.post(format!("{base}/api/v1/bookings")).bearer_auth(&token).json(&b),
+                    None => client.post(format!("{base}/_bench/insert")),
+                };
+                let t = Instant::now();
+                let res = req.send().await.unwrap();
+                let status = res.status().as_u16();
+                let _ = res.bytes().await;
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                codes.push(status);
+                k += 1;
+            }
+            (lat, codes)
+        }));
+    }
+    let (mut lat, mut codes) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (l, c) = t.await.unwrap();
+        lat.extend(l);
+        codes.extend(c);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let ok = codes.iter().filter(|c| **c == 201).count();
+    let conflicts = codes.iter().filter(|c| **c == 409).count();
+    PhaseResult {
+        ok,
+        conflicts,
+        other: codes.len() - ok - conflicts,
+        rate: codes.len() as f64 / secs,
+        p50: pct(&lat, 0.5),
+        p99: pct(&lat, 0.99),
+    }
+}
+
+async fn run(label: &str, url: String) {
+    let config = Config::from_settings(Settings { database_url: Some(url.clone()), ..Settings::default() }).unwrap();
+    let db = Db::connect(&config).await.unwrap();
+    db.migrate().await.unwrap();
+    let s = Arc::new(seed(&db).await);
+    db.close().await;
+    let (mut child, base) = start_node(&url);
+    let t0 = (chrono::Utc::now().timestamp_millis() / HOUR + 24) * HOUR;
+
+    let seats = s.clone();
+    let distinct = phase(
+        &base,
+        &s.tokens,
+        Arc::new(move |c, k| Some(json!({"unit": seats.seats[c], "start": format_utc(t0 + k * HOUR), "end": format_utc(t0 + (k + 1) * HOUR)}))),
+    )
+    .await;
+    let bare = phase(&base, &s.tokens, Arc::new(|_, _| None)).await;
+    let contended_id = s.contended.clone();
+    let contended = phase(
+        &base,
+        &s.tokens,
+        Arc::new(move |c, k| {
+            let slot = ((c as i64) * 7919 + k * 104_729) % 200;
+            Some(json!({"resource": contended_id, "start": format_utc(t0 + slot * HOUR), "end": format_utc(t0 + (slot + 1) * HOUR)}))
+        }),
+    )
+    .await;
+    let ok_rate = |r: &PhaseResult| r.ok as f64 / PHASE.as_secs_f64();
+    println!(
+        "[{label}] distinct units, {CLIENTS} clients: {:.0} bookings/s, p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
+        distinct.rate, distinct.p50, distinct.p99, distinct.ok, distinct.conflicts, distinct.other
+    );
+    println!(
+        "[{label}] bare insert, {CLIENTS} clients: {:.0} inserts/s, p50 {:.2} ms, p99 {:.2} ms",
+        bare.rate, bare.p50, bare.p99
+    );
+    println!("[{label}] booking rate / bare ceiling: {:.0} %", 100.0 * distinct.rate / bare.rate);
+    println!(
+        "[{label}] contended (4 units, 200 hours), {CLIENTS} clients: {:.0} requests/s ({:.0} created/s), p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
+        contended.rate,
+        ok_rate(&contended),
+        contended.p50,
+        contended.p99,
+        contended.ok,
+        contended.conflicts,
+        contended.other
+    );
+
+    let client = reqwest::Client::new();
+    let mut ms = Vec::new();
+    for (i, unit) in s.series_units.iter().enumerate().take(20) {
+        let start = t0 + (i as i64) * HOUR;
+        let body = json!({"unit": unit, "start": format_utc(start), "end": format_utc(start + HOUR), "recurrence": "FREQ=WEEKLY;COUNT=52"});
+        let t = Instant::now();
+        let res =
+            client.post(format!("{base}/api/v1/bookings")).bearer_auth(&s.tokens[0]).json(&body).send().await.unwrap();
+        let status = res.status();
+        let _ = res.bytes().await;
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 201, "series {i}");
+    }
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "[{label}] 52-occurrence weekly series: p50 {:.1} ms, max {:.1} ms (20 series)",
+        pct(&ms, 0.5),
+        ms[ms.len() - 1]
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+    // LABINN_BENCH_SQLITE_ONLY=1 skips the PostgreSQL half.
+    if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
+        return;
+    }
+    let server =
+        std::env::var("LABINN_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match sqlx::PgPool::connect(&server).await {
+        Ok(admin) => {
+            let name = format!("labinn_bench_b{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            let url = match server.rsplit_once('/') {
+                Some((b, _)) => format!("{b}/{name}"),
+                None => server.clone(),
+            };
+            run("postgres", url).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&admin)
+                .await;
+        }
+        Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
+    }
+}
