@@ -314,6 +314,17 @@ pub async fn seed(db: &Db, hasher: &Hasher, now: i64) -> anyhow::Result<Vec<Demo
         }
         Err(e) => return Err(e.into()),
     };
+    // The trainings the demo's resources require (granted to nobody: the demo maker sees the refusal).
+    for (slug, zh, en) in [
+        ("laser-safety", "激光安全培训", "Laser safety"),
+        ("cnc-basics", "数控机床入门", "CNC basics"),
+        ("workshop-safety", "木工坊安全", "Workshop safety"),
+    ] {
+        match db.create_training(slug, zh, en, None, now).await {
+            Ok(_) | Err(StoreError::Unique(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let mut space_ids = Vec::new();
     for s in DISTRICT {
         space_ids
