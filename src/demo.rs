@@ -399,6 +399,12 @@ async fn ensure_space(db: &Db, s: &DemoSpace, operator_org: &str, now: i64) -> a
             floor_area_m2: Some(s.area),
             timezone: s.timezone.into(),
             contact: s.contact.into(),
+            // The incubator lets a maker hold one seat at a time, whichever zone.
+            kind_quotas: if s.kind == "incubator" {
+                r#"{"broadband_seat":{"max_active_bookings":1}}"#.into()
+            } else {
+                "{}".into()
+            },
         },
     )
     .await?;

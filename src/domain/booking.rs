@@ -3,7 +3,7 @@
 
 use super::calendar::{MINUTE_MS, Zone, utc_to_local};
 use super::interval::{Interval, Millis};
-use super::policy::{BookingPolicy, Eligibility};
+use super::policy::{BookingPolicy, Eligibility, Quota};
 use chrono::{Datelike, Duration, NaiveTime, Timelike};
 use serde::Serialize;
 
@@ -39,6 +39,9 @@ pub struct MakerFacts {
     pub week_minutes: i64,
     /// Live bookings on this resource that have not ended.
     pub active_bookings: i64,
+    /// The same two, over every resource of this kind in the space (for the kind quota).
+    pub kind_week_minutes: i64,
+    pub kind_active_bookings: i64,
 }
 
 /// What the rules need to know about the resource and the calendar around the request.
@@ -51,6 +54,8 @@ pub struct BookingContext<'a> {
     pub open: &'a [Interval],
     /// Closures of the space or resource (and the unit, when one is named) around the request.
     pub closed: &'a [Interval],
+    /// The space's quota for this kind of resource, if it sets one.
+    pub kind_quota: Option<&'a Quota>,
 }
 
 /// The local ISO week (Monday 00:00 to the next Monday 00:00) that contains `t`.
@@ -113,6 +118,24 @@ pub fn check(ctx: &BookingContext<'_>, maker: &MakerFacts, span: Interval) -> Ve
     {
         out.push(v("quota_active_exceeded", format!("at most {limit} bookings at once on this resource")));
     }
+    if let Some(q) = ctx.kind_quota {
+        if let Some(limit) = q.hours_per_week
+            && (maker.kind_week_minutes + minutes) as f64 > limit * 60.0
+        {
+            out.push(v(
+                "quota_hours_exceeded",
+                format!("at most {limit} hours a week on resources of this kind in this space"),
+            ));
+        }
+        if let Some(limit) = q.max_active_bookings
+            && maker.kind_active_bookings >= i64::from(limit)
+        {
+            out.push(v(
+                "quota_active_exceeded",
+                format!("at most {limit} bookings at once on resources of this kind in this space"),
+            ));
+        }
+    }
     for slug in &p.required_trainings {
         let held: Vec<&TrainingHold> = maker.trainings.iter().filter(|t| &t.slug == slug).collect();
         if held.is_empty() {
@@ -148,7 +171,8 @@ mod tests {
     fn a_good_request_breaks_no_rule() {
         let policy = BookingPolicy::defaults(ResourceKind::Tool);
         let open = [iv(DAY0 + 9 * H, DAY0 + 18 * H)];
-        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &[] };
+        let ctx =
+            BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &[], kind_quota: None };
         assert_eq!(check(&ctx, &MakerFacts::default(), iv(DAY0 + 10 * H, DAY0 + 11 * H)), vec![]);
     }
 
@@ -163,12 +187,14 @@ mod tests {
         policy.eligibility = Eligibility::VerifiedMakers;
         let open = [iv(DAY0 + 9 * H, DAY0 + 18 * H)];
         let closed = [iv(DAY0 + 17 * H, DAY0 + 18 * H)];
-        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &closed };
+        let ctx =
+            BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &closed, kind_quota: None };
         let maker = MakerFacts {
             verified: false,
             trainings: vec![TrainingHold { slug: "first-aid".into(), expires_at: Some(DAY0) }],
             week_minutes: 60,
             active_bookings: 1,
+            ..MakerFacts::default()
         };
         // 16:07 to 19:07: off-slot, too long, past closing, in a closure, too little notice.
         let got: Vec<String> = check(&ctx, &maker, iv(DAY0 + 16 * H + 7 * 60_000, DAY0 + 19 * H + 7 * 60_000))
@@ -196,7 +222,14 @@ mod tests {
     fn the_past_and_the_far_future_are_refused() {
         let policy = BookingPolicy::defaults(ResourceKind::Tool);
         let open = [iv(0, i64::MAX / 2)];
-        let ctx = BookingContext { policy: &policy, zone: zone(), now: DAY0 + 12 * H, open: &open, closed: &[] };
+        let ctx = BookingContext {
+            policy: &policy,
+            zone: zone(),
+            now: DAY0 + 12 * H,
+            open: &open,
+            closed: &[],
+            kind_quota: None,
+        };
         let rules =
             |s: Interval| check(&ctx, &MakerFacts::default(), s).into_iter().map(|v| v.rule).collect::<Vec<_>>();
         assert_eq!(rules(iv(DAY0 + 10 * H, DAY0 + 11 * H)), ["in_the_past"]);

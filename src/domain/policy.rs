@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 /// What kind of thing a resource is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ResourceKind {
     /// Shared prototyping tools: laser cutters, 3D printers, CNC, electronics benches.
@@ -299,6 +299,39 @@ impl BookingPolicy {
         }
         e.finish()
     }
+}
+
+/// A space's quotas per kind of resource.
+pub type KindQuotas = std::collections::BTreeMap<ResourceKind, Quota>;
+
+/// Parses and validates a space's kind quotas (a JSON object keyed by resource kind).
+///
+/// # Errors
+/// Every invalid field, named `kind_quotas.<kind>.<field>`.
+pub fn parse_kind_quotas(v: &Value) -> Result<KindQuotas, ValidationErrors> {
+    let q: KindQuotas = serde_json::from_value(v.clone()).map_err(|e| {
+        ValidationErrors(vec![FieldError::new("kind_quotas", "invalid_field", format!("kind_quotas: {e}"))])
+    })?;
+    let mut e = ValidationErrors::default();
+    for (kind, quota) in &q {
+        if let Some(h) = quota.hours_per_week
+            && !(h > 0.0 && h <= 168.0)
+        {
+            e.push(FieldError::new(
+                format!("kind_quotas.{}.hours_per_week", kind.as_str()),
+                "out_of_range",
+                "must be more than 0 and at most 168",
+            ));
+        }
+        if quota.max_active_bookings == Some(0) {
+            e.push(FieldError::new(
+                format!("kind_quotas.{}.max_active_bookings", kind.as_str()),
+                "out_of_range",
+                "must be at least 1",
+            ));
+        }
+    }
+    e.finish().map(|()| q)
 }
 
 /// `HH:MM` as a time of day.

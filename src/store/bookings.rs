@@ -155,6 +155,9 @@ pub struct MakerRow {
     pub trainings: Vec<(String, Option<i64>)>,
     pub week_minutes: i64,
     pub active_bookings: i64,
+    /// The same over every resource of this kind in the space.
+    pub kind_week_minutes: i64,
+    pub kind_active_bookings: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -278,10 +281,18 @@ impl Db {
                (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
                   AND b.status IN ('pending', 'confirmed', 'checked_in')), \
                (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
-                  WHERE g.account_id = a.id AND g.revoked_at IS NULL) \
+                  WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
+               (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
+                  FROM bookings b JOIN resources r ON r.id = b.resource_id JOIN resources me ON me.id = $2 \
+                  WHERE b.account_id = a.id AND r.space_id = me.space_id AND r.kind = me.kind \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')), \
+               (SELECT COUNT(*) FROM bookings b JOIN resources r ON r.id = b.resource_id JOIN resources me ON me.id = $2 \
+                  WHERE b.account_id = a.id AND r.space_id = me.space_id AND r.kind = me.kind AND b.ends_at > $5 \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')) \
              FROM accounts a WHERE a.id = $1"
         );
-        let (verified, week_ms, active, trainings): (bool, Option<i64>, i64, Option<String>) = on_read!(self, |p| {
+        type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64);
+        let (verified, week_ms, active, trainings, kind_ms, kind_active): Row = on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(account)
                 .bind(resource)
@@ -298,7 +309,14 @@ impl Db {
             .filter_map(|x| x.rsplit_once(':'))
             .map(|(slug, exp)| (slug.to_owned(), exp.parse::<i64>().ok()))
             .collect();
-        Ok(MakerRow { verified, trainings, week_minutes: week_ms.unwrap_or(0) / 60_000, active_bookings: active })
+        Ok(MakerRow {
+            verified,
+            trainings,
+            week_minutes: week_ms.unwrap_or(0) / 60_000,
+            active_bookings: active,
+            kind_week_minutes: kind_ms.unwrap_or(0) / 60_000,
+            kind_active_bookings: kind_active,
+        })
     }
 
     /// Marks an account as a verified maker (or not).

@@ -32,10 +32,12 @@ pub struct SpaceRow {
     pub contact: String,
     pub archived_at: Option<i64>,
     pub created_at: i64,
+    /// Per-maker quotas per kind of resource, JSON.
+    pub kind_quotas: String,
 }
 
 const SPACE_COLUMNS: &str = "id, slug, name_zh, name_en, kind, operator_org_id, address, latitude, longitude, \
-     floor_area_m2, timezone, contact, archived_at, created_at";
+     floor_area_m2, timezone, contact, archived_at, created_at, kind_quotas";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResourceRow {
@@ -102,6 +104,7 @@ pub struct SpaceFields {
     pub floor_area_m2: Option<f64>,
     pub timezone: String,
     pub contact: String,
+    pub kind_quotas: String,
 }
 
 /// A new resource with its first units.
@@ -178,7 +181,7 @@ impl Db {
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE spaces SET name_zh = $2, name_en = $3, kind = $4, operator_org_id = $5, address = $6, latitude = $7, \
-                 longitude = $8, floor_area_m2 = $9, timezone = $10, contact = $11 WHERE id = $1",
+                 longitude = $8, floor_area_m2 = $9, timezone = $10, contact = $11, kind_quotas = $12 WHERE id = $1",
             )
             .bind(id)
             .bind(&f.name_zh)
@@ -191,6 +194,7 @@ impl Db {
             .bind(f.floor_area_m2)
             .bind(&f.timezone)
             .bind(&f.contact)
+            .bind(&f.kind_quotas)
             .execute(&mut *tx)
             .await?
             .rows_affected()

@@ -752,3 +752,57 @@ async fn a_waiting_maker_gets_the_unit_when_it_frees_up_and_is_told() {
     assert_eq!(lab.app.delete(&format!("/api/v1/waitlist/{id}"), Some(&later)).await.status, 204);
     assert_eq!(lab.app.get("/api/v1/waitlist", Some(&later)).await.body[0]["status"], "cancelled");
 }
+
+#[tokio::test]
+async fn a_space_can_limit_a_maker_to_one_seat_at_a_time_whichever_zone() {
+    let lab = lab().await;
+    let zone_b = lab
+        .app
+        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "broadband_seat", "name_zh": "B区", "name_en": "Zone B", "units": {"count": 5, "prefix": "B-"}}))
+        .await;
+    let zone_b = zone_b.body["id"].as_str().unwrap().to_owned();
+    let bad = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/spaces/{}", lab.slug),
+            &lab.op,
+            json!({"kind_quotas": {"broadband_seat": {"max_active_bookings": 0}}}),
+        )
+        .await;
+    assert_eq!(
+        bad.body["error"]["details"]["fields"][0]["field"], "kind_quotas.broadband_seat.max_active_bookings",
+        "{}",
+        bad.text
+    );
+    let ok = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/spaces/{}", lab.slug),
+            &lab.op,
+            json!({"kind_quotas": {"broadband_seat": {"max_active_bookings": 1}}}),
+        )
+        .await;
+    assert_eq!(ok.body["kind_quotas"]["broadband_seat"]["max_active_bookings"], 1, "{}", ok.text);
+
+    let (_, maker) = lab.app.maker("one-seat@example.org").await;
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0)}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": zone_b, "start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!(
+        r.body["error"]["details"]["violations"][0]["rule"], "quota_active_exceeded",
+        "another zone counts too: {}",
+        r.text
+    );
+    // Other kinds are not limited by it.
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}

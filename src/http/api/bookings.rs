@@ -180,6 +180,8 @@ pub(crate) struct Loaded {
     /// Closures of the space or the resource.
     pub closed: Vec<Interval>,
     pub units: Vec<UnitState>,
+    /// The space's quota for this kind of resource.
+    pub kind_quota: Option<crate::domain::policy::Quota>,
 }
 
 impl Loaded {
@@ -195,7 +197,14 @@ impl Loaded {
             closed.extend(self.units.iter().filter(|x| x.id == u).flat_map(|x| x.closed.iter().copied()));
         }
         check(
-            &BookingContext { policy: &self.policy, zone: self.zone, now, open: &self.hours, closed: &closed },
+            &BookingContext {
+                policy: &self.policy,
+                zone: self.zone,
+                now,
+                open: &self.hours,
+                closed: &closed,
+                kind_quota: self.kind_quota.as_ref(),
+            },
             maker,
             span,
         )
@@ -235,7 +244,14 @@ pub(crate) async fn load(state: &AppState, resource: &ResourceRow, window: Inter
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();
-    Ok(Loaded { zone, policy, hours: normalize(hours), closed, units })
+    let kind_quota = match crate::domain::policy::ResourceKind::from_db(&resource.kind) {
+        Some(kind) => serde_json::from_str::<serde_json::Value>(&cal.space.kind_quotas)
+            .ok()
+            .and_then(|v| crate::domain::policy::parse_kind_quotas(&v).ok())
+            .and_then(|mut q| q.remove(&kind)),
+        None => None,
+    };
+    Ok(Loaded { zone, policy, hours: normalize(hours), closed, units, kind_quota })
 }
 
 pub(crate) async fn maker(
@@ -251,6 +267,8 @@ pub(crate) async fn maker(
         trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
         week_minutes: facts.week_minutes,
         active_bookings: facts.active_bookings,
+        kind_week_minutes: facts.kind_week_minutes,
+        kind_active_bookings: facts.kind_active_bookings,
     })
 }
 

@@ -65,6 +65,10 @@ pub struct SpaceView {
     pub timezone: String,
     pub contact: String,
     pub archived: bool,
+    /// Per-maker quotas per kind of resource across the space, such as
+    /// `{"broadband_seat": {"max_active_bookings": 1}}`.
+    #[schema(value_type = Object)]
+    pub kind_quotas: Value,
 }
 
 impl From<&SpaceRow> for SpaceView {
@@ -83,6 +87,7 @@ impl From<&SpaceRow> for SpaceView {
             timezone: s.timezone.clone(),
             contact: s.contact.clone(),
             archived: s.archived_at.is_some(),
+            kind_quotas: serde_json::from_str(&s.kind_quotas).unwrap_or_else(|_| serde_json::json!({})),
         }
     }
 }
@@ -210,6 +215,23 @@ pub struct CreateSpace {
     timezone: Option<String>,
     #[serde(default)]
     contact: String,
+    /// Per-maker quotas per kind of resource across the space.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    kind_quotas: Value,
+}
+
+fn kind_quotas_json(e: &mut ValidationErrors, v: &Value) -> Option<String> {
+    if v.is_null() {
+        return Some("{}".into());
+    }
+    match crate::domain::policy::parse_kind_quotas(v) {
+        Ok(q) => serde_json::to_string(&q).ok(),
+        Err(errs) => {
+            errs.0.into_iter().for_each(|f| e.push(f));
+            None
+        }
+    }
 }
 
 /// Creates a space. Admins and operators may; an operator who creates one runs it.
@@ -237,8 +259,9 @@ async fn create_space(
         e.push(FieldError::new("floor_area_m2", "out_of_range", "must be between 0 and 10000000"));
     }
     let org = operator_org(&state, &mut e, req.operator_org.as_deref()).await?;
-    let (Some(slug), Some(name_zh), Some(name_en), Some(zone), Some(address), Some(contact)) =
-        (slug, name_zh, name_en, zone, address, contact)
+    let quotas = kind_quotas_json(&mut e, &req.kind_quotas);
+    let (Some(slug), Some(name_zh), Some(name_en), Some(zone), Some(address), Some(contact), Some(quotas)) =
+        (slug, name_zh, name_en, zone, address, contact, quotas)
     else {
         return Err(e.into());
     };
@@ -270,6 +293,7 @@ async fn create_space(
         floor_area_m2: req.floor_area_m2,
         timezone: zone.name().into(),
         contact,
+        kind_quotas: quotas,
     };
     state.db.update_space(&id, &fields).await?;
     if !user.is_admin() {
@@ -316,6 +340,9 @@ pub struct UpdateSpace {
     floor_area_m2: Option<f64>,
     timezone: Option<String>,
     contact: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    kind_quotas: Option<Value>,
 }
 
 /// Changes the fields given; the others stay.
@@ -353,8 +380,12 @@ async fn update_space(
         Some(o) => operator_org(&state, &mut e, Some(o)).await?,
         None => space.operator_org_id.clone(),
     };
-    let (Some(name_zh), Some(name_en), Some(zone), Some(address), Some(contact)) =
-        (name_zh, name_en, zone, address, contact)
+    let quotas = match &req.kind_quotas {
+        Some(v) => kind_quotas_json(&mut e, v),
+        None => Some(space.kind_quotas.clone()),
+    };
+    let (Some(name_zh), Some(name_en), Some(zone), Some(address), Some(contact), Some(quotas)) =
+        (name_zh, name_en, zone, address, contact, quotas)
     else {
         return Err(e.into());
     };
@@ -370,6 +401,7 @@ async fn update_space(
         floor_area_m2: area,
         timezone: zone.name().into(),
         contact,
+        kind_quotas: quotas,
     };
     state.db.update_space(&space.id, &fields).await?;
     Ok(Json(space_detail(&state, &space.id).await?))
