@@ -111,14 +111,13 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
         let now = state.clock.now_ms();
-        let account = state.db.account_for_token(&hash, now).await?.ok_or_else(|| {
+        let (account, roles) = state.db.session_for_token(&hash, now).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the token is unknown, expired or revoked; sign in again",
             )
         })?;
-        let roles = state.db.roles_of(&account.id).await?;
         Ok(AuthUser { account, roles, token_hash: hash })
     }
 }

@@ -216,6 +216,52 @@ impl Db {
             .await?))
     }
 
+    /// The enabled account a live token belongs to, with its roles, in one round trip.
+    ///
+    /// # Errors
+    /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
+    pub async fn session_for_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>)>> {
+        let agg = match self {
+            Db::Sqlite { .. } => "group_concat(g.role || '@' || COALESCE(g.space_id, ''), ',')",
+            Db::Postgres(_) => "string_agg(g.role || '@' || COALESCE(g.space_id, ''), ',')",
+        };
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            account: AccountRow,
+            roles: Option<String>,
+        }
+        let sql = format!(
+            "SELECT {}, (SELECT {agg} FROM role_grants g WHERE g.account_id = a.id) AS roles \
+             FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
+            ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let row: Option<Row> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(p)
+            .await?);
+        Ok(row.map(|r| {
+            let mut roles: Vec<RoleGrantRow> = r
+                .roles
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|x| x.split_once('@'))
+                .map(|(role, space)| RoleGrantRow {
+                    role: role.to_owned(),
+                    space_id: (!space.is_empty()).then(|| space.to_owned()),
+                })
+                .collect();
+            roles.sort_by(|a, b| (&a.role, &a.space_id).cmp(&(&b.role, &b.space_id)));
+            (r.account, roles)
+        }))
+    }
+
     /// # Errors
     /// Database errors.
     pub async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {

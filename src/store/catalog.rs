@@ -564,9 +564,23 @@ impl Db {
     /// [`super::StoreError::NotFound`] when the resource does not exist.
     pub async fn resource_calendar(&self, resource_id: &str, window: Interval) -> StoreResult<ResourceCalendar> {
         let resource = self.resource(resource_id).await?;
+        let space = self.space(&resource.space_id).await?;
+        self.calendar_of(resource, space, window).await
+    }
+
+    /// [`Db::resource_calendar`] for a resource and space already read.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn calendar_of(
+        &self,
+        resource: ResourceRow,
+        space: SpaceRow,
+        window: Interval,
+    ) -> StoreResult<ResourceCalendar> {
+        let resource_id = resource.id.as_str();
         // Independent reads, concurrently (on separate pooled connections).
-        let (space, units, rules, closures, blocks) = tokio::try_join!(
-            self.space(&resource.space_id),
+        let (units, rules, closures, blocks) = tokio::try_join!(
             self.units_of(resource_id),
             self.opening_rules_of(&resource.space_id),
             self.closures_of(&resource.space_id, Some(window)),

@@ -6,7 +6,9 @@
 //!
 //! Every write is one transaction: `BEGIN IMMEDIATE` on SQLite (a deferred `BEGIN` fails
 //! with "database is locked" when it upgrades under concurrent writers), a plain `BEGIN`
-//! on PostgreSQL. SQLite writes go through a pool of one connection; reads use their own.
+//! on PostgreSQL. A write that is a single statement (the booking insert) runs in autocommit
+//! instead: it is its own transaction, with no read to upgrade from. SQLite writes go through
+//! a pool of one connection; reads use their own.
 
 pub mod accounts;
 pub mod bookings;
@@ -220,9 +222,13 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn bench_insert(&self, key: &str) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, '')").bind(key).execute(&mut *tx).await?;
-        });
+        // The same shape as a booking insert: one autocommit statement on the writer (SQLite),
+        // one statement on the pool (PostgreSQL).
+        const SQL: &str = "INSERT INTO settings (key, value) VALUES ($1, '')";
+        match self {
+            Db::Sqlite { write, .. } => sqlx::query(SQL).bind(key).execute(write).await.map(|_| ())?,
+            Db::Postgres(pool) => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
+        }
         Ok(())
     }
 

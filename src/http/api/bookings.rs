@@ -212,8 +212,19 @@ impl Loaded {
 }
 
 pub(crate) async fn load(state: &AppState, resource: &ResourceRow, window: Interval) -> ApiResult<Loaded> {
+    let space = find_space(state, &resource.space_id).await?;
+    load_in(state, resource, space, window).await
+}
+
+/// [`load`] for a resource whose space the caller has already read.
+pub(crate) async fn load_in(
+    state: &AppState,
+    resource: &ResourceRow,
+    space: SpaceRow,
+    window: Interval,
+) -> ApiResult<Loaded> {
     let policy = stored_policy(resource)?;
-    let cal = state.db.resource_calendar(&resource.id, window).await?;
+    let cal = state.db.calendar_of(resource.clone(), space, window).await?;
     let zone = zone_of(&cal.space)?;
     let mut hours = Vec::new();
     for rule in opening_windows(zone, &cal.opening_rules)? {
@@ -276,12 +287,13 @@ pub(crate) async fn maker(
 pub(crate) async fn decide(
     state: &AppState,
     resource: &ResourceRow,
+    space: &SpaceRow,
     account: &str,
     span: Interval,
     unit: Option<&str>,
 ) -> ApiResult<Decision> {
     let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
-    let loaded = load(state, resource, window).await?;
+    let loaded = load_in(state, resource, space.clone(), window).await?;
     let facts = maker(state, account, &resource.id, loaded.zone, span.start()).await?;
     let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
     let open = loaded.open();
@@ -447,7 +459,7 @@ async fn create(
         return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
     }
 
-    let d = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
+    let d = decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?;
     if !d.violations.is_empty() {
         return Err(policy_violation(d.violations));
     }
@@ -457,7 +469,7 @@ async fn create(
         return Ok((StatusCode::CREATED, Json(serde_json::to_value(booking_view(&row)?).map_err(ApiError::internal)?)));
     }
     // Refresh what we know, so the answer names what took the time.
-    let fresh = decide(&state, &resource, &user.account.id, span, unit.as_deref()).await?;
+    let fresh = decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?;
     let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
     Err(conflict(&fresh, span, blocked, unit.as_deref(), state.clock.now_ms()))
 }
@@ -567,7 +579,7 @@ async fn create_series(
     }
     let last = occurrences.last().expect("not empty");
     let window = Interval::new(first.start() - DAY_MS, last.end() + DAY_MS).map_err(ApiError::internal)?;
-    let loaded = load(state, t.resource, window).await?;
+    let loaded = load_in(state, t.resource, t.space.clone(), window).await?;
     let now = state.clock.now_ms();
     let p = &loaded.policy;
     let (before, after) = (p.buffer_before_minutes * MINUTE_MS, p.buffer_after_minutes * MINUTE_MS);

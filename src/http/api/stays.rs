@@ -84,7 +84,7 @@ async fn create_stay(
     let span = Interval::new(start, end)
         .map_err(|_| ApiError::invalid_field("nights", "out_of_range", "the stay must end after it starts"))?;
 
-    let mut d = decide(&state, &resource, &user.account.id, span, None).await?;
+    let mut d = decide(&state, &resource, &space, &user.account.id, span, None).await?;
     // A stay is measured in nights, not slots and minutes.
     d.violations.retain(|v| !matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_long"));
     if req.nights > inn.max_nights {

@@ -198,7 +198,7 @@ async fn book_for(state: &AppState, w: &WaitRow) -> ApiResult<Option<crate::stor
     let resource = super::catalog::find_resource(state, &w.resource_id).await?;
     let space = super::catalog::find_space(state, &resource.space_id).await?;
     let span = Interval::new(w.starts_at, w.ends_at).map_err(ApiError::internal)?;
-    let d = decide(state, &resource, &w.account_id, span, w.unit_id.as_deref()).await?;
+    let d = decide(state, &resource, &space, &w.account_id, span, w.unit_id.as_deref()).await?;
     if !d.violations.is_empty() {
         // The maker can no longer book it (a training lapsed, a quota is full): keep waiting.
         return Ok(None);
