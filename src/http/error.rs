@@ -155,6 +155,11 @@ impl From<StoreError> for ApiError {
                 ApiError::conflict("already_exists", "an item with the same unique key already exists")
                     .with_details(json!({ "constraint": what }))
             }
+            StoreError::Retry(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "try_again",
+                "the database had to abandon the request because of a concurrent one; send it again",
+            ),
             StoreError::ForeignKey(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown_reference",

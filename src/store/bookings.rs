@@ -492,6 +492,27 @@ impl Db {
         series: Option<&NewSeries<'_>>,
         all_or_nothing: bool,
     ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
+        // Two transactions inserting overlapping rows in different orders can deadlock on
+        // PostgreSQL; the loser is rolled back whole and runs again.
+        let mut attempt = 0;
+        loop {
+            match self.insert_bookings_once(bookings, kind, series, all_or_nothing).await {
+                Err(StoreError::Retry(why)) if attempt < 3 => {
+                    attempt += 1;
+                    tracing::warn!(attempt, %why, "retrying a booking transaction");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn insert_bookings_once(
+        &self,
+        bookings: &[NewBooking<'_>],
+        kind: &str,
+        series: Option<&NewSeries<'_>>,
+        all_or_nothing: bool,
+    ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
         let series_id = series.map(|_| new_id());
         let ids: Vec<String> = bookings.iter().map(|_| new_id()).collect();
         let sql_pg = "INSERT INTO bookings (id, unit_id, resource_id, space_id, account_id, organisation_id, status, \

@@ -49,6 +49,10 @@ pub enum StoreError {
     Unique(String),
     #[error("referenced row does not exist: {0}")]
     ForeignKey(String),
+    /// PostgreSQL gave up on the transaction (deadlock, serialization failure): running it
+    /// again is safe and will see what the other transaction committed.
+    #[error("transaction must be retried: {0}")]
+    Retry(String),
     #[error("cannot connect to database {target}")]
     Connect { target: String, source: sqlx::Error },
     #[error("database migration failed")]
@@ -69,6 +73,8 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Overlap
                 } else if d.is_unique_violation() {
                     StoreError::Unique(d.constraint().unwrap_or(message).to_owned())
+                } else if matches!(d.code().as_deref(), Some("40P01" | "40001")) {
+                    StoreError::Retry(message.to_owned())
                 } else if d.is_foreign_key_violation() {
                     StoreError::ForeignKey(d.constraint().unwrap_or(message).to_owned())
                 } else {
