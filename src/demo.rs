@@ -8,6 +8,7 @@
 use crate::auth::Hasher;
 use crate::domain::calendar::{MAX_OPENING_MINUTES, RecurringWindow, Zone, local_day, local_to_utc, utc_to_local};
 use crate::domain::identity::Role;
+use crate::domain::interval::Interval;
 use crate::domain::policy::{BookingPolicy, ResourceKind};
 use crate::store::accounts::{Grant, NewAccount};
 use crate::store::catalog::{NewClosure, NewResource, NewSpace, SpaceFields};
@@ -444,38 +445,14 @@ async fn ensure_space(db: &Db, s: &DemoSpace, operator_org: &str, now: i64) -> a
         for (from, until, reason) in HOLIDAYS {
             let day =
                 |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(|d| local_day(zone.tz(), d).start());
-            db.insert_closure(&NewClosure {
-                space_id: &id,
-                resource_id: None,
-                unit_id: None,
-                reason,
-                starts_at: day(from)?,
-                ends_at: day(until)?,
-                rrule: None,
-                dtstart_local: None,
-                duration_min: None,
-                created_by: None,
-                now,
-            })
-            .await?;
+            let when = Interval::new(day(from)?, day(until)?)?;
+            db.insert_closure(&NewClosure::once(&id, None, None, reason, when, now)).await?;
         }
     } else {
         let christmas =
             |d: u32| local_day(zone.tz(), chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("date")).start();
-        db.insert_closure(&NewClosure {
-            space_id: &id,
-            resource_id: None,
-            unit_id: None,
-            reason: "Weihnachten Christmas",
-            starts_at: christmas(24),
-            ends_at: christmas(27),
-            rrule: None,
-            dtstart_local: None,
-            duration_min: None,
-            created_by: None,
-            now,
-        })
-        .await?;
+        let when = Interval::new(christmas(24), christmas(27))?;
+        db.insert_closure(&NewClosure::once(&id, None, None, "Weihnachten Christmas", when, now)).await?;
     }
     // Maintenance on one unit (the third 3D printer of the factory) from today for three days.
     if s.slug == "longgang-factory"
@@ -483,20 +460,9 @@ async fn ensure_space(db: &Db, s: &DemoSpace, operator_org: &str, now: i64) -> a
     {
         let today = utc_to_local(zone.tz(), now).date_naive();
         let start = local_to_utc(zone.tz(), today.and_time(chrono::NaiveTime::MIN));
-        db.insert_closure(&NewClosure {
-            space_id: &id,
-            resource_id: Some(&rid),
-            unit_id: Some(&unit),
-            reason: "维护：更换喷嘴 Maintenance: nozzle replacement",
-            starts_at: start,
-            ends_at: start + 3 * crate::domain::calendar::DAY_MS,
-            rrule: None,
-            dtstart_local: None,
-            duration_min: None,
-            created_by: None,
-            now,
-        })
-        .await?;
+        let when = Interval::new(start, start + 3 * crate::domain::calendar::DAY_MS)?;
+        let reason = "维护：更换喷嘴 Maintenance: nozzle replacement";
+        db.insert_closure(&NewClosure::once(&id, Some(&rid), Some(&unit), reason, when, now)).await?;
     }
     Ok(id)
 }

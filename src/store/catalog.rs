@@ -137,6 +137,32 @@ pub struct NewClosure<'a> {
     pub now: i64,
 }
 
+impl<'a> NewClosure<'a> {
+    /// A one-off closure of a space, or of one resource or unit of it.
+    pub fn once(
+        space_id: &'a str,
+        resource_id: Option<&'a str>,
+        unit_id: Option<&'a str>,
+        reason: &'a str,
+        interval: Interval,
+        now: i64,
+    ) -> Self {
+        NewClosure {
+            space_id,
+            resource_id,
+            unit_id,
+            reason,
+            starts_at: interval.start(),
+            ends_at: interval.end(),
+            rrule: None,
+            dtstart_local: None,
+            duration_min: None,
+            created_by: None,
+            now,
+        }
+    }
+}
+
 /// Everything availability needs for one resource.
 #[derive(Debug, Clone)]
 pub struct ResourceCalendar {
