@@ -167,6 +167,8 @@ pub struct MapCard {
     pub x: f64,
     pub y: f64,
     pub on_map: bool,
+    /// Put the label under the dot (when another pin above it is close).
+    pub label_below: bool,
 }
 
 #[derive(Template)]
@@ -198,6 +200,7 @@ fn card(s: &MapSpace, t: &Texts) -> MapCard {
         x: 0.0,
         y: 0.0,
         on_map: false,
+        label_below: false,
     }
 }
 
@@ -236,6 +239,14 @@ async fn map_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery
                 c.y = 18.0 + 70.0 * (lat1 - la) / dlat;
             }
         }
+    }
+    // Pins close to an earlier one get their label below the dot, so labels do not overlap.
+    for i in 0..district.len() {
+        let (xi, yi, on) = (district[i].x, district[i].y, district[i].on_map);
+        district[i].label_below = on
+            && district[..i]
+                .iter()
+                .any(|c| c.on_map && !c.label_below && (c.x - xi).abs() < 30.0 && (c.y - yi).abs() < 12.0);
     }
     let partners = abroad.iter().map(|s| card(s, t)).collect();
     render(&MapPage { t, district, partners })
