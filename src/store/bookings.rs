@@ -147,6 +147,16 @@ pub struct BookingFilter<'a> {
     pub limit: i64,
 }
 
+/// The resource a maker's facts are about: its id, and its space and kind (for kind quotas).
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceRef<'a> {
+    pub id: &'a str,
+    pub space_id: &'a str,
+    pub kind: &'a str,
+    /// Whether the space sets a quota for this kind; if not, the kind usage is not computed.
+    pub kind_quota: bool,
+}
+
 /// What the booking rules need to know about a maker.
 #[derive(Debug, Clone, Default)]
 pub struct MakerRow {
@@ -268,7 +278,13 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn maker_facts(&self, account: &str, resource: &str, week: Interval, now: i64) -> StoreResult<MakerRow> {
+    pub async fn maker_facts(
+        &self,
+        account: &str,
+        resource: &ResourceRef<'_>,
+        week: Interval,
+        now: i64,
+    ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
         let agg = match self {
             Db::Sqlite { .. } => "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
@@ -282,23 +298,26 @@ impl Db {
                   AND b.status IN ('pending', 'confirmed', 'checked_in')), \
                (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
                   WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
-               (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
-                  FROM bookings b JOIN resources r ON r.id = b.resource_id JOIN resources me ON me.id = $2 \
-                  WHERE b.account_id = a.id AND r.space_id = me.space_id AND r.kind = me.kind \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')), \
-               (SELECT COUNT(*) FROM bookings b JOIN resources r ON r.id = b.resource_id JOIN resources me ON me.id = $2 \
-                  WHERE b.account_id = a.id AND r.space_id = me.space_id AND r.kind = me.kind AND b.ends_at > $5 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')) \
+               CASE WHEN $8 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
+                  FROM bookings b JOIN resources r ON r.id = b.resource_id \
+                  WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
+               CASE WHEN $8 THEN (SELECT COUNT(*) FROM bookings b JOIN resources r ON r.id = b.resource_id \
+                  WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 AND b.ends_at > $5 \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END \
              FROM accounts a WHERE a.id = $1"
         );
         type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64);
         let (verified, week_ms, active, trainings, kind_ms, kind_active): Row = on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(account)
-                .bind(resource)
+                .bind(resource.id)
                 .bind(week.start())
                 .bind(week.end())
                 .bind(now)
+                .bind(resource.space_id)
+                .bind(resource.kind)
+                .bind(resource.kind_quota)
                 .fetch_one(p)
                 .await?
         });

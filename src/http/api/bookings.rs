@@ -268,11 +268,17 @@ pub(crate) async fn load_in(
 pub(crate) async fn maker(
     state: &AppState,
     account: &str,
-    resource: &str,
-    zone: crate::domain::calendar::Zone,
+    resource: &ResourceRow,
+    loaded: &Loaded,
     at: i64,
 ) -> ApiResult<MakerFacts> {
-    let facts = state.db.maker_facts(account, resource, local_week(zone, at), state.clock.now_ms()).await?;
+    let r = crate::store::bookings::ResourceRef {
+        id: &resource.id,
+        space_id: &resource.space_id,
+        kind: &resource.kind,
+        kind_quota: loaded.kind_quota.is_some(),
+    };
+    let facts = state.db.maker_facts(account, &r, local_week(loaded.zone, at), state.clock.now_ms()).await?;
     Ok(MakerFacts {
         verified: facts.verified,
         trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
@@ -294,7 +300,7 @@ pub(crate) async fn decide(
 ) -> ApiResult<Decision> {
     let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
     let loaded = load_in(state, resource, space.clone(), window).await?;
-    let facts = maker(state, account, &resource.id, loaded.zone, span.start()).await?;
+    let facts = maker(state, account, resource, &loaded, span.start()).await?;
     let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
     let open = loaded.open();
     Ok(Decision { zone: loaded.zone, policy: loaded.policy, open, units: loaded.units, violations })
@@ -592,7 +598,7 @@ async fn create_series(
     for occ in &occurrences {
         let week = local_week(zone, occ.start());
         if let std::collections::hash_map::Entry::Vacant(slot) = weeks.entry(week.start()) {
-            slot.insert(maker(state, &user.account.id, &t.resource.id, zone, occ.start()).await?);
+            slot.insert(maker(state, &user.account.id, t.resource, &loaded, occ.start()).await?);
         }
         let mut facts = weeks[&week.start()].clone();
         facts.week_minutes += accepted

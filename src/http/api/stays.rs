@@ -166,7 +166,7 @@ async fn move_booking(
             u.blocks.retain(|x| *x != own);
         }
     }
-    let mut facts = maker(&state, &b.account_id, &resource.id, loaded.zone, span.start()).await?;
+    let mut facts = maker(&state, &b.account_id, &resource, &loaded, span.start()).await?;
     facts.active_bookings -= 1;
     if crate::domain::booking::local_week(loaded.zone, span.start()).contains_instant(b.starts_at) {
         facts.week_minutes -= (b.ends_at - b.starts_at) / MINUTE_MS;
