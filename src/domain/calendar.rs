@@ -179,6 +179,34 @@ impl RecurringWindow {
         max_minutes: i64,
         zone: Zone,
     ) -> Result<Self, Vec<FieldError>> {
+        Self::build(fields, rrule, start_local, duration_min, max_minutes, zone, true)
+    }
+
+    /// Rebuilds a rule that [`RecurringWindow::parse`] accepted when it was saved: the same
+    /// parsing, without the density probe (which costs an expansion on every read).
+    ///
+    /// # Errors
+    /// As [`RecurringWindow::parse`], but never `rrule_unbounded` for density.
+    pub fn parse_stored(
+        fields: [&str; 3],
+        rrule: &str,
+        start_local: &str,
+        duration_min: i64,
+        max_minutes: i64,
+        zone: Zone,
+    ) -> Result<Self, Vec<FieldError>> {
+        Self::build(fields, rrule, start_local, duration_min, max_minutes, zone, false)
+    }
+
+    fn build(
+        fields: [&str; 3],
+        rrule: &str,
+        start_local: &str,
+        duration_min: i64,
+        max_minutes: i64,
+        zone: Zone,
+        probe_density: bool,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let start = parse_local(fields[1], start_local).map_err(|e| errors.push(e)).ok();
         if !(1..=max_minutes).contains(&duration_min) {
@@ -225,7 +253,7 @@ impl RecurringWindow {
         // over the longest window anyone may ask for.
         let probe_start = local_to_utc(tz, start);
         let probe = Interval::new(probe_start, probe_start + MAX_WINDOW_DAYS * DAY_MS).expect("positive window");
-        if window.expand(probe).is_err() {
+        if probe_density && window.expand(probe).is_err() {
             return Err(vec![FieldError::new(
                 fields[0],
                 "rrule_unbounded",

@@ -22,7 +22,7 @@ pub fn zone_of(space: &SpaceRow) -> ApiResult<Zone> {
 pub fn opening_windows(zone: Zone, rows: &[OpeningRuleRow]) -> ApiResult<Vec<RecurringWindow>> {
     rows.iter()
         .map(|r| {
-            RecurringWindow::parse(
+            RecurringWindow::parse_stored(
                 ["rrule", "start", "duration"],
                 &r.rrule,
                 &r.dtstart_local,
@@ -45,10 +45,17 @@ pub fn closures(zone: Zone, rows: &[ClosureRow]) -> ApiResult<Vec<Closure>> {
             };
             let when = match (&c.rrule, &c.dtstart_local, c.duration_min) {
                 (Some(rrule), Some(start), Some(d)) => When::Recurring(Box::new(
-                    RecurringWindow::parse(["rrule", "start", "duration"], rrule, start, d, MAX_CLOSURE_MINUTES, zone)
-                        .map_err(|e| {
-                            ApiError::internal(anyhow::anyhow!("stored closure {} no longer parses: {e:?}", c.id))
-                        })?,
+                    RecurringWindow::parse_stored(
+                        ["rrule", "start", "duration"],
+                        rrule,
+                        start,
+                        d,
+                        MAX_CLOSURE_MINUTES,
+                        zone,
+                    )
+                    .map_err(|e| {
+                        ApiError::internal(anyhow::anyhow!("stored closure {} no longer parses: {e:?}", c.id))
+                    })?,
                 )),
                 _ => When::Once(
                     Interval::new(c.starts_at, c.ends_at)
