@@ -11,6 +11,9 @@
 //!
 //! and how the core cost grows with the window (1, 7, 31, 92 days) and the units (10, 40, 160).
 
+mod common;
+
+use common::pct;
 use labinn::app::Application;
 use labinn::config::{Config, Settings};
 use labinn::domain::availability::free_by_unit;
@@ -128,10 +131,6 @@ async fn insert_chunk(
     Ok(())
 }
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn core(db: &Db, resource: &str, window: Interval) -> usize {
     let cal = db.resource_calendar(resource, window).await.unwrap();
     let zone = Zone::parse("tz", &cal.space.timezone).unwrap();
@@ -243,28 +242,5 @@ async fn run(label: &str, database_url: String) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
-
-    // LABINN_BENCH_SQLITE_ONLY=1 skips the PostgreSQL half.
-    if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
-        return;
-    }
-    let server =
-        std::env::var("LABINN_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match sqlx::PgPool::connect(&server).await {
-        Ok(admin) => {
-            let name = format!("labinn_bench_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-            let url = match server.rsplit_once('/') {
-                Some((base, _)) => format!("{base}/{name}"),
-                None => server.clone(),
-            };
-            run("postgres", url).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&admin)
-                .await;
-        }
-        Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
-    }
+    common::on_both_backends("a", run).await;
 }

@@ -12,6 +12,9 @@
 //!
 //! `LABINN_BENCH_CONNS` sets the server's `db_max_connections` (default 16).
 
+mod common;
+
+use common::pct;
 use labinn::auth::{new_token, token_hash};
 use labinn::config::{Config, Settings};
 use labinn::domain::calendar::format_utc;
@@ -109,13 +112,6 @@ fn start_node(url: &str) -> (std::process::Child, String) {
         .unwrap();
     std::thread::spawn(move || lines.for_each(drop));
     (child, base)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 struct PhaseResult {
@@ -252,27 +248,5 @@ async fn run(label: &str, url: String) {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
-    // LABINN_BENCH_SQLITE_ONLY=1 skips the PostgreSQL half.
-    if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
-        return;
-    }
-    let server =
-        std::env::var("LABINN_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match sqlx::PgPool::connect(&server).await {
-        Ok(admin) => {
-            let name = format!("labinn_bench_b{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
-            let url = match server.rsplit_once('/') {
-                Some((b, _)) => format!("{b}/{name}"),
-                None => server.clone(),
-            };
-            run("postgres", url).await;
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                .execute(&admin)
-                .await;
-        }
-        Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
-    }
+    common::on_both_backends("b", run).await;
 }

@@ -1,0 +1,44 @@
+//! What the benches share: percentiles, and running one measurement on a temporary SQLite
+//! file and then on a fresh PostgreSQL database (`LABINN_BENCH_PG_URL`, default the local
+//! server; skipped with a note when unreachable; `LABINN_BENCH_SQLITE_ONLY=1` skips it).
+
+use std::future::Future;
+
+/// The `p` quantile (0..=1) of sorted samples; NaN when there are none.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Runs `run(label, database_url)` on SQLite, then on a PostgreSQL database made for it and
+/// dropped afterwards.
+pub async fn on_both_backends<F, Fut>(tag: &str, run: F)
+where
+    F: Fn(&'static str, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+    if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
+        return;
+    }
+    let server =
+        std::env::var("LABINN_BENCH_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    match sqlx::PgPool::connect(&server).await {
+        Ok(admin) => {
+            let name = format!("labinn_bench_{tag}_{}", std::process::id());
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            let url = match server.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{name}"),
+                None => server.clone(),
+            };
+            run("postgres", url).await;
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                .execute(&admin)
+                .await;
+        }
+        Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
+    }
+}
