@@ -211,3 +211,38 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(res: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_generic_500_problem() {
+        let res = panic_response(Box::new("secret table accounts_v2 is missing"));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(res).await;
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("accounts_v2"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_says_nothing_internal() {
+        let res = ApiError::internal(anyhow::anyhow!("connection to 10.0.0.7:5432 refused")).into_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(res).await;
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("10.0.0.7"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_store_overlap_is_a_409_not_a_500() {
+        let res = ApiError::from(StoreError::Overlap).into_response();
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(body_of(res).await["error"]["code"], "conflict");
+    }
+}
