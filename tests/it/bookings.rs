@@ -55,6 +55,39 @@ async fn lab() -> Lab {
     }
 }
 
+/// An inn-room resource of `count` rooms, bookable around the clock: (resource id).
+async fn inn_rooms(lab: &Lab, name_en: &str, count: u32) -> String {
+    let room = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "inn_room", "name_zh": "客房", "name_en": name_en, "units": {"count": count, "prefix": "R"}}),
+        )
+        .await;
+    assert_eq!(room.status, 201, "{}", room.text);
+    let rid = room.body["id"].as_str().unwrap().to_owned();
+    // The lab opens 08:00-22:00; rooms get their own hours.
+    let r = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/opening-rules", lab.slug),
+            Some(&lab.op),
+            json!({"resource": rid, "rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    rid
+}
+
+/// A signed-in maker whom the operator has verified: (account id, token).
+async fn verified_maker(lab: &Lab, email: &str) -> (String, String) {
+    let (id, token) = lab.app.maker(email).await;
+    let v = lab.app.post(&format!("/api/v1/accounts/{id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+    assert_eq!(v.status, 204, "{}", v.text);
+    (id, token)
+}
+
 fn at(hh: u32, mm: u32) -> String {
     format!("2026-09-07T{hh:02}:{mm:02}:00+08:00")
 }
@@ -464,23 +497,7 @@ async fn an_operator_grants_a_training_with_an_expiry_and_the_server_checks_it_a
 #[tokio::test]
 async fn inn_rooms_are_for_verified_makers_only() {
     let lab = lab().await;
-    let room = lab
-        .app
-        .post(
-            &format!("/api/v1/spaces/{}/resources", lab.slug),
-            Some(&lab.op),
-            json!({"kind": "inn_room", "name_zh": "标准间", "name_en": "Room", "units": {"count": 2, "prefix": "R"}}),
-        )
-        .await;
-    let rid = room.body["id"].as_str().unwrap().to_owned();
-    // Inn rooms are booked by whole days here; the space is open 08:00-22:00, so give the room its own hours.
-    lab.app
-        .post(
-            &format!("/api/v1/spaces/{}/opening-rules", lab.slug),
-            Some(&lab.op),
-            json!({"resource": rid, "rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
-        )
-        .await;
+    let rid = inn_rooms(&lab, "Room", 2).await;
     let (maker_id, maker) = lab.app.maker("guest@example.org").await;
     let body = json!({"resource": rid, "start": "2026-09-08T00:00:00+08:00", "end": "2026-09-09T00:00:00+08:00"});
     let r = lab.app.post("/api/v1/bookings", Some(&maker), body.clone()).await;
@@ -611,20 +628,8 @@ async fn a_series_longer_than_a_year_is_refused() {
 #[tokio::test]
 async fn a_verified_maker_books_four_nights_in_one_room() {
     let lab = lab().await;
-    let room = lab
-        .app
-        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "inn_room", "name_zh": "标准间", "name_en": "Standard room", "units": {"count": 3, "prefix": "R"}}))
-        .await;
-    let rid = room.body["id"].as_str().unwrap().to_owned();
-    lab.app
-        .post(
-            &format!("/api/v1/spaces/{}/opening-rules", lab.slug),
-            Some(&lab.op),
-            json!({"resource": rid, "rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
-        )
-        .await;
-    let (guest_id, guest) = lab.app.maker("guest@example.org").await;
-    lab.app.post(&format!("/api/v1/accounts/{guest_id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+    let rid = inn_rooms(&lab, "Standard room", 3).await;
+    let (_, guest) = verified_maker(&lab, "guest@example.org").await;
 
     let r = lab
         .app
@@ -636,8 +641,7 @@ async fn a_verified_maker_books_four_nights_in_one_room() {
     assert_eq!(r.body["when"]["end_local"], "2026-09-14T12:00:00+08:00");
     let first_room = r.body["unit_label"].as_str().unwrap().to_owned();
 
-    let (other_id, other) = lab.app.maker("guest2@example.org").await;
-    lab.app.post(&format!("/api/v1/accounts/{other_id}/verified"), Some(&lab.op), json!({"verified": true})).await;
+    let (_, other) = verified_maker(&lab, "guest2@example.org").await;
     let r2 = lab
         .app
         .post("/api/v1/stays", Some(&other), json!({"resource": rid, "check_in_date": "2026-09-12", "nights": 2}))
