@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    state: http::AppState,
     db: Db,
     config: Arc<Config>,
 }
@@ -37,9 +38,16 @@ impl Application {
         db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
         let listener =
             TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
+        let secret = checkin_secret(&config, &db).await?;
+        let events = crate::events::Events::start(config.mqtt.clone(), config.webhook.is_some());
         let config = Arc::new(config);
-        let router = http::router(db.clone(), config.clone(), clock);
-        Ok(Self { listener, router, db, config })
+        let (router, state) = http::router(db.clone(), config.clone(), clock, secret, events);
+        Ok(Self { listener, router, state, db, config })
+    }
+
+    /// The state the handlers share (tests run jobs and seed data through it).
+    pub fn state(&self) -> &http::AppState {
+        &self.state
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -63,6 +71,16 @@ impl Application {
             let _ = stopping_tx.send(true);
         };
         let grace = self.config.shutdown_grace;
+        let mut scheduler = match self.config.job_interval {
+            Some(every) => match crate::jobs::start(self.state.clone(), every).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the scheduled jobs");
+                    None
+                }
+            },
+            None => None,
+        };
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
         let result = tokio::select! {
             r = serve => r,
@@ -74,9 +92,49 @@ impl Application {
                 Ok(())
             }
         };
+        if let Some(s) = scheduler.as_mut() {
+            let _ = s.shutdown().await;
+        }
         self.db.close().await;
         result
     }
+}
+
+/// The key of check-in codes: configured, or generated once and kept where every node finds
+/// it (next to the SQLite file; in the `settings` table on PostgreSQL, first writer wins).
+async fn checkin_secret(config: &Config, db: &Db) -> anyhow::Result<crate::domain::checkin::Secret> {
+    use crate::domain::checkin::Secret;
+    if let Some(s) = &config.checkin_secret {
+        return Secret::new(s.0.as_bytes().to_vec()).map_err(anyhow::Error::msg);
+    }
+    let fresh = || -> anyhow::Result<String> { Ok(crate::auth::to_hex(&crate::auth::random_bytes::<32>()?)) };
+    let hex = match &config.database {
+        crate::config::DatabaseTarget::Sqlite(path) => {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let file = dir.join("checkin-secret");
+            match std::fs::read_to_string(&file) {
+                Ok(text) => text.trim().to_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let hex = fresh()?;
+                    write_private(&file, &hex).with_context(|| format!("cannot write {}", file.display()))?;
+                    tracing::info!(file = %file.display(), "generated the check-in secret");
+                    hex
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+            }
+        }
+        crate::config::DatabaseTarget::Postgres(_) => db.setting_or_insert("checkin_secret", &fresh()?).await?,
+    };
+    Secret::new(hex.into_bytes()).map_err(anyhow::Error::msg)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

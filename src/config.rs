@@ -68,6 +68,27 @@ pub struct Settings {
     /// Serve `POST /_bench/insert` (one row through the write path), for the benchmarks only [default: false]
     #[arg(long, env = "LABINN_BENCH_ENDPOINTS", global = true, hide = true)]
     pub bench_endpoints: Option<bool>,
+    /// Secret behind check-in codes, at least 32 characters [default: generated once, kept in DATA_DIR (SQLite) or the database (PostgreSQL)]
+    #[arg(long, env = "LABINN_CHECKIN_SECRET", global = true, hide_env_values = true)]
+    pub checkin_secret: Option<String>,
+    /// Publish access events to this MQTT broker, e.g. mqtt://127.0.0.1:1883 [default: off]
+    #[arg(long, env = "LABINN_MQTT_URL", global = true)]
+    pub mqtt_url: Option<String>,
+    /// POST access events to this http:// URL, signed with HMAC-SHA256 [default: off]
+    #[arg(long, env = "LABINN_WEBHOOK_URL", global = true)]
+    pub webhook_url: Option<String>,
+    /// Key of the webhook signature (X-Labinn-Signature), at least 16 characters; required with webhook_url
+    #[arg(long, env = "LABINN_WEBHOOK_SECRET", global = true, hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Seconds between runs of the scheduled jobs (no-show, check-out, reminders, outbox); 0 turns them off [default: 60]
+    #[arg(long, env = "LABINN_JOB_INTERVAL_SECS", global = true)]
+    pub job_interval_secs: Option<u64>,
+    /// Minutes after a booking's end before an open session is closed automatically [default: 15]
+    #[arg(long, env = "LABINN_CHECKOUT_GRACE_MINUTES", global = true)]
+    pub checkout_grace_minutes: Option<i64>,
+    /// Minutes before a booking's start that its reminder is sent [default: 60]
+    #[arg(long, env = "LABINN_REMINDER_LEAD_MINUTES", global = true)]
+    pub reminder_lead_minutes: Option<i64>,
 }
 
 impl Settings {
@@ -88,6 +109,13 @@ impl Settings {
             argon2_memory_kib: self.argon2_memory_kib.or(lower.argon2_memory_kib),
             argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
             bench_endpoints: self.bench_endpoints.or(lower.bench_endpoints),
+            checkin_secret: self.checkin_secret.or(lower.checkin_secret),
+            mqtt_url: self.mqtt_url.or(lower.mqtt_url),
+            webhook_url: self.webhook_url.or(lower.webhook_url),
+            webhook_secret: self.webhook_secret.or(lower.webhook_secret),
+            job_interval_secs: self.job_interval_secs.or(lower.job_interval_secs),
+            checkout_grace_minutes: self.checkout_grace_minutes.or(lower.checkout_grace_minutes),
+            reminder_lead_minutes: self.reminder_lead_minutes.or(lower.reminder_lead_minutes),
         }
     }
 }
@@ -174,6 +202,25 @@ pub struct Config {
     pub cookie_secure: bool,
     pub hash_cost: HashCost,
     pub bench_endpoints: bool,
+    pub checkin_secret: Option<SecretString>,
+    /// (host, port) of the MQTT broker.
+    pub mqtt: Option<(String, u16)>,
+    /// (URL, signing key)
+    pub webhook: Option<(String, SecretString)>,
+    /// `None`: no scheduled jobs on this node.
+    pub job_interval: Option<Duration>,
+    pub checkout_grace_minutes: i64,
+    pub reminder_lead_minutes: i64,
+}
+
+/// A secret setting: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(pub String);
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Why the configuration could not be used. Each message is one line that names the problem.
@@ -260,7 +307,63 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(invalid("log", format!("{log_filter:?} is not a valid log filter")));
         }
+        if let Some(secret) = &s.checkin_secret
+            && secret.len() < 32
+        {
+            return Err(invalid("checkin_secret", "must have at least 32 characters"));
+        }
+        let mqtt = match s.mqtt_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => {
+                let rest = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")).ok_or_else(|| {
+                    invalid("mqtt_url", format!("{} must look like mqtt://host:1883", redact_url(url)))
+                })?;
+                let rest = rest.split('/').next().unwrap_or_default();
+                let (host, port) = match rest.rsplit_once(':') {
+                    Some((h, p)) => {
+                        (h.to_owned(), p.parse::<u16>().map_err(|_| invalid("mqtt_url", format!("bad port {p:?}")))?)
+                    }
+                    None => (rest.to_owned(), 1883),
+                };
+                if host.is_empty() {
+                    return Err(invalid("mqtt_url", "needs a host, e.g. mqtt://127.0.0.1:1883"));
+                }
+                Some((host, port))
+            }
+        };
+        let webhook = match (s.webhook_url.as_deref().map(str::trim).filter(|u| !u.is_empty()), s.webhook_secret) {
+            (None, _) => None,
+            (Some(url), _) if !url.starts_with("http://") => {
+                return Err(invalid(
+                    "webhook_url",
+                    "must be an http:// URL (put a TLS-terminating proxy in front of an https receiver)",
+                ));
+            }
+            (Some(_), None) => return Err(invalid("webhook_secret", "is required when webhook_url is set")),
+            (Some(_), Some(k)) if k.len() < 16 => {
+                return Err(invalid("webhook_secret", "must have at least 16 characters"));
+            }
+            (Some(url), Some(k)) => Some((url.to_owned(), SecretString(k))),
+        };
+        let job_interval = match s.job_interval_secs.unwrap_or(60) {
+            0 => None,
+            n => Some(Duration::from_secs(n)),
+        };
+        let checkout_grace_minutes = s.checkout_grace_minutes.unwrap_or(15);
+        let reminder_lead_minutes = s.reminder_lead_minutes.unwrap_or(60);
+        if !(0..=24 * 60).contains(&checkout_grace_minutes) || !(0..=7 * 24 * 60).contains(&reminder_lead_minutes) {
+            return Err(invalid(
+                "checkout_grace_minutes/reminder_lead_minutes",
+                "grace must be 0–1440 and lead 0–10080 minutes",
+            ));
+        }
         Ok(Config {
+            checkin_secret: s.checkin_secret.map(SecretString),
+            mqtt,
+            webhook,
+            job_interval,
+            checkout_grace_minutes,
+            reminder_lead_minutes,
             bind: s.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             database,
             data_dir,

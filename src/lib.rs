@@ -10,6 +10,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod events;
 pub mod http;
+pub mod jobs;
 pub mod store;
 pub mod telemetry;

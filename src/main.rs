@@ -35,6 +35,9 @@ enum Command {
     },
     /// Apply the embedded database migrations, then exit
     Migrate,
+    /// Recompute the evidence ledger's hash chain and check sessions and released bookings
+    /// against it; exits 1 naming the first entry or row that was altered, inserted or removed
+    VerifyLedger,
     /// Administer accounts
     Admin {
         #[command(subcommand)]
@@ -109,6 +112,21 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("labinn: {} is at schema version {v}", config.database.redacted());
             db.close().await;
             Ok(())
+        }
+        Command::VerifyLedger => {
+            let db = Db::connect(&config).await?;
+            let verdict = db.verify_ledger().await?;
+            db.close().await;
+            match verdict {
+                Ok((count, head)) => {
+                    println!("labinn: ledger intact: {count} entries, head {head}");
+                    Ok(())
+                }
+                Err(why) => {
+                    eprintln!("labinn: ledger BROKEN: {why}");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Admin { command: AdminCommand::Create { email, password, display_name } } => {
             admin_create(config, &email, &password, &display_name).await

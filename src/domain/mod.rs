@@ -8,8 +8,10 @@ pub mod availability;
 pub mod booking;
 pub mod calendar;
 pub mod catalog;
+pub mod checkin;
 pub mod identity;
 pub mod interval;
+pub mod ledger;
 pub mod policy;
 
 use serde::Serialize;

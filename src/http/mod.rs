@@ -27,6 +27,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub hasher: Hasher,
     pub clock: Clock,
+    /// The key of check-in codes.
+    pub secret: crate::domain::checkin::Secret,
+    /// Where access events go (MQTT, webhook).
+    pub events: crate::events::Events,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
 }
@@ -42,18 +46,33 @@ async fn bench_insert(
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router, with its middleware, ready to serve.
-pub fn router(db: Db, config: Arc<Config>, clock: Clock) -> Router {
+pub fn router(
+    db: Db,
+    config: Arc<Config>,
+    clock: Clock,
+    secret: crate::domain::checkin::Secret,
+    events: crate::events::Events,
+) -> (Router, AppState) {
     let (api, openapi) = api::router().split_for_parts();
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
-    let state = AppState { hasher: Hasher::new(config.hash_cost), db, config: config.clone(), clock, openapi_json };
+    let state = AppState {
+        hasher: Hasher::new(config.hash_cost),
+        db,
+        config: config.clone(),
+        clock,
+        secret,
+        events,
+        openapi_json,
+    };
 
     let api = if config.bench_endpoints { api.route("/_bench/insert", axum::routing::post(bench_insert)) } else { api };
-    api.merge(pages::router())
+    let router = api
+        .merge(pages::router())
         .fallback(error::unknown_route)
         .method_not_allowed_fallback(|| async {
             error::ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
         })
-        .with_state(state)
+        .with_state(state.clone())
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn(error::problem_for_bare_errors))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, config.request_timeout))
@@ -63,5 +82,6 @@ pub fn router(db: Db, config: Arc<Config>, clock: Clock) -> Router {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    (router, state)
 }

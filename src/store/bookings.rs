@@ -127,7 +127,7 @@ pub struct BookingRow {
     pub cancel_reason: Option<String>,
 }
 
-const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.label AS unit_label, r.name_zh AS resource_name_zh, \
+pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.label AS unit_label, r.name_zh AS resource_name_zh, \
      r.name_en AS resource_name_en, s.slug AS space_slug, s.timezone, b.resource_id, b.space_id, b.account_id, \
      b.organisation_id, b.series_id, b.kind, b.status, b.starts_at, b.ends_at, b.blocked_from, b.blocked_until, b.purpose, \
      b.checkin_nonce, b.created_at, b.updated_at, b.decided_by, b.decided_at, b.decision_reason, b.cancelled_by, \
@@ -228,8 +228,9 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn cancel_booking(&self, id: &str, by: &str, reason: Option<&str>, now: i64) -> StoreResult<bool> {
+        let lock = self.ledger_lock();
         let n = in_write_tx!(self, |tx| {
-            sqlx::query(
+            let n = sqlx::query(
                 "UPDATE bookings SET status = 'cancelled', cancelled_by = $2, cancelled_at = $3, cancel_reason = $4, updated_at = $3 \
                  WHERE id = $1 AND status IN ('pending', 'confirmed')",
             )
@@ -239,7 +240,12 @@ impl Db {
             .bind(reason)
             .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            if n > 0 {
+                let facts = serde_json::json!({ "booking": id, "by": by, "reason": reason });
+                crate::ledger_append!(tx, lock, now, [("cancellation", id, facts)]);
+            }
+            n
         });
         Ok(n > 0)
     }
@@ -592,26 +598,35 @@ impl Db {
         reason: Option<&str>,
         now: i64,
     ) -> StoreResult<u64> {
+        let lock = self.ledger_lock();
         let n = in_write_tx!(self, |tx| {
-            let n = sqlx::query(
+            let ids: Vec<String> = sqlx::query_scalar(
                 "UPDATE bookings SET status = 'cancelled', cancelled_by = $3, cancelled_at = $4, cancel_reason = $5, updated_at = $4 \
-                 WHERE series_id = $1 AND starts_at >= $2 AND status IN ('pending', 'confirmed')",
+                 WHERE series_id = $1 AND starts_at >= $2 AND status IN ('pending', 'confirmed') RETURNING id",
             )
             .bind(series_id)
             .bind(from)
             .bind(by)
             .bind(now)
             .bind(reason)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .fetch_all(&mut *tx)
+            .await?;
+            if !ids.is_empty() {
+                let entries: Vec<(&str, &str, serde_json::Value)> = ids
+                    .iter()
+                    .map(|id| {
+                        ("cancellation", id.as_str(), serde_json::json!({ "booking": id, "by": by, "reason": reason }))
+                    })
+                    .collect();
+                crate::ledger_append!(tx, lock, now, entries);
+            }
             sqlx::query("UPDATE series SET cancelled_at = $2 WHERE id = $1 AND $3 = TRUE")
                 .bind(series_id)
                 .bind(now)
                 .bind(from == i64::MIN)
                 .execute(&mut *tx)
                 .await?;
-            n
+            ids.len() as u64
         });
         Ok(n)
     }

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod bookings;
 pub mod catalog;
+pub mod checkin;
 pub mod organisations;
 pub mod waitlist;
 

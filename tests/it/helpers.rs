@@ -115,6 +115,8 @@ impl FreshDb {
             argon2_iterations: Some(1),
             db_max_connections: Some(8),
             log: Some("warn".into()),
+            // Tests run the jobs themselves, with a fixed `now`.
+            job_interval_secs: Some(0),
             ..Settings::default()
         }
     }
@@ -147,6 +149,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub clock: Clock,
+    pub state: labinn::http::AppState,
     pub fresh: FreshDb,
 }
 
@@ -174,9 +177,10 @@ pub async fn spawn_with_clock(fresh: FreshDb, tweak: impl FnOnce(Settings) -> Se
     let app = Application::build_with_clock(config, clock.clone()).await.expect("application builds");
     let addr = app.local_addr();
     let db = app.db().clone();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = reqwest::Client::builder().build().expect("http client");
-    TestApp { addr, client, db, clock, fresh }
+    TestApp { addr, client, db, clock, state, fresh }
 }
 
 /// A response, read whole.

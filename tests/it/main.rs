@@ -7,6 +7,7 @@ mod auth;
 mod availability;
 mod bookings;
 mod catalog;
+mod checkin;
 mod cli;
 mod demo;
 mod durability;

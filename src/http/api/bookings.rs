@@ -57,9 +57,9 @@ pub struct BookingView {
     pub team_id: Option<String>,
     pub series_id: Option<String>,
     pub purpose: String,
-    /// The code to show at the kiosk. Reserved: its signed form comes with the kiosk
-    /// (check-in) work; until then it is null.
-    pub checkin_code: Option<String>,
+    /// The code to show at the kiosk: only in answers to the booking's owner, and only while
+    /// it can still be checked in or out.
+    pub checkin_code: Option<super::kiosk::CheckinCode>,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_reason: Option<String>,
@@ -416,9 +416,10 @@ pub(crate) async fn team_of(
     Ok(Some(org.id))
 }
 
-/// A fresh nonce for the check-in code of a booking.
+/// A fresh nonce for the check-in code of a booking; it is also the short typed code
+/// (10 characters, about 50 bits).
 pub(crate) fn nonce() -> ApiResult<String> {
-    Ok(crate::auth::to_hex(&crate::auth::random_bytes::<16>()?))
+    Ok(crate::domain::checkin::short_code(&crate::auth::random_bytes::<{ crate::domain::checkin::SHORT_LEN }>()?))
 }
 
 /// Books a unit, or any free unit of a resource (best fit); with `recurrence`, a series.
@@ -472,7 +473,8 @@ async fn create(
     let t =
         Target { resource: &resource, space: &space, unit: unit.as_deref(), team: team.as_deref(), purpose: &purpose };
     if let Some(row) = place(&state, &user.account.id, &t, &d, span, "single").await? {
-        return Ok((StatusCode::CREATED, Json(serde_json::to_value(booking_view(&row)?).map_err(ApiError::internal)?)));
+        let view = super::kiosk::owner_view(&state, &row)?;
+        return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
     }
     // Refresh what we know, so the answer names what took the time.
     let fresh = decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?;
@@ -774,7 +776,7 @@ async fn list_mine(
             ..Default::default()
         })
         .await?;
-    Ok(Json(rows.iter().map(booking_view).collect::<ApiResult<_>>()?))
+    Ok(Json(rows.iter().map(|b| super::kiosk::owner_view(&state, b)).collect::<ApiResult<_>>()?))
 }
 
 pub(crate) fn operates(user: &AuthUser, space_id: &str) -> bool {
@@ -802,6 +804,9 @@ async fn show(
         && !user.has_role(crate::domain::identity::Role::Reviewer)
     {
         return Err(ApiError::not_found("booking"));
+    }
+    if b.account_id == user.account.id {
+        return Ok(Json(super::kiosk::owner_view(&state, &b)?));
     }
     Ok(Json(booking_view(&b)?))
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod availability;
 pub mod bookings;
 pub mod catalog;
+pub mod kiosk;
 pub mod organisations;
 pub mod stays;
 pub mod system;
@@ -29,6 +30,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "catalog", description = "Spaces, resources, units, opening rules and closures"),
         (name = "availability", description = "When is this free?"),
         (name = "bookings", description = "Reservations: book, list, cancel, approve, decline"),
+        (name = "check-in", description = "Check-in codes, kiosks, scans, metered sessions and the evidence ledger"),
         (name = "trainings", description = "Trainings that resources require, and verified makers"),
         (name = "admin", description = "Running labinn itself"),
     )
@@ -64,4 +66,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(trainings::router())
         .merge(stays::router())
         .merge(waitlist::router())
+        .merge(kiosk::router())
 }

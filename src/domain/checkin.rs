@@ -1,0 +1,370 @@
+//! Check-in codes and the kiosk's decision.
+//!
+//! A booking's code is `B.` followed by base64url(booking id (16 bytes) ‖ HMAC-SHA256(secret,
+//! "booking" ‖ id ‖ nonce) truncated to 16 bytes): 45 characters, a version 3 QR code at level M.
+//! It names the booking, and nobody without the server secret can make one. A maker's personal
+//! code (for walk-ups) is `P.` with the account id in the same shape. The short typed form is
+//! the booking's random nonce: 10 characters from an alphabet without 0/O, 1/I/L, shown as
+//! `ABCDE-FGHJK`.
+//!
+//! [`decide`] is the whole kiosk rule, with `now` passed in.
+
+use crate::domain::calendar::MINUTE_MS;
+use crate::domain::interval::Millis;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+/// Characters of the short typed code: digits and capitals without 0, 1, I, L and O.
+pub const SHORT_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const SHORT_LEN: usize = 10;
+
+/// The server secret behind every code (32 bytes or more).
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Secret {
+    /// # Errors
+    /// When the secret is shorter than 32 bytes.
+    pub fn new(bytes: Vec<u8>) -> Result<Self, String> {
+        if bytes.len() < 32 {
+            return Err(format!("the check-in secret must have at least 32 bytes, not {}", bytes.len()));
+        }
+        Ok(Self(bytes))
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        for p in parts {
+            m.update(&(p.len() as u64).to_be_bytes());
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+}
+
+/// Plain HMAC-SHA256 of `body` under `key`, as lower-case hex (webhook signatures: the
+/// receiver computes the same with any HMAC library).
+pub fn hmac_sha256_hex(key: &[u8], body: &[u8]) -> String {
+    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
+    m.update(body);
+    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn uuid_bytes(id: &str) -> Option<[u8; 16]> {
+    uuid::Uuid::parse_str(id).ok().map(|u| *u.as_bytes())
+}
+
+fn tag(secret: &Secret, what: &[u8], id: &[u8; 16], nonce: &str) -> [u8; 16] {
+    let full = secret.mac(&[what, id, nonce.as_bytes()]);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+fn encode(prefix: &str, id: &[u8; 16], mac: &[u8; 16]) -> String {
+    let mut raw = [0u8; 32];
+    raw[..16].copy_from_slice(id);
+    raw[16..].copy_from_slice(mac);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// The QR code text of a booking. `None` when the id is not a UUID (never for our rows).
+pub fn booking_code(secret: &Secret, booking_id: &str, nonce: &str) -> Option<String> {
+    let id = uuid_bytes(booking_id)?;
+    Some(encode("B.", &id, &tag(secret, b"booking", &id, nonce)))
+}
+
+/// The personal QR code text of a maker (walk-ups, and checking in without finding the booking).
+pub fn personal_code(secret: &Secret, account_id: &str) -> Option<String> {
+    let id = uuid_bytes(account_id)?;
+    Some(encode("P.", &id, &tag(secret, b"person", &id, "")))
+}
+
+/// What a scanned or typed text claims to be, before any database lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    /// A booking code: the id it names and the tag to check against the stored nonce.
+    Booking { id: String, tag: [u8; 16] },
+    /// A personal code whose tag was already checked (it needs no stored nonce).
+    Person { account_id: String },
+    /// A personal code with a wrong tag.
+    ForgedPerson,
+    /// A short typed code, normalised (upper case, no separators).
+    Short(String),
+    /// Not one of our codes at all.
+    Unknown,
+}
+
+/// Reads a scanned or typed text. Scanners may add whitespace; people type `abcde-fghjk`.
+pub fn parse(secret: &Secret, text: &str) -> Scanned {
+    let text = text.trim();
+    let body = |rest: &str| -> Option<([u8; 16], [u8; 16])> {
+        let raw = URL_SAFE_NO_PAD.decode(rest).ok()?;
+        if raw.len() != 32 {
+            return None;
+        }
+        let mut id = [0u8; 16];
+        let mut tag = [0u8; 16];
+        id.copy_from_slice(&raw[..16]);
+        tag.copy_from_slice(&raw[16..]);
+        Some((id, tag))
+    };
+    if let Some(rest) = text.strip_prefix("B.") {
+        return match body(rest) {
+            Some((id, tag)) => Scanned::Booking { id: uuid::Uuid::from_bytes(id).to_string(), tag },
+            None => Scanned::Unknown,
+        };
+    }
+    if let Some(rest) = text.strip_prefix("P.") {
+        return match body(rest) {
+            Some((id, t)) if constant_eq(&t, &tag(secret, b"person", &id, "")) => {
+                Scanned::Person { account_id: uuid::Uuid::from_bytes(id).to_string() }
+            }
+            Some(_) => Scanned::ForgedPerson,
+            None => Scanned::Unknown,
+        };
+    }
+    let short: String =
+        text.chars().filter(|c| !matches!(c, '-' | ' ' | '\t')).map(|c| c.to_ascii_uppercase()).collect();
+    if short.len() == SHORT_LEN && short.bytes().all(|b| SHORT_ALPHABET.contains(&b)) {
+        return Scanned::Short(short);
+    }
+    Scanned::Unknown
+}
+
+/// Whether `tag` was made by this server for this booking and nonce.
+pub fn verify_booking(secret: &Secret, booking_id: &str, nonce: &str, given: &[u8; 16]) -> bool {
+    match uuid_bytes(booking_id) {
+        Some(id) => constant_eq(given, &tag(secret, b"booking", &id, nonce)),
+        None => false,
+    }
+}
+
+fn constant_eq(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A short code from random bytes (one byte per character, rejection-free modulo: the
+/// bias of 256 mod 31 is below 4 % per character and costs under 0.4 bits in 50).
+pub fn short_code(random: &[u8; SHORT_LEN]) -> String {
+    random.iter().map(|b| SHORT_ALPHABET[*b as usize % SHORT_ALPHABET.len()] as char).collect()
+}
+
+/// `ABCDEFGHJK` as people read it: `ABCDE-FGHJK`. Other nonces (older rows) are left alone.
+pub fn display_short(nonce: &str) -> String {
+    if nonce.len() == SHORT_LEN && nonce.bytes().all(|b| SHORT_ALPHABET.contains(&b)) {
+        format!("{}-{}", &nonce[..5], &nonce[5..])
+    } else {
+        nonce.to_owned()
+    }
+}
+
+/// Why a kiosk says no. The codes are stable; the kiosk shows them in the maker's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DenyReason {
+    Unknown,
+    Forged,
+    Cancelled,
+    WrongSpace,
+    TooEarly,
+    NoShow,
+    AlreadyCheckedOut,
+    PendingApproval,
+    TrainingExpired,
+    /// A personal code with nothing to check in and no walk-up possible.
+    NoBooking,
+    /// The kiosk was revoked or the account is not allowed.
+    NotAllowed,
+}
+
+impl DenyReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            DenyReason::Unknown => "unknown",
+            DenyReason::Forged => "forged",
+            DenyReason::Cancelled => "cancelled",
+            DenyReason::WrongSpace => "wrong_space",
+            DenyReason::TooEarly => "too_early",
+            DenyReason::NoShow => "no_show",
+            DenyReason::AlreadyCheckedOut => "already_checked_out",
+            DenyReason::PendingApproval => "pending_approval",
+            DenyReason::TrainingExpired => "training_expired",
+            DenyReason::NoBooking => "no_booking",
+            DenyReason::NotAllowed => "not_allowed",
+        }
+    }
+}
+
+/// The kiosk's answer for one booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    CheckIn,
+    CheckOut,
+    /// With the instant it would be allowed (for `too_early`).
+    Deny(DenyReason, Option<Millis>),
+}
+
+/// What the kiosk knows about the scanned booking.
+#[derive(Debug, Clone)]
+pub struct BookingAtKiosk<'a> {
+    pub status: &'a str,
+    pub starts_at: Millis,
+    pub ends_at: Millis,
+    /// The booking's space is the kiosk's space.
+    pub same_space: bool,
+    pub checkin_opens_minutes_before: i64,
+    pub no_show_grace_minutes: i64,
+    /// Every training the resource requires is held and unexpired at `now`.
+    pub trainings_valid: bool,
+}
+
+/// The kiosk rule. A checked-in booking checks out; a confirmed one checks in from
+/// `start - checkin_opens` until `start + no_show_grace` (and never after its end).
+pub fn decide(b: &BookingAtKiosk<'_>, now: Millis) -> Outcome {
+    use DenyReason as R;
+    let deny = |r| Outcome::Deny(r, None);
+    match b.status {
+        "cancelled" | "declined" => return deny(R::Cancelled),
+        _ if !b.same_space => return deny(R::WrongSpace),
+        "pending" => return deny(R::PendingApproval),
+        "completed" => return deny(R::AlreadyCheckedOut),
+        "no_show" => return deny(R::NoShow),
+        "checked_in" => return Outcome::CheckOut,
+        _ => {}
+    }
+    let opens = b.starts_at - b.checkin_opens_minutes_before.max(0) * MINUTE_MS;
+    if now < opens {
+        return Outcome::Deny(R::TooEarly, Some(opens));
+    }
+    let closes = (b.starts_at + b.no_show_grace_minutes.max(0) * MINUTE_MS).min(b.ends_at);
+    if now >= closes {
+        return deny(R::NoShow);
+    }
+    if !b.trainings_valid {
+        return deny(R::TrainingExpired);
+    }
+    Outcome::CheckIn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn secret() -> Secret {
+        Secret::new(vec![7; 32]).unwrap()
+    }
+
+    const ID: &str = "0192f0c4-5b7e-7a31-9d2c-3f4e5a6b7c8d";
+
+    #[test]
+    fn a_booking_code_round_trips_and_names_its_booking() {
+        let code = booking_code(&secret(), ID, "ABCDEFGHJK").unwrap();
+        assert_eq!(code.len(), 45);
+        let Scanned::Booking { id, tag } = parse(&secret(), &code) else { panic!("not a booking code: {code}") };
+        assert_eq!(id, ID);
+        assert!(verify_booking(&secret(), &id, "ABCDEFGHJK", &tag));
+        assert!(!verify_booking(&secret(), &id, "ABCDEFGHJM", &tag), "another nonce");
+        let other = Secret::new(vec![8; 32]).unwrap();
+        assert!(!verify_booking(&other, &id, "ABCDEFGHJK", &tag), "another server");
+    }
+
+    #[test]
+    fn personal_codes_are_checked_without_a_lookup() {
+        let code = personal_code(&secret(), ID).unwrap();
+        assert_eq!(parse(&secret(), &code), Scanned::Person { account_id: ID.into() });
+        let mut forged = code.clone();
+        forged.pop();
+        forged.push(if code.ends_with('A') { 'B' } else { 'A' });
+        assert_eq!(parse(&secret(), &forged), Scanned::ForgedPerson);
+    }
+
+    #[test]
+    fn short_codes_are_read_the_way_people_type_them() {
+        assert_eq!(parse(&secret(), " abcde-fghjk\n"), Scanned::Short("ABCDEFGHJK".into()));
+        assert_eq!(parse(&secret(), "ABCDE FGHJ0"), Scanned::Unknown, "0 is not in the alphabet");
+        assert_eq!(parse(&secret(), "hello"), Scanned::Unknown);
+        assert_eq!(parse(&secret(), "B.notbase64!"), Scanned::Unknown);
+        assert_eq!(display_short("ABCDEFGHJK"), "ABCDE-FGHJK");
+        let s = short_code(&[255; SHORT_LEN]);
+        assert_eq!(s.len(), SHORT_LEN);
+        assert!(s.bytes().all(|b| SHORT_ALPHABET.contains(&b)));
+    }
+
+    #[test]
+    fn webhook_signatures_are_standard_hmac() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(Secret::new(vec![1; 31]).is_err());
+    }
+
+    fn booking(status: &str) -> BookingAtKiosk<'_> {
+        BookingAtKiosk {
+            status,
+            starts_at: 60 * MINUTE_MS,
+            ends_at: 180 * MINUTE_MS,
+            same_space: true,
+            checkin_opens_minutes_before: 15,
+            no_show_grace_minutes: 15,
+            trainings_valid: true,
+        }
+    }
+
+    #[test]
+    fn the_kiosk_rule() {
+        let m = MINUTE_MS;
+        assert_eq!(decide(&booking("confirmed"), 44 * m), Outcome::Deny(DenyReason::TooEarly, Some(45 * m)));
+        assert_eq!(decide(&booking("confirmed"), 45 * m), Outcome::CheckIn);
+        assert_eq!(decide(&booking("confirmed"), 74 * m), Outcome::CheckIn);
+        assert_eq!(decide(&booking("confirmed"), 75 * m), Outcome::Deny(DenyReason::NoShow, None));
+        assert_eq!(decide(&booking("checked_in"), 200 * m), Outcome::CheckOut);
+        assert_eq!(decide(&booking("completed"), 70 * m), Outcome::Deny(DenyReason::AlreadyCheckedOut, None));
+        assert_eq!(decide(&booking("cancelled"), 70 * m), Outcome::Deny(DenyReason::Cancelled, None));
+        assert_eq!(decide(&booking("pending"), 70 * m), Outcome::Deny(DenyReason::PendingApproval, None));
+        assert_eq!(decide(&booking("no_show"), 70 * m), Outcome::Deny(DenyReason::NoShow, None));
+        let elsewhere = BookingAtKiosk { same_space: false, ..booking("confirmed") };
+        assert_eq!(decide(&elsewhere, 70 * m), Outcome::Deny(DenyReason::WrongSpace, None));
+        let untrained = BookingAtKiosk { trainings_valid: false, ..booking("confirmed") };
+        assert_eq!(decide(&untrained, 70 * m), Outcome::Deny(DenyReason::TrainingExpired, None));
+    }
+
+    proptest! {
+        /// Check-in is granted only inside its window, and a granted check-in always has a
+        /// confirmed booking in the kiosk's space.
+        #[test]
+        fn check_in_only_inside_the_window(now in -1000i64..1000, opens in 0i64..120, grace in 0i64..120, status in prop::sample::select(vec!["confirmed", "pending", "checked_in", "completed", "cancelled", "no_show"]), same in any::<bool>()) {
+            let b = BookingAtKiosk { status, starts_at: 0, ends_at: 60 * MINUTE_MS, same_space: same, checkin_opens_minutes_before: opens, no_show_grace_minutes: grace, trainings_valid: true };
+            let at = now * MINUTE_MS;
+            if decide(&b, at) == Outcome::CheckIn {
+                prop_assert!(status == "confirmed" && same);
+                prop_assert!(at >= -opens * MINUTE_MS && at < (grace * MINUTE_MS).min(60 * MINUTE_MS));
+            }
+        }
+
+        #[test]
+        fn codes_never_verify_for_another_booking(a in any::<[u8; 16]>(), b in any::<[u8; 16]>()) {
+            prop_assume!(a != b);
+            let (ia, ib) = (uuid::Uuid::from_bytes(a).to_string(), uuid::Uuid::from_bytes(b).to_string());
+            let code = booking_code(&secret(), &ia, "N").unwrap();
+            let Scanned::Booking { tag, .. } = parse(&secret(), &code) else { panic!() };
+            prop_assert!(!verify_booking(&secret(), &ib, "N", &tag));
+        }
+    }
+}
