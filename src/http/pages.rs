@@ -19,7 +19,22 @@ use chrono::{Duration, NaiveDate};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(map_page)).route("/spaces/{slug}", get(space_page))
+    Router::new()
+        .route("/", get(map_page))
+        .route("/spaces/{slug}", get(space_page))
+        .route("/kiosk", get(|| kiosk_file("text/html; charset=utf-8", KIOSK_HTML)))
+        .route("/kiosk/", get(|| kiosk_file("text/html; charset=utf-8", KIOSK_HTML)))
+        .route("/kiosk/kiosk.js", get(|| kiosk_file("text/javascript; charset=utf-8", KIOSK_JS)))
+        .route("/kiosk/kiosk.css", get(|| kiosk_file("text/css; charset=utf-8", KIOSK_CSS)))
+}
+
+// The kiosk page: plain files in `kiosk/`, compiled into the binary.
+const KIOSK_HTML: &str = include_str!("../../kiosk/index.html");
+const KIOSK_JS: &str = include_str!("../../kiosk/kiosk.js");
+const KIOSK_CSS: &str = include_str!("../../kiosk/kiosk.css");
+
+async fn kiosk_file(content_type: &'static str, body: &'static str) -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "no-cache")], body)
 }
 
 #[derive(Debug, Deserialize)]

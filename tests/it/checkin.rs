@@ -602,3 +602,136 @@ async fn a_camera_frame_is_decoded_on_the_server_for_kiosks_without_barcode_dete
         .await;
     assert_eq!((bad.status, bad.code()), (422, "validation_failed"));
 }
+
+/// A lab whose node publishes access events (settings changed before start).
+pub async fn lab_with(now: i64, tweak: impl FnOnce(labinn::config::Settings) -> labinn::config::Settings) -> Lab {
+    let fresh = crate::helpers::FreshDb::new().await;
+    let app = crate::helpers::spawn_with_clock(fresh, tweak, labinn::clock::Clock::fixed(now)).await;
+    lab_at_app(app).await
+}
+
+async fn lab_at_app(app: TestApp) -> Lab {
+    let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
+    app.post(
+        &format!("/api/v1/spaces/{slug}/opening-rules"),
+        Some(&op),
+        json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
+    )
+    .await;
+    let laser = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]}}),
+        )
+        .await;
+    Lab { op, slug, laser: laser.body["id"].as_str().unwrap().to_owned(), seats: String::new(), app }
+}
+
+#[tokio::test]
+async fn a_check_in_is_published_to_the_mqtt_topic_of_its_unit() {
+    if tokio::net::TcpStream::connect("127.0.0.1:1883").await.is_err() {
+        crate::helpers::missing_component("Mosquitto at 127.0.0.1:1883 is not running");
+        return;
+    }
+    let lab =
+        lab_with(ms(9, 55), |s| labinn::config::Settings { mqtt_url: Some("mqtt://127.0.0.1:1883".into()), ..s }).await;
+    let (maker_id, maker) = lab.app.maker("lin@example.org").await;
+    let (_, kiosk) = lab.kiosk("Front door").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    let unit = b["unit_id"].as_str().unwrap().to_owned();
+
+    // A door controller subscribes to its unit's topic.
+    let topic = format!("labinn/fab/{unit}/access");
+    let mut options = rumqttc::MqttOptions::new(format!("door-{}", &unit[..8]), "127.0.0.1", 1883);
+    options.set_keep_alive(std::time::Duration::from_secs(5));
+    let (client, mut events) = rumqttc::AsyncClient::new(options, 10);
+    client.subscribe(&topic, rumqttc::QoS::AtLeastOnce).await.unwrap();
+    let subscribed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) = events.poll().await.unwrap() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(subscribed.is_ok(), "subscribed to the broker");
+
+    assert_eq!(lab.scan(&kiosk, &qr(&b)).await["decision"], "check_in");
+    let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = events.poll().await.unwrap() {
+                return (p.topic.clone(), serde_json::from_slice::<Value>(&p.payload).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("the access event arrives within 5 s");
+    assert_eq!(got.0, topic);
+    assert_eq!(got.1["action"], "check_in");
+    assert_eq!(got.1["maker"], maker_id.as_str());
+    assert_eq!(got.1["unit_label"], "LC-1");
+    assert_eq!(got.1["until"], "2026-09-07T03:00:00Z");
+    assert_eq!(got.1["by"], "kiosk");
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_and_retried_until_the_receiver_takes_them() {
+    use std::sync::{Arc, Mutex};
+    // A receiver that fails the first delivery.
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s2 = seen.clone();
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = s2.clone();
+            async move {
+                let sig = headers["x-labinn-signature"].to_str().unwrap().to_owned();
+                let mut v = seen.lock().unwrap();
+                v.push((sig, body));
+                if v.len() == 1 {
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let key = "a-shared-webhook-key";
+    let lab = lab_with(ms(9, 55), |s| labinn::config::Settings {
+        webhook_url: Some(format!("http://{addr}/hook")),
+        webhook_secret: Some(key.into()),
+        ..s
+    })
+    .await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    let (_, kiosk) = lab.kiosk("Front door").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    assert_eq!(lab.scan(&kiosk, &qr(&b)).await["decision"], "check_in");
+
+    let client = reqwest::Client::new();
+    let now = lab.app.clock.now_ms();
+    assert_eq!(labinn::jobs::deliver_outbox(&lab.app.state, &client, now).await.unwrap(), 0, "the receiver said 503");
+    assert_eq!(
+        labinn::jobs::deliver_outbox(&lab.app.state, &client, now + 1_000).await.unwrap(),
+        0,
+        "not due again yet"
+    );
+    assert_eq!(
+        labinn::jobs::deliver_outbox(&lab.app.state, &client, now + 2_000).await.unwrap(),
+        1,
+        "retried after 2 s"
+    );
+    let v = seen.lock().unwrap().clone();
+    assert_eq!(v.len(), 2);
+    let (sig, body) = &v[1];
+    assert_eq!(sig, &format!("sha256={}", labinn::domain::checkin::hmac_sha256_hex(key.as_bytes(), body.as_bytes())));
+    let event: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(event["action"], "check_in");
+    let log = lab.app.db.outbox_of("webhook").await.unwrap();
+    assert_eq!((log[0].1.is_some(), log[0].2), (true, 2), "sent on the second attempt");
+}

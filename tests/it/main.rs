@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod availability;
 mod bookings;
+mod browser;
 mod catalog;
 mod checkin;
 mod cli;

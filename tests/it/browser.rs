@@ -1,0 +1,249 @@
+//! The kiosk page in a real browser: headless Chromium driven over WebDriver (chromedriver),
+//! with a small client written against the W3C protocol. Screenshots of the green and red
+//! panels are saved under `target/browser-artifacts/`.
+
+use crate::checkin::{Lab, lab_at, ms};
+use crate::helpers::missing_component;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver {
+    child: std::process::Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Browser<'a> {
+    driver: &'a Driver,
+    session: String,
+}
+
+impl Driver {
+    async fn start() -> Option<Driver> {
+        if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+            missing_component("Chromium and chromedriver (apt-get install chromium chromium-driver)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let d = Driver { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = d.http.get(format!("{}/status", d.base)).send().await
+                && let Ok(v) = r.json::<Value>().await
+                && v["value"]["ready"] == true
+            {
+                return Some(d);
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn browser(&self, extra_args: &[String]) -> Browser<'_> {
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--window-size=1024,768",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend_from_slice(extra_args);
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}}}});
+        let r: Value =
+            self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {r}")).to_owned();
+        Browser { driver: self, session }
+    }
+}
+
+impl Browser<'_> {
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.driver.base, self.session);
+        let mut req = self.driver.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn find(&self, css: &str) -> Option<String> {
+        let v = self.cmd(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css}))).await;
+        v.as_object().and_then(|o| o.values().next()).and_then(|x| x.as_str()).map(str::to_owned)
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.cmd(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Waits until `script` returns something truthy; returns it.
+    async fn wait_for(&self, script: &str, what: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let v = self.js(script).await;
+            if !(v.is_null() || v == false || v == "") {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        use base64::Engine;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    async fn quit(self) {
+        let url = format!("{}/session/{}", self.driver.base, self.session);
+        let _ = self.driver.http.delete(url).send().await;
+    }
+}
+
+const RESULT: &str = "const r = document.getElementById('result'); return r.hidden ? null : r.dataset.decision + '|' + (r.dataset.reason || '') + '|' + document.getElementById('result-detail').textContent;";
+const READY: &str = "return !document.getElementById('ready').hidden;";
+
+async fn booked(lab: &Lab, email: &str) -> (String, String) {
+    let (_, maker) = lab.app.maker(email).await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    (b["id"].as_str().unwrap().to_owned(), b["checkin_code"]["qr"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_kiosk_page_pairs_checks_in_with_a_wedge_scanner_denies_a_forgery_and_checks_out() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(9, 55)).await;
+    let (booking, code) = booked(&lab, "lin@example.org").await;
+    let k = lab
+        .app
+        .post(&format!("/api/v1/spaces/{}/kiosks", lab.slug), Some(&lab.op), json!({"name": "Front door"}))
+        .await;
+    let pairing = k.body["pairing_code"].as_str().unwrap().to_owned();
+
+    let b = driver.browser(&[]).await;
+    b.goto(&lab.app.url("/kiosk?reset=800")).await;
+    b.wait_for("return !document.getElementById('pairing').hidden;", "the pairing screen").await;
+    b.type_into("#pair-code", &pairing).await;
+    b.type_into("#pair-code", "\u{E007}").await;
+    b.wait_for(READY, "the ready screen after pairing").await;
+    assert_eq!(b.js("return document.getElementById('space-name').textContent").await, "测试空间");
+
+    // The scanner types the code and Enter into whatever has focus.
+    b.type_into("#scan-input", &format!("{code}\u{E007}")).await;
+    let green = b.wait_for(RESULT, "the check-in answer").await;
+    assert!(green.as_str().unwrap().starts_with("check_in||已签到：激光切割机 LC-1，至 11:00"), "{green}");
+    let shot = b.screenshot("kiosk-green-check-in.png").await;
+    assert!(std::fs::metadata(shot).unwrap().len() > 1000);
+    let sessions = lab.app.db.sessions_of_booking(&booking).await.unwrap();
+    assert_eq!(sessions.len(), 1, "the session exists");
+    assert_eq!(sessions[0].opened_by, "kiosk");
+
+    // Forged: flip a character of the signature.
+    b.wait_for(READY, "the reset").await;
+    let mut forged = code.clone();
+    let i = forged.len() - 2;
+    let c = if &forged[i..=i] == "A" { "B" } else { "A" };
+    forged.replace_range(i..=i, c);
+    b.type_into("#scan-input", &format!("{forged}\u{E007}")).await;
+    let red = b.wait_for(RESULT, "the forged answer").await;
+    assert!(red.as_str().unwrap().starts_with("deny|forged|"), "{red}");
+    b.screenshot("kiosk-red-forged.png").await;
+
+    // English, and the second scan checks out.
+    b.wait_for(READY, "the reset").await;
+    b.js("document.getElementById('lang').click(); return true;").await;
+    lab.app.clock.set(ms(10, 45));
+    b.type_into("#scan-input", &format!("{code}\u{E007}")).await;
+    let out = b.wait_for(RESULT, "the check-out answer").await;
+    assert!(out.as_str().unwrap().starts_with("check_out||Checked out: Laser cutter LC-1"), "{out}");
+    assert!(lab.app.db.sessions_of_booking(&booking).await.unwrap()[0].ended_at.is_some());
+    b.quit().await;
+}
+
+/// A Y4M video (Chromium's fake camera) showing `text` as a QR code, 640 × 480, a few frames.
+fn qr_video(text: &str) -> PathBuf {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let img = code.render::<image::Luma<u8>>().min_dimensions(300, 300).build();
+    let (w, h) = (640usize, 480usize);
+    let mut y = vec![255u8; w * h];
+    let (iw, ih) = (img.width() as usize, img.height() as usize);
+    let (ox, oy) = ((w - iw) / 2, (h - ih) / 2);
+    for (x, yy, p) in img.enumerate_pixels() {
+        y[(oy + yy as usize) * w + ox + x as usize] = p.0[0];
+    }
+    let mut out = b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n".to_vec();
+    for _ in 0..10 {
+        out.extend_from_slice(b"FRAME\n");
+        out.extend_from_slice(&y);
+        out.extend(std::iter::repeat_n(128u8, w * h / 2));
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("qr-{}.y4m", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn the_kiosk_camera_reads_a_qr_code_from_chromiums_fake_camera() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(9, 55)).await;
+    let (booking, code) = booked(&lab, "cam@example.org").await;
+    let (_, token) = lab.kiosk("Camera kiosk").await;
+    let video = qr_video(&code);
+
+    let b = driver
+        .browser(&[
+            "--use-fake-ui-for-media-stream".into(),
+            "--use-fake-device-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", video.display()),
+        ])
+        .await;
+    // The device token is already there, as after pairing.
+    b.goto(&lab.app.url("/kiosk/kiosk.css")).await;
+    b.js(&format!("localStorage.setItem('labinn.kiosk.token', '{token}'); return true;")).await;
+    b.goto(&lab.app.url("/kiosk?camera=1&reset=800")).await;
+    let answer = b.wait_for(RESULT, "a check-in from the camera").await;
+    assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
+    assert_eq!(lab.app.db.sessions_of_booking(&booking).await.unwrap().len(), 1);
+    b.screenshot("kiosk-camera-check-in.png").await;
+    b.quit().await;
+    let _ = std::fs::remove_file(video);
+}
