@@ -363,6 +363,47 @@ pub async fn seed(db: &Db, hasher: &Hasher, now: i64) -> anyhow::Result<Vec<Demo
         }
         Err(e) => return Err(e.into()),
     }
+
+    // A kiosk at each space's door (operators pair it: POST /api/v1/kiosks/{id}/pairing-code),
+    // more makers, and 90 days of past use.
+    let mut kiosks = Vec::new();
+    for space in &space_ids {
+        let existing = db.kiosks_of(space).await?;
+        let id = match existing.first() {
+            Some(k) => k.id.clone(),
+            None => {
+                let unusable = crate::auth::token_hash(&crate::auth::new_token()?);
+                db.insert_kiosk(space, None, "大门 Front door", &unusable, now, &ids[1], now).await?
+            }
+        };
+        kiosks.push((space.clone(), id));
+    }
+    let mut makers = vec![maker_id.clone()];
+    let unguessable = hasher.hash(crate::auth::new_token()?).await?;
+    for (i, name) in
+        ["陈工 Chen", "王同学 Wang", "李博士 Dr Li", "Anna Schmidt", "赵老师 Zhao", "黄设计 Huang"].iter().enumerate()
+    {
+        let email = format!("maker{:02}@labinn.demo", i + 1);
+        let id = match db.account_by_email(&email).await? {
+            Some(a) => a.id,
+            None => {
+                db.create_account(&NewAccount {
+                    email: &email,
+                    password_hash: &unguessable,
+                    display_name: name,
+                    locale: "zh-CN",
+                    now: now - 120 * crate::domain::calendar::DAY_MS,
+                })
+                .await?
+                .id
+            }
+        };
+        makers.push(id);
+    }
+    let history = crate::demo_history::seed(db, &makers, &kiosks, now).await.context("demo history")?;
+    if history.bookings > 0 {
+        tracing::info!(?history, "seeded 90 days of demo history");
+    }
     Ok(DEMO_LOGINS.to_vec())
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod demo_history;
 pub mod domain;
 pub mod events;
 pub mod http;

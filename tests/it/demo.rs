@@ -15,8 +15,21 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     let hasher = Hasher::new(HashCost { memory_kib: 64, iterations: 1 });
     let now = 1_795_000_000_000; // 2026-11-17
     labinn::demo::seed(&app.db, &hasher, now).await.unwrap();
-    let tables =
-        ["spaces", "resources", "units", "opening_rules", "closures", "accounts", "role_grants", "organisations"];
+    let tables = [
+        "spaces",
+        "resources",
+        "units",
+        "opening_rules",
+        "closures",
+        "accounts",
+        "role_grants",
+        "organisations",
+        "kiosks",
+        "bookings",
+        "sessions",
+        "scans",
+        "ledger",
+    ];
     let mut first = Vec::new();
     for t in tables {
         first.push(count(&app, t).await);
@@ -25,6 +38,43 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     for (t, n) in tables.iter().zip(&first) {
         assert_eq!(count(&app, t).await, *n, "{t} grew on the second run");
     }
+
+    // 90 days of past use, made the way real days are, with an intact ledger.
+    let no_shows = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings WHERE status = 'no_show'"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let cancelled = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings WHERE status = 'cancelled'"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let automatic = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM sessions WHERE closed_by = 'automatic'"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    let sessions = count(&app, "sessions").await;
+    assert!(sessions > 500, "{sessions} sessions");
+    assert!(
+        no_shows > 30 && cancelled > 20 && automatic > 10,
+        "{no_shows} no-shows, {cancelled} cancelled, {automatic} automatic"
+    );
+    let (entries, _) = app.db.verify_ledger().await.unwrap().expect("the demo ledger verifies");
+    assert_eq!(entries, count(&app, "ledger").await);
+    let first = app.db.ledger_entries().await.unwrap()[0].recorded_at;
+    assert!(now - first > 85 * 86_400_000, "the history starts about 90 days back");
+    let open = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(open, 0, "every past session is closed");
 
     let spaces = app.get("/api/v1/spaces", None).await;
     let list = spaces.body.as_array().unwrap();

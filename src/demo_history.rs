@@ -1,0 +1,176 @@
+//! 90 days of past activity for the demo, made through the store calls that a real day
+//! makes (booking inserts, kiosk check-ins and check-outs, the no-show job, cancellations,
+//! automatic check-outs), each at its own moment in the past, so that sessions, scans and
+//! the ledger are what a real district would have. Deterministic (a fixed seed) and done
+//! once per database (the `demo_history` setting).
+
+use crate::domain::calendar::{DAY_MS, MINUTE_MS, local_to_utc, utc_to_local};
+use crate::domain::interval::Interval;
+use crate::store::Db;
+use crate::store::bookings::NewBooking;
+use crate::store::checkin::Actor;
+
+/// What the history holds.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    pub bookings: usize,
+    pub sessions: usize,
+    pub no_shows: usize,
+    pub cancellations: usize,
+}
+
+/// A small deterministic generator (xorshift64*): the same demo on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+enum Step {
+    Cancel { booking: String, by: String },
+    CheckIn { booking: String, kiosk: String },
+    CheckOut { booking: String, kiosk: Option<String>, ended_at: i64 },
+    NoShowTick,
+}
+
+/// Seeds the history unless it is there. `makers` book; `kiosks` maps a space id to its kiosk.
+///
+/// # Errors
+/// Store errors.
+pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: i64) -> anyhow::Result<History> {
+    if db.setting("demo_history").await?.is_some() || makers.is_empty() {
+        return Ok(History::default());
+    }
+    let mut rng = Rng(0x1ab1_2026_cafe_f00d);
+    let mut h = History::default();
+    let mut units_of_space = Vec::new();
+    for (space_id, kiosk) in kiosks {
+        let space = db.space(space_id).await?;
+        let tz: chrono_tz::Tz = space.timezone.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut units = Vec::new();
+        for r in db.resources_of(space_id).await? {
+            // Stays span nights and follow other rules; the history covers hourly use.
+            if r.kind == "inn_room" || r.archived_at.is_some() {
+                continue;
+            }
+            for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).take(4) {
+                units.push((r.id.clone(), u.id));
+            }
+        }
+        units_of_space.push((space_id.clone(), kiosk.clone(), tz, units));
+    }
+    let today = utc_to_local(chrono_tz::Asia::Shanghai, now).date_naive();
+    for back in (1..=90).rev() {
+        let day = today - chrono::Days::new(back);
+        let mut steps: Vec<(i64, Step)> = Vec::new();
+        let mut inserts = Vec::new();
+        for (space_id, kiosk, tz, units) in &units_of_space {
+            if units.is_empty() || chrono::Datelike::weekday(&day).number_from_monday() > 6 {
+                continue;
+            }
+            let mut taken: Vec<(usize, Interval)> = Vec::new();
+            for _ in 0..(2 + rng.below(3)) {
+                let u = rng.below(units.len() as u64) as usize;
+                let hour = 9 + rng.below(8) as u32;
+                let local = day.and_hms_opt(hour, 0, 0).expect("a valid hour");
+                let start = local_to_utc(*tz, local);
+                let span = Interval::new(start, start + (1 + rng.below(3) as i64) * 60 * MINUTE_MS)?;
+                if taken.iter().any(|(x, i)| *x == u && i.overlaps(&span)) {
+                    continue;
+                }
+                taken.push((u, span));
+                let maker = makers[rng.below(makers.len() as u64) as usize].clone();
+                let nonce = crate::domain::checkin::short_code(&crate::auth::random_bytes()?);
+                inserts.push((space_id.clone(), kiosk.clone(), units[u].clone(), maker, span, nonce));
+            }
+        }
+        // Booked a day or two ahead.
+        let mut ids = Vec::new();
+        for (space_id, _, (resource, unit), maker, span, nonce) in &inserts {
+            let new = NewBooking {
+                unit_id: unit,
+                resource_id: resource,
+                space_id,
+                account_id: maker,
+                organisation_id: None,
+                status: "confirmed",
+                span: *span,
+                blocked: *span,
+                purpose: "demo",
+                checkin_nonce: nonce,
+                now: span.start() - (1 + rng.below(2) as i64) * DAY_MS,
+            };
+            let (_, got) = db.insert_bookings(std::slice::from_ref(&new), "single", None, false).await?;
+            ids.push(got.into_iter().next().flatten());
+        }
+        for ((_, kiosk, _, maker, span, _), id) in inserts.iter().zip(ids) {
+            let Some(id) = id else { continue };
+            h.bookings += 1;
+            match rng.below(100) {
+                0..=7 => {
+                    steps.push((
+                        span.start() - (2 + rng.below(20) as i64) * 60 * MINUTE_MS,
+                        Step::Cancel { booking: id, by: maker.clone() },
+                    ));
+                    h.cancellations += 1;
+                }
+                8..=17 => {
+                    // Nobody came: the no-show job releases it after the grace period.
+                    steps.push((span.start() + 31 * MINUTE_MS, Step::NoShowTick));
+                }
+                roll => {
+                    let arrive = span.start() - 5 * MINUTE_MS + rng.below(15) as i64 * MINUTE_MS;
+                    steps.push((arrive, Step::CheckIn { booking: id.clone(), kiosk: kiosk.clone() }));
+                    let (kiosk, ended_at) = if roll >= 93 {
+                        // Forgot to scan out: closed automatically at the end + 15 minutes.
+                        (None, span.end() + 15 * MINUTE_MS)
+                    } else {
+                        (Some(kiosk.clone()), span.end() - 20 * MINUTE_MS + rng.below(35) as i64 * MINUTE_MS)
+                    };
+                    steps.push((ended_at.max(arrive + MINUTE_MS), Step::CheckOut { booking: id, kiosk, ended_at }));
+                }
+            }
+        }
+        steps.sort_by_key(|(t, _)| *t);
+        for (at, step) in steps {
+            match step {
+                Step::Cancel { booking, by } => {
+                    if db.cancel_booking(&booking, &by, Some("plans changed"), at).await? {
+                        continue;
+                    }
+                }
+                Step::CheckIn { booking, kiosk } => {
+                    let b = db.booking(&booking).await?;
+                    let actor = Actor { how: "kiosk", kiosk_id: Some(&kiosk), operator_id: None, note: None };
+                    if db.check_in(&b, &actor, at).await?.is_some() {
+                        h.sessions += 1;
+                    }
+                }
+                Step::CheckOut { booking, kiosk, ended_at } => {
+                    let actor = match &kiosk {
+                        Some(k) => Actor { how: "kiosk", kiosk_id: Some(k), operator_id: None, note: None },
+                        None => Actor {
+                            how: "automatic",
+                            kiosk_id: None,
+                            operator_id: None,
+                            note: Some("no check-out scanned"),
+                        },
+                    };
+                    db.check_out(&booking, &actor, ended_at, at).await?;
+                }
+                Step::NoShowTick => h.no_shows += db.release_no_shows(at, 500).await?.len(),
+            }
+        }
+    }
+    db.setting_or_insert("demo_history", &format!("{h:?}")).await?;
+    Ok(h)
+}
