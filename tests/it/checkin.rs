@@ -735,3 +735,31 @@ async fn webhooks_are_signed_and_retried_until_the_receiver_takes_them() {
     let log = lab.app.db.outbox_of("webhook").await.unwrap();
     assert_eq!((log[0].1.is_some(), log[0].2), (true, 2), "sent on the second attempt");
 }
+
+#[tokio::test]
+async fn a_second_node_on_the_same_database_accepts_the_codes_of_the_first() {
+    let lab = lab_at(ms(9, 55)).await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    // Another node on the same database (and, for SQLite, the same data directory), with no
+    // secret configured: it finds the one the first node generated.
+    let other = crate::helpers::spawn_with_clock(
+        crate::helpers::FreshDb::existing(&lab.app.fresh.url),
+        |s| s,
+        labinn::clock::Clock::fixed(ms(9, 55)),
+    )
+    .await;
+    let k = other.post(&format!("/api/v1/spaces/{}/kiosks", lab.slug), Some(&lab.op), json!({"name": "Node B"})).await;
+    assert_eq!(k.status, 201, "{}", k.text);
+    let p = other.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
+    let token = p.body["token"].as_str().unwrap();
+    let r = other.post("/api/v1/kiosk/scan", Some(token), json!({"code": qr(&b)})).await;
+    assert_eq!(r.body["decision"], "check_in", "{}", r.text);
+    if !lab.app.fresh.is_postgres() {
+        let dir = std::path::Path::new(lab.app.fresh.url.trim_start_matches("sqlite://")).parent().unwrap().to_owned();
+        let secret = std::fs::read_to_string(dir.join("checkin-secret")).unwrap();
+        assert_eq!(secret.trim().len(), 64, "32 random bytes, hex");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(dir.join("checkin-secret")).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
