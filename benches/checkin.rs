@@ -5,7 +5,8 @@
 //!   booking codes against the release binary in its own process for 8 s. Each kiosk cycles
 //!   through its 100 bookings, so the mix is what a door sees: first scans check in, the next
 //!   round checks out, later rounds are denied (`already_checked_out`, recorded too).
-//!   Scan-to-decision latency at the API, p50/p99, per decision.
+//!   Scan-to-decision latency at the API, p50/p99, per decision: back to back (saturation), then
+//!   with each kiosk scanning every 100 ms and every 200 ms (500/s and 250/s offered).
 //! - **no-show**: 100,000 confirmed bookings past start + grace, released by the job
 //!   (`labinn::jobs::release_no_shows`: batches of 500, a ledger entry each). Its duration.
 
@@ -127,7 +128,7 @@ fn start_node(url: &str) -> (std::process::Child, String) {
     (child, base)
 }
 
-async fn scan_phase(label: &str, url: &str) {
+async fn scan_phase(label: &str, url: &str, pace: Option<Duration>) {
     let config = Config::from_settings(Settings { database_url: Some(url.to_owned()), ..Settings::default() }).unwrap();
     let db = Db::connect(&config).await.unwrap();
     db.migrate().await.unwrap();
@@ -173,7 +174,12 @@ async fn scan_phase(label: &str, url: &str) {
         tasks.push(tokio::spawn(async move {
             let mut out: Vec<(String, f64)> = Vec::new();
             let mut i = 0;
+            // Paced: each kiosk scans once per `pace`, starting at a different moment.
+            let offset = pace.map(|p| p.mul_f64(k as f64 / KIOSKS as f64));
             while Instant::now() < deadline {
+                if let (Some(p), Some(o)) = (pace, offset) {
+                    tokio::time::sleep_until((started + o + p * i as u32).into()).await;
+                }
                 let code = &mine[i % mine.len()];
                 let t = Instant::now();
                 let res = client
@@ -210,7 +216,11 @@ async fn scan_phase(label: &str, url: &str) {
     let mut lat: Vec<f64> = all.iter().map(|(_, l)| *l).collect();
     lat.sort_by(f64::total_cmp);
     println!(
-        "\n[{label}] scan, {KIOSKS} kiosks: {} scans in {secs:.1} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        "\n[{label}] scan, {KIOSKS} kiosks, {}: {} scans in {secs:.1} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        match pace {
+            None => "back to back".to_owned(),
+            Some(p) => format!("each every {} ms", p.as_millis()),
+        },
         all.len(),
         all.len() as f64 / secs,
         pct(&lat, 0.5),
@@ -283,7 +293,11 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
         println!("machine: {} cores", std::thread::available_parallelism().map_or(0, |n| n.get()));
-        common::on_both_backends("scan", |label, url| async move { scan_phase(label, &url).await }).await;
+        common::on_both_backends("scan", |label, url| async move { scan_phase(label, &url, None).await }).await;
+        for ms in [100, 200] {
+            let pace = Some(Duration::from_millis(ms));
+            common::on_both_backends("scanpaced", |label, url| async move { scan_phase(label, &url, pace).await }).await;
+        }
         common::on_both_backends("noshow", |label, url| async move { no_show_phase(label, &url).await }).await;
     });
 }

@@ -125,13 +125,16 @@ pub struct BookingRow {
     pub cancelled_by: Option<String>,
     pub cancelled_at: Option<i64>,
     pub cancel_reason: Option<String>,
+    /// The resource's kind and stored policy (JSON), read with the booking.
+    pub resource_kind: String,
+    pub resource_policy: String,
 }
 
 pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.label AS unit_label, r.name_zh AS resource_name_zh, \
      r.name_en AS resource_name_en, s.slug AS space_slug, s.timezone, b.resource_id, b.space_id, b.account_id, \
      b.organisation_id, b.series_id, b.kind, b.status, b.starts_at, b.ends_at, b.blocked_from, b.blocked_until, b.purpose, \
      b.checkin_nonce, b.created_at, b.updated_at, b.decided_by, b.decided_at, b.decision_reason, b.cancelled_by, \
-     b.cancelled_at, b.cancel_reason FROM bookings b JOIN units u ON u.id = b.unit_id \
+     b.cancelled_at, b.cancel_reason, r.kind AS resource_kind, r.policy AS resource_policy FROM bookings b JOIN units u ON u.id = b.unit_id \
      JOIN resources r ON r.id = b.resource_id JOIN spaces s ON s.id = b.space_id";
 
 /// Filters for listing bookings. Every field narrows the list.

@@ -131,11 +131,17 @@ pub(crate) fn resource_view(r: &ResourceRow, units: &[UnitRow]) -> ApiResult<Res
 
 /// The stored policy, over the kind's defaults (so fields added later get defaults).
 pub(crate) fn stored_policy(r: &ResourceRow) -> ApiResult<BookingPolicy> {
-    let kind = resource_kind(r)?;
-    let stored: Value = serde_json::from_str(&r.policy).map_err(ApiError::internal)?;
+    policy_of(&r.id, &r.kind, &r.policy)
+}
+
+/// [`stored_policy`] from the columns (a booking row carries its resource's).
+pub(crate) fn policy_of(id: &str, kind: &str, policy: &str) -> ApiResult<BookingPolicy> {
+    let kind = ResourceKind::from_db(kind)
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("resource {id} has kind {kind}")))?;
+    let stored: Value = serde_json::from_str(policy).map_err(ApiError::internal)?;
     BookingPolicy::defaults(kind)
         .merged(kind, &stored)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored policy of resource {} is invalid: {e:?}", r.id)))
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("stored policy of resource {id} is invalid: {e:?}")))
 }
 
 pub(crate) fn resource_kind(r: &ResourceRow) -> ApiResult<ResourceKind> {

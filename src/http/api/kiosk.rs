@@ -627,8 +627,7 @@ async fn trainings_valid(state: &AppState, b: &BookingRow, required: &[String], 
 
 /// What the kiosk rule says about `b` at `now`.
 async fn outcome(state: &AppState, k: &KioskRow, b: &BookingRow, now: i64) -> ApiResult<Outcome> {
-    let resource = state.db.resource(&b.resource_id).await?;
-    let policy = stored_policy(&resource)?;
+    let policy = super::catalog::policy_of(&b.resource_id, &b.resource_kind, &b.resource_policy)?;
     let facts = BookingAtKiosk {
         status: &b.status,
         starts_at: b.starts_at,
