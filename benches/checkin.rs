@@ -296,7 +296,8 @@ fn main() {
         common::on_both_backends("scan", |label, url| async move { scan_phase(label, &url, None).await }).await;
         for ms in [100, 200] {
             let pace = Some(Duration::from_millis(ms));
-            common::on_both_backends("scanpaced", |label, url| async move { scan_phase(label, &url, pace).await }).await;
+            common::on_both_backends("scanpaced", |label, url| async move { scan_phase(label, &url, pace).await })
+                .await;
         }
         common::on_both_backends("noshow", |label, url| async move { no_show_phase(label, &url).await }).await;
     });

@@ -21,9 +21,8 @@ macro_rules! ledger_append {
         if let Some(l) = lock {
             sqlx::query(l).execute(&mut *$tx).await?;
         }
-        let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *$tx)
-            .await?;
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *$tx).await?;
         let (mut seq, mut prev) = head.unwrap_or((0, $crate::domain::ledger::GENESIS.to_owned()));
         let mut rows: Vec<(i64, String, String, String, String, String)> = Vec::new();
         for (kind, subject, payload) in $entries {
