@@ -86,6 +86,12 @@ pub struct Settings {
     /// Minutes after a booking's end before an open session is closed automatically [default: 15]
     #[arg(long, env = "LABINN_CHECKOUT_GRACE_MINUTES", global = true)]
     pub checkout_grace_minutes: Option<i64>,
+    /// Send reminder e-mail through this SMTP relay, e.g. smtp://127.0.0.1:25 (plain SMTP; no TLS or login) [default: off]
+    #[arg(long, env = "LABINN_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// The From address of reminder e-mail [default: labinn@localhost]
+    #[arg(long, env = "LABINN_SMTP_FROM", global = true)]
+    pub smtp_from: Option<String>,
     /// Minutes before a booking's start that its reminder is sent [default: 60]
     #[arg(long, env = "LABINN_REMINDER_LEAD_MINUTES", global = true)]
     pub reminder_lead_minutes: Option<i64>,
@@ -116,6 +122,8 @@ impl Settings {
             job_interval_secs: self.job_interval_secs.or(lower.job_interval_secs),
             checkout_grace_minutes: self.checkout_grace_minutes.or(lower.checkout_grace_minutes),
             reminder_lead_minutes: self.reminder_lead_minutes.or(lower.reminder_lead_minutes),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            smtp_from: self.smtp_from.or(lower.smtp_from),
         }
     }
 }
@@ -211,6 +219,8 @@ pub struct Config {
     pub job_interval: Option<Duration>,
     pub checkout_grace_minutes: i64,
     pub reminder_lead_minutes: i64,
+    /// (host, port, From address) of the SMTP relay for reminders.
+    pub smtp: Option<(String, u16, String)>,
 }
 
 /// A secret setting: its `Debug` never shows it.
@@ -312,6 +322,25 @@ impl Config {
         {
             return Err(invalid("checkin_secret", "must have at least 32 characters"));
         }
+        let smtp = match s.smtp_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(url) => {
+                let rest = url
+                    .strip_prefix("smtp://")
+                    .ok_or_else(|| invalid("smtp_url", format!("{} must look like smtp://host:25", redact_url(url))))?;
+                let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+                    Some((h, p)) => {
+                        (h.to_owned(), p.parse::<u16>().map_err(|_| invalid("smtp_url", format!("bad port {p:?}")))?)
+                    }
+                    None => (rest.trim_end_matches('/').to_owned(), 25),
+                };
+                let from = s.smtp_from.clone().unwrap_or_else(|| "labinn@localhost".to_owned());
+                if host.is_empty() || !from.contains('@') {
+                    return Err(invalid("smtp_url/smtp_from", "needs a host, and a From address with an @"));
+                }
+                Some((host, port, from))
+            }
+        };
         let mqtt = match s.mqtt_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             None => None,
             Some(url) => {
@@ -358,6 +387,7 @@ impl Config {
             ));
         }
         Ok(Config {
+            smtp,
             checkin_secret: s.checkin_secret.map(SecretString),
             mqtt,
             webhook,

@@ -9,7 +9,7 @@
 //! - **automatic check-out**: a session still open at the booking's end + the check-out
 //!   grace is closed as `automatic` at that instant, with the overstay recorded;
 //! - **reminders**: confirmed bookings starting within the reminder lead get an in-app
-//!   notification and an outbox message;
+//!   notification and, with an SMTP relay configured, an e-mail through the outbox;
 //! - **outbox**: webhooks of access events are delivered, retried with backoff.
 
 use crate::http::AppState;
@@ -29,6 +29,7 @@ pub struct Report {
     pub checked_out: usize,
     pub reminders: usize,
     pub delivered: usize,
+    pub mailed: usize,
 }
 
 /// Marks every due no-show, then offers the freed time to the waitlists.
@@ -91,7 +92,7 @@ pub async fn reminders(state: &AppState, now: i64) -> anyhow::Result<usize> {
     let lead = state.config.reminder_lead_minutes * 60_000;
     let mut total = 0;
     loop {
-        let n = state.db.queue_reminders(now, lead, BATCH).await?.len();
+        let n = state.db.queue_reminders(now, lead, BATCH, state.config.smtp.is_some()).await?.len();
         total += n;
         if (n as i64) < BATCH {
             break;
@@ -135,6 +136,46 @@ pub async fn deliver_outbox(state: &AppState, client: &reqwest::Client, now: i64
     Ok(delivered)
 }
 
+/// Sends due reminder e-mail through the SMTP relay; a failure comes due again like a webhook.
+///
+/// # Errors
+/// Database errors.
+pub async fn deliver_mail(state: &AppState, now: i64) -> anyhow::Result<usize> {
+    let Some((host, port, from)) = &state.config.smtp else { return Ok(0) };
+    let mut sent = 0;
+    for m in state.db.claim_outbox(&["reminder"], now, 120_000, 50).await? {
+        let result = async {
+            let p: serde_json::Value = serde_json::from_str(&m.payload)?;
+            let account = m.account_id.as_deref().ok_or_else(|| anyhow::anyhow!("a reminder without an account"))?;
+            let to = state.db.account(account).await?.email;
+            let tz: chrono_tz::Tz = p["timezone"].as_str().unwrap_or("UTC").parse().unwrap_or(chrono_tz::UTC);
+            let start = chrono::DateTime::parse_from_rfc3339(p["starts_at"].as_str().unwrap_or_default())?;
+            let local = start.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+            let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+            let subject = format!("预约提醒 Reminder: {} {} {local}", text("resource_zh"), text("unit"));
+            let body = format!(
+                "您预约的 {zh} {unit} 将于 {local}（{tz}）开始。\n到场后请在签到机出示二维码，或输入签到码 {code}。\n\n\
+                 Your booking of {en} {unit} starts at {local} ({tz}).\nShow its QR code at the kiosk, or type the code {code}.\n",
+                zh = text("resource_zh"),
+                en = text("resource_en"),
+                unit = text("unit"),
+                code = text("short_code"),
+            );
+            crate::mail::send(host, *port, &crate::mail::Message { from, to: &to, subject: &subject, body: &body }).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        let retry = (m.attempts < MAX_ATTEMPTS).then(|| now + 1000 * (1i64 << m.attempts.clamp(0, 12)).min(3600));
+        match &result {
+            Ok(()) => sent += 1,
+            Err(e) => tracing::warn!(message = %m.id, attempts = m.attempts, error = %e, "reminder e-mail failed"),
+        }
+        let error = result.err().map(|e| e.to_string());
+        state.db.outbox_done(&m.id, now, error.as_deref(), retry).await?;
+    }
+    Ok(sent)
+}
+
 /// One run of every job at `now`. Each job's failure is logged and the others still run.
 pub async fn run_once(state: &AppState, client: &reqwest::Client, now: i64) -> Report {
     let mut r = Report::default();
@@ -153,6 +194,10 @@ pub async fn run_once(state: &AppState, client: &reqwest::Client, now: i64) -> R
     match deliver_outbox(state, client, now).await {
         Ok(n) => r.delivered = n,
         Err(e) => tracing::error!(error = %e, "outbox job failed"),
+    }
+    match deliver_mail(state, now).await {
+        Ok(n) => r.mailed = n,
+        Err(e) => tracing::error!(error = %e, "mail job failed"),
     }
     r
 }

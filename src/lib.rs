@@ -14,5 +14,6 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod store;
 pub mod telemetry;

@@ -691,11 +691,12 @@ impl Db {
     }
 
     /// Claims up to `limit` confirmed bookings starting within `lead_ms` that have had no
-    /// reminder, and queues one for each (outbox and in-app notification), in one transaction.
+    /// reminder, and queues one for each (an in-app notification, and with `email` an outbox
+    /// message for the mailer), in one transaction.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn queue_reminders(&self, now: i64, lead_ms: i64, limit: i64) -> StoreResult<Vec<String>> {
+    pub async fn queue_reminders(&self, now: i64, lead_ms: i64, limit: i64, email: bool) -> StoreResult<Vec<String>> {
         let sql = "UPDATE bookings SET reminded_at = $1 WHERE id IN (SELECT id FROM bookings WHERE status = 'confirmed' \
              AND starts_at > $1 AND starts_at <= $2 AND reminded_at IS NULL ORDER BY starts_at LIMIT $3) \
              AND reminded_at IS NULL RETURNING id";
@@ -709,10 +710,12 @@ impl Db {
                 let payload = json!({
                     "booking": b.id, "resource_zh": b.resource_name_zh, "resource_en": b.resource_name_en,
                     "unit": b.unit_label, "space": b.space_slug, "starts_at": crate::clock::rfc3339(b.starts_at),
-                    "timezone": b.timezone,
+                    "timezone": b.timezone, "short_code": crate::domain::checkin::display_short(&b.checkin_nonce),
                 })
                 .to_string();
-                for (table, extra) in [("outbox", "due_at"), ("notifications", "")] {
+                let tables: &[(&str, &str)] =
+                    if email { &[("outbox", "due_at"), ("notifications", "")] } else { &[("notifications", "")] };
+                for (table, extra) in tables {
                     let q = if extra.is_empty() {
                         format!(
                             "INSERT INTO {table} (id, account_id, kind, payload, created_at) VALUES ($1, $2, 'reminder', $3, $4)"

@@ -247,3 +247,35 @@ async fn the_kiosk_camera_reads_a_qr_code_from_chromiums_fake_camera() {
     b.quit().await;
     let _ = std::fs::remove_file(video);
 }
+
+#[tokio::test]
+async fn the_kiosk_says_when_the_network_drops_and_retries_the_scan() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(9, 55)).await;
+    let (booking, code) = booked(&lab, "offline@example.org").await;
+    let (_, token) = lab.kiosk("Front door").await;
+    let b = driver.browser(&[]).await;
+    b.goto(&lab.app.url("/kiosk/kiosk.css")).await;
+    b.js(&format!("localStorage.setItem('labinn.kiosk.token', '{token}'); return true;")).await;
+    b.goto(&lab.app.url("/kiosk?reset=800")).await;
+    b.wait_for(READY, "the ready screen").await;
+
+    // The network drops just as a maker scans.
+    let offline = json!({"network_conditions": {"offline": true, "latency": 0, "download_throughput": 0, "upload_throughput": 0}});
+    b.cmd(reqwest::Method::POST, "/chromium/network_conditions", Some(offline)).await;
+    b.type_into("#scan-input", &format!("{code}\u{E007}")).await;
+    let banner = b
+        .wait_for("const n = document.getElementById('network'); return n.hidden ? null : n.textContent;", "the banner")
+        .await;
+    assert!(banner.as_str().unwrap().contains("网络中断"), "{banner}");
+    assert!(lab.app.db.sessions_of_booking(&booking).await.unwrap().is_empty(), "nothing reached the server");
+
+    // It comes back: the same scan goes through and the banner goes away.
+    let online = json!({"network_conditions": {"offline": false, "latency": 0, "download_throughput": -1, "upload_throughput": -1}});
+    b.cmd(reqwest::Method::POST, "/chromium/network_conditions", Some(online)).await;
+    let answer = b.wait_for(RESULT, "the retried check-in").await;
+    assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
+    assert_eq!(b.js("return document.getElementById('network').hidden").await, true);
+    assert_eq!(lab.app.db.sessions_of_booking(&booking).await.unwrap().len(), 1);
+    b.quit().await;
+}

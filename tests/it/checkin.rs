@@ -479,7 +479,83 @@ async fn a_reminder_is_queued_once_before_the_start() {
     assert_eq!(lab.run_jobs().await.reminders, 0);
     let n = lab.app.get("/api/v1/notifications", Some(&maker)).await;
     assert!(n.body.as_array().unwrap().iter().any(|x| x["kind"] == "reminder"), "{}", n.text);
-    assert_eq!(lab.app.db.outbox_of("reminder").await.unwrap().len(), 1);
+    assert_eq!(lab.app.db.outbox_of("reminder").await.unwrap().len(), 0, "no SMTP relay configured: in-app only");
+}
+
+/// A one-connection-at-a-time SMTP server that records each message's DATA; the first
+/// `refuse` connections are answered 421 (busy).
+async fn fake_smtp(refuse: usize) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let g = got.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            n += 1;
+            let (r, mut w) = stream.into_split();
+            if n <= refuse {
+                let _ = w.write_all(b"421 busy, try later\r\n").await;
+                continue;
+            }
+            let mut r = BufReader::new(r);
+            w.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+            let mut data = String::new();
+            let mut in_data = false;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).await.unwrap() == 0 {
+                    break;
+                }
+                if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        g.lock().unwrap().push(std::mem::take(&mut data));
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else {
+                        data.push_str(&line);
+                    }
+                } else if line.starts_with("EHLO") {
+                    w.write_all(b"250-fake\r\n250 8BITMIME\r\n").await.unwrap();
+                } else if line.starts_with("DATA") {
+                    in_data = true;
+                    w.write_all(b"354 go on\r\n").await.unwrap();
+                } else if line.starts_with("QUIT") {
+                    w.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                } else {
+                    w.write_all(b"250 ok\r\n").await.unwrap();
+                }
+            }
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test]
+async fn with_an_smtp_relay_the_reminder_is_mailed_and_retried_when_the_relay_is_busy() {
+    let (port, got) = fake_smtp(1).await;
+    let lab = lab_with(ms(9, 5), |s| labinn::config::Settings {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        smtp_from: Some("reminders@labinn.test".into()),
+        ..s
+    })
+    .await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    let first = lab.run_jobs().await;
+    assert_eq!((first.reminders, first.mailed), (1, 0), "the relay said 421");
+    lab.app.clock.set(ms(9, 5) + 2_000);
+    assert_eq!(lab.run_jobs().await.mailed, 1, "retried after 2 s");
+    let mail = got.lock().unwrap()[0].clone();
+    assert!(mail.contains("To: lin@example.org"), "{mail}");
+    assert!(mail.contains("Subject: =?UTF-8?B?"), "a Chinese subject is encoded: {mail}");
+    assert!(mail.contains("starts at 2026-09-07 10:00 (Asia/Shanghai)"), "{mail}");
+    let short = b["checkin_code"]["short"].as_str().unwrap();
+    assert!(mail.contains(short), "the typed code is in the mail: {mail}");
+    assert_eq!(lab.run_jobs().await.mailed, 0, "sent once");
 }
 
 #[tokio::test]
@@ -762,4 +838,86 @@ async fn a_second_node_on_the_same_database_accepts_the_codes_of_the_first() {
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(std::fs::metadata(dir.join("checkin-secret")).unwrap().permissions().mode() & 0o777, 0o600);
     }
+}
+
+fn utc_ms(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
+}
+
+/// A space in `zone`, open around the clock, with one tool; a maker's booking of `from`–`to`.
+async fn round_the_clock(zone: &str, now: &str, from: &str, to: &str) -> (TestApp, String, Value) {
+    let app = spawn_app_at(utc_ms(now)).await;
+    let (op, slug) = operated_space(&app, "zone-lab", zone).await;
+    let r = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/opening-rules"),
+            Some(&op),
+            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let tool = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]}}),
+        )
+        .await;
+    let (_, maker) = app.maker("night@example.org").await;
+    let b = app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": tool.body["id"], "start": from, "end": to}))
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let k = app.post(&format!("/api/v1/spaces/{slug}/kiosks"), Some(&op), json!({"name": "Door"})).await;
+    let p = app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
+    (app, p.body["token"].as_str().unwrap().to_owned(), b.body)
+}
+
+#[tokio::test]
+async fn across_the_spring_forward_night_in_berlin_the_kiosk_speaks_wall_clock_and_meters_real_time() {
+    // 01:30 CET to 03:30 CEST on 2026-03-29 is one real hour: 02:00-03:00 does not exist.
+    let (app, kiosk, b) = round_the_clock(
+        "Europe/Berlin",
+        "2026-03-29T00:00:00Z",
+        "2026-03-29T01:30:00+01:00",
+        "2026-03-29T03:30:00+02:00",
+    )
+    .await;
+    let code = qr(&b);
+    let scan = |c: String| app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": c}));
+    let early = scan(code.clone()).await;
+    assert_eq!(early.body["reason"], "too_early");
+    assert_eq!(early.body["allowed_from_local"], "01:15", "{}", early.text);
+    app.clock.set(utc_ms("2026-03-29T01:20:00+01:00"));
+    let ok = scan(code.clone()).await;
+    assert_eq!(ok.body["booking"]["until_local"], "03:30", "{}", ok.text);
+    app.clock.set(utc_ms("2026-03-29T03:30:00+02:00"));
+    assert_eq!(scan(code).await.body["decision"], "check_out");
+    let id = b["id"].as_str().unwrap();
+    let s = app.db.sessions_of_booking(id).await.unwrap();
+    assert_eq!(s[0].ended_at.unwrap() - s[0].started_at, 70 * MIN, "01:20 CET to 03:30 CEST is 70 real minutes");
+}
+
+#[tokio::test]
+async fn across_the_fall_back_night_in_los_angeles_a_no_show_waits_for_real_time() {
+    // 00:30 PDT to 01:30 PST on 2026-11-01 is two real hours (01:00-02:00 happens twice).
+    let (app, kiosk, b) = round_the_clock(
+        "America/Los_Angeles",
+        "2026-11-01T00:00:00-07:00",
+        "2026-11-01T00:30:00-07:00",
+        "2026-11-01T01:30:00-08:00",
+    )
+    .await;
+    assert_eq!(b["when"]["end_local"], "2026-11-01T01:30:00-08:00");
+    // The no-show grace (15 minutes) is real time: at the first 00:44 nothing is due...
+    app.clock.set(utc_ms("2026-11-01T00:44:00-07:00"));
+    let jobs = labinn::jobs::run_once(&app.state, &reqwest::Client::new(), app.clock.now_ms()).await;
+    assert_eq!(jobs.no_shows, 0);
+    // ... and at the second 01:00 (PST), 90 real minutes after the start, the booking is a no-show.
+    app.clock.set(utc_ms("2026-11-01T01:00:00-08:00"));
+    let jobs = labinn::jobs::run_once(&app.state, &reqwest::Client::new(), app.clock.now_ms()).await;
+    assert_eq!(jobs.no_shows, 1);
+    let r = app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": qr(&b)})).await;
+    assert_eq!(r.body["reason"], "no_show", "{}", r.text);
+    assert_eq!(r.body["booking"]["until_local"], "01:30");
 }
