@@ -279,3 +279,29 @@ async fn the_kiosk_says_when_the_network_drops_and_retries_the_scan() {
     assert_eq!(lab.app.db.sessions_of_booking(&booking).await.unwrap().len(), 1);
     b.quit().await;
 }
+
+#[tokio::test]
+async fn a_maker_signs_in_on_the_phone_page_and_sees_the_qr_code_and_the_typed_code() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(9, 55)).await;
+    let (_, maker) = lab.app.maker("phone@example.org").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    let short = b["checkin_code"]["short"].as_str().unwrap().to_owned();
+    let br = driver.browser(&["--window-size=412,915".to_owned()]).await;
+    br.goto(&lab.app.url("/me")).await;
+    br.wait_for("return !document.getElementById('login').hidden;", "the sign-in form").await;
+    br.type_into("#email", "phone@example.org").await;
+    br.type_into("#password", "correct horse battery\u{E007}").await;
+    let shown = br
+        .wait_for(
+            "const c = document.querySelector('.booking'); const img = c && c.querySelector('img.qr'); \
+             return img && img.complete && img.naturalWidth > 0 ? c.querySelector('.short').textContent : null;",
+            "the booking card with its QR image loaded",
+        )
+        .await;
+    assert_eq!(shown, short.as_str());
+    let title = br.js("return document.querySelector('.booking h2').textContent").await;
+    assert_eq!(title, "激光切割机 · LC-1");
+    br.screenshot("me-phone-codes.png").await;
+    br.quit().await;
+}
