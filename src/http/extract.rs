@@ -66,6 +66,8 @@ pub struct AuthUser {
     pub account: AccountRow,
     pub roles: Vec<RoleGrantRow>,
     pub token_hash: String,
+    /// The catalog's version stamp, read with the session (see `http::catalog_cache`).
+    pub catalog_version: i64,
 }
 
 impl AuthUser {
@@ -111,14 +113,14 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
         let now = state.clock.now_ms();
-        let (account, roles) = state.db.session_for_token(&hash, now).await?.ok_or_else(|| {
+        let (account, roles, catalog_version) = state.db.session_for_token(&hash, now).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",
                 "the token is unknown, expired or revoked; sign in again",
             )
         })?;
-        Ok(AuthUser { account, roles, token_hash: hash })
+        Ok(AuthUser { account, roles, token_hash: hash, catalog_version })
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod calendar;
+pub mod catalog_cache;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub secret: crate::domain::checkin::Secret,
     /// Where access events go (MQTT, webhook).
     pub events: crate::events::Events,
+    /// Catalog rows of resources, valid by the database's version stamp.
+    pub catalog: Arc<catalog_cache::CatalogCache>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
 }
@@ -62,6 +65,7 @@ pub fn router(
         clock,
         secret,
         events,
+        catalog: Arc::default(),
         openapi_json,
     };
 

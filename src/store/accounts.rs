@@ -216,7 +216,8 @@ impl Db {
             .await?))
     }
 
-    /// The enabled account a live token belongs to, with its roles, in one round trip.
+    /// The enabled account a live token belongs to, with its roles and the catalog's version
+    /// stamp (for the per-node catalog cache), in one round trip.
     ///
     /// # Errors
     /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
@@ -224,7 +225,7 @@ impl Db {
         &self,
         token_hash: &str,
         now: i64,
-    ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>)>> {
+    ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>, i64)>> {
         let agg = match self {
             Db::Sqlite { .. } => "group_concat(g.role || '@' || COALESCE(g.space_id, ''), ',')",
             Db::Postgres(_) => "string_agg(g.role || '@' || COALESCE(g.space_id, ''), ',')",
@@ -234,9 +235,11 @@ impl Db {
             #[sqlx(flatten)]
             account: AccountRow,
             roles: Option<String>,
+            catalog_version: i64,
         }
         let sql = format!(
-            "SELECT {}, (SELECT {agg} FROM role_grants g WHERE g.account_id = a.id) AS roles \
+            "SELECT {}, (SELECT {agg} FROM role_grants g WHERE g.account_id = a.id) AS roles, \
+             (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version \
              FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
             ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
@@ -258,7 +261,7 @@ impl Db {
                 })
                 .collect();
             roles.sort_by(|a, b| (&a.role, &a.space_id).cmp(&(&b.role, &b.space_id)));
-            (r.account, roles)
+            (r.account, roles, r.catalog_version)
         }))
     }
 

@@ -629,12 +629,15 @@ impl Db {
     /// Blocked intervals of the resource's live bookings that touch `window`, one row per
     /// unit (aggregated in SQL: thousands of rows through the driver cost more than the
     /// query). The index range is bounded on both sides by the resource's longest block.
-    async fn blocked_intervals(
+    pub async fn blocked_intervals(
         &self,
         resource: &ResourceRow,
         window: Interval,
     ) -> StoreResult<Vec<(String, Interval)>> {
-        const WHERE: &str = "WHERE resource_id = $1 AND blocked_from >= $2 AND blocked_from < $3 AND blocked_until > $4 \
+        // The lower bound reads max_blocked_ms fresh (a cached resource row may be older);
+        // the subquery is evaluated once, and the index range is still bounded on both sides.
+        const WHERE: &str = "WHERE resource_id = $1 AND blocked_from >= $2 - (SELECT max_blocked_ms FROM resources WHERE id = $1) \
+             AND blocked_from < $3 AND blocked_until > $4 \
              AND status IN ('pending', 'confirmed', 'checked_in') GROUP BY unit_id";
         let agg = match self {
             Db::Sqlite { .. } => "group_concat(blocked_from || ':' || blocked_until, ',')",
@@ -644,7 +647,7 @@ impl Db {
         let rows: Vec<(String, String)> = on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&resource.id)
-                .bind(window.start().saturating_sub(resource.max_blocked_ms))
+                .bind(window.start())
                 .bind(window.end())
                 .bind(window.start())
                 .fetch_all(p)

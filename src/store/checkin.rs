@@ -506,6 +506,11 @@ impl Db {
                         .bind(ends_at)
                         .fetch_optional(&mut *tx)
                         .await?;
+                    if s.is_none() {
+                        // Checked in without an open session (should not happen): change nothing.
+                        tracing::error!(booking = %booking_id, "checked-in booking has no open session");
+                        return Ok(None);
+                    }
                     if let Some(k) = by.kiosk_id {
                         sqlx::query(
                             "INSERT INTO scans (id, kiosk_id, space_id, booking_id, decision, scanned_at) \

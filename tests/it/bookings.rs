@@ -853,3 +853,47 @@ async fn racing_series_on_the_same_units_never_fail_with_a_500() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_node_that_cached_a_resource_sees_another_nodes_catalog_change_at_the_next_booking() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    // Node A books (and caches the laser cutter's catalog rows).
+    let first = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(9, 0), "end": at(10, 0)}))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // Node B, on the same database, closes the space for the afternoon.
+    let b = crate::helpers::spawn_with_clock(
+        crate::helpers::FreshDb::existing(&lab.app.fresh.url),
+        |s| s,
+        labinn::clock::Clock::fixed(NOW),
+    )
+    .await;
+    let c = b
+        .post(
+            &format!("/api/v1/spaces/{}/closures", lab.slug),
+            Some(&lab.op),
+            json!({"reason": "停电 power cut", "start": at(13, 0), "end": at(18, 0)}),
+        )
+        .await;
+    assert_eq!(c.status, 201, "{}", c.text);
+    // Node A's next booking in the afternoon is refused at once: its cache is stale by the stamp.
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(14, 0), "end": at(15, 0)}))
+        .await;
+    assert_eq!((r.status, r.code()), (422, "policy_violation"), "{}", r.text);
+    assert!(r.text.contains("in_closure"), "{}", r.text);
+    // And a policy change on node B (shorter bookings) holds on node A too.
+    let p = b
+        .patch_json(&format!("/api/v1/resources/{}", lab.laser), &lab.op, json!({"policy": {"max_minutes": 30}}))
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert!(r.status == 422 && r.text.contains("too_long"), "{}", r.text);
+}

@@ -25,6 +25,7 @@ use axum::response::IntoResponse;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -223,8 +224,17 @@ pub(crate) async fn load_in(
     space: SpaceRow,
     window: Interval,
 ) -> ApiResult<Loaded> {
-    let policy = stored_policy(resource)?;
     let cal = state.db.calendar_of(resource.clone(), space, window).await?;
+    loaded_from(resource, &cal, window)
+}
+
+/// [`load_in`] from a calendar already read (or made from the catalog cache).
+pub(crate) fn loaded_from(
+    resource: &ResourceRow,
+    cal: &crate::store::catalog::ResourceCalendar,
+    window: Interval,
+) -> ApiResult<Loaded> {
+    let policy = stored_policy(resource)?;
     let zone = zone_of(&cal.space)?;
     let mut hours = Vec::new();
     for rule in opening_windows(zone, &cal.opening_rules)? {
@@ -304,6 +314,62 @@ pub(crate) async fn decide(
     let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
     let open = loaded.open();
     Ok(Decision { zone: loaded.zone, policy: loaded.policy, open, units: loaded.units, violations })
+}
+
+/// [`decide`] with the catalog rows from the node's cache: only the live bookings and the
+/// maker's facts are read.
+async fn decide_cached(
+    state: &AppState,
+    entry: &crate::http::catalog_cache::Entry,
+    account: &str,
+    span: Interval,
+    unit: Option<&str>,
+) -> ApiResult<Decision> {
+    let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
+    // A named unit needs only its own blocks (the others are not candidates; a 409 answer
+    // reads everything afresh): a few rows instead of every unit's.
+    let cal = match unit {
+        Some(u) => {
+            let blocks = state.db.live_blocks(u, window).await?.into_iter().map(|(_, i)| (u.to_owned(), i)).collect();
+            let mut cal = entry.calendar(window, blocks);
+            cal.units.retain(|x| x.id == u);
+            cal
+        }
+        None => entry.calendar(window, state.db.blocked_intervals(&entry.resource, window).await?),
+    };
+    let loaded = loaded_from(&entry.resource, &cal, window)?;
+    let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
+    let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
+    let open = loaded.open();
+    Ok(Decision { zone: loaded.zone, policy: loaded.policy, open, units: loaded.units, violations })
+}
+
+/// [`target`] through the catalog cache: `None` when the cache cannot answer alone (the
+/// caller then asks [`target`], which also names what is wrong with the input).
+async fn target_cached(
+    state: &AppState,
+    version: i64,
+    resource: Option<&str>,
+    unit: Option<&str>,
+) -> ApiResult<Option<Arc<crate::http::catalog_cache::Entry>>> {
+    let resource_id = match (resource, unit) {
+        (Some(r), None) => r.to_owned(),
+        (None, Some(u)) => match state.catalog.resource_of_unit(&state.db, u).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        },
+        _ => return Ok(None),
+    };
+    let entry = match state.catalog.entry(&state.db, version, &resource_id).await {
+        Ok(e) => e,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let usable = entry.resource.archived_at.is_none()
+        && entry.space.archived_at.is_none()
+        && unit.is_none_or(|u| entry.units.iter().any(|x| x.id == u && x.retired_at.is_none()));
+    Ok(usable.then_some(entry))
 }
 
 pub(crate) fn policy_violation(violations: Vec<Violation>) -> ApiError {
@@ -438,7 +504,16 @@ async fn create(
     let start = e.take(parse_instant("start", &req.start));
     let end = e.take(parse_instant("end", &req.end));
     let purpose = e.take(text("purpose", &req.purpose, 500));
-    let target = target(&state, req.resource.as_deref(), req.unit.as_deref(), &mut e).await?;
+    // Single bookings (the hot path) take the catalog rows from the node's cache.
+    let cached = if req.recurrence.is_none() {
+        target_cached(&state, user.catalog_version, req.resource.as_deref(), req.unit.as_deref()).await?
+    } else {
+        None
+    };
+    let target = match &cached {
+        Some(entry) => Some((entry.resource.clone(), entry.space.clone(), req.unit.clone())),
+        None => target(&state, req.resource.as_deref(), req.unit.as_deref(), &mut e).await?,
+    };
     let team = team_of(&state, &user, req.team.as_deref(), &mut e).await?;
     let span = match (start, end) {
         (Some(s), Some(en)) => match Interval::new(s, en) {
@@ -466,7 +541,10 @@ async fn create(
         return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
     }
 
-    let d = decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?;
+    let d = match &cached {
+        Some(entry) => decide_cached(&state, entry, &user.account.id, span, unit.as_deref()).await?,
+        None => decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?,
+    };
     if !d.violations.is_empty() {
         return Err(policy_violation(d.violations));
     }
@@ -525,7 +603,39 @@ pub(crate) async fn place(
         match result {
             Ok(Some(id)) => {
                 tracing::info!(booking = %id, unit = %candidate.label, status, kind, "booked");
-                return Ok(Some(state.db.booking(&id).await?));
+                // Everything the answer shows is known here: no read-back.
+                return Ok(Some(BookingRow {
+                    id,
+                    unit_id: candidate.id.clone(),
+                    unit_label: candidate.label.clone(),
+                    resource_name_zh: t.resource.name_zh.clone(),
+                    resource_name_en: t.resource.name_en.clone(),
+                    space_slug: t.space.slug.clone(),
+                    timezone: t.space.timezone.clone(),
+                    resource_id: t.resource.id.clone(),
+                    space_id: t.space.id.clone(),
+                    account_id: account.to_owned(),
+                    organisation_id: t.team.map(str::to_owned),
+                    series_id: None,
+                    kind: kind.to_owned(),
+                    status: status.to_owned(),
+                    starts_at: span.start(),
+                    ends_at: span.end(),
+                    blocked_from: blocked.start(),
+                    blocked_until: blocked.end(),
+                    purpose: t.purpose.to_owned(),
+                    checkin_nonce: nonce.clone(),
+                    created_at: now,
+                    updated_at: now,
+                    decided_by: None,
+                    decided_at: None,
+                    decision_reason: None,
+                    cancelled_by: None,
+                    cancelled_at: None,
+                    cancel_reason: None,
+                    resource_kind: t.resource.kind.clone(),
+                    resource_policy: t.resource.policy.clone(),
+                }));
             }
             // Someone else took this unit since we looked: try the next best one.
             Ok(None) | Err(StoreError::Overlap) => continue,
