@@ -147,6 +147,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         use std::io::Write;
         let mut banner = format!("\n  labinn demo is running at http://{addr}\n");
         banner.push_str(&format!("  API document: http://{addr}/api/v1/openapi.json\n"));
+        banner.push_str(&format!("  Makers' check-in codes: http://{addr}/me    Kiosk: http://{addr}/kiosk\n"));
         banner.push_str("  Demo logins (POST /api/v1/auth/login):\n");
         for l in &logins {
             banner.push_str(&format!("    {:<9} {:<22} {}\n", l.role, l.email, l.password));
