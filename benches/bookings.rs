@@ -22,7 +22,6 @@ use labinn::store::Db;
 use labinn::store::accounts::NewAccount;
 use labinn::store::catalog::{NewResource, NewSpace};
 use serde_json::json;
-use std::io::BufRead;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -97,21 +96,11 @@ async fn seed(db: &Db) -> Seeded {
 }
 
 fn start_node(url: &str) -> (std::process::Child, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url, "--log", "error", "--bench-endpoints", "true"])
-        .env("LABINN_DB_MAX_CONNECTIONS", std::env::var("LABINN_BENCH_CONNS").unwrap_or_else(|_| "16".into()))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
-        .unwrap();
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    common::start_node(
+        url,
+        &["--bench-endpoints", "true"],
+        &[("LABINN_DB_MAX_CONNECTIONS", std::env::var("LABINN_BENCH_CONNS").unwrap_or_else(|_| "16".into()))],
+    )
 }
 
 struct PhaseResult {

@@ -21,7 +21,6 @@ use labinn::store::accounts::NewAccount;
 use labinn::store::bookings::NewBooking;
 use labinn::store::catalog::{NewResource, NewSpace};
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 const KIOSKS: usize = 50;
@@ -111,21 +110,7 @@ async fn book_all(
 }
 
 fn start_node(url: &str) -> (std::process::Child, String) {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", url, "--log", "error", "--job-interval-secs", "0"])
-        .env("LABINN_CHECKIN_SECRET", SECRET)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
-        .unwrap();
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, base)
+    common::start_node(url, &["--job-interval-secs", "0"], &[("LABINN_CHECKIN_SECRET", SECRET.to_owned())])
 }
 
 async fn scan_phase(label: &str, url: &str, pace: Option<Duration>) {

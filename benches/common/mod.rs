@@ -42,3 +42,25 @@ where
         Err(e) => println!("\n[postgres] skipped: {server} is unreachable ({e})"),
     }
 }
+
+/// Starts the release `labinn serve` on port 0 over `url`, with `extra` flags and `env`, and
+/// returns the child and its base URL (read from the "listening on" line).
+#[allow(dead_code)] // each bench compiles this module; not every one starts a node
+pub fn start_node(url: &str, extra: &[&str], env: &[(&str, String)]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--database-url", url, "--log", "error"]).args(extra);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().expect("labinn starts");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
+        .expect("labinn prints where it listens");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}

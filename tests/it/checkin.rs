@@ -17,39 +17,7 @@ pub struct Lab {
 }
 
 pub async fn lab_at(now: i64) -> Lab {
-    let app = spawn_app_at(now).await;
-    let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
-    let r = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/opening-rules"),
-            Some(&op),
-            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    let laser = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/resources"),
-            Some(&op),
-            json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]}}),
-        )
-        .await;
-    assert_eq!(laser.status, 201, "{}", laser.text);
-    let seats = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/resources"),
-            Some(&op),
-            json!({"kind": "broadband_seat", "name_zh": "工位", "name_en": "Hot desks", "units": {"count": 2, "prefix": "A-"}}),
-        )
-        .await;
-    assert_eq!(seats.status, 201, "{}", seats.text);
-    Lab {
-        op,
-        slug,
-        laser: laser.body["id"].as_str().unwrap().to_owned(),
-        seats: seats.body["id"].as_str().unwrap().to_owned(),
-        app,
-    }
+    lab_at_app(spawn_app_at(now).await).await
 }
 
 pub fn at(hh: u32, mm: u32) -> String {
@@ -686,22 +654,34 @@ pub async fn lab_with(now: i64, tweak: impl FnOnce(labinn::config::Settings) -> 
     lab_at_app(app).await
 }
 
+/// A space in Shanghai open 08:00–22:00 with a laser cutter (LC-1) and two hot desks.
 async fn lab_at_app(app: TestApp) -> Lab {
     let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
-    app.post(
-        &format!("/api/v1/spaces/{slug}/opening-rules"),
-        Some(&op),
-        json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
-    )
-    .await;
-    let laser = app
+    let r = app
         .post(
-            &format!("/api/v1/spaces/{slug}/resources"),
+            &format!("/api/v1/spaces/{slug}/opening-rules"),
             Some(&op),
-            json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]}}),
+            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
         )
         .await;
-    Lab { op, slug, laser: laser.body["id"].as_str().unwrap().to_owned(), seats: String::new(), app }
+    assert_eq!(r.status, 201, "{}", r.text);
+    let resource = |body: Value| {
+        let (app, op, slug) = (&app, op.clone(), slug.clone());
+        async move {
+            let r = app.post(&format!("/api/v1/spaces/{slug}/resources"), Some(&op), body).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let laser = resource(
+        json!({"kind": "tool", "name_zh": "激光切割机", "name_en": "Laser cutter", "units": {"labels": ["LC-1"]}}),
+    )
+    .await;
+    let seats = resource(
+        json!({"kind": "broadband_seat", "name_zh": "工位", "name_en": "Hot desks", "units": {"count": 2, "prefix": "A-"}}),
+    )
+    .await;
+    Lab { op, slug, laser, seats, app }
 }
 
 #[tokio::test]

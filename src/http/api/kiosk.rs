@@ -895,6 +895,35 @@ fn reason_of(body: &ManualBody) -> ApiResult<&str> {
     Ok(r)
 }
 
+/// An operator checks a booking in or out by hand: the booking, its space's operator, a reason.
+async fn by_hand(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+    body: &ManualBody,
+    check_in: bool,
+) -> ApiResult<Json<SessionView>> {
+    let b = find_booking(state, id).await?;
+    if !operates(user, &b.space_id) {
+        return Err(ApiError::forbidden("this needs the operator role for the booking's space"));
+    }
+    let reason = reason_of(body)?;
+    let now = state.clock.now_ms();
+    let actor = Actor { how: "operator", kiosk_id: None, operator_id: Some(&user.account.id), note: Some(reason) };
+    let s =
+        if check_in {
+            state.db.check_in_manual(&b, &actor, now).await?.ok_or_else(|| {
+                ApiError::conflict("not_checkable", format!("a {} booking cannot be checked in", b.status))
+            })?
+        } else {
+            state.db.check_out(&b.id, &actor, now, now).await?.ok_or_else(|| {
+                ApiError::conflict("not_checked_in", format!("a {} booking is not checked in", b.status))
+            })?
+        };
+    announce(state, &b, &s, check_in, now).await;
+    Ok(Json(session_view(&s, now)))
+}
+
 /// An operator checks a booking in by hand (a maker without a phone, a broken kiosk).
 /// Works for a confirmed booking at any time, and corrects a no-show.
 #[utoipa::path(post, path = "/api/v1/bookings/{id}/check-in", tag = "check-in", params(("id" = String, Path)),
@@ -906,19 +935,7 @@ async fn manual_check_in(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ManualBody>,
 ) -> ApiResult<Json<SessionView>> {
-    let b = find_booking(&state, &id).await?;
-    if !operates(&user, &b.space_id) {
-        return Err(ApiError::forbidden("this needs the operator role for the booking's space"));
-    }
-    let reason = reason_of(&body)?;
-    let now = state.clock.now_ms();
-    let actor = Actor { how: "operator", kiosk_id: None, operator_id: Some(&user.account.id), note: Some(reason) };
-    let s =
-        state.db.check_in_manual(&b, &actor, now).await?.ok_or_else(|| {
-            ApiError::conflict("not_checkable", format!("a {} booking cannot be checked in", b.status))
-        })?;
-    announce(&state, &b, &s, true, now).await;
-    Ok(Json(session_view(&s, now)))
+    by_hand(&state, &user, &id, &body, true).await
 }
 
 /// An operator checks a booking out by hand, with a reason.
@@ -931,20 +948,7 @@ async fn manual_check_out(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ManualBody>,
 ) -> ApiResult<Json<SessionView>> {
-    let b = find_booking(&state, &id).await?;
-    if !operates(&user, &b.space_id) {
-        return Err(ApiError::forbidden("this needs the operator role for the booking's space"));
-    }
-    let reason = reason_of(&body)?;
-    let now = state.clock.now_ms();
-    let actor = Actor { how: "operator", kiosk_id: None, operator_id: Some(&user.account.id), note: Some(reason) };
-    let s = state
-        .db
-        .check_out(&b.id, &actor, now, now)
-        .await?
-        .ok_or_else(|| ApiError::conflict("not_checked_in", format!("a {} booking is not checked in", b.status)))?;
-    announce(&state, &b, &s, false, now).await;
-    Ok(Json(session_view(&s, now)))
+    by_hand(&state, &user, &id, &body, false).await
 }
 
 /// The metered sessions of a booking (its owner, the space's operators, reviewers).
