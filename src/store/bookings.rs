@@ -158,6 +158,8 @@ pub struct ResourceRef<'a> {
     pub kind: &'a str,
     /// Whether the space sets a quota for this kind; if not, the kind usage is not computed.
     pub kind_quota: bool,
+    /// Whether the resource's policy sets a quota; if not, the usage of it is not computed.
+    pub quota: bool,
 }
 
 /// What the booking rules need to know about a maker.
@@ -301,10 +303,10 @@ impl Db {
         };
         let sql = format!(
             "SELECT a.verified_maker, \
-               (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
-                  FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.status IN ('pending', 'confirmed', 'checked_in')), \
-               (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')), \
+               CASE WHEN $9 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
+                  FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
+               CASE WHEN $9 THEN (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
                (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
                   WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
                CASE WHEN $8 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
@@ -327,6 +329,7 @@ impl Db {
                 .bind(resource.space_id)
                 .bind(resource.kind)
                 .bind(resource.kind_quota)
+                .bind(resource.quota)
                 .fetch_one(p)
                 .await?
         });

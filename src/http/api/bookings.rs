@@ -287,6 +287,7 @@ pub(crate) async fn maker(
         space_id: &resource.space_id,
         kind: &resource.kind,
         kind_quota: loaded.kind_quota.is_some(),
+        quota: loaded.policy.quota.hours_per_week.is_some() || loaded.policy.quota.max_active_bookings.is_some(),
     };
     let facts = state.db.maker_facts(account, &r, local_week(loaded.zone, at), state.clock.now_ms()).await?;
     Ok(MakerFacts {
