@@ -60,6 +60,14 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         "/api/v1/organisations/{id}/members",
         "/api/v1/admin/accounts",
         "/api/v1/admin/accounts/{id}/roles",
+        "/api/v1/kiosk/pair",
+        "/api/v1/kiosk/scan",
+        "/api/v1/kiosk/decode",
+        "/api/v1/bookings/{id}/qr.png",
+        "/api/v1/bookings/{id}/check-in",
+        "/api/v1/spaces/{slug}/kiosks",
+        "/api/v1/spaces/{slug}/sessions",
+        "/api/v1/ledger/head",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }
