@@ -901,3 +901,37 @@ async fn across_the_fall_back_night_in_los_angeles_a_no_show_waits_for_real_time
     assert_eq!(r.body["reason"], "no_show", "{}", r.text);
     assert_eq!(r.body["booking"]["until_local"], "01:30");
 }
+
+#[tokio::test]
+async fn a_walk_up_ends_where_the_next_booking_and_the_cool_down_begin() {
+    let lab = lab_at(ms(13, 7)).await;
+    let printer = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "tool", "name_zh": "3D 打印机", "name_en": "3D printer", "units": {"labels": ["P1"]},
+                   "policy": {"walk_ups_allowed": true, "buffer_after_minutes": 15}}),
+        )
+        .await;
+    assert_eq!(printer.status, 201, "{}", printer.text);
+    let pid = printer.body["id"].as_str().unwrap().to_owned();
+    let (_, early_bird) = lab.app.maker("booked@example.org").await;
+    lab.book(&early_bird, &pid, (14, 0), (15, 0)).await;
+    let k = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/kiosks", lab.slug),
+            Some(&lab.op),
+            json!({"name": "Printer", "resource": pid}),
+        )
+        .await;
+    let p = lab.app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
+    let kiosk = p.body["token"].as_str().unwrap().to_owned();
+    let (_, walker) = lab.app.maker("walker@example.org").await;
+    let personal = lab.app.get("/api/v1/me/code", Some(&walker)).await.body["qr"].as_str().unwrap().to_owned();
+    let r = lab.scan(&kiosk, &personal).await;
+    assert_eq!(r["walk_up"], true, "{r}");
+    // Its own cool-down (15 minutes) must end before the 14:00 booking starts.
+    assert_eq!(r["booking"]["until_local"], "13:45", "{r}");
+}

@@ -756,10 +756,13 @@ async fn walk_up(state: &AppState, k: &KioskRow, account: &str, now: i64) -> Api
         let mut best: Option<(&str, i64)> = None;
         for u in &loaded.units {
             let busy = u.blocks.iter().chain(u.closed.iter());
-            if busy.clone().any(|b| b.contains_instant(start)) {
+            // The resource's buffers hold for walk-ups too: set-up before, cool-down after.
+            let (before, after) = (policy.buffer_before_minutes * MINUTE_MS, policy.buffer_after_minutes * MINUTE_MS);
+            let lead = Interval::new(start - before, start + 1).map_err(ApiError::internal)?;
+            if busy.clone().any(|b| b.overlaps(&lead)) {
                 continue;
             }
-            let until = busy.filter(|b| b.start() > start).map(|b| b.start()).fold(end_cap, i64::min);
+            let until = busy.filter(|b| b.start() > start).map(|b| b.start() - after).fold(end_cap, i64::min);
             if until - start >= policy.min_minutes.clamp(1, 15) * MINUTE_MS && best.is_none_or(|(_, t)| until > t) {
                 best = Some((u.id.as_str(), until));
             }
@@ -785,7 +788,7 @@ async fn walk_up(state: &AppState, k: &KioskRow, account: &str, now: i64) -> Api
             organisation_id: None,
             status: "confirmed",
             span,
-            blocked: span,
+            blocked: span.widened(policy.buffer_before_minutes * MINUTE_MS, policy.buffer_after_minutes * MINUTE_MS),
             purpose: "walk-up",
             checkin_nonce: &nonce,
             now,
