@@ -118,9 +118,16 @@
     n.textContent = t("网络中断，正在重试…", "Network is down; retrying…");
   }
 
-  async function submit(code) {
+  // The camera keeps seeing a phone that is still held up: the same code read by the camera
+  // again within 15 s is ignored, so that it does not check straight out.
+  let lastCamera = { code: "", at: 0 };
+  async function submit(code, fromCamera) {
     code = (code || "").trim();
     if (!code || busy) return;
+    if (fromCamera) {
+      if (code === lastCamera.code && Date.now() - lastCamera.at < 15000) return;
+      lastCamera = { code, at: Date.now() };
+    }
     busy = true;
     const started = Date.now();
     for (;;) {
@@ -179,7 +186,7 @@
           } else {
             text = await decodeOnServer(video, canvas, ctx);
           }
-          if (text) await submit(text);
+          if (text) await submit(text, true);
         } catch (_) { /* a bad frame: try the next */ }
       }
       setTimeout(loop, detector ? 150 : 300);

@@ -249,6 +249,11 @@ async fn the_kiosk_camera_reads_a_qr_code_from_chromiums_fake_camera() {
     assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
     assert_eq!(lab.app.db.sessions_of_booking(&booking).await.unwrap().len(), 1);
     b.screenshot("kiosk-camera-check-in.png").await;
+    // The phone is still in front of the camera after the panel resets: that must not check out.
+    lab.app.clock.set(ms(9, 55) + 10_000);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(lab.app.db.booking(&booking).await.unwrap().status, "checked_in");
+    assert!(lab.app.db.sessions_of_booking(&booking).await.unwrap()[0].ended_at.is_none());
     b.quit().await;
     let _ = std::fs::remove_file(video);
 }
