@@ -71,16 +71,15 @@ impl Application {
             let _ = stopping_tx.send(true);
         };
         let grace = self.config.shutdown_grace;
-        let mut scheduler = match self.config.job_interval {
-            Some(every) => match crate::jobs::start(self.state.clone(), every).await {
-                Ok(s) => Some(s),
-                Err(e) => {
+        // The jobs start beside the listener, so that they never delay readiness.
+        let scheduler = self.config.job_interval.map(|every| {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                crate::jobs::start(state, every).await.inspect_err(|e| {
                     tracing::error!(error = %e, "cannot start the scheduled jobs");
-                    None
-                }
-            },
-            None => None,
-        };
+                })
+            })
+        });
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
         let result = tokio::select! {
             r = serve => r,
@@ -92,7 +91,9 @@ impl Application {
                 Ok(())
             }
         };
-        if let Some(s) = scheduler.as_mut() {
+        if let Some(handle) = scheduler
+            && let Ok(Ok(mut s)) = handle.await
+        {
             let _ = s.shutdown().await;
         }
         self.db.close().await;
