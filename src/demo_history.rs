@@ -171,6 +171,43 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
             }
         }
     }
+    upcoming(db, &makers[0], now).await?;
     db.setting_or_insert("demo_history", &format!("{h:?}")).await?;
     Ok(h)
+}
+
+/// Two bookings ahead for the demo maker, so that `/me` shows real check-in codes: a 3D
+/// printer tomorrow 10:00-12:00 in the factory, and a hot desk the day after, 09:00-17:00.
+async fn upcoming(db: &Db, maker: &str, now: i64) -> anyhow::Result<()> {
+    let tz = chrono_tz::Asia::Shanghai;
+    let today = utc_to_local(tz, now).date_naive();
+    for (space, resource_en, days, from, to) in [
+        ("longgang-factory", "3D printers", 1, 10, 12),
+        ("cloud-valley-incubator", "Free broadband seats, zone A", 2, 9, 17),
+    ] {
+        let space = db.space(space).await?;
+        let Some(resource) = db.resources_of(&space.id).await?.into_iter().find(|r| r.name_en == resource_en) else {
+            continue;
+        };
+        let Some(unit) = db.units_of(&resource.id).await?.into_iter().next() else { continue };
+        let day = today + chrono::Days::new(days);
+        let at = |h: u32| local_to_utc(tz, day.and_hms_opt(h, 0, 0).expect("a valid hour"));
+        let span = Interval::new(at(from), at(to))?;
+        let nonce = crate::domain::checkin::short_code(&crate::auth::random_bytes()?);
+        let new = NewBooking {
+            unit_id: &unit.id,
+            resource_id: &resource.id,
+            space_id: &space.id,
+            account_id: maker,
+            organisation_id: None,
+            status: "confirmed",
+            span,
+            blocked: span,
+            purpose: "demo",
+            checkin_nonce: &nonce,
+            now,
+        };
+        db.insert_bookings(std::slice::from_ref(&new), "single", None, false).await?;
+    }
+    Ok(())
 }

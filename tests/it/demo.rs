@@ -75,6 +75,17 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     .await
     .unwrap());
     assert_eq!(open, 0, "every past session is closed");
+    // The demo maker has two bookings ahead, with codes to show on /me.
+    let maker = app.db.account_by_email("maker@labinn.demo").await.unwrap().unwrap();
+    let ahead = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings WHERE account_id = $1 AND status = 'confirmed' AND starts_at > $2"
+    )
+    .bind(&maker.id)
+    .bind(now)
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(ahead, 2);
 
     let spaces = app.get("/api/v1/spaces", None).await;
     let list = spaces.body.as_array().unwrap();
