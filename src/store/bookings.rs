@@ -160,6 +160,8 @@ pub struct ResourceRef<'a> {
     pub kind_quota: bool,
     /// Whether the resource's policy sets a quota; if not, the usage of it is not computed.
     pub quota: bool,
+    /// Also read this unit's live blocks in this window, in the same round trip.
+    pub blocks_of: Option<(&'a str, Interval)>,
 }
 
 /// What the booking rules need to know about a maker.
@@ -173,6 +175,8 @@ pub struct MakerRow {
     /// The same over every resource of this kind in the space.
     pub kind_week_minutes: i64,
     pub kind_active_bookings: i64,
+    /// The live blocks of `ResourceRef::blocks_of`'s unit (empty when not asked).
+    pub unit_blocks: Vec<Interval>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -297,9 +301,15 @@ impl Db {
         now: i64,
     ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
-        let agg = match self {
-            Db::Sqlite { .. } => "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
-            Db::Postgres(_) => "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
+        let (agg, blocks_agg) = match self {
+            Db::Sqlite { .. } => (
+                "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
+                "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
+            ),
+            Db::Postgres(_) => (
+                "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
+                "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
+            ),
         };
         let sql = format!(
             "SELECT a.verified_maker, \
@@ -315,11 +325,17 @@ impl Db {
                   AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
                CASE WHEN $8 THEN (SELECT COUNT(*) FROM bookings b JOIN resources r ON r.id = b.resource_id \
                   WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 AND b.ends_at > $5 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END \
+                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
+               (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
+                  AND x.blocked_until > $11 AND x.blocked_from < $12) \
              FROM accounts a WHERE a.id = $1"
         );
-        type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64);
-        let (verified, week_ms, active, trainings, kind_ms, kind_active): Row = on_read!(self, |p| {
+        type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
+        let (unit, window) = match resource.blocks_of {
+            Some((u, w)) => (Some(u), w),
+            None => (None, week),
+        };
+        let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): Row = on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(account)
                 .bind(resource.id)
@@ -330,9 +346,19 @@ impl Db {
                 .bind(resource.kind)
                 .bind(resource.kind_quota)
                 .bind(resource.quota)
+                .bind(unit)
+                .bind(window.start())
+                .bind(window.end())
                 .fetch_one(p)
                 .await?
         });
+        let mut unit_blocks: Vec<Interval> = blocks
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| pair.split_once(':'))
+            .filter_map(|(a, b)| Interval::new(a.parse().ok()?, b.parse().ok()?).ok())
+            .collect();
+        unit_blocks.sort_by_key(Interval::start);
         let trainings = trainings
             .unwrap_or_default()
             .split(',')
@@ -347,6 +373,7 @@ impl Db {
             active_bookings: active,
             kind_week_minutes: kind_ms.unwrap_or(0) / 60_000,
             kind_active_bookings: kind_active,
+            unit_blocks,
         })
     }
 

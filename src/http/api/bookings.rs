@@ -282,22 +282,42 @@ pub(crate) async fn maker(
     loaded: &Loaded,
     at: i64,
 ) -> ApiResult<MakerFacts> {
+    Ok(maker_and_blocks(state, account, resource, loaded, at, None).await?.0)
+}
+
+/// [`maker`], and in the same round trip the live blocks of `blocks_of`'s unit.
+async fn maker_and_blocks(
+    state: &AppState,
+    account: &str,
+    resource: &ResourceRow,
+    loaded: &Loaded,
+    at: i64,
+    blocks_of: Option<(&str, Interval)>,
+) -> ApiResult<(MakerFacts, Vec<Interval>)> {
     let r = crate::store::bookings::ResourceRef {
         id: &resource.id,
         space_id: &resource.space_id,
         kind: &resource.kind,
         kind_quota: loaded.kind_quota.is_some(),
         quota: loaded.policy.quota.hours_per_week.is_some() || loaded.policy.quota.max_active_bookings.is_some(),
+        blocks_of,
     };
     let facts = state.db.maker_facts(account, &r, local_week(loaded.zone, at), state.clock.now_ms()).await?;
-    Ok(MakerFacts {
-        verified: facts.verified,
-        trainings: facts.trainings.into_iter().map(|(slug, expires_at)| TrainingHold { slug, expires_at }).collect(),
-        week_minutes: facts.week_minutes,
-        active_bookings: facts.active_bookings,
-        kind_week_minutes: facts.kind_week_minutes,
-        kind_active_bookings: facts.kind_active_bookings,
-    })
+    Ok((
+        MakerFacts {
+            verified: facts.verified,
+            trainings: facts
+                .trainings
+                .into_iter()
+                .map(|(slug, expires_at)| TrainingHold { slug, expires_at })
+                .collect(),
+            week_minutes: facts.week_minutes,
+            active_bookings: facts.active_bookings,
+            kind_week_minutes: facts.kind_week_minutes,
+            kind_active_bookings: facts.kind_active_bookings,
+        },
+        facts.unit_blocks,
+    ))
 }
 
 /// Loads the calendar around `span` and checks every rule for `account`.
@@ -329,17 +349,26 @@ async fn decide_cached(
     let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
     // A named unit needs only its own blocks (the others are not candidates; a 409 answer
     // reads everything afresh): a few rows instead of every unit's.
-    let cal = match unit {
+    let (loaded, facts) = match unit {
         Some(u) => {
-            let blocks = state.db.live_blocks(u, window).await?.into_iter().map(|(_, i)| (u.to_owned(), i)).collect();
-            let mut cal = entry.calendar(window, blocks);
+            // The unit's blocks come with the maker's facts, in one round trip.
+            let mut cal = entry.calendar(window, Vec::new());
             cal.units.retain(|x| x.id == u);
-            cal
+            let mut loaded = loaded_from(&entry.resource, &cal, window)?;
+            let (facts, blocks) =
+                maker_and_blocks(state, account, &entry.resource, &loaded, span.start(), Some((u, window))).await?;
+            for x in &mut loaded.units {
+                x.blocks.clone_from(&blocks);
+            }
+            (loaded, facts)
         }
-        None => entry.calendar(window, state.db.blocked_intervals(&entry.resource, window).await?),
+        None => {
+            let cal = entry.calendar(window, state.db.blocked_intervals(&entry.resource, window).await?);
+            let loaded = loaded_from(&entry.resource, &cal, window)?;
+            let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
+            (loaded, facts)
+        }
     };
-    let loaded = loaded_from(&entry.resource, &cal, window)?;
-    let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
     let violations = loaded.violations(&facts, span, unit, state.clock.now_ms());
     let open = loaded.open();
     Ok(Decision { zone: loaded.zone, policy: loaded.policy, open, units: loaded.units, violations })
