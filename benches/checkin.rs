@@ -84,8 +84,7 @@ async fn book_all(
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for chunk in spans.chunks(5000) {
-        let nonces: Vec<String> =
-            chunk.iter().map(|_| labinn::domain::checkin::short_code(&labinn::auth::random_bytes().unwrap())).collect();
+        let nonces: Vec<String> = chunk.iter().map(|_| labinn::auth::checkin_nonce().unwrap()).collect();
         let news: Vec<NewBooking<'_>> = chunk
             .iter()
             .zip(&nonces)

@@ -87,12 +87,17 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], AuthError> {
     Ok(buf)
 }
 
+/// A fresh booking nonce: the check-in code's input and the short typed code (10 characters
+/// of [`crate::domain::checkin::SHORT_ALPHABET`], about 50 bits).
+///
+/// # Errors
+/// When the operating system's random source fails.
+pub fn checkin_nonce() -> Result<String, AuthError> {
+    Ok(crate::domain::checkin::short_code(&random_bytes()?))
+}
+
 pub fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::domain::hex(bytes)
 }
 
 /// A new login token: `lbn_` and 64 hex digits (256 random bits).

@@ -89,7 +89,7 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
                 }
                 taken.push((u, span));
                 let maker = makers[rng.below(makers.len() as u64) as usize].clone();
-                let nonce = crate::domain::checkin::short_code(&crate::auth::random_bytes()?);
+                let nonce = crate::auth::checkin_nonce()?;
                 inserts.push((space_id.clone(), kiosk.clone(), units[u].clone(), maker, span, nonce));
             }
         }
@@ -193,7 +193,7 @@ async fn upcoming(db: &Db, maker: &str, now: i64) -> anyhow::Result<()> {
         let day = today + chrono::Days::new(days);
         let at = |h: u32| local_to_utc(tz, day.and_hms_opt(h, 0, 0).expect("a valid hour"));
         let span = Interval::new(at(from), at(to))?;
-        let nonce = crate::domain::checkin::short_code(&crate::auth::random_bytes()?);
+        let nonce = crate::auth::checkin_nonce()?;
         let new = NewBooking {
             unit_id: &unit.id,
             resource_id: &resource.id,

@@ -22,6 +22,12 @@ const BATCH: i64 = 500;
 /// Webhook attempts before giving up.
 const MAX_ATTEMPTS: i64 = 10;
 
+/// When a failed delivery comes due again: after 2^attempts seconds, at most an hour;
+/// `None` (give up) after [`MAX_ATTEMPTS`].
+fn retry_at(attempts: i64, now: i64) -> Option<i64> {
+    (attempts < MAX_ATTEMPTS).then(|| now + 1000 * (1i64 << attempts.clamp(0, 12)).min(3600))
+}
+
 /// What one run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Report {
@@ -108,7 +114,7 @@ pub async fn reminders(state: &AppState, now: i64) -> anyhow::Result<usize> {
 pub async fn deliver_outbox(state: &AppState, client: &reqwest::Client, now: i64) -> anyhow::Result<usize> {
     let Some((url, key)) = &state.config.webhook else { return Ok(0) };
     let mut delivered = 0;
-    for m in state.db.claim_outbox(&["webhook"], now, 60_000, 100).await? {
+    for m in state.db.claim_outbox("webhook", now, 60_000, 100).await? {
         let signature =
             format!("sha256={}", crate::domain::checkin::hmac_sha256_hex(key.0.as_bytes(), m.payload.as_bytes()));
         let result = client
@@ -125,7 +131,7 @@ pub async fn deliver_outbox(state: &AppState, client: &reqwest::Client, now: i64
             Ok(r) => Some(format!("HTTP {}", r.status())),
             Err(e) => Some(e.to_string()),
         };
-        let retry = (m.attempts < MAX_ATTEMPTS).then(|| now + 1000 * (1i64 << m.attempts.clamp(0, 12)).min(3600));
+        let retry = retry_at(m.attempts, now);
         if error.is_none() {
             delivered += 1;
         } else {
@@ -143,7 +149,7 @@ pub async fn deliver_outbox(state: &AppState, client: &reqwest::Client, now: i64
 pub async fn deliver_mail(state: &AppState, now: i64) -> anyhow::Result<usize> {
     let Some((host, port, from)) = &state.config.smtp else { return Ok(0) };
     let mut sent = 0;
-    for m in state.db.claim_outbox(&["reminder"], now, 120_000, 50).await? {
+    for m in state.db.claim_outbox("reminder", now, 120_000, 50).await? {
         let result = async {
             let p: serde_json::Value = serde_json::from_str(&m.payload)?;
             let account = m.account_id.as_deref().ok_or_else(|| anyhow::anyhow!("a reminder without an account"))?;
@@ -165,7 +171,7 @@ pub async fn deliver_mail(state: &AppState, now: i64) -> anyhow::Result<usize> {
             anyhow::Ok(())
         }
         .await;
-        let retry = (m.attempts < MAX_ATTEMPTS).then(|| now + 1000 * (1i64 << m.attempts.clamp(0, 12)).min(3600));
+        let retry = retry_at(m.attempts, now);
         match &result {
             Ok(()) => sent += 1,
             Err(e) => tracing::warn!(message = %m.id, attempts = m.attempts, error = %e, "reminder e-mail failed"),

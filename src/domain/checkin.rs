@@ -56,7 +56,7 @@ impl Secret {
 pub fn hmac_sha256_hex(key: &[u8], body: &[u8]) -> String {
     let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes a key of any length");
     m.update(body);
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&m.finalize().into_bytes())
 }
 
 fn uuid_bytes(id: &str) -> Option<[u8; 16]> {

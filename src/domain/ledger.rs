@@ -68,7 +68,7 @@ pub fn entry_hash(prev_hash: &str, seq: i64, kind: &str, subject: &str, recorded
         h.update(part.as_bytes());
         h.update(b"\n");
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&h.finalize())
 }
 
 /// The first place where a chain does not hold.

@@ -16,6 +16,15 @@ pub mod policy;
 
 use serde::Serialize;
 
+/// Lower-case hexadecimal of `bytes` (tokens, hashes, signatures).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// One invalid field of an input, with a stable code that clients can switch on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {

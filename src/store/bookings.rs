@@ -352,12 +352,7 @@ impl Db {
                 .fetch_one(p)
                 .await?
         });
-        let mut unit_blocks: Vec<Interval> = blocks
-            .unwrap_or_default()
-            .split(',')
-            .filter_map(|pair| pair.split_once(':'))
-            .filter_map(|(a, b)| Interval::new(a.parse().ok()?, b.parse().ok()?).ok())
-            .collect();
+        let mut unit_blocks = super::parse_interval_list(blocks.as_deref())?;
         unit_blocks.sort_by_key(Interval::start);
         let trainings = trainings
             .unwrap_or_default()

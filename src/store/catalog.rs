@@ -655,18 +655,7 @@ impl Db {
         });
         let mut out = Vec::new();
         for (unit, list) in rows {
-            for pair in list.split(',') {
-                let parsed =
-                    pair.split_once(':').and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)));
-                match parsed.and_then(|(a, b)| Interval::new(a, b).ok()) {
-                    Some(i) => out.push((unit.clone(), i)),
-                    None => {
-                        return Err(super::StoreError::Db(sqlx::Error::Protocol(format!(
-                            "bad blocked interval {pair:?}"
-                        ))));
-                    }
-                }
-            }
+            out.extend(super::parse_interval_list(Some(&list))?.into_iter().map(|i| (unit.clone(), i)));
         }
         Ok(out)
     }

@@ -477,15 +477,15 @@ impl Db {
     ) -> StoreResult<Option<SessionRow>> {
         let lock = self.ledger_lock();
         let returning = format!("RETURNING {SESSION_COLUMNS}");
+        let max = match self {
+            Db::Sqlite { .. } => "MAX",
+            Db::Postgres(_) => "GREATEST",
+        };
         let sql = format!(
-            "UPDATE sessions SET ended_at = MAX_OF(started_at, $2), closed_by = $3, \
-             note = COALESCE($4, note), overstay_ms = MAX_OF(0, MAX_OF(started_at, $2) - $5) \
+            "UPDATE sessions SET ended_at = {max}(started_at, $2), closed_by = $3, \
+             note = COALESCE($4, note), overstay_ms = {max}(0, {max}(started_at, $2) - $5) \
              WHERE booking_id = $1 AND ended_at IS NULL {returning}"
         );
-        let sql = match self {
-            Db::Sqlite { .. } => sql.replace("MAX_OF", "MAX"),
-            Db::Postgres(_) => sql.replace("MAX_OF", "GREATEST"),
-        };
         let out = in_write_tx!(self, |tx| {
             let ends: Option<(i64, String)> = sqlx::query_as(
                 "UPDATE bookings SET status = 'completed', updated_at = $2 WHERE id = $1 AND status = 'checked_in' \
@@ -773,31 +773,24 @@ impl Db {
         Ok(())
     }
 
-    /// Claims up to `limit` due messages of `kinds` for `lease_ms` (a node that dies while
+    /// Claims up to `limit` due messages of `kind` for `lease_ms` (a node that dies while
     /// sending lets them come due again), counting the attempt.
     ///
     /// # Errors
     /// Database errors.
-    pub async fn claim_outbox(
-        &self,
-        kinds: &[&str],
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<OutboxRow>> {
-        let list = kinds.iter().map(|k| format!("'{}'", k.replace('\'', ""))).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "UPDATE outbox SET due_at = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
-             WHERE sent_at IS NULL AND due_at <= $1 AND kind IN ({list}) ORDER BY due_at LIMIT $3) \
-             AND sent_at IS NULL AND due_at <= $1 RETURNING id, account_id, kind, payload, attempts"
-        );
+    pub async fn claim_outbox(&self, kind: &str, now: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<OutboxRow>> {
         Ok(in_write_tx!(self, |tx| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(now)
-                .bind(now + lease_ms)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?
+            sqlx::query_as(
+                "UPDATE outbox SET due_at = $2, attempts = attempts + 1 WHERE id IN (SELECT id FROM outbox \
+                 WHERE sent_at IS NULL AND due_at <= $1 AND kind = $4 ORDER BY due_at LIMIT $3) \
+                 AND sent_at IS NULL AND due_at <= $1 RETURNING id, account_id, kind, payload, attempts",
+            )
+            .bind(now)
+            .bind(now + lease_ms)
+            .bind(limit)
+            .bind(kind)
+            .fetch_all(&mut *tx)
+            .await?
         }))
     }
 

@@ -252,6 +252,23 @@ impl Db {
 }
 
 /// A fresh UUIDv7 id as text: time-ordered, so indexes stay compact, and not guessable.
+/// Reads intervals that SQL aggregated as `from:until,from:until,…` (`group_concat` /
+/// `string_agg`: one row instead of one per booking). An empty or absent list is none.
+///
+/// # Errors
+/// [`StoreError::Db`] for a pair that is not an interval.
+pub fn parse_interval_list(list: Option<&str>) -> StoreResult<Vec<crate::domain::interval::Interval>> {
+    list.unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            pair.split_once(':')
+                .and_then(|(a, b)| crate::domain::interval::Interval::new(a.parse().ok()?, b.parse().ok()?).ok())
+                .ok_or_else(|| StoreError::Db(sqlx::Error::Protocol(format!("bad blocked interval {pair:?}"))))
+        })
+        .collect()
+}
+
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }

@@ -1,7 +1,7 @@
 //! Reservations: makers book units or resources, every rule is applied on the server, a
 //! taken unit is a 409 with alternatives, and races never double-book.
 
-use crate::helpers::{TestApp, operated_space, spawn_app_at};
+use crate::helpers::{TestApp, open_daily, operated_space, spawn_app_at};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -20,14 +20,7 @@ struct Lab {
 async fn lab() -> Lab {
     let app = spawn_app_at(NOW).await;
     let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
-    let r = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/opening-rules"),
-            Some(&op),
-            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    open_daily(&app, &op, &slug, "08:00", 840).await;
     let laser = app
         .post(
             &format!("/api/v1/spaces/{slug}/resources"),
@@ -515,12 +508,7 @@ async fn berlin_lab() -> (TestApp, String, String) {
     // Monday 2026-03-02 09:00 in Berlin.
     let app = spawn_app_at(1_772_438_400_000).await;
     let (op, slug) = operated_space(&app, "berlin", "Europe/Berlin").await;
-    app.post(
-        &format!("/api/v1/spaces/{slug}/opening-rules"),
-        Some(&op),
-        json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
-    )
-    .await;
+    open_daily(&app, &op, &slug, "08:00", 840).await;
     let r = app
         .post(
             &format!("/api/v1/spaces/{slug}/resources"),

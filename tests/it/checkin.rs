@@ -1,7 +1,7 @@
 //! Check-in at the kiosk: signed codes and QR images, kiosk pairing, every scan decision,
 //! walk-ups, operators by hand, metered sessions, the jobs, and the tamper-evident ledger.
 
-use crate::helpers::{TestApp, operated_space, spawn_app_at};
+use crate::helpers::{TestApp, open_daily, operated_space, spawn_app_at};
 use serde_json::{Value, json};
 
 /// Monday 2026-09-07 08:00 in Shanghai.
@@ -657,14 +657,7 @@ pub async fn lab_with(now: i64, tweak: impl FnOnce(labinn::config::Settings) -> 
 /// A space in Shanghai open 08:00–22:00 with a laser cutter (LC-1) and two hot desks.
 async fn lab_at_app(app: TestApp) -> Lab {
     let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
-    let r = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/opening-rules"),
-            Some(&op),
-            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T08:00", "duration_minutes": 840}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    open_daily(&app, &op, &slug, "08:00", 840).await;
     let resource = |body: Value| {
         let (app, op, slug) = (&app, op.clone(), slug.clone());
         async move {
@@ -828,14 +821,7 @@ fn utc_ms(rfc3339: &str) -> i64 {
 async fn round_the_clock(zone: &str, now: &str, from: &str, to: &str) -> (TestApp, String, Value) {
     let app = spawn_app_at(utc_ms(now)).await;
     let (op, slug) = operated_space(&app, "zone-lab", zone).await;
-    let r = app
-        .post(
-            &format!("/api/v1/spaces/{slug}/opening-rules"),
-            Some(&op),
-            json!({"rrule": "FREQ=DAILY", "start": "2026-01-01T00:00", "duration_minutes": 1440}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    open_daily(&app, &op, &slug, "00:00", 1440).await;
     let tool = app
         .post(
             &format!("/api/v1/spaces/{slug}/resources"),

@@ -325,6 +325,18 @@ pub async fn operated_space(app: &TestApp, slug: &str, timezone: &str) -> (Strin
     (app.login(&email).await, slug.to_owned())
 }
 
+/// Opens a space every day from `start` (local `HH:MM`) for `minutes` (its operator's token).
+pub async fn open_daily(app: &TestApp, op: &str, slug: &str, start: &str, minutes: i64) {
+    let r = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/opening-rules"),
+            Some(op),
+            json!({"rrule": "FREQ=DAILY", "start": format!("2026-01-01T{start}"), "duration_minutes": minutes}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "opening rule: {}", r.text);
+}
+
 /// A `labinn serve` process on `database_url`, and its base URL. Killed when dropped.
 pub struct Node {
     pub child: std::process::Child,

@@ -515,7 +515,7 @@ pub(crate) async fn team_of(
 /// A fresh nonce for the check-in code of a booking; it is also the short typed code
 /// (10 characters, about 50 bits).
 pub(crate) fn nonce() -> ApiResult<String> {
-    Ok(crate::domain::checkin::short_code(&crate::auth::random_bytes::<{ crate::domain::checkin::SHORT_LEN }>()?))
+    Ok(crate::auth::checkin_nonce()?)
 }
 
 /// Books a unit, or any free unit of a resource (best fit); with `recurrence`, a series.
