@@ -9,7 +9,7 @@
 //! its stamp, on whichever node the change was made. Live bookings (blocked intervals) and
 //! `max_blocked_ms` are never cached.
 
-use crate::domain::interval::Interval;
+use crate::domain::interval::{Interval, normalize};
 use crate::store::catalog::{ClosureRow, OpeningRuleRow, ResourceCalendar, ResourceRow, SpaceRow, UnitRow};
 use crate::store::{Db, StoreResult};
 use std::collections::HashMap;
@@ -26,7 +26,26 @@ pub struct Entry {
     rules: Vec<OpeningRuleRow>,
     /// Every closure of the space.
     closures: Vec<ClosureRow>,
+    /// Opening hours and closures expanded per [`BLOCK_MS`] block (index: start / BLOCK_MS).
+    /// Expanding RRULEs was the largest cost of a booking decision; the rules cannot change
+    /// without a new entry, so neither can their expansion.
+    expanded: Mutex<HashMap<i64, Arc<Expansion>>>,
 }
+
+/// A calendar's opening hours and closures within a window, without any bookings.
+#[derive(Debug, Clone, Default)]
+pub struct Expansion {
+    pub hours: Vec<Interval>,
+    /// Closures of the space or the resource.
+    pub closed: Vec<Interval>,
+    /// Closures of single units: (unit id, intervals).
+    pub unit_closed: Vec<(String, Vec<Interval>)>,
+}
+
+/// The span of one memoised expansion: a week, aligned to the epoch.
+const BLOCK_MS: i64 = 7 * 86_400_000;
+/// Most memoised blocks per entry (about five years).
+const MAX_BLOCKS: usize = 256;
 
 #[derive(Debug, Default)]
 pub struct CatalogCache {
@@ -57,7 +76,7 @@ impl CatalogCache {
             db.opening_rules_of(&resource.space_id),
             db.closures_of(&resource.space_id, None),
         )?;
-        let entry = Arc::new(Entry { version, resource, space, units, rules, closures });
+        let entry = Arc::new(Entry { version, resource, space, units, rules, closures, expanded: Mutex::default() });
         let mut map = self.entries.lock().expect("cache lock");
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -85,6 +104,56 @@ impl CatalogCache {
 }
 
 impl Entry {
+    /// The expansion over `window`: the memoised weekly blocks that cover it (`expand` makes
+    /// a missing one), each clipped to `window`. The same as expanding `window` itself,
+    /// because an expansion clips every occurrence to its window; pieces that a block
+    /// boundary cut are joined again.
+    ///
+    /// # Errors
+    /// What `expand` returns.
+    pub fn expansion<E>(
+        &self,
+        window: Interval,
+        expand: impl Fn(Interval) -> Result<Expansion, E>,
+    ) -> Result<Expansion, E> {
+        let mut hours = Vec::new();
+        let mut closed = Vec::new();
+        let mut unit_closed: HashMap<&str, Vec<Interval>> = HashMap::new();
+        let clip = |v: &[Interval]| v.iter().filter_map(|i| i.intersection(&window)).collect::<Vec<_>>();
+        let blocks: Vec<Arc<Expansion>> = (window.start().div_euclid(BLOCK_MS)
+            ..=(window.end() - 1).div_euclid(BLOCK_MS))
+            .map(|k| self.block(k, &expand))
+            .collect::<Result<_, E>>()?;
+        for b in &blocks {
+            hours.extend(clip(&b.hours));
+            closed.extend(clip(&b.closed));
+            for (unit, ivs) in &b.unit_closed {
+                unit_closed.entry(unit.as_str()).or_default().extend(clip(ivs));
+            }
+        }
+        let mut unit_closed: Vec<(String, Vec<Interval>)> = unit_closed
+            .into_iter()
+            .map(|(u, ivs)| (u.to_owned(), normalize(ivs)))
+            .filter(|(_, ivs)| !ivs.is_empty())
+            .collect();
+        unit_closed.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Expansion { hours: normalize(hours), closed: normalize(closed), unit_closed })
+    }
+
+    fn block<E>(&self, k: i64, expand: &impl Fn(Interval) -> Result<Expansion, E>) -> Result<Arc<Expansion>, E> {
+        if let Some(b) = self.expanded.lock().expect("cache lock").get(&k) {
+            return Ok(b.clone());
+        }
+        let span = Interval::new(k * BLOCK_MS, (k + 1) * BLOCK_MS).expect("a block is a non-empty interval");
+        let b = Arc::new(expand(span)?);
+        let mut memo = self.expanded.lock().expect("cache lock");
+        if memo.len() >= MAX_BLOCKS {
+            memo.clear();
+        }
+        memo.insert(k, b.clone());
+        Ok(b)
+    }
+
     /// What [`Db::calendar_of`] returns, from the cached rows and the live `blocks`.
     pub fn calendar(&self, window: Interval, blocks: Vec<(String, Interval)>) -> ResourceCalendar {
         let rid = self.resource.id.as_str();

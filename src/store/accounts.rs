@@ -226,10 +226,6 @@ impl Db {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>, i64)>> {
-        let agg = match self {
-            Db::Sqlite { .. } => "group_concat(g.role || '@' || COALESCE(g.space_id, ''), ',')",
-            Db::Postgres(_) => "string_agg(g.role || '@' || COALESCE(g.space_id, ''), ',')",
-        };
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -237,18 +233,50 @@ impl Db {
             roles: Option<String>,
             catalog_version: i64,
         }
-        let sql = format!(
-            "SELECT {}, (SELECT {agg} FROM role_grants g WHERE g.account_id = a.id) AS roles, \
-             (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version \
-             FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
-             WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
-            ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
-        );
-        let row: Option<Row> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(p)
-            .await?);
+        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+            super::TwoDialects::new(|pg| {
+                let agg = if pg { "string_agg" } else { "group_concat" };
+                format!(
+                    "SELECT {}, (SELECT {agg}(g.role || '@' || COALESCE(g.space_id, ''), ',') \
+                     FROM role_grants g WHERE g.account_id = a.id) AS roles, \
+                     (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version \
+                     FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
+                     WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
+                    ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+                )
+            })
+        });
+        let row: Option<Row> = match self {
+            // Every authenticated request asks this: inline, without sqlx's thread hand-off.
+            Db::Sqlite { direct, .. } => direct.read(|c| {
+                use rusqlite::OptionalExtension;
+                c.prepare_cached(&SQL.sqlite)?
+                    .query_row(rusqlite::params![token_hash, now], |r| {
+                        Ok(Row {
+                            account: AccountRow {
+                                id: r.get(0)?,
+                                email: r.get(1)?,
+                                password_hash: r.get(2)?,
+                                display_name: r.get(3)?,
+                                locale: r.get(4)?,
+                                verified_maker: r.get(5)?,
+                                disabled: r.get(6)?,
+                                created_at: r.get(7)?,
+                            },
+                            roles: r.get(8)?,
+                            catalog_version: r.get(9)?,
+                        })
+                    })
+                    .optional()
+            })?,
+            Db::Postgres(p) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(p)
+                    .await?
+            }
+        };
         Ok(row.map(|r| {
             let mut roles: Vec<RoleGrantRow> = r
                 .roles

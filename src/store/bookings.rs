@@ -30,6 +30,44 @@ const INSERT_BOOKING: &str = "INSERT INTO bookings (id, unit_id, resource_id, sp
      starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)";
 
+/// [`NewBooking`] with its text owned, to travel to the SQLite writer thread.
+struct OwnedBooking {
+    unit_id: String,
+    resource_id: String,
+    space_id: String,
+    account_id: String,
+    organisation_id: Option<String>,
+    status: String,
+    span: Interval,
+    blocked: Interval,
+    purpose: String,
+    checkin_nonce: String,
+    now: i64,
+}
+
+impl From<&NewBooking<'_>> for OwnedBooking {
+    fn from(b: &NewBooking<'_>) -> Self {
+        OwnedBooking {
+            unit_id: b.unit_id.to_owned(),
+            resource_id: b.resource_id.to_owned(),
+            space_id: b.space_id.to_owned(),
+            account_id: b.account_id.to_owned(),
+            organisation_id: b.organisation_id.map(str::to_owned),
+            status: b.status.to_owned(),
+            span: b.span,
+            blocked: b.blocked,
+            purpose: b.purpose.to_owned(),
+            checkin_nonce: b.checkin_nonce.to_owned(),
+            now: b.now,
+        }
+    }
+}
+
+static INSERT_BOOKING_PG: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{INSERT_BOOKING} ON CONFLICT DO NOTHING RETURNING id"));
+static INSERT_BOOKING_SQLITE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| super::sqlite_numbered(INSERT_BOOKING));
+
 macro_rules! bind_all {
     ($q:expr, $id:expr, $b:expr) => {
         $q.bind($id)
@@ -59,15 +97,36 @@ impl Db {
         let id = new_id();
         match self {
             Db::Postgres(pool) => {
-                let sql = format!("{INSERT_BOOKING} ON CONFLICT DO NOTHING RETURNING id");
                 let row: Option<String> =
-                    bind_all!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &id, b).fetch_optional(pool).await?;
+                    bind_all!(sqlx::query_scalar(sqlx::AssertSqlSafe(INSERT_BOOKING_PG.as_str())), &id, b)
+                        .fetch_optional(pool)
+                        .await?;
                 row.ok_or(StoreError::Overlap)
             }
-            // One statement is its own transaction (autocommit): atomic with its trigger, durable
-            // under synchronous = FULL, and one round trip to the writer instead of three.
-            Db::Sqlite { write, .. } => {
-                bind_all!(sqlx::query(INSERT_BOOKING), &id, b).execute(write).await?;
+            // Through the group writer: committed with whatever other bookings are waiting,
+            // in its own savepoint, and answered only after that COMMIT.
+            Db::Sqlite { writer, .. } => {
+                let (key, b) = (id.clone(), OwnedBooking::from(b));
+                writer
+                    .run(move |c| {
+                        c.prepare_cached(&INSERT_BOOKING_SQLITE)?.execute(rusqlite::params![
+                            key,
+                            b.unit_id,
+                            b.resource_id,
+                            b.space_id,
+                            b.account_id,
+                            b.organisation_id,
+                            b.status,
+                            b.span.start(),
+                            b.span.end(),
+                            b.blocked.start(),
+                            b.blocked.end(),
+                            b.purpose,
+                            b.checkin_nonce,
+                            b.now,
+                        ])
+                    })
+                    .await?;
                 Ok(id)
             }
         }
@@ -301,18 +360,21 @@ impl Db {
         now: i64,
     ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
-        let (agg, blocks_agg) = match self {
-            Db::Sqlite { .. } => (
-                "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
-                "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
-            ),
-            Db::Postgres(_) => (
-                "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
-                "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
-            ),
-        };
-        let sql = format!(
-            "SELECT a.verified_maker, \
+        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+            super::TwoDialects::new(|pg| {
+                let (agg, blocks_agg) = if pg {
+                    (
+                        "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
+                        "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
+                    )
+                } else {
+                    (
+                        "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
+                        "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
+                    )
+                };
+                format!(
+                    "SELECT a.verified_maker, \
                CASE WHEN $9 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
                   FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
                CASE WHEN $9 THEN (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
@@ -329,29 +391,53 @@ impl Db {
                (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
                   AND x.blocked_until > $11 AND x.blocked_from < $12) \
              FROM accounts a WHERE a.id = $1"
-        );
+                )
+            })
+        });
         type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
         let (unit, window) = match resource.blocks_of {
             Some((u, w)) => (Some(u), w),
             None => (None, week),
         };
-        let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): Row = on_read!(self, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(account)
-                .bind(resource.id)
-                .bind(week.start())
-                .bind(week.end())
-                .bind(now)
-                .bind(resource.space_id)
-                .bind(resource.kind)
-                .bind(resource.kind_quota)
-                .bind(resource.quota)
-                .bind(unit)
-                .bind(window.start())
-                .bind(window.end())
-                .fetch_one(p)
-                .await?
-        });
+        let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): Row = match self {
+            // Every booking asks this: inline, without sqlx's thread hand-off.
+            Db::Sqlite { direct, .. } => direct.read(|c| {
+                c.prepare_cached(&SQL.sqlite)?.query_row(
+                    rusqlite::params![
+                        account,
+                        resource.id,
+                        week.start(),
+                        week.end(),
+                        now,
+                        resource.space_id,
+                        resource.kind,
+                        resource.kind_quota,
+                        resource.quota,
+                        unit,
+                        window.start(),
+                        window.end(),
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+                )
+            })?,
+            Db::Postgres(p) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
+                    .bind(account)
+                    .bind(resource.id)
+                    .bind(week.start())
+                    .bind(week.end())
+                    .bind(now)
+                    .bind(resource.space_id)
+                    .bind(resource.kind)
+                    .bind(resource.kind_quota)
+                    .bind(resource.quota)
+                    .bind(unit)
+                    .bind(window.start())
+                    .bind(window.end())
+                    .fetch_one(p)
+                    .await?
+            }
+        };
         let mut unit_blocks = super::parse_interval_list(blocks.as_deref())?;
         unit_blocks.sort_by_key(Interval::start);
         let trainings = trainings

@@ -7,13 +7,17 @@
 //! Every write is one transaction: `BEGIN IMMEDIATE` on SQLite (a deferred `BEGIN` fails
 //! with "database is locked" when it upgrades under concurrent writers), a plain `BEGIN`
 //! on PostgreSQL. A write that is a single statement (the booking insert) runs in autocommit
-//! instead: it is its own transaction, with no read to upgrade from. SQLite writes go through
-//! a pool of one connection; reads use their own.
+//! on PostgreSQL. On SQLite the hot path leaves sqlx: single bookings are written through
+//! [`group_commit`] (one thread, many requests per transaction, each in a savepoint, answered
+//! after COMMIT), and the reads every booking makes run inline through [`direct_read`]. Every
+//! other SQLite write goes through a sqlx pool of one connection; other reads use their own.
 
 pub mod accounts;
 pub mod bookings;
 pub mod catalog;
 pub mod checkin;
+pub mod direct_read;
+pub mod group_commit;
 pub mod organisations;
 pub mod waitlist;
 
@@ -31,10 +35,22 @@ pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 /// The name of the no-double-booking guarantee, in both dialects (constraint / trigger error).
 pub const NO_OVERLAP: &str = "booking_no_overlap";
 
+/// How long a SQLite writer waits for another's write lock before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A connection to the database of this node.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    /// `writer` runs the hot single-statement writes (bookings) with group commit; `write`
+    /// (one connection) runs every other write transaction. Both take SQLite's write lock
+    /// with `BEGIN IMMEDIATE`, so they take turns.
+    /// `direct` runs the hot reads (token, maker facts) inline, without sqlx's hand-off.
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        writer: group_commit::GroupWriter,
+        direct: std::sync::Arc<direct_read::DirectReader>,
+    },
     Postgres(PgPool),
 }
 
@@ -62,6 +78,39 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    /// A statement on SQLite's direct paths (group writer, inline reads) failed for a
+    /// reason other than the above.
+    #[error("database error: {0}")]
+    Direct(group_commit::WriteError),
+}
+
+impl From<group_commit::WriteError> for StoreError {
+    fn from(e: group_commit::WriteError) -> Self {
+        use rusqlite::ffi;
+        if let group_commit::WriteError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) = &e {
+            let message = message.as_deref().unwrap_or_default();
+            if message.contains(NO_OVERLAP) {
+                return StoreError::Overlap;
+            }
+            match code.extended_code {
+                ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                    return StoreError::Unique(message.to_owned());
+                }
+                ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::ForeignKey(message.to_owned()),
+                _ => {}
+            }
+        }
+        StoreError::Direct(e)
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            e => group_commit::WriteError::Sqlite(e).into(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -143,7 +192,7 @@ impl Db {
                     // FULL: an acknowledged booking survives power loss, not only a crash.
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(BUSY_TIMEOUT);
                 let connect_err = |source| StoreError::Connect { target: config.database.redacted(), source };
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
@@ -156,7 +205,13 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                Ok(Db::Sqlite { write, read })
+                // The sqlx connection above created the file; the writer opens the same one.
+                let writer = group_commit::GroupWriter::start(path, BUSY_TIMEOUT).map_err(|e| StoreError::Connect {
+                    target: config.database.redacted(),
+                    source: sqlx::Error::Configuration(Box::new(e)),
+                })?;
+                let direct = std::sync::Arc::new(direct_read::DirectReader::new(path, BUSY_TIMEOUT));
+                Ok(Db::Sqlite { write, read, writer, direct })
             }
             DatabaseTarget::Postgres(url) => {
                 let redacted = config.database.redacted();
@@ -229,11 +284,15 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn bench_insert(&self, key: &str) -> StoreResult<()> {
-        // The same shape as a booking insert: one autocommit statement on the writer (SQLite),
-        // one statement on the pool (PostgreSQL).
+        // The same shape as a booking insert: one statement through the group writer
+        // (SQLite), one statement on the pool (PostgreSQL).
         const SQL: &str = "INSERT INTO settings (key, value) VALUES ($1, '')";
+        static SQLITE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| sqlite_numbered(SQL));
         match self {
-            Db::Sqlite { write, .. } => sqlx::query(SQL).bind(key).execute(write).await.map(|_| ())?,
+            Db::Sqlite { writer, .. } => {
+                let key = key.to_owned();
+                writer.run(move |c| c.prepare_cached(&SQLITE_SQL)?.execute([key]).map(|_| ())).await?;
+            }
             Db::Postgres(pool) => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
         }
         Ok(())
@@ -242,13 +301,42 @@ impl Db {
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { write, read } => {
+            Db::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }
             Db::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// One statement in both dialects, built once (`build(true)` is PostgreSQL's). The SQLite
+/// text is for rusqlite, with [`sqlite_numbered`] placeholders.
+pub(crate) struct TwoDialects {
+    pub sqlite: String,
+    pub postgres: String,
+}
+
+impl TwoDialects {
+    pub(crate) fn new(build: impl Fn(bool) -> String) -> TwoDialects {
+        TwoDialects { sqlite: sqlite_numbered(&build(false)), postgres: build(true) }
+    }
+}
+
+/// `sql` with its `$n` placeholders written `?n` for rusqlite. SQLite reads `$9` as a *named*
+/// parameter and numbers named parameters in order of appearance (sqlx binds them by name);
+/// `?9` is parameter 9 wherever it appears, so positional binding is right.
+pub(crate) fn sqlite_numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A fresh UUIDv7 id as text: time-ordered, so indexes stay compact, and not guessable.
@@ -271,4 +359,16 @@ pub fn parse_interval_list(list: Option<&str>) -> StoreResult<Vec<crate::domain:
 
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_placeholders_keep_their_number_wherever_they_appear() {
+        assert_eq!(
+            super::sqlite_numbered("SELECT CASE WHEN $9 THEN $2 END FROM t WHERE a = $1 AND b = $10 AND c = $1"),
+            "SELECT CASE WHEN ?9 THEN ?2 END FROM t WHERE a = ?1 AND b = ?10 AND c = ?1"
+        );
+        assert_eq!(super::sqlite_numbered("SELECT '$x', $ FROM t"), "SELECT '$x', $ FROM t");
+    }
 }

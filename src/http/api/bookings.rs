@@ -13,6 +13,7 @@ use crate::domain::interval::{Interval, normalize};
 use crate::domain::{FieldError, ValidationErrors};
 use crate::http::AppState;
 use crate::http::calendar::{Span, closures as closures_of_rows, opening_windows, zone_of};
+use crate::http::catalog_cache::Expansion;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::store::StoreError;
@@ -234,7 +235,12 @@ pub(crate) fn loaded_from(
     cal: &crate::store::catalog::ResourceCalendar,
     window: Interval,
 ) -> ApiResult<Loaded> {
-    let policy = stored_policy(resource)?;
+    let expansion = expand_rules(cal, window)?;
+    assemble(resource, &cal.space, &cal.units, &cal.blocks, expansion)
+}
+
+/// A calendar's opening hours and closures within `window` (its bookings are not looked at).
+fn expand_rules(cal: &crate::store::catalog::ResourceCalendar, window: Interval) -> ApiResult<Expansion> {
     let zone = zone_of(&cal.space)?;
     let mut hours = Vec::new();
     for rule in opening_windows(zone, &cal.opening_rules)? {
@@ -250,29 +256,42 @@ pub(crate) fn loaded_from(
             Scope::Unit(u) => unit_closed.push((u.clone(), ivs)),
         }
     }
+    Ok(Expansion { hours: normalize(hours), closed, unit_closed })
+}
+
+/// [`Loaded`] from the rules' expansion, the units and their live blocks.
+fn assemble(
+    resource: &ResourceRow,
+    space: &SpaceRow,
+    units: &[crate::store::catalog::UnitRow],
+    blocks: &[(String, Interval)],
+    expansion: Expansion,
+) -> ApiResult<Loaded> {
+    let policy = stored_policy(resource)?;
+    let zone = zone_of(space)?;
+    let Expansion { hours, closed, unit_closed } = expansion;
     // Group once: scanning every block for every unit would be quadratic.
-    let mut blocks: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
-    for (id, i) in &cal.blocks {
-        blocks.entry(id.as_str()).or_default().push(*i);
+    let mut by_unit: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
+    for (id, i) in blocks {
+        by_unit.entry(id.as_str()).or_default().push(*i);
     }
-    let units = cal
-        .units
+    let units = units
         .iter()
         .map(|u| UnitState {
             id: u.id.clone(),
             label: u.label.clone(),
-            blocks: blocks.remove(u.id.as_str()).unwrap_or_default(),
+            blocks: by_unit.remove(u.id.as_str()).unwrap_or_default(),
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();
     let kind_quota = match crate::domain::policy::ResourceKind::from_db(&resource.kind) {
-        Some(kind) => serde_json::from_str::<serde_json::Value>(&cal.space.kind_quotas)
+        Some(kind) => serde_json::from_str::<serde_json::Value>(&space.kind_quotas)
             .ok()
             .and_then(|v| crate::domain::policy::parse_kind_quotas(&v).ok())
             .and_then(|mut q| q.remove(&kind)),
         None => None,
     };
-    Ok(Loaded { zone, policy, hours: normalize(hours), closed, units, kind_quota })
+    Ok(Loaded { zone, policy, hours, closed, units, kind_quota })
 }
 
 pub(crate) async fn maker(
@@ -349,12 +368,13 @@ async fn decide_cached(
     let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
     // A named unit needs only its own blocks (the others are not candidates; a 409 answer
     // reads everything afresh): a few rows instead of every unit's.
+    // Opening hours and closures come expanded from the cache entry.
+    let expansion = entry.expansion(window, |w| expand_rules(&entry.calendar(w, Vec::new()), w))?;
     let (loaded, facts) = match unit {
         Some(u) => {
             // The unit's blocks come with the maker's facts, in one round trip.
-            let mut cal = entry.calendar(window, Vec::new());
-            cal.units.retain(|x| x.id == u);
-            let mut loaded = loaded_from(&entry.resource, &cal, window)?;
+            let units: Vec<_> = entry.units.iter().filter(|x| x.id == u).cloned().collect();
+            let mut loaded = assemble(&entry.resource, &entry.space, &units, &[], expansion)?;
             let (facts, blocks) =
                 maker_and_blocks(state, account, &entry.resource, &loaded, span.start(), Some((u, window))).await?;
             for x in &mut loaded.units {
@@ -363,8 +383,8 @@ async fn decide_cached(
             (loaded, facts)
         }
         None => {
-            let cal = entry.calendar(window, state.db.blocked_intervals(&entry.resource, window).await?);
-            let loaded = loaded_from(&entry.resource, &cal, window)?;
+            let blocks = state.db.blocked_intervals(&entry.resource, window).await?;
+            let loaded = assemble(&entry.resource, &entry.space, &entry.units, &blocks, expansion)?;
             let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
             (loaded, facts)
         }

@@ -1,0 +1,257 @@
+//! The SQLite writer with group commit: one thread owns the write connection and runs many
+//! requests in one `BEGIN IMMEDIATE` transaction.
+//!
+//! Why: with one transaction per request, every booking waits for its own WAL fsync
+//! (`synchronous = FULL`), and sqlx's SQLite driver hands every statement to its connection
+//! thread and back. Here a request is a closure that runs on the writer thread itself, with
+//! no hand-off per statement; the thread takes whatever requests are waiting (up to
+//! [`MAX_BATCH`]), runs each inside its own SAVEPOINT (a failed request is rolled back to its
+//! savepoint and does not disturb its neighbours), commits once, and only then answers every
+//! request. An answer is therefore never given for a write that is not durable, and a crash
+//! before COMMIT loses only requests that were not answered.
+//!
+//! The no-overlap trigger still decides inside the transaction, so the guarantee is the
+//! database's, as on every other write path.
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// Most requests committed together. Bounds the latency one batch adds to its first request.
+pub const MAX_BATCH: usize = 128;
+
+/// What a write through the group writer can end in.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The request itself failed (its savepoint was rolled back; the others were not).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The batch could not begin or commit: nothing of it was written.
+    #[error("the write transaction failed: {0}")]
+    Batch(String),
+    /// The request panicked; it was rolled back.
+    #[error("the write panicked")]
+    Panicked,
+    /// The writer thread is gone (the node is shutting down).
+    #[error("the writer has stopped")]
+    Stopped,
+    /// The writer thread could not be started.
+    #[error("cannot start the writer thread: {0}")]
+    Start(std::io::Error),
+}
+
+/// One request in a batch, type-erased so requests of any result type share the queue.
+trait Task: Send {
+    /// Runs the work; `true` when it succeeded (its savepoint is kept).
+    fn run(&mut self, c: &Connection) -> bool;
+    /// Answers the caller once the batch's fate is known (`commit` is its error, if any).
+    fn answer(self: Box<Self>, commit: Option<&str>);
+}
+
+struct Request<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, WriteError>>,
+    reply: oneshot::Sender<Result<T, WriteError>>,
+}
+
+impl<T, F> Task for Request<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, c: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let out = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(c))) {
+            Ok(r) => r.map_err(WriteError::from),
+            Err(_) => Err(WriteError::Panicked),
+        };
+        let ok = out.is_ok();
+        self.result = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, commit: Option<&str>) {
+        let out = match (commit, self.result) {
+            // A request that failed on its own says so, whatever became of the batch.
+            (_, Some(Err(e))) => Err(e),
+            (None, Some(ok)) => ok,
+            (Some(e), _) => Err(WriteError::Batch(e.to_owned())),
+            (None, None) => Err(WriteError::Batch("the request was not run".into())),
+        };
+        // The caller may have given up (timeout, disconnect): nothing to tell then.
+        let _ = self.reply.send(out);
+    }
+}
+
+/// A handle on the writer thread; cheap to clone. The thread stops when the last handle is
+/// dropped, after finishing what it holds.
+#[derive(Clone, Debug)]
+pub struct GroupWriter {
+    queue: mpsc::Sender<Box<dyn Task>>,
+}
+
+impl GroupWriter {
+    /// Opens the write connection to `path` (the schema must exist) and starts its thread.
+    ///
+    /// # Errors
+    /// When the file cannot be opened, the connection's settings cannot be applied or the
+    /// thread cannot be started.
+    pub fn start(path: &Path, busy_timeout: Duration) -> Result<GroupWriter, WriteError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(busy_timeout)?;
+        // The same settings as the sqlx connections: WAL, FULL (an acknowledged booking
+        // survives power loss), foreign keys enforced.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let (queue, rx) = mpsc::channel::<Box<dyn Task>>();
+        std::thread::Builder::new()
+            .name("labinn-sqlite-writer".into())
+            .spawn(move || writer_loop(&conn, &rx))
+            .map_err(WriteError::Start)?;
+        Ok(GroupWriter { queue })
+    }
+
+    /// Runs `work` in the next batch and answers after that batch committed. `work` runs on
+    /// the writer thread: it must only talk to the database, never block on anything else.
+    ///
+    /// # Errors
+    /// See [`WriteError`].
+    pub async fn run<T, F>(&self, work: F) -> Result<T, WriteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let task: Box<dyn Task> = Box::new(Request { work: Some(work), result: None, reply });
+        self.queue.send(task).map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn Task>>) {
+    let mut batch: Vec<Box<dyn Task>> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(t) => batch.push(t),
+                Err(_) => break,
+            }
+        }
+        let outcome = run_batch(conn, &mut batch);
+        for task in batch.drain(..) {
+            task.answer(outcome.as_ref().err().map(String::as_str));
+        }
+    }
+}
+
+/// Runs every task of `batch` in one transaction; the error is the batch's (begin/commit).
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Task>]) -> Result<(), String> {
+    exec(conn, "BEGIN IMMEDIATE")?;
+    for task in batch.iter_mut() {
+        if let Err(e) = exec(conn, "SAVEPOINT request") {
+            let _ = exec(conn, "ROLLBACK");
+            return Err(e);
+        }
+        let kept = task.run(conn);
+        let end = if kept { exec(conn, "RELEASE request") } else { rollback_to(conn) };
+        if let Err(e) = end {
+            let _ = exec(conn, "ROLLBACK");
+            return Err(e);
+        }
+    }
+    exec(conn, "COMMIT").inspect_err(|_| {
+        let _ = exec(conn, "ROLLBACK");
+    })
+}
+
+fn rollback_to(conn: &Connection) -> Result<(), String> {
+    exec(conn, "ROLLBACK TO request")?;
+    exec(conn, "RELEASE request")
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), String> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> (tempfile::TempDir, GroupWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL); \
+             CREATE TABLE total (n INTEGER NOT NULL); INSERT INTO total VALUES (0);",
+        )
+        .unwrap();
+        drop(c);
+        let w = GroupWriter::start(&path, Duration::from_secs(5)).unwrap();
+        (dir, w)
+    }
+
+    fn count(dir: &tempfile::TempDir) -> i64 {
+        let c = Connection::open(dir.path().join("w.db")).unwrap();
+        c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_requests_commit_and_a_failed_one_leaves_its_neighbours_alone() {
+        let (dir, w) = writer();
+        let mut tasks = Vec::new();
+        for i in 0..200_i64 {
+            let w = w.clone();
+            tasks.push(tokio::spawn(async move {
+                // Every tenth request writes twice and then fails on a duplicate key: its
+                // first write must be undone with it, and no other request may be lost.
+                w.run(move |c| {
+                    c.execute("UPDATE total SET n = n + 1", [])?;
+                    c.execute("INSERT INTO t (k, v) VALUES (?1, 'x')", [i])?;
+                    if i % 10 == 0 {
+                        c.execute("INSERT INTO t (k, v) VALUES (?1, 'again')", [i])?;
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        let mut ok = 0;
+        let mut failed = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(WriteError::Sqlite(e)) => {
+                    assert!(e.to_string().contains("UNIQUE"), "{e}");
+                    failed += 1;
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!((ok, failed), (180, 20));
+        // Answered means committed: every success is on disk, no trace of a failure.
+        assert_eq!(count(&dir), 180);
+        let c = Connection::open(dir.path().join("w.db")).unwrap();
+        let total: i64 = c.query_row("SELECT n FROM total", [], |r| r.get(0)).unwrap();
+        assert_eq!(total, 180);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_request_is_rolled_back_and_the_writer_goes_on() {
+        let (dir, w) = writer();
+        let r = w
+            .run(|c| -> rusqlite::Result<()> {
+                c.execute("INSERT INTO t (k, v) VALUES (1, 'x')", [])?;
+                panic!("bug in a request")
+            })
+            .await;
+        assert!(matches!(r, Err(WriteError::Panicked)), "{r:?}");
+        w.run(|c| c.execute("INSERT INTO t (k, v) VALUES (2, 'y')", [])).await.unwrap();
+        assert_eq!(count(&dir), 1);
+    }
+}
