@@ -636,23 +636,46 @@ impl Db {
     ) -> StoreResult<Vec<(String, Interval)>> {
         // The lower bound reads max_blocked_ms fresh (a cached resource row may be older);
         // the subquery is evaluated once, and the index range is still bounded on both sides.
+        /// The longest window read inline on SQLite (a booking decision reads its span ± a day).
+        const INLINE_WINDOW_MS: i64 = 8 * 86_400_000;
         const WHERE: &str = "WHERE resource_id = $1 AND blocked_from >= $2 - (SELECT max_blocked_ms FROM resources WHERE id = $1) \
              AND blocked_from < $3 AND blocked_until > $4 \
              AND status IN ('pending', 'confirmed', 'checked_in') GROUP BY unit_id";
-        let agg = match self {
-            Db::Sqlite { .. } => "group_concat(blocked_from || ':' || blocked_until, ',')",
-            Db::Postgres(_) => "string_agg(blocked_from::text || ':' || blocked_until::text, ',')",
-        };
-        let sql = format!("SELECT unit_id, {agg} FROM bookings {WHERE}");
-        let rows: Vec<(String, String)> = on_read!(self, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+            super::TwoDialects::new(|pg| {
+                let agg = if pg {
+                    "string_agg(blocked_from::text || ':' || blocked_until::text, ',')"
+                } else {
+                    "group_concat(blocked_from || ':' || blocked_until, ',')"
+                };
+                format!("SELECT unit_id, {agg} FROM bookings {WHERE}")
+            })
+        });
+        let rows: Vec<(String, String)> = match self {
+            // A booking decision's window (a few days) is a short index range: inline, without
+            // sqlx's thread hand-off. Long windows (availability) stay on the pool.
+            Db::Sqlite { direct, .. } if window.end() - window.start() <= INLINE_WINDOW_MS => direct.read(|c| {
+                c.prepare_cached(&SQL.sqlite)?
+                    .query_map(rusqlite::params![&resource.id, window.start(), window.end(), window.start()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect::<rusqlite::Result<_>>()
+            })?,
+            _ => on_read!(self, |p| {
+                // sqlx reads SQLite's `?n` as parameter n too.
+                sqlx::query_as(sqlx::AssertSqlSafe(if matches!(self, Db::Postgres(_)) {
+                    SQL.postgres.as_str()
+                } else {
+                    SQL.sqlite.as_str()
+                }))
                 .bind(&resource.id)
                 .bind(window.start())
                 .bind(window.end())
                 .bind(window.start())
                 .fetch_all(p)
                 .await?
-        });
+            }),
+        };
         let mut out = Vec::new();
         for (unit, list) in rows {
             out.extend(super::parse_interval_list(Some(&list))?.into_iter().map(|i| (unit.clone(), i)));

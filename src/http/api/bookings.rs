@@ -604,8 +604,12 @@ async fn create(
         let view = super::kiosk::owner_view(&state, &row)?;
         return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
     }
-    // Refresh what we know, so the answer names what took the time.
-    let fresh = decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?;
+    // Refresh what we know, so the answer names what took the time: every unit's blocks, for
+    // the alternatives on the same resource.
+    let fresh = match &cached {
+        Some(entry) => decide_cached(&state, entry, &user.account.id, span, None).await?,
+        None => decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?,
+    };
     let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
     Err(conflict(&fresh, span, blocked, unit.as_deref(), state.clock.now_ms()))
 }
