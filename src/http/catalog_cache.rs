@@ -42,6 +42,37 @@ pub struct Expansion {
     pub unit_closed: Vec<(String, Vec<Interval>)>,
 }
 
+/// The indexes of the blocks that cover `window`.
+fn block_range(window: Interval) -> std::ops::RangeInclusive<i64> {
+    window.start().div_euclid(BLOCK_MS)..=(window.end() - 1).div_euclid(BLOCK_MS)
+}
+
+fn block_span(k: i64) -> Interval {
+    Interval::new(k * BLOCK_MS, (k + 1) * BLOCK_MS).expect("a block is a non-empty interval")
+}
+
+/// The blocks' expansions clipped to `window`, with pieces cut at block boundaries joined.
+fn join(window: Interval, blocks: &[Arc<Expansion>]) -> Expansion {
+    let mut hours = Vec::new();
+    let mut closed = Vec::new();
+    let mut unit_closed: HashMap<&str, Vec<Interval>> = HashMap::new();
+    let clip = |v: &[Interval]| v.iter().filter_map(|i| i.intersection(&window)).collect::<Vec<_>>();
+    for b in blocks {
+        hours.extend(clip(&b.hours));
+        closed.extend(clip(&b.closed));
+        for (unit, ivs) in &b.unit_closed {
+            unit_closed.entry(unit.as_str()).or_default().extend(clip(ivs));
+        }
+    }
+    let mut unit_closed: Vec<(String, Vec<Interval>)> = unit_closed
+        .into_iter()
+        .map(|(u, ivs)| (u.to_owned(), normalize(ivs)))
+        .filter(|(_, ivs)| !ivs.is_empty())
+        .collect();
+    unit_closed.sort_by(|a, b| a.0.cmp(&b.0));
+    Expansion { hours: normalize(hours), closed: normalize(closed), unit_closed }
+}
+
 /// The span of one memoised expansion: a week, aligned to the epoch.
 const BLOCK_MS: i64 = 7 * 86_400_000;
 /// Most memoised blocks per entry (about five years).
@@ -116,36 +147,16 @@ impl Entry {
         window: Interval,
         expand: impl Fn(Interval) -> Result<Expansion, E>,
     ) -> Result<Expansion, E> {
-        let mut hours = Vec::new();
-        let mut closed = Vec::new();
-        let mut unit_closed: HashMap<&str, Vec<Interval>> = HashMap::new();
-        let clip = |v: &[Interval]| v.iter().filter_map(|i| i.intersection(&window)).collect::<Vec<_>>();
-        let blocks: Vec<Arc<Expansion>> = (window.start().div_euclid(BLOCK_MS)
-            ..=(window.end() - 1).div_euclid(BLOCK_MS))
-            .map(|k| self.block(k, &expand))
-            .collect::<Result<_, E>>()?;
-        for b in &blocks {
-            hours.extend(clip(&b.hours));
-            closed.extend(clip(&b.closed));
-            for (unit, ivs) in &b.unit_closed {
-                unit_closed.entry(unit.as_str()).or_default().extend(clip(ivs));
-            }
-        }
-        let mut unit_closed: Vec<(String, Vec<Interval>)> = unit_closed
-            .into_iter()
-            .map(|(u, ivs)| (u.to_owned(), normalize(ivs)))
-            .filter(|(_, ivs)| !ivs.is_empty())
-            .collect();
-        unit_closed.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Expansion { hours: normalize(hours), closed: normalize(closed), unit_closed })
+        let blocks: Vec<Arc<Expansion>> =
+            block_range(window).map(|k| self.block(k, &expand)).collect::<Result<_, E>>()?;
+        Ok(join(window, &blocks))
     }
 
     fn block<E>(&self, k: i64, expand: &impl Fn(Interval) -> Result<Expansion, E>) -> Result<Arc<Expansion>, E> {
         if let Some(b) = self.expanded.lock().expect("cache lock").get(&k) {
             return Ok(b.clone());
         }
-        let span = Interval::new(k * BLOCK_MS, (k + 1) * BLOCK_MS).expect("a block is a non-empty interval");
-        let b = Arc::new(expand(span)?);
+        let b = Arc::new(expand(block_span(k))?);
         let mut memo = self.expanded.lock().expect("cache lock");
         if memo.len() >= MAX_BLOCKS {
             memo.clear();
@@ -178,6 +189,48 @@ impl Entry {
             opening_rules,
             closures,
             blocks,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::{RecurringWindow, Zone};
+    use proptest::prelude::*;
+
+    /// Opening hours 09:00-17:00 and a unit closure 16:00-20:00 every day, Berlin wall clock:
+    /// occurrences that cross block edges and DST changes.
+    fn expand(w: Interval) -> Result<Expansion, ()> {
+        let zone = Zone::parse("timezone", "Europe/Berlin").unwrap();
+        let rule = |start: &str, minutes| {
+            RecurringWindow::parse_stored(["r", "s", "d"], "FREQ=DAILY", start, minutes, 1440, zone).unwrap()
+        };
+        let (open, shut) = (rule("2025-01-01T09:00", 480), rule("2025-01-01T16:00", 240));
+        Ok(Expansion {
+            hours: open.expand(w).unwrap(),
+            closed: Vec::new(),
+            unit_closed: vec![("u1".into(), shut.expand(w).unwrap())],
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn memoised_blocks_give_what_expanding_the_window_gives(
+            start in 1_735_689_600_000_i64..1_798_761_600_000, hours in 1_i64..24 * 40
+        ) {
+            let window = Interval::new(start, start + hours * 3_600_000).unwrap();
+            let blocks: Vec<Arc<Expansion>> = block_range(window).map(|k| Arc::new(expand(block_span(k)).unwrap())).collect();
+            let joined = join(window, &blocks);
+            let direct = expand(window).unwrap();
+            prop_assert_eq!(joined.hours, normalize(direct.hours));
+            let want: Vec<(String, Vec<Interval>)> = direct
+                .unit_closed
+                .into_iter()
+                .map(|(u, v)| (u, normalize(v)))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            prop_assert_eq!(joined.unit_closed, want);
         }
     }
 }
