@@ -63,8 +63,6 @@ impl From<&NewBooking<'_>> for OwnedBooking {
     }
 }
 
-static INSERT_BOOKING_PG: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("{INSERT_BOOKING} ON CONFLICT DO NOTHING RETURNING id"));
 static INSERT_BOOKING_SQLITE: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| super::sqlite_numbered(INSERT_BOOKING));
 
@@ -96,12 +94,27 @@ impl Db {
     pub async fn insert_booking(&self, b: &NewBooking<'_>) -> StoreResult<String> {
         let id = new_id();
         match self {
-            Db::Postgres(pool) => {
-                let row: Option<String> =
-                    bind_all!(sqlx::query_scalar(sqlx::AssertSqlSafe(INSERT_BOOKING_PG.as_str())), &id, b)
-                        .fetch_optional(pool)
-                        .await?;
-                row.ok_or(StoreError::Overlap)
+            // With whatever other bookings are waiting, in one statement (see `pg_batch`).
+            Db::Postgres(_, batcher) => {
+                batcher
+                    .insert(super::pg_batch::Row {
+                        id: id.clone(),
+                        unit_id: b.unit_id.to_owned(),
+                        resource_id: b.resource_id.to_owned(),
+                        space_id: b.space_id.to_owned(),
+                        account_id: b.account_id.to_owned(),
+                        organisation_id: b.organisation_id.map(str::to_owned),
+                        status: b.status.to_owned(),
+                        starts_at: b.span.start(),
+                        ends_at: b.span.end(),
+                        blocked_from: b.blocked.start(),
+                        blocked_until: b.blocked.end(),
+                        purpose: b.purpose.to_owned(),
+                        checkin_nonce: b.checkin_nonce.to_owned(),
+                        now: b.now,
+                    })
+                    .await?;
+                Ok(id)
             }
             // Through the group writer: committed with whatever other bookings are waiting,
             // in its own savepoint, and answered only after that COMMIT.
@@ -420,7 +433,7 @@ impl Db {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
             })?,
-            Db::Postgres(p) => {
+            Db::Postgres(p, ..) => {
                 sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
                     .bind(account)
                     .bind(resource.id)

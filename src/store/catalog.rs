@@ -663,7 +663,7 @@ impl Db {
             })?,
             _ => on_read!(self, |p| {
                 // sqlx reads SQLite's `?n` as parameter n too.
-                sqlx::query_as(sqlx::AssertSqlSafe(if matches!(self, Db::Postgres(_)) {
+                sqlx::query_as(sqlx::AssertSqlSafe(if matches!(self, Db::Postgres(..)) {
                     SQL.postgres.as_str()
                 } else {
                     SQL.sqlite.as_str()

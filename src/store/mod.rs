@@ -19,6 +19,7 @@ pub mod checkin;
 pub mod direct_read;
 pub mod group_commit;
 pub mod organisations;
+pub mod pg_batch;
 pub mod waitlist;
 
 use crate::config::{Config, DatabaseTarget};
@@ -51,7 +52,8 @@ pub enum Db {
         writer: group_commit::GroupWriter,
         direct: std::sync::Arc<direct_read::DirectReader>,
     },
-    Postgres(PgPool),
+    /// The pool, and the batch writer for single bookings ([`pg_batch`]).
+    Postgres(PgPool, pg_batch::Batcher),
 }
 
 /// Errors of the storage layer.
@@ -144,7 +146,7 @@ macro_rules! on_read {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite { read: $p, .. } => $body,
-            $crate::store::Db::Postgres($p) => $body,
+            $crate::store::Db::Postgres($p, ..) => $body,
         }
     };
 }
@@ -162,7 +164,7 @@ macro_rules! in_write_tx {
                 $tx.commit().await?;
                 out
             }
-            $crate::store::Db::Postgres(pool) => {
+            $crate::store::Db::Postgres(pool, ..) => {
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin().await?;
                 let out = $body;
@@ -230,7 +232,8 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
-                Ok(Db::Postgres(pool))
+                let batcher = pg_batch::Batcher::start(pool.clone());
+                Ok(Db::Postgres(pool, batcher))
             }
         }
     }
@@ -238,14 +241,14 @@ impl Db {
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite { .. } => "sqlite",
-            Db::Postgres(_) => "postgres",
+            Db::Postgres(..) => "postgres",
         }
     }
 
     fn migrator(&self) -> &'static Migrator {
         match self {
             Db::Sqlite { .. } => &SQLITE_MIGRATOR,
-            Db::Postgres(_) => &POSTGRES_MIGRATOR,
+            Db::Postgres(..) => &POSTGRES_MIGRATOR,
         }
     }
 
@@ -257,7 +260,7 @@ impl Db {
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Db::Sqlite { write, .. } => SQLITE_MIGRATOR.run(write).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+            Db::Postgres(pool, ..) => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
     }
@@ -293,7 +296,7 @@ impl Db {
                 let key = key.to_owned();
                 writer.run(move |c| c.prepare_cached(&SQLITE_SQL)?.execute([key]).map(|_| ())).await?;
             }
-            Db::Postgres(pool) => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
+            Db::Postgres(pool, ..) => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
         }
         Ok(())
     }
@@ -305,7 +308,7 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(p) => p.close().await,
+            Db::Postgres(p, ..) => p.close().await,
         }
     }
 }

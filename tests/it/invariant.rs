@@ -97,6 +97,49 @@ async fn of_32_racing_overlapping_bookings_exactly_one_survives() {
     assert_eq!(live_count(&app.db, &f.unit).await, 1);
 }
 
+/// Bookings written together (SQLite group commit, PostgreSQL multi-row insert) still get
+/// their own answers: one row that names a unit that does not exist fails alone, while the
+/// others, on free times, are all written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bad_row_among_concurrent_bookings_fails_alone() {
+    let app = spawn_app().await;
+    let f = Arc::new(fixture(&app).await);
+    let mut tasks = Vec::new();
+    for i in 0..24_i64 {
+        let (db, f) = (app.db.clone(), f.clone());
+        tasks.push(tokio::spawn(async move {
+            let span = Interval::new(T0 + i * 60 * MIN, T0 + (i + 1) * 60 * MIN).unwrap();
+            let unit = if i == 7 { "no-such-unit".to_owned() } else { f.unit.clone() };
+            db.insert_booking(&NewBooking {
+                unit_id: &unit,
+                resource_id: &f.resource,
+                space_id: &f.space,
+                account_id: &f.account,
+                organisation_id: None,
+                status: "confirmed",
+                span,
+                blocked: span,
+                purpose: "",
+                checkin_nonce: "n",
+                now: 0,
+            })
+            .await
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    for (i, r) in results.iter().enumerate() {
+        if i == 7 {
+            assert!(matches!(r, Err(StoreError::ForeignKey(_))), "row 7: {r:?}");
+        } else {
+            assert!(r.is_ok(), "row {i}: {r:?}");
+        }
+    }
+    assert_eq!(live_count(&app.db, &f.unit).await, 23);
+}
+
 #[tokio::test]
 async fn touching_bookings_do_not_conflict() {
     let app = spawn_app().await;
