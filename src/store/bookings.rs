@@ -3,8 +3,9 @@
 //! PostgreSQL: the exclusion constraint `booking_no_overlap`, written to with
 //! `INSERT … ON CONFLICT DO NOTHING RETURNING id` (plain INSERTs that collide on an
 //! exclusion constraint deadlock under contention; DO NOTHING does not). No row back
-//! means the unit is taken. SQLite: the `booking_no_overlap` trigger aborts the write
-//! inside its `BEGIN IMMEDIATE` transaction.
+//! means the unit is taken (single bookings go in groups of such rows: `pg_batch`). SQLite:
+//! the `booking_no_overlap` trigger aborts the write inside its `BEGIN IMMEDIATE` transaction
+//! (single bookings: in the group writer's transaction, `group_commit`).
 
 use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::interval::Interval;

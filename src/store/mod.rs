@@ -6,8 +6,8 @@
 //!
 //! Every write is one transaction: `BEGIN IMMEDIATE` on SQLite (a deferred `BEGIN` fails
 //! with "database is locked" when it upgrades under concurrent writers), a plain `BEGIN`
-//! on PostgreSQL. A write that is a single statement (the booking insert) runs in autocommit
-//! on PostgreSQL. On SQLite the hot path leaves sqlx: single bookings are written through
+//! on PostgreSQL. Single bookings on PostgreSQL are inserted together with whatever others
+//! are waiting, in one autocommit statement ([`pg_batch`]). On SQLite the hot path leaves sqlx: single bookings are written through
 //! [`group_commit`] (one thread, many requests per transaction, each in a savepoint, answered
 //! after COMMIT), and the reads every booking makes run inline through [`direct_read`]. Every
 //! other SQLite write goes through a sqlx pool of one connection; other reads use their own.
