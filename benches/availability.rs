@@ -20,7 +20,7 @@ use labinn::domain::availability::free_by_unit;
 use labinn::domain::calendar::{DAY_MS, MAX_OPENING_MINUTES, RecurringWindow, Zone, local_to_utc};
 use labinn::domain::interval::Interval;
 use labinn::store::Db;
-use labinn::store::catalog::{NewResource, NewSpace};
+use labinn::store::catalog::NewResource;
 use std::time::Instant;
 
 const ITERATIONS: usize = 300;
@@ -34,18 +34,7 @@ struct Seeded {
 
 async fn seed(db: &Db) -> Seeded {
     let zone = Zone::parse("tz", "Asia/Shanghai").unwrap();
-    let space = db
-        .insert_space(NewSpace {
-            slug: "bench",
-            name_zh: "基准",
-            name_en: "Bench",
-            kind: "maker_space",
-            timezone: zone.name(),
-            now: 0,
-        })
-        .await
-        .unwrap();
-    db.insert_opening_rule(&space, None, "FREQ=DAILY", "2026-01-01T09:00:00", 720, 0).await.unwrap();
+    let space = common::bench_space(db, "maker_space", "2026-01-01T09:00:00", 720, 0).await;
     let (account, _) = {
         let a = db
             .create_account(&labinn::store::accounts::NewAccount {

@@ -20,7 +20,7 @@ use labinn::config::{Config, Settings};
 use labinn::domain::calendar::format_utc;
 use labinn::store::Db;
 use labinn::store::accounts::NewAccount;
-use labinn::store::catalog::{NewResource, NewSpace};
+use labinn::store::catalog::NewResource;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,18 +38,7 @@ struct Seeded {
 
 async fn seed(db: &Db) -> Seeded {
     let now = chrono::Utc::now().timestamp_millis();
-    let space = db
-        .insert_space(NewSpace {
-            slug: "bench",
-            name_zh: "基准",
-            name_en: "Bench",
-            kind: "incubator",
-            timezone: "Asia/Shanghai",
-            now,
-        })
-        .await
-        .unwrap();
-    db.insert_opening_rule(&space, None, "FREQ=DAILY", "2026-01-01T00:00:00", 1440, now).await.unwrap();
+    let space = common::bench_space(db, "incubator", "2026-01-01T00:00:00", 1440, now).await;
     let policy = r#"{"horizon_days": 730, "max_minutes": 1440}"#;
     let resource = |name: &'static str, n: usize| {
         let labels: Vec<String> = (1..=n).map(|i| format!("{name}{i:03}")).collect();

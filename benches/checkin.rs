@@ -19,7 +19,7 @@ use labinn::domain::interval::Interval;
 use labinn::store::Db;
 use labinn::store::accounts::NewAccount;
 use labinn::store::bookings::NewBooking;
-use labinn::store::catalog::{NewResource, NewSpace};
+use labinn::store::catalog::NewResource;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -30,18 +30,7 @@ const SECRET: &str = "bench-checkin-secret-0123456789abcdef";
 const MIN: i64 = 60_000;
 
 async fn space_with_units(db: &Db, units: usize, now: i64) -> (String, String, Vec<String>) {
-    let space = db
-        .insert_space(NewSpace {
-            slug: "bench",
-            name_zh: "基准",
-            name_en: "Bench",
-            kind: "maker_space",
-            timezone: "Asia/Shanghai",
-            now,
-        })
-        .await
-        .unwrap();
-    db.insert_opening_rule(&space, None, "FREQ=DAILY", "2026-01-01T00:00:00", 1440, now).await.unwrap();
+    let space = common::bench_space(db, "maker_space", "2026-01-01T00:00:00", 1440, now).await;
     let labels: Vec<String> = (1..=units).map(|i| format!("U{i:06}")).collect();
     let resource = db
         .insert_resource_with_units(&NewResource {

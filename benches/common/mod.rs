@@ -64,3 +64,22 @@ pub fn start_node(url: &str, extra: &[&str], env: &[(&str, String)]) -> (std::pr
     std::thread::spawn(move || lines.for_each(drop));
     (child, base)
 }
+
+/// The bench space ("bench", Asia/Shanghai) of `kind`, open daily from `open_local` for
+/// `open_minutes`; returns its id.
+#[allow(dead_code)] // each bench compiles this module; not every one seeds a space
+pub async fn bench_space(db: &labinn::store::Db, kind: &str, open_local: &str, open_minutes: i64, now: i64) -> String {
+    let space = db
+        .insert_space(labinn::store::catalog::NewSpace {
+            slug: "bench",
+            name_zh: "基准",
+            name_en: "Bench",
+            kind,
+            timezone: "Asia/Shanghai",
+            now,
+        })
+        .await
+        .unwrap();
+    db.insert_opening_rule(&space, None, "FREQ=DAILY", open_local, open_minutes, now).await.unwrap();
+    space
+}

@@ -27,28 +27,53 @@ pub struct NewBooking<'a> {
     pub now: i64,
 }
 
-const INSERT_BOOKING: &str = "INSERT INTO bookings (id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
-     starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)";
-
-/// [`NewBooking`] with its text owned, to travel to the SQLite writer thread.
-struct OwnedBooking {
-    unit_id: String,
-    resource_id: String,
-    space_id: String,
-    account_id: String,
-    organisation_id: Option<String>,
-    status: String,
-    span: Interval,
-    blocked: Interval,
-    purpose: String,
-    checkin_nonce: String,
-    now: i64,
+/// The columns every booking insert names, in the order of its values (`$1` … `$14`, with
+/// `$14` twice: created and updated at the same instant).
+macro_rules! booking_columns {
+    () => {
+        "id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
+         starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at"
+    };
 }
 
-impl From<&NewBooking<'_>> for OwnedBooking {
-    fn from(b: &NewBooking<'_>) -> Self {
+/// One booking row; on PostgreSQL followed by `ON CONFLICT DO NOTHING RETURNING id`.
+pub(super) const INSERT_BOOKING: &str = concat!(
+    "INSERT INTO bookings (",
+    booking_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+);
+
+/// Many booking rows from arrays, one per column (PostgreSQL; see `pg_batch`).
+pub(super) const INSERT_BOOKINGS_UNNEST: &str = concat!(
+    "INSERT INTO bookings (",
+    booking_columns!(),
+    ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+     $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], \
+     $14::bigint[], $14::bigint[]) ON CONFLICT DO NOTHING RETURNING id"
+);
+
+/// A [`NewBooking`] with its id and its text owned, to travel to a writer (the SQLite group
+/// writer's thread, PostgreSQL's batch writers).
+#[derive(Debug, Clone)]
+pub(super) struct OwnedBooking {
+    pub id: String,
+    pub unit_id: String,
+    pub resource_id: String,
+    pub space_id: String,
+    pub account_id: String,
+    pub organisation_id: Option<String>,
+    pub status: String,
+    pub span: Interval,
+    pub blocked: Interval,
+    pub purpose: String,
+    pub checkin_nonce: String,
+    pub now: i64,
+}
+
+impl OwnedBooking {
+    fn new(id: &str, b: &NewBooking<'_>) -> Self {
         OwnedBooking {
+            id: id.to_owned(),
             unit_id: b.unit_id.to_owned(),
             resource_id: b.resource_id.to_owned(),
             space_id: b.space_id.to_owned(),
@@ -96,35 +121,15 @@ impl Db {
         let id = new_id();
         match self {
             // With whatever other bookings are waiting, in one statement (see `pg_batch`).
-            Db::Postgres(_, batcher) => {
-                batcher
-                    .insert(super::pg_batch::Row {
-                        id: id.clone(),
-                        unit_id: b.unit_id.to_owned(),
-                        resource_id: b.resource_id.to_owned(),
-                        space_id: b.space_id.to_owned(),
-                        account_id: b.account_id.to_owned(),
-                        organisation_id: b.organisation_id.map(str::to_owned),
-                        status: b.status.to_owned(),
-                        starts_at: b.span.start(),
-                        ends_at: b.span.end(),
-                        blocked_from: b.blocked.start(),
-                        blocked_until: b.blocked.end(),
-                        purpose: b.purpose.to_owned(),
-                        checkin_nonce: b.checkin_nonce.to_owned(),
-                        now: b.now,
-                    })
-                    .await?;
-                Ok(id)
-            }
+            Db::Postgres(_, batcher) => batcher.insert(OwnedBooking::new(&id, b)).await?,
             // Through the group writer: committed with whatever other bookings are waiting,
             // in its own savepoint, and answered only after that COMMIT.
             Db::Sqlite { writer, .. } => {
-                let (key, b) = (id.clone(), OwnedBooking::from(b));
+                let b = OwnedBooking::new(&id, b);
                 writer
                     .run(move |c| {
                         c.prepare_cached(&INSERT_BOOKING_SQLITE)?.execute(rusqlite::params![
-                            key,
+                            b.id,
                             b.unit_id,
                             b.resource_id,
                             b.space_id,
@@ -141,9 +146,9 @@ impl Db {
                         ])
                     })
                     .await?;
-                Ok(id)
             }
         }
+        Ok(id)
     }
 
     /// Live bookings of a unit whose blocked interval overlaps `window`, earliest first.
@@ -668,9 +673,12 @@ impl Db {
     ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
         let series_id = series.map(|_| new_id());
         let ids: Vec<String> = bookings.iter().map(|_| new_id()).collect();
-        let sql_pg = "INSERT INTO bookings (id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
-             starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at, series_id, kind) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) ON CONFLICT DO NOTHING RETURNING id";
+        let sql_pg = concat!(
+            "INSERT INTO bookings (",
+            booking_columns!(),
+            ", series_id, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
+             ON CONFLICT DO NOTHING RETURNING id"
+        );
         let out = in_write_tx!(self, |tx| {
             if let (Some(s), Some(id)) = (series, &series_id) {
                 sqlx::query(

@@ -662,18 +662,13 @@ impl Db {
                     .collect::<rusqlite::Result<_>>()
             })?,
             _ => on_read!(self, |p| {
-                // sqlx reads SQLite's `?n` as parameter n too.
-                sqlx::query_as(sqlx::AssertSqlSafe(if matches!(self, Db::Postgres(..)) {
-                    SQL.postgres.as_str()
-                } else {
-                    SQL.sqlite.as_str()
-                }))
-                .bind(&resource.id)
-                .bind(window.start())
-                .bind(window.end())
-                .bind(window.start())
-                .fetch_all(p)
-                .await?
+                sqlx::query_as(sqlx::AssertSqlSafe(SQL.of(self)))
+                    .bind(&resource.id)
+                    .bind(window.start())
+                    .bind(window.end())
+                    .bind(window.start())
+                    .fetch_all(p)
+                    .await?
             }),
         };
         let mut out = Vec::new();

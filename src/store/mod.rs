@@ -324,6 +324,14 @@ impl TwoDialects {
     pub(crate) fn new(build: impl Fn(bool) -> String) -> TwoDialects {
         TwoDialects { sqlite: sqlite_numbered(&build(false)), postgres: build(true) }
     }
+
+    /// The text for `db`'s backend (sqlx reads SQLite's `?n` as parameter n too).
+    pub(crate) fn of(&self, db: &Db) -> &str {
+        match db {
+            Db::Sqlite { .. } => &self.sqlite,
+            Db::Postgres(..) => &self.postgres,
+        }
+    }
 }
 
 /// `sql` with its `$n` placeholders written `?n` for rusqlite. SQLite reads `$9` as a *named*

@@ -9,6 +9,7 @@
 //! one by one, so each request gets its own answer. Every request is answered after the
 //! statement's commit.
 
+use super::bookings::{INSERT_BOOKING, INSERT_BOOKINGS_UNNEST, OwnedBooking};
 use super::{StoreError, StoreResult};
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -19,29 +20,7 @@ const MAX_BATCH: usize = 64;
 /// Statements in flight at once (each on its own pooled connection).
 const WORKERS: usize = 4;
 
-const COLUMNS: &str = "id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
-     starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at";
-
-/// One booking row to insert.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub id: String,
-    pub unit_id: String,
-    pub resource_id: String,
-    pub space_id: String,
-    pub account_id: String,
-    pub organisation_id: Option<String>,
-    pub status: String,
-    pub starts_at: i64,
-    pub ends_at: i64,
-    pub blocked_from: i64,
-    pub blocked_until: i64,
-    pub purpose: String,
-    pub checkin_nonce: String,
-    pub now: i64,
-}
-
-type Job = (Row, oneshot::Sender<StoreResult<()>>);
+type Job = (OwnedBooking, oneshot::Sender<StoreResult<()>>);
 
 /// A handle on the batch writers of one pool; cheap to clone.
 #[derive(Clone, Debug)]
@@ -82,7 +61,7 @@ impl Batcher {
     ///
     /// # Errors
     /// [`StoreError::Overlap`] when the unit is taken; database errors.
-    pub async fn insert(&self, row: Row) -> StoreResult<()> {
+    pub(super) async fn insert(&self, row: OwnedBooking) -> StoreResult<()> {
         let (tx, rx) = oneshot::channel();
         self.queue.send((row, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
         rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
@@ -107,16 +86,9 @@ async fn write(pool: &PgPool, mut batch: Vec<Job>) {
 }
 
 async fn insert_many(pool: &PgPool, batch: &[Job]) -> StoreResult<std::collections::HashSet<String>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "INSERT INTO bookings ({COLUMNS}) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
-             $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
-             $12::text[], $13::text[], $14::bigint[], $14::bigint[]) ON CONFLICT DO NOTHING RETURNING id"
-        )
-    });
-    let col = |f: fn(&Row) -> String| batch.iter().map(|(r, _)| f(r)).collect::<Vec<String>>();
-    let num = |f: fn(&Row) -> i64| batch.iter().map(|(r, _)| f(r)).collect::<Vec<i64>>();
-    let ids: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(SQL.as_str()))
+    let col = |f: fn(&OwnedBooking) -> String| batch.iter().map(|(r, _)| f(r)).collect::<Vec<String>>();
+    let num = |f: fn(&OwnedBooking) -> i64| batch.iter().map(|(r, _)| f(r)).collect::<Vec<i64>>();
+    let ids: Vec<String> = sqlx::query_scalar(INSERT_BOOKINGS_UNNEST)
         .bind(col(|r| r.id.clone()))
         .bind(col(|r| r.unit_id.clone()))
         .bind(col(|r| r.resource_id.clone()))
@@ -124,10 +96,10 @@ async fn insert_many(pool: &PgPool, batch: &[Job]) -> StoreResult<std::collectio
         .bind(col(|r| r.account_id.clone()))
         .bind(batch.iter().map(|(r, _)| r.organisation_id.clone()).collect::<Vec<Option<String>>>())
         .bind(col(|r| r.status.clone()))
-        .bind(num(|r| r.starts_at))
-        .bind(num(|r| r.ends_at))
-        .bind(num(|r| r.blocked_from))
-        .bind(num(|r| r.blocked_until))
+        .bind(num(|r| r.span.start()))
+        .bind(num(|r| r.span.end()))
+        .bind(num(|r| r.blocked.start()))
+        .bind(num(|r| r.blocked.end()))
         .bind(col(|r| r.purpose.clone()))
         .bind(col(|r| r.checkin_nonce.clone()))
         .bind(num(|r| r.now))
@@ -136,13 +108,9 @@ async fn insert_many(pool: &PgPool, batch: &[Job]) -> StoreResult<std::collectio
     Ok(ids.into_iter().collect())
 }
 
-async fn insert_one(pool: &PgPool, r: &Row) -> StoreResult<()> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        format!(
-            "INSERT INTO bookings ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) \
-             ON CONFLICT DO NOTHING RETURNING id"
-        )
-    });
+async fn insert_one(pool: &PgPool, r: &OwnedBooking) -> StoreResult<()> {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("{INSERT_BOOKING} ON CONFLICT DO NOTHING RETURNING id"));
     let id: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(&r.id)
         .bind(&r.unit_id)
@@ -151,10 +119,10 @@ async fn insert_one(pool: &PgPool, r: &Row) -> StoreResult<()> {
         .bind(&r.account_id)
         .bind(&r.organisation_id)
         .bind(&r.status)
-        .bind(r.starts_at)
-        .bind(r.ends_at)
-        .bind(r.blocked_from)
-        .bind(r.blocked_until)
+        .bind(r.span.start())
+        .bind(r.span.end())
+        .bind(r.blocked.start())
+        .bind(r.blocked.end())
         .bind(&r.purpose)
         .bind(&r.checkin_nonce)
         .bind(r.now)

@@ -38,9 +38,14 @@ async fn fixture(app: &TestApp) -> Fixture {
 }
 
 async fn book(db: &Db, f: &Fixture, from: i64, until: i64) -> Result<String, StoreError> {
+    book_on(db, f, &f.unit, from, until).await
+}
+
+/// [`book`] on `unit` (which may not exist), with the fixture's resource, space and maker.
+async fn book_on(db: &Db, f: &Fixture, unit: &str, from: i64, until: i64) -> Result<String, StoreError> {
     let span = Interval::new(from, until).unwrap();
     db.insert_booking(&NewBooking {
-        unit_id: &f.unit,
+        unit_id: unit,
         resource_id: &f.resource,
         space_id: &f.space,
         account_id: &f.account,
@@ -108,22 +113,8 @@ async fn a_bad_row_among_concurrent_bookings_fails_alone() {
     for i in 0..24_i64 {
         let (db, f) = (app.db.clone(), f.clone());
         tasks.push(tokio::spawn(async move {
-            let span = Interval::new(T0 + i * 60 * MIN, T0 + (i + 1) * 60 * MIN).unwrap();
             let unit = if i == 7 { "no-such-unit".to_owned() } else { f.unit.clone() };
-            db.insert_booking(&NewBooking {
-                unit_id: &unit,
-                resource_id: &f.resource,
-                space_id: &f.space,
-                account_id: &f.account,
-                organisation_id: None,
-                status: "confirmed",
-                span,
-                blocked: span,
-                purpose: "",
-                checkin_nonce: "n",
-                now: 0,
-            })
-            .await
+            book_on(&db, &f, &unit, T0 + i * 60 * MIN, T0 + (i + 1) * 60 * MIN).await
         }));
     }
     let mut results = Vec::new();
