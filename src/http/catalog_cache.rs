@@ -10,10 +10,11 @@
 //! `max_blocked_ms` are never cached.
 
 use crate::domain::interval::{Interval, normalize};
+use crate::domain::policy::{BookingPolicy, Quota};
 use crate::store::catalog::{ClosureRow, OpeningRuleRow, ResourceCalendar, ResourceRow, SpaceRow, UnitRow};
 use crate::store::{Db, StoreResult};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The catalog rows of one resource, as of `version`.
 #[derive(Debug)]
@@ -30,6 +31,17 @@ pub struct Entry {
     /// Expanding RRULEs was the largest cost of a booking decision; the rules cannot change
     /// without a new entry, so neither can their expansion.
     expanded: Mutex<HashMap<i64, Arc<Expansion>>>,
+    /// The resource's policy and the space's quota for its kind, parsed from their JSON
+    /// once (by the booking handlers, which own the parsing and its errors).
+    pub parsed: OnceLock<Rules>,
+}
+
+/// A resource's booking policy, merged over its kind's defaults, and the space's quota for
+/// its kind.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub policy: BookingPolicy,
+    pub kind_quota: Option<Quota>,
 }
 
 /// A calendar's opening hours and closures within a window, without any bookings.
@@ -107,7 +119,16 @@ impl CatalogCache {
             db.opening_rules_of(&resource.space_id),
             db.closures_of(&resource.space_id, None),
         )?;
-        let entry = Arc::new(Entry { version, resource, space, units, rules, closures, expanded: Mutex::default() });
+        let entry = Arc::new(Entry {
+            version,
+            resource,
+            space,
+            units,
+            rules,
+            closures,
+            expanded: Mutex::default(),
+            parsed: OnceLock::new(),
+        });
         let mut map = self.entries.lock().expect("cache lock");
         if map.len() >= MAX_ENTRIES {
             map.clear();

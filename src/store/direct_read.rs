@@ -16,6 +16,9 @@ use std::time::Duration;
 /// Most idle connections kept.
 const MAX_IDLE: usize = 16;
 
+/// How much of the database file a connection maps into memory.
+pub const MMAP_BYTES: i64 = 1 << 30;
+
 /// Read-only connections to one SQLite file, used inline.
 #[derive(Debug)]
 pub struct DirectReader {
@@ -36,6 +39,10 @@ impl DirectReader {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         c.busy_timeout(self.busy_timeout)?;
+        // A read transaction that follows a commit starts with an empty page cache (WAL
+        // mode), so every page it needs is fetched again: mapped, not copied, where the
+        // page is in the database file.
+        c.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         c.set_prepared_statement_cache_capacity(32);
         Ok(c)
     }

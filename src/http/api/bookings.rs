@@ -13,7 +13,7 @@ use crate::domain::interval::{Interval, normalize};
 use crate::domain::{FieldError, ValidationErrors};
 use crate::http::AppState;
 use crate::http::calendar::{Span, closures as closures_of_rows, opening_windows, zone_of};
-use crate::http::catalog_cache::Expansion;
+use crate::http::catalog_cache::{Expansion, Rules};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::store::StoreError;
@@ -236,7 +236,7 @@ pub(crate) fn loaded_from(
     window: Interval,
 ) -> ApiResult<Loaded> {
     let expansion = expand_rules(cal, window)?;
-    assemble(resource, &cal.space, &cal.units, &cal.blocks, expansion)
+    assemble(&cal.space, rules_of(resource, &cal.space)?, &cal.units, &cal.blocks, expansion)
 }
 
 /// A calendar's opening hours and closures within `window` (its bookings are not looked at).
@@ -259,15 +259,38 @@ fn expand_rules(cal: &crate::store::catalog::ResourceCalendar, window: Interval)
     Ok(Expansion { hours: normalize(hours), closed, unit_closed })
 }
 
+/// The resource's booking policy (stored, merged over its kind's defaults) and the space's
+/// quota for its kind: parsed from JSON, so the catalog cache keeps them per entry.
+pub(crate) fn rules_of(resource: &ResourceRow, space: &SpaceRow) -> ApiResult<Rules> {
+    let policy = stored_policy(resource)?;
+    let kind_quota = match crate::domain::policy::ResourceKind::from_db(&resource.kind) {
+        Some(kind) => serde_json::from_str::<serde_json::Value>(&space.kind_quotas)
+            .ok()
+            .and_then(|v| crate::domain::policy::parse_kind_quotas(&v).ok())
+            .and_then(|mut q| q.remove(&kind)),
+        None => None,
+    };
+    Ok(Rules { policy, kind_quota })
+}
+
+/// [`rules_of`] a cache entry, parsed once per entry.
+fn cached_rules(entry: &crate::http::catalog_cache::Entry) -> ApiResult<Rules> {
+    if let Some(r) = entry.parsed.get() {
+        return Ok(r.clone());
+    }
+    let r = rules_of(&entry.resource, &entry.space)?;
+    Ok(entry.parsed.get_or_init(|| r).clone())
+}
+
 /// [`Loaded`] from the rules' expansion, the units and their live blocks.
 fn assemble(
-    resource: &ResourceRow,
     space: &SpaceRow,
+    rules: Rules,
     units: &[crate::store::catalog::UnitRow],
     blocks: &[(String, Interval)],
     expansion: Expansion,
 ) -> ApiResult<Loaded> {
-    let policy = stored_policy(resource)?;
+    let Rules { policy, kind_quota } = rules;
     let zone = zone_of(space)?;
     let Expansion { hours, closed, unit_closed } = expansion;
     // Group once: scanning every block for every unit would be quadratic.
@@ -284,13 +307,6 @@ fn assemble(
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();
-    let kind_quota = match crate::domain::policy::ResourceKind::from_db(&resource.kind) {
-        Some(kind) => serde_json::from_str::<serde_json::Value>(&space.kind_quotas)
-            .ok()
-            .and_then(|v| crate::domain::policy::parse_kind_quotas(&v).ok())
-            .and_then(|mut q| q.remove(&kind)),
-        None => None,
-    };
     Ok(Loaded { zone, policy, hours, closed, units, kind_quota })
 }
 
@@ -374,7 +390,7 @@ async fn decide_cached(
         Some(u) => {
             // The unit's blocks come with the maker's facts, in one round trip.
             let units: Vec<_> = entry.units.iter().filter(|x| x.id == u).cloned().collect();
-            let mut loaded = assemble(&entry.resource, &entry.space, &units, &[], expansion)?;
+            let mut loaded = assemble(&entry.space, cached_rules(entry)?, &units, &[], expansion)?;
             let (facts, blocks) =
                 maker_and_blocks(state, account, &entry.resource, &loaded, span.start(), Some((u, window))).await?;
             for x in &mut loaded.units {
@@ -384,7 +400,7 @@ async fn decide_cached(
         }
         None => {
             let blocks = state.db.blocked_intervals(&entry.resource, window).await?;
-            let loaded = assemble(&entry.resource, &entry.space, &entry.units, &blocks, expansion)?;
+            let loaded = assemble(&entry.space, cached_rules(entry)?, &entry.units, &blocks, expansion)?;
             let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
             (loaded, facts)
         }
@@ -588,7 +604,7 @@ async fn create(
             purpose: &purpose,
         };
         let view = create_series(&state, &user, &t, span, rrule, req.on_conflict).await?;
-        return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
+        return Ok((StatusCode::CREATED, Json(view)).into_response());
     }
 
     let d = match &cached {
@@ -602,7 +618,7 @@ async fn create(
         Target { resource: &resource, space: &space, unit: unit.as_deref(), team: team.as_deref(), purpose: &purpose };
     if let Some(row) = place(&state, &user.account.id, &t, &d, span, "single").await? {
         let view = super::kiosk::owner_view(&state, &row)?;
-        return Ok((StatusCode::CREATED, Json(serde_json::to_value(view).map_err(ApiError::internal)?)));
+        return Ok((StatusCode::CREATED, Json(view)).into_response());
     }
     // Refresh what we know, so the answer names what took the time: every unit's blocks, for
     // the alternatives on the same resource.
