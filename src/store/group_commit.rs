@@ -12,6 +12,12 @@
 //!
 //! The no-overlap trigger still decides inside the transaction, so the guarantee is the
 //! database's, as on every other write path.
+//!
+//! Checkpoints (copying WAL pages back into the database file, and that file's fsync) do not
+//! run on the writer thread, where SQLite's automatic checkpoint would run them inside a
+//! batch's COMMIT and delay every answer of that batch: a second thread with its own
+//! connection runs a PASSIVE checkpoint (it never blocks the writer or a reader) after
+//! commits, at most every [`CHECKPOINT_PAUSE`].
 
 use rusqlite::Connection;
 use std::path::Path;
@@ -21,6 +27,9 @@ use tokio::sync::oneshot;
 
 /// Most requests committed together. Bounds the latency one batch adds to its first request.
 pub const MAX_BATCH: usize = 128;
+
+/// The least time between two checkpoints.
+pub const CHECKPOINT_PAUSE: Duration = Duration::from_millis(25);
 
 /// What a write through the group writer can end in.
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +115,22 @@ impl GroupWriter {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
+        conn.pragma_update(None, "mmap_size", super::direct_read::MMAP_BYTES)?;
+        // Checkpoints are the checkpointer thread's (see the module doc).
+        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(64);
+        let checkpoints = Connection::open(path)?;
+        checkpoints.busy_timeout(busy_timeout)?;
+        // One pending nudge is enough: it means "there was a commit since the last checkpoint".
+        let (nudge, nudged) = mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("labinn-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoints, &nudged))
+            .map_err(WriteError::Start)?;
         let (queue, rx) = mpsc::channel::<Box<dyn Task>>();
         std::thread::Builder::new()
             .name("labinn-sqlite-writer".into())
-            .spawn(move || writer_loop(&conn, &rx))
+            .spawn(move || writer_loop(&conn, &rx, &nudge))
             .map_err(WriteError::Start)?;
         Ok(GroupWriter { queue })
     }
@@ -132,7 +152,7 @@ impl GroupWriter {
     }
 }
 
-fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn Task>>) {
+fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn Task>>, nudge: &mpsc::SyncSender<()>) {
     let mut batch: Vec<Box<dyn Task>> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
         batch.push(first);
@@ -146,7 +166,25 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Box<dyn Task>>) {
         for task in batch.drain(..) {
             task.answer(outcome.as_ref().err().map(String::as_str));
         }
+        // Full means a nudge is already waiting: nothing to add.
+        let _ = nudge.try_send(());
     }
+    // Dropping `nudge` on return stops the checkpointer after a last checkpoint.
+}
+
+/// Checkpoints after commits until the writer stops. PASSIVE copies what no reader still
+/// needs and never waits for a lock, so neither the writer nor a reader waits for it.
+fn checkpoint_loop(conn: &Connection, nudged: &mpsc::Receiver<()>) {
+    let checkpoint = || {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit tries again");
+        }
+    };
+    while nudged.recv().is_ok() {
+        checkpoint();
+        std::thread::sleep(CHECKPOINT_PAUSE);
+    }
+    checkpoint();
 }
 
 /// Runs every task of `batch` in one transaction; the error is the batch's (begin/commit).
@@ -239,6 +277,26 @@ mod tests {
         let c = Connection::open(dir.path().join("w.db")).unwrap();
         let total: i64 = c.query_row("SELECT n FROM total", [], |r| r.get(0)).unwrap();
         assert_eq!(total, 180);
+    }
+
+    #[tokio::test]
+    async fn commits_are_checkpointed_into_the_database_file_off_the_writer_thread() {
+        let (dir, w) = writer();
+        let file = dir.path().join("w.db");
+        let before = std::fs::metadata(&file).unwrap().len();
+        // About 2 MB of rows: only a checkpoint moves them from the WAL into the file, and
+        // the writer's own connection no longer checkpoints.
+        for k in 0..200_i64 {
+            w.run(move |c| c.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", rusqlite::params![k, "x".repeat(10_000)]))
+                .await
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&file).unwrap().len() < before + 1_000_000 {
+            assert!(std::time::Instant::now() < deadline, "no checkpoint reached the database file");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(count(&dir), 200);
     }
 
     #[tokio::test]
