@@ -381,15 +381,21 @@ impl Db {
         // One round trip: the account flag and the usage in one row, the trainings as text.
         static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
             super::TwoDialects::new(|pg| {
-                let (agg, blocks_agg) = if pg {
+                // A unit's blocks that touch the window: on PostgreSQL written with the
+                // exclusion constraint's own expression, so its GiST index bounds both ends
+                // (a plain comparison bounded neither and read every live booking of the
+                // unit); on SQLite the covering index (unit, blocked_until, ...).
+                let (agg, blocks_agg, touching) = if pg {
                     (
                         "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
                         "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
+                        "int8range(x.blocked_from, x.blocked_until) && int8range($11, $12)",
                     )
                 } else {
                     (
                         "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
                         "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
+                        "x.blocked_until > $11 AND x.blocked_from < $12",
                     )
                 };
                 format!(
@@ -408,7 +414,7 @@ impl Db {
                   WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 AND b.ends_at > $5 \
                   AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
                (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
-                  AND x.blocked_until > $11 AND x.blocked_from < $12) \
+                  AND {touching}) \
              FROM accounts a WHERE a.id = $1"
                 )
             })
