@@ -52,8 +52,12 @@ pub enum Db {
         writer: group_commit::GroupWriter,
         direct: std::sync::Arc<direct_read::DirectReader>,
     },
-    /// The pool, and the batch writer for single bookings ([`pg_batch`]).
-    Postgres(PgPool, pg_batch::Batcher),
+    /// The pool; the batch writer for single bookings ([`pg_batch`]); the hot pool, whose
+    /// connections use generic plans, for the statements every booking runs (the session,
+    /// the maker's facts and the grouped insert). With custom plans PostgreSQL planned those
+    /// again on every execution: the planner was the largest part of its CPU per booking.
+    /// Everything else (lists with optional filters, reports) keeps custom plans.
+    Postgres(PgPool, pg_batch::Batcher, PgPool),
 }
 
 /// Errors of the storage layer.
@@ -226,14 +230,21 @@ impl Db {
                     .map_err(|_| StoreError::Connect { target: redacted.clone(), source: sqlx::Error::PoolTimedOut })?
                     .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
                 let _ = probe.close().await;
+                let hot_options = options.clone().options([("plan_cache_mode", "force_generic_plan")]);
                 let pool = PgPoolOptions::new()
                     .max_connections(config.db_max_connections)
                     .acquire_timeout(Duration::from_secs(5))
                     .connect_with(options)
                     .await
+                    .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
+                let hot = PgPoolOptions::new()
+                    .max_connections(config.db_max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(hot_options)
+                    .await
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
-                let batcher = pg_batch::Batcher::start(pool.clone());
-                Ok(Db::Postgres(pool, batcher))
+                let batcher = pg_batch::Batcher::start(hot.clone());
+                Ok(Db::Postgres(pool, batcher, hot))
             }
         }
     }
@@ -308,7 +319,10 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(p, ..) => p.close().await,
+            Db::Postgres(p, _, hot) => {
+                hot.close().await;
+                p.close().await;
+            }
         }
     }
 }
