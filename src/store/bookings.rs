@@ -379,46 +379,14 @@ impl Db {
         now: i64,
     ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
-        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
-            super::TwoDialects::new(|pg| {
-                // A unit's blocks that touch the window: on PostgreSQL written with the
-                // exclusion constraint's own expression, so its GiST index bounds both ends
-                // (a plain comparison bounded neither and read every live booking of the
-                // unit); on SQLite the covering index (unit, blocked_until, ...).
-                let (agg, blocks_agg, touching) = if pg {
-                    (
-                        "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
-                        "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
-                        "int8range(x.blocked_from, x.blocked_until) && int8range($11, $12)",
-                    )
-                } else {
-                    (
-                        "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
-                        "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
-                        "x.blocked_until > $11 AND x.blocked_from < $12",
-                    )
-                };
-                format!(
-                    "SELECT a.verified_maker, \
-               CASE WHEN $9 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
-                  FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
-               CASE WHEN $9 THEN (SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
-               (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
-                  WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
-               CASE WHEN $8 THEN (SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
-                  FROM bookings b JOIN resources r ON r.id = b.resource_id \
-                  WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
-               CASE WHEN $8 THEN (SELECT COUNT(*) FROM bookings b JOIN resources r ON r.id = b.resource_id \
-                  WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7 AND b.ends_at > $5 \
-                  AND b.status IN ('pending', 'confirmed', 'checked_in')) ELSE 0 END, \
-               (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
-                  AND {touching}) \
-             FROM accounts a WHERE a.id = $1"
-                )
-            })
+        // Four texts, one per pair of quota switches: a usage subquery that no quota needs is
+        // left out of the statement (a literal 0 in its place), because PostgreSQL sets up
+        // every subplan at executor start even when a `CASE` would never run it.
+        static SQL: std::sync::LazyLock<[super::TwoDialects; 4]> = std::sync::LazyLock::new(|| {
+            [0, 1, 2, 3].map(|switches| super::TwoDialects::new(|pg| facts_sql(pg, switches)))
         });
+        let switches = (usize::from(resource.kind_quota) << 1) | usize::from(resource.quota);
+        let sql = &SQL[switches];
         type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
         let (unit, window) = match resource.blocks_of {
             Some((u, w)) => (Some(u), w),
@@ -427,7 +395,7 @@ impl Db {
         let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): Row = match self {
             // Every booking asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
-                c.prepare_cached(&SQL.sqlite)?.query_row(
+                c.prepare_cached(&sql.sqlite)?.query_row(
                     rusqlite::params![
                         account,
                         resource.id,
@@ -446,7 +414,7 @@ impl Db {
                 )
             })?,
             Db::Postgres(_, _, p) => {
-                sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
+                sqlx::query_as(sqlx::AssertSqlSafe(sql.postgres.as_str()))
                     .bind(account)
                     .bind(resource.id)
                     .bind(week.start())
@@ -804,4 +772,60 @@ impl Db {
         });
         Ok(n > 0)
     }
+}
+
+/// The maker's facts statement (see [`Db::maker_facts`]): `switches` bit 1 is the space's
+/// quota for the kind, bit 0 the resource's own quota. Parameters: $1 account, $2 resource,
+/// $3/$4 the week, $5 now, $6 space, $7 kind, $8/$9 the switches (bound, but only the texts
+/// differ), $10 the unit whose blocks come along, $11/$12 their window.
+fn facts_sql(pg: bool, switches: usize) -> String {
+    // A unit's blocks that touch the window: on PostgreSQL written with the exclusion
+    // constraint's own expression, so its GiST index bounds both ends (a plain comparison
+    // bounded neither and read every live booking of the unit); on SQLite the covering index
+    // (unit, blocked_until, ...).
+    let (agg, blocks_agg, touching) = if pg {
+        (
+            "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
+            "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
+            "int8range(x.blocked_from, x.blocked_until) && int8range($11, $12)",
+        )
+    } else {
+        (
+            "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
+            "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
+            "x.blocked_until > $11 AND x.blocked_from < $12",
+        )
+    };
+    const NONE: &str = "CAST(0 AS BIGINT)";
+    let live = "b.status IN ('pending', 'confirmed', 'checked_in')";
+    let week_sum =
+        "CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT)";
+    let (own_minutes, own_active) = if switches & 1 == 1 {
+        (
+            format!("(SELECT {week_sum} FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND {live})"),
+            format!(
+                "(SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 AND {live})"
+            ),
+        )
+    } else {
+        (NONE.to_owned(), NONE.to_owned())
+    };
+    let (kind_minutes, kind_active) = if switches & 2 == 2 {
+        let of_kind = "FROM bookings b JOIN resources r ON r.id = b.resource_id WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7";
+        (
+            format!("(SELECT {week_sum} {of_kind} AND {live})"),
+            format!("(SELECT COUNT(*) {of_kind} AND b.ends_at > $5 AND {live})"),
+        )
+    } else {
+        (NONE.to_owned(), NONE.to_owned())
+    };
+    format!(
+        "SELECT a.verified_maker, {own_minutes}, {own_active}, \
+         (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
+            WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
+         {kind_minutes}, {kind_active}, \
+         (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
+            AND {touching}) \
+         FROM accounts a WHERE a.id = $1"
+    )
 }

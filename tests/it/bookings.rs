@@ -885,3 +885,69 @@ async fn a_node_that_cached_a_resource_sees_another_nodes_catalog_change_at_the_
         .await;
     assert!(r.status == 422 && r.text.contains("too_long"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn weekly_hours_count_what_the_maker_already_holds_on_the_resource_and_across_its_kind() {
+    let lab = lab().await;
+    let hours = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.seats),
+            &lab.op,
+            json!({"policy": {"slot_minutes": 30, "min_minutes": 30, "quota": {"hours_per_week": 2}}}),
+        )
+        .await;
+    assert_eq!(hours.status, 200, "{}", hours.text);
+    let book = |token: String, resource: String, from: (u32, u32), to: (u32, u32)| {
+        let app = &lab.app;
+        async move {
+            app.post(
+                "/api/v1/bookings",
+                Some(&token),
+                json!({"resource": resource, "start": at(from.0, from.1), "end": at(to.0, to.1)}),
+            )
+            .await
+        }
+    };
+    let rules = |r: &crate::helpers::Reply| -> Vec<String> {
+        r.body["error"]["details"]["violations"]
+            .as_array()
+            .map(|v| v.iter().map(|x| x["rule"].as_str().unwrap_or_default().to_owned()).collect())
+            .unwrap_or_default()
+    };
+
+    // On the resource: 1.5 h held, 1 h more would make 2.5 h of the 2 allowed; 0.5 h fits.
+    let (_, maker) = lab.app.maker("hours@example.org").await;
+    let r = book(maker.clone(), lab.seats.clone(), (9, 0), (10, 30)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = book(maker.clone(), lab.seats.clone(), (11, 0), (12, 0)).await;
+    assert_eq!((r.status, rules(&r)), (422, vec!["quota_hours_exceeded".to_owned()]), "{}", r.text);
+    assert!(r.text.contains("1.5 already booked"), "{}", r.text);
+    let r = book(maker.clone(), lab.seats.clone(), (11, 0), (11, 30)).await;
+    assert_eq!(r.status, 201, "exactly at the limit is allowed: {}", r.text);
+
+    // Across the kind: the space allows 3 h a week of seats, whichever zone.
+    let zone_b = lab
+        .app
+        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "broadband_seat", "name_zh": "B区", "name_en": "Zone B", "units": {"count": 5, "prefix": "B-"}}))
+        .await;
+    let zone_b = zone_b.body["id"].as_str().unwrap().to_owned();
+    let q = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/spaces/{}", lab.slug),
+            &lab.op,
+            json!({"kind_quotas": {"broadband_seat": {"hours_per_week": 3}}}),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    let (_, other) = lab.app.maker("kind-hours@example.org").await;
+    let r = book(other.clone(), zone_b.clone(), (9, 0), (11, 0)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // 2 h in zone B plus 1.5 h here: within this resource's 2 h, over the kind's 3 h.
+    let r = book(other.clone(), lab.seats.clone(), (13, 0), (14, 30)).await;
+    assert_eq!((r.status, rules(&r)), (422, vec!["quota_hours_exceeded".to_owned()]), "{}", r.text);
+    assert!(r.text.contains("of this kind"), "{}", r.text);
+    let r = book(other, lab.seats.clone(), (13, 0), (14, 0)).await;
+    assert_eq!(r.status, 201, "3 h in all is allowed: {}", r.text);
+}
