@@ -85,6 +85,25 @@ fn at(hh: u32, mm: u32) -> String {
     format!("2026-09-07T{hh:02}:{mm:02}:00+08:00")
 }
 
+/// A second zone of five seats in the lab's space: (resource id).
+async fn seat_zone_b(lab: &Lab) -> String {
+    let zone = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "broadband_seat", "name_zh": "B区", "name_en": "Zone B", "units": {"count": 5, "prefix": "B-"}}),
+        )
+        .await;
+    assert_eq!(zone.status, 201, "{}", zone.text);
+    zone.body["id"].as_str().unwrap().to_owned()
+}
+
+/// The operator sets the space's quotas per kind of resource.
+async fn kind_quotas(lab: &Lab, quotas: Value) -> crate::helpers::Reply {
+    lab.app.patch_json(&format!("/api/v1/spaces/{}", lab.slug), &lab.op, json!({ "kind_quotas": quotas })).await
+}
+
 #[tokio::test]
 async fn a_maker_books_the_laser_cutter_and_finds_it_in_their_list() {
     let lab = lab().await;
@@ -748,32 +767,14 @@ async fn a_waiting_maker_gets_the_unit_when_it_frees_up_and_is_told() {
 #[tokio::test]
 async fn a_space_can_limit_a_maker_to_one_seat_at_a_time_whichever_zone() {
     let lab = lab().await;
-    let zone_b = lab
-        .app
-        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "broadband_seat", "name_zh": "B区", "name_en": "Zone B", "units": {"count": 5, "prefix": "B-"}}))
-        .await;
-    let zone_b = zone_b.body["id"].as_str().unwrap().to_owned();
-    let bad = lab
-        .app
-        .patch_json(
-            &format!("/api/v1/spaces/{}", lab.slug),
-            &lab.op,
-            json!({"kind_quotas": {"broadband_seat": {"max_active_bookings": 0}}}),
-        )
-        .await;
+    let zone_b = seat_zone_b(&lab).await;
+    let bad = kind_quotas(&lab, json!({"broadband_seat": {"max_active_bookings": 0}})).await;
     assert_eq!(
         bad.body["error"]["details"]["fields"][0]["field"], "kind_quotas.broadband_seat.max_active_bookings",
         "{}",
         bad.text
     );
-    let ok = lab
-        .app
-        .patch_json(
-            &format!("/api/v1/spaces/{}", lab.slug),
-            &lab.op,
-            json!({"kind_quotas": {"broadband_seat": {"max_active_bookings": 1}}}),
-        )
-        .await;
+    let ok = kind_quotas(&lab, json!({"broadband_seat": {"max_active_bookings": 1}})).await;
     assert_eq!(ok.body["kind_quotas"]["broadband_seat"]["max_active_bookings"], 1, "{}", ok.text);
 
     let (_, maker) = lab.app.maker("one-seat@example.org").await;
@@ -927,19 +928,8 @@ async fn weekly_hours_count_what_the_maker_already_holds_on_the_resource_and_acr
     assert_eq!(r.status, 201, "exactly at the limit is allowed: {}", r.text);
 
     // Across the kind: the space allows 3 h a week of seats, whichever zone.
-    let zone_b = lab
-        .app
-        .post(&format!("/api/v1/spaces/{}/resources", lab.slug), Some(&lab.op), json!({"kind": "broadband_seat", "name_zh": "B区", "name_en": "Zone B", "units": {"count": 5, "prefix": "B-"}}))
-        .await;
-    let zone_b = zone_b.body["id"].as_str().unwrap().to_owned();
-    let q = lab
-        .app
-        .patch_json(
-            &format!("/api/v1/spaces/{}", lab.slug),
-            &lab.op,
-            json!({"kind_quotas": {"broadband_seat": {"hours_per_week": 3}}}),
-        )
-        .await;
+    let zone_b = seat_zone_b(&lab).await;
+    let q = kind_quotas(&lab, json!({"broadband_seat": {"hours_per_week": 3}})).await;
     assert_eq!(q.status, 200, "{}", q.text);
     let (_, other) = lab.app.maker("kind-hours@example.org").await;
     let r = book(other.clone(), zone_b.clone(), (9, 0), (11, 0)).await;
