@@ -13,9 +13,11 @@ use labinn::store::accounts::{Grant, NewAccount};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: a booking allocates a few hundred small blocks across
-/// the runtime's threads and the SQLite writer thread, and glibc's arenas and locks were
-/// about a sixth of the server's CPU under load (measured in BENCHMARKS.md).
+/// mimalloc instead of glibc's malloc: under booking load, malloc and free were about a sixth
+/// of the server's CPU samples, spread over the runtime's threads and the SQLite writer;
+/// with mimalloc the server made about 8 % more bookings a second in paired runs
+/// (BENCHMARKS.md). Built without eager arena commit (`.cargo/config.toml`), so an idle node
+/// stays small.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

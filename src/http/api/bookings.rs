@@ -261,7 +261,7 @@ fn expand_rules(cal: &crate::store::catalog::ResourceCalendar, window: Interval)
 
 /// The resource's booking policy (stored, merged over its kind's defaults) and the space's
 /// quota for its kind: parsed from JSON, so the catalog cache keeps them per entry.
-pub(crate) fn rules_of(resource: &ResourceRow, space: &SpaceRow) -> ApiResult<Rules> {
+fn rules_of(resource: &ResourceRow, space: &SpaceRow) -> ApiResult<Rules> {
     let policy = stored_policy(resource)?;
     let kind_quota = match crate::domain::policy::ResourceKind::from_db(&resource.kind) {
         Some(kind) => serde_json::from_str::<serde_json::Value>(&space.kind_quotas)
