@@ -404,8 +404,6 @@ impl Db {
                         now,
                         resource.space_id,
                         resource.kind,
-                        resource.kind_quota,
-                        resource.quota,
                         unit,
                         window.start(),
                         window.end(),
@@ -422,8 +420,6 @@ impl Db {
                     .bind(now)
                     .bind(resource.space_id)
                     .bind(resource.kind)
-                    .bind(resource.kind_quota)
-                    .bind(resource.quota)
                     .bind(unit)
                     .bind(window.start())
                     .bind(window.end())
@@ -775,9 +771,9 @@ impl Db {
 }
 
 /// The maker's facts statement (see [`Db::maker_facts`]): `switches` bit 1 is the space's
-/// quota for the kind, bit 0 the resource's own quota. Parameters: $1 account, $2 resource,
-/// $3/$4 the week, $5 now, $6 space, $7 kind, $8/$9 the switches (bound, but only the texts
-/// differ), $10 the unit whose blocks come along, $11/$12 their window.
+/// quota for the kind, bit 0 the resource's own quota; a usage that no switch asks for is a
+/// literal 0. Parameters: $1 account, $2 resource, $3/$4 the week, $5 now, $6 space, $7 kind,
+/// $8 the unit whose blocks come along, $9/$10 their window.
 fn facts_sql(pg: bool, switches: usize) -> String {
     // A unit's blocks that touch the window: on PostgreSQL written with the exclusion
     // constraint's own expression, so its GiST index bounds both ends (a plain comparison
@@ -787,45 +783,42 @@ fn facts_sql(pg: bool, switches: usize) -> String {
         (
             "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
             "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
-            "int8range(x.blocked_from, x.blocked_until) && int8range($11, $12)",
+            "int8range(x.blocked_from, x.blocked_until) && int8range($9, $10)",
         )
     } else {
         (
             "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
             "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
-            "x.blocked_until > $11 AND x.blocked_from < $12",
+            "x.blocked_until > $9 AND x.blocked_from < $10",
         )
     };
-    const NONE: &str = "CAST(0 AS BIGINT)";
-    let live = "b.status IN ('pending', 'confirmed', 'checked_in')";
-    let week_sum =
-        "CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT)";
-    let (own_minutes, own_active) = if switches & 1 == 1 {
-        (
-            format!("(SELECT {week_sum} FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND {live})"),
+    const LIVE: &str = "('pending', 'confirmed', 'checked_in')";
+    // The maker's live minutes in the week and live bookings not yet ended, over `scope`.
+    let usage = |on: bool, scope: &str| -> [String; 2] {
+        if !on {
+            return ["CAST(0 AS BIGINT)".to_owned(), "CAST(0 AS BIGINT)".to_owned()];
+        }
+        [
             format!(
-                "(SELECT COUNT(*) FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2 AND b.ends_at > $5 AND {live})"
+                "(SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
+                 {scope} AND b.status IN {LIVE})"
             ),
-        )
-    } else {
-        (NONE.to_owned(), NONE.to_owned())
+            format!("(SELECT COUNT(*) {scope} AND b.ends_at > $5 AND b.status IN {LIVE})"),
+        ]
     };
-    let (kind_minutes, kind_active) = if switches & 2 == 2 {
-        let of_kind = "FROM bookings b JOIN resources r ON r.id = b.resource_id WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7";
-        (
-            format!("(SELECT {week_sum} {of_kind} AND {live})"),
-            format!("(SELECT COUNT(*) {of_kind} AND b.ends_at > $5 AND {live})"),
-        )
-    } else {
-        (NONE.to_owned(), NONE.to_owned())
-    };
+    let [own_minutes, own_active] =
+        usage(switches & 1 == 1, "FROM bookings b WHERE b.account_id = a.id AND b.resource_id = $2");
+    let [kind_minutes, kind_active] = usage(
+        switches & 2 == 2,
+        "FROM bookings b JOIN resources r ON r.id = b.resource_id \
+         WHERE b.account_id = a.id AND r.space_id = $6 AND r.kind = $7",
+    );
     format!(
         "SELECT a.verified_maker, {own_minutes}, {own_active}, \
          (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
             WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
          {kind_minutes}, {kind_active}, \
-         (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $10 AND x.status IN ('pending', 'confirmed', 'checked_in') \
-            AND {touching}) \
+         (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $8 AND x.status IN {LIVE} AND {touching}) \
          FROM accounts a WHERE a.id = $1"
     )
 }
