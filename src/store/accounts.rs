@@ -269,7 +269,7 @@ impl Db {
                     })
                     .optional()
             })?,
-            Db::Postgres(_, _, p) => {
+            Db::Postgres { hot: p, .. } => {
                 sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
                     .bind(token_hash)
                     .bind(now)

@@ -121,7 +121,7 @@ impl Db {
         let id = new_id();
         match self {
             // With whatever other bookings are waiting, in one statement (see `pg_batch`).
-            Db::Postgres(_, batcher, _) => batcher.insert(OwnedBooking::new(&id, b)).await?,
+            Db::Postgres { batcher, .. } => batcher.insert(OwnedBooking::new(&id, b)).await?,
             // Through the group writer: committed with whatever other bookings are waiting,
             // in its own savepoint, and answered only after that COMMIT.
             Db::Sqlite { writer, .. } => {
@@ -411,7 +411,7 @@ impl Db {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
             })?,
-            Db::Postgres(_, _, p) => {
+            Db::Postgres { hot: p, .. } => {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql.postgres.as_str()))
                     .bind(account)
                     .bind(resource.id)

@@ -146,7 +146,7 @@ impl Db {
         match self {
             // One writer connection: transactions are serial already.
             Db::Sqlite { .. } => None,
-            Db::Postgres(..) => Some("SELECT pg_advisory_xact_lock(7461001)"),
+            Db::Postgres { .. } => Some("SELECT pg_advisory_xact_lock(7461001)"),
         }
     }
 
@@ -479,7 +479,7 @@ impl Db {
         let returning = format!("RETURNING {SESSION_COLUMNS}");
         let max = match self {
             Db::Sqlite { .. } => "MAX",
-            Db::Postgres(..) => "GREATEST",
+            Db::Postgres { .. } => "GREATEST",
         };
         let sql = format!(
             "UPDATE sessions SET ended_at = {max}(started_at, $2), closed_by = $3, \
@@ -653,7 +653,7 @@ impl Db {
     pub async fn release_no_shows(&self, now: i64, limit: i64) -> StoreResult<Vec<Released>> {
         let grace = match self {
             Db::Sqlite { .. } => "COALESCE(CAST(json_extract(r.policy, '$.no_show_grace_minutes') AS INTEGER), 15)",
-            Db::Postgres(..) => "COALESCE((r.policy::jsonb ->> 'no_show_grace_minutes')::bigint, 15)",
+            Db::Postgres { .. } => "COALESCE((r.policy::jsonb ->> 'no_show_grace_minutes')::bigint, 15)",
         };
         let sql = format!(
             "UPDATE bookings SET status = 'no_show', updated_at = $1 WHERE id IN (\

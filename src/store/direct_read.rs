@@ -16,9 +16,6 @@ use std::time::Duration;
 /// Most idle connections kept.
 const MAX_IDLE: usize = 16;
 
-/// How much of the database file a connection maps into memory.
-pub const MMAP_BYTES: i64 = 1 << 30;
-
 /// Read-only connections to one SQLite file, used inline.
 #[derive(Debug)]
 pub struct DirectReader {
@@ -42,7 +39,7 @@ impl DirectReader {
         // A read transaction that follows a commit starts with an empty page cache (WAL
         // mode), so every page it needs is fetched again: mapped, not copied, where the
         // page is in the database file.
-        c.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+        c.pragma_update(None, "mmap_size", super::MMAP_BYTES)?;
         c.set_prepared_statement_cache_capacity(32);
         Ok(c)
     }

@@ -115,7 +115,7 @@ impl GroupWriter {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
-        conn.pragma_update(None, "mmap_size", super::direct_read::MMAP_BYTES)?;
+        conn.pragma_update(None, "mmap_size", super::MMAP_BYTES)?;
         // Checkpoints are the checkpointer thread's (see the module doc).
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         conn.set_prepared_statement_cache_capacity(64);

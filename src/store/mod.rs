@@ -39,6 +39,10 @@ pub const NO_OVERLAP: &str = "booking_no_overlap";
 /// How long a SQLite writer waits for another's write lock before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How much of a SQLite file the hot-path connections (the group writer and the inline
+/// readers) map into memory: a page that is not in the WAL is then mapped, not copied.
+const MMAP_BYTES: i64 = 1 << 30;
+
 /// A connection to the database of this node.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -52,12 +56,17 @@ pub enum Db {
         writer: group_commit::GroupWriter,
         direct: std::sync::Arc<direct_read::DirectReader>,
     },
-    /// The pool; the batch writer for single bookings ([`pg_batch`]); the hot pool, whose
-    /// connections use generic plans, for the statements every booking runs (the session,
-    /// the maker's facts and the grouped insert). With custom plans PostgreSQL planned those
-    /// again on every execution: the planner was the largest part of its CPU per booking.
-    /// Everything else (lists with optional filters, reports) keeps custom plans.
-    Postgres(PgPool, pg_batch::Batcher, PgPool),
+    Postgres {
+        /// Everything but the hot statements (lists with optional filters keep custom plans).
+        pool: PgPool,
+        /// The batch writer for single bookings ([`pg_batch`]), on the hot pool.
+        batcher: pg_batch::Batcher,
+        /// Connections with generic plans, for the statements every booking runs (the
+        /// session, the maker's facts and the grouped insert). With custom plans PostgreSQL
+        /// planned those again on every execution: the planner was the largest part of its
+        /// CPU per booking.
+        hot: PgPool,
+    },
 }
 
 /// Errors of the storage layer.
@@ -150,7 +159,7 @@ macro_rules! on_read {
     ($db:expr, |$p:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite { read: $p, .. } => $body,
-            $crate::store::Db::Postgres($p, ..) => $body,
+            $crate::store::Db::Postgres { pool: $p, .. } => $body,
         }
     };
 }
@@ -168,7 +177,7 @@ macro_rules! in_write_tx {
                 $tx.commit().await?;
                 out
             }
-            $crate::store::Db::Postgres(pool, ..) => {
+            $crate::store::Db::Postgres { pool, .. } => {
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin().await?;
                 let out = $body;
@@ -244,7 +253,7 @@ impl Db {
                     .await
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
                 let batcher = pg_batch::Batcher::start(hot.clone());
-                Ok(Db::Postgres(pool, batcher, hot))
+                Ok(Db::Postgres { pool, batcher, hot })
             }
         }
     }
@@ -252,14 +261,14 @@ impl Db {
     pub fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite { .. } => "sqlite",
-            Db::Postgres(..) => "postgres",
+            Db::Postgres { .. } => "postgres",
         }
     }
 
     fn migrator(&self) -> &'static Migrator {
         match self {
             Db::Sqlite { .. } => &SQLITE_MIGRATOR,
-            Db::Postgres(..) => &POSTGRES_MIGRATOR,
+            Db::Postgres { .. } => &POSTGRES_MIGRATOR,
         }
     }
 
@@ -271,7 +280,7 @@ impl Db {
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Db::Sqlite { write, .. } => SQLITE_MIGRATOR.run(write).await?,
-            Db::Postgres(pool, ..) => POSTGRES_MIGRATOR.run(pool).await?,
+            Db::Postgres { pool, .. } => POSTGRES_MIGRATOR.run(pool).await?,
         }
         Ok(())
     }
@@ -307,7 +316,7 @@ impl Db {
                 let key = key.to_owned();
                 writer.run(move |c| c.prepare_cached(&SQLITE_SQL)?.execute([key]).map(|_| ())).await?;
             }
-            Db::Postgres(pool, ..) => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
+            Db::Postgres { pool, .. } => sqlx::query(SQL).bind(key).execute(pool).await.map(|_| ())?,
         }
         Ok(())
     }
@@ -319,9 +328,9 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(p, _, hot) => {
+            Db::Postgres { pool, hot, .. } => {
                 hot.close().await;
-                p.close().await;
+                pool.close().await;
             }
         }
     }
@@ -343,7 +352,7 @@ impl TwoDialects {
     pub(crate) fn of(&self, db: &Db) -> &str {
         match db {
             Db::Sqlite { .. } => &self.sqlite,
-            Db::Postgres(..) => &self.postgres,
+            Db::Postgres { .. } => &self.postgres,
         }
     }
 }
