@@ -99,6 +99,11 @@ async fn seat_zone_b(lab: &Lab) -> String {
     zone.body["id"].as_str().unwrap().to_owned()
 }
 
+/// The operator changes a resource's booking policy (the fields given; the rest stays).
+async fn set_policy(lab: &Lab, resource: &str, policy: Value) -> crate::helpers::Reply {
+    lab.app.patch_json(&format!("/api/v1/resources/{resource}"), &lab.op, json!({ "policy": policy })).await
+}
+
 /// The operator sets the space's quotas per kind of resource.
 async fn kind_quotas(lab: &Lab, quotas: Value) -> crate::helpers::Reply {
     lab.app.patch_json(&format!("/api/v1/spaces/{}", lab.slug), &lab.op, json!({ "kind_quotas": quotas })).await
@@ -209,14 +214,7 @@ async fn a_refusal_lists_every_broken_rule() {
 #[tokio::test]
 async fn a_required_training_is_checked_on_the_server() {
     let lab = lab().await;
-    let r = lab
-        .app
-        .patch_json(
-            &format!("/api/v1/resources/{}", lab.laser),
-            &lab.op,
-            json!({"policy": {"required_trainings": ["laser-safety"]}}),
-        )
-        .await;
+    let r = set_policy(&lab, &lab.laser, json!({"required_trainings": ["laser-safety"]})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let (_, maker) = lab.app.maker("untrained@example.org").await;
     let r = lab
@@ -294,13 +292,7 @@ async fn cancelling_frees_the_unit_and_keeps_who_when_and_why() {
 #[tokio::test]
 async fn a_booking_that_needs_approval_holds_the_unit_until_declined() {
     let lab = lab().await;
-    lab.app
-        .patch_json(
-            &format!("/api/v1/resources/{}", lab.laser),
-            &lab.op,
-            json!({"policy": {"requires_approval": true}}),
-        )
-        .await;
+    set_policy(&lab, &lab.laser, json!({"requires_approval": true})).await;
     let (_, maker) = lab.app.maker("p@example.org").await;
     let r = lab
         .app
@@ -344,13 +336,7 @@ async fn a_booking_that_needs_approval_holds_the_unit_until_declined() {
 #[tokio::test]
 async fn booking_for_a_team_needs_membership_and_quotas_apply() {
     let lab = lab().await;
-    lab.app
-        .patch_json(
-            &format!("/api/v1/resources/{}", lab.seats),
-            &lab.op,
-            json!({"policy": {"quota": {"max_active_bookings": 1}}}),
-        )
-        .await;
+    set_policy(&lab, &lab.seats, json!({"quota": {"max_active_bookings": 1}})).await;
     let (_, maker) = lab.app.maker("team@example.org").await;
     let team = lab
         .app
@@ -435,13 +421,7 @@ async fn sixty_four_makers_race_for_ten_seats_and_exactly_ten_get_different_seat
 #[tokio::test]
 async fn an_operator_grants_a_training_with_an_expiry_and_the_server_checks_it_at_booking_time() {
     let lab = lab().await;
-    lab.app
-        .patch_json(
-            &format!("/api/v1/resources/{}", lab.laser),
-            &lab.op,
-            json!({"policy": {"required_trainings": ["laser-safety"]}}),
-        )
-        .await;
+    set_policy(&lab, &lab.laser, json!({"required_trainings": ["laser-safety"]})).await;
     let t = lab
         .app
         .post(
@@ -890,14 +870,9 @@ async fn a_node_that_cached_a_resource_sees_another_nodes_catalog_change_at_the_
 #[tokio::test]
 async fn weekly_hours_count_what_the_maker_already_holds_on_the_resource_and_across_its_kind() {
     let lab = lab().await;
-    let hours = lab
-        .app
-        .patch_json(
-            &format!("/api/v1/resources/{}", lab.seats),
-            &lab.op,
-            json!({"policy": {"slot_minutes": 30, "min_minutes": 30, "quota": {"hours_per_week": 2}}}),
-        )
-        .await;
+    let hours =
+        set_policy(&lab, &lab.seats, json!({"slot_minutes": 30, "min_minutes": 30, "quota": {"hours_per_week": 2}}))
+            .await;
     assert_eq!(hours.status, 200, "{}", hours.text);
     let book = |token: String, resource: String, from: (u32, u32), to: (u32, u32)| {
         let app = &lab.app;
