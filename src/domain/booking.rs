@@ -73,6 +73,15 @@ fn on_slot(zone: Zone, t: Millis, slot_minutes: i64) -> bool {
     local.second() == 0 && local.nanosecond() == 0 && minute_of_day % slot_minutes == 0
 }
 
+/// Whether the rules look at a maker's record (trainings held, hours and bookings already
+/// held) at all. When they do not, [`check`] depends on the maker only through
+/// [`MakerFacts::verified`], which the session already carries, and a decision need not read
+/// the rest.
+pub fn needs_maker_record(policy: &BookingPolicy, kind_quota: Option<&Quota>) -> bool {
+    let limits = |q: &Quota| q.hours_per_week.is_some() || q.max_active_bookings.is_some();
+    !policy.required_trainings.is_empty() || limits(&policy.quota) || kind_quota.is_some_and(limits)
+}
+
 /// Every rule that booking `span` breaks for this maker. Empty means allowed.
 pub fn check(ctx: &BookingContext<'_>, maker: &MakerFacts, span: Interval) -> Vec<Violation> {
     let p = ctx.policy;
@@ -250,5 +259,67 @@ mod tests {
     fn the_local_week_runs_monday_to_monday() {
         let w = local_week(zone(), DAY0 + 3 * 24 * H);
         assert_eq!((w.start(), w.end()), (DAY0, DAY0 + 7 * 24 * H));
+    }
+
+    proptest::proptest! {
+        /// When the rules need no maker record, no record can change the answer: only the
+        /// verified flag counts.
+        #[test]
+        fn without_a_record_rule_the_record_never_matters(
+            trainings in proptest::collection::vec(("[a-c]", proptest::option::of(0i64..4)), 0..3),
+            week_minutes in 0i64..10_000,
+            active in 0i64..50,
+            kind_week in 0i64..10_000,
+            kind_active in 0i64..50,
+            verified: bool,
+            eligibility_verified: bool,
+            start_h in 0i64..48,
+            len_h in 1i64..6,
+            hours_quota in proptest::option::of(0.5f64..40.0),
+            active_quota in proptest::option::of(0u32..5),
+            kind_hours in proptest::option::of(0.5f64..40.0),
+            required in proptest::collection::vec("[a-c]", 0..2),
+        ) {
+            let mut policy = BookingPolicy::defaults(ResourceKind::Tool);
+            policy.max_minutes = 24 * 60;
+            policy.quota = Quota { hours_per_week: hours_quota, max_active_bookings: active_quota };
+            policy.required_trainings = required;
+            if eligibility_verified {
+                policy.eligibility = Eligibility::VerifiedMakers;
+            }
+            let kind_quota = kind_hours.map(|h| Quota { hours_per_week: Some(h), max_active_bookings: None });
+            let open = [iv(DAY0, DAY0 + 72 * H)];
+            let ctx = BookingContext {
+                policy: &policy,
+                zone: zone(),
+                now: DAY0,
+                open: &open,
+                closed: &[],
+                kind_quota: kind_quota.as_ref(),
+            };
+            let span = iv(DAY0 + start_h * H, DAY0 + (start_h + len_h) * H);
+            let full = MakerFacts {
+                verified,
+                trainings: trainings
+                    .into_iter()
+                    .map(|(slug, e)| TrainingHold { slug, expires_at: e.map(|d| DAY0 + d * 24 * H) })
+                    .collect(),
+                week_minutes,
+                active_bookings: active,
+                kind_week_minutes: kind_week,
+                kind_active_bookings: kind_active,
+            };
+            let bare = MakerFacts { verified, ..MakerFacts::default() };
+            if !needs_maker_record(&policy, kind_quota.as_ref()) {
+                proptest::prop_assert_eq!(check(&ctx, &full, span), check(&ctx, &bare, span));
+            } else {
+                // And it says "needed" whenever some rule reads the record.
+                proptest::prop_assert!(
+                    !policy.required_trainings.is_empty()
+                        || policy.quota != Quota::default()
+                        || kind_quota.is_some()
+                );
+            }
+        }
     }
 }

@@ -226,33 +226,14 @@ impl Db {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>, i64)>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            account: AccountRow,
-            roles: Option<String>,
-            catalog_version: i64,
-        }
-        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
-            super::TwoDialects::new(|pg| {
-                let agg = if pg { "string_agg" } else { "group_concat" };
-                format!(
-                    "SELECT {}, (SELECT {agg}(g.role || '@' || COALESCE(g.space_id, ''), ',') \
-                     FROM role_grants g WHERE g.account_id = a.id) AS roles, \
-                     (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version \
-                     FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
-                     WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
-                    ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
-                )
-            })
-        });
-        let row: Option<Row> = match self {
+        let row: Option<SessionRow> = match self {
             // Every authenticated request asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
                 use rusqlite::OptionalExtension;
-                c.prepare_cached(&SQL.sqlite)?
+                c.prepare_cached(&SESSION_SQL.sqlite)?
                     .query_row(rusqlite::params![token_hash, now], |r| {
-                        Ok(Row {
+                        Ok(SessionRow {
+                            i: 0,
                             account: AccountRow {
                                 id: r.get(0)?,
                                 email: r.get(1)?,
@@ -269,13 +250,8 @@ impl Db {
                     })
                     .optional()
             })?,
-            Db::Postgres { hot: p, .. } => {
-                sqlx::query_as(sqlx::AssertSqlSafe(SQL.postgres.as_str()))
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(p)
-                    .await?
-            }
+            // With whatever other session reads are waiting, in one statement.
+            Db::Postgres { sessions, .. } => sessions.read(token_hash, now).await?,
         };
         Ok(row.map(|r| {
             let mut roles: Vec<RoleGrantRow> = r
@@ -300,5 +276,112 @@ impl Db {
             sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         });
         Ok(())
+    }
+}
+
+/// A session as one row: the account, its grants as `role@space,…`, the catalog's stamp, and
+/// (grouped reads) which request of the group it answers.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    i: i64,
+    #[sqlx(flatten)]
+    account: AccountRow,
+    roles: Option<String>,
+    catalog_version: i64,
+}
+
+/// The session of one token (`$1` its hash, `$2` now); the PostgreSQL text also lists
+/// `i` = 0 so that one row type reads both.
+static SESSION_SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+    super::TwoDialects::new(|pg| {
+        session_select(
+            pg,
+            "0::bigint AS i",
+            "FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
+        )
+    })
+});
+
+fn session_select(pg: bool, index: &str, from: &str) -> String {
+    let agg = if pg { "string_agg" } else { "group_concat" };
+    let columns = ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
+    let index = if pg { format!("{index}, ") } else { String::new() };
+    format!(
+        "SELECT {index}{columns}, (SELECT {agg}(g.role || '@' || COALESCE(g.space_id, ''), ',') \
+         FROM role_grants g WHERE g.account_id = a.id) AS roles, \
+         (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version {from}"
+    )
+}
+
+/// The sessions of many tokens in one statement (`$1` hashes, `$2` each one's now); `i`
+/// is the 1-based position of the token a row answers.
+const GROUPED_SESSION_FROM: &str = "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(hash, now, i) \
+     JOIN auth_tokens t ON t.token_hash = q.hash AND t.expires_at > q.now \
+     JOIN accounts a ON a.id = t.account_id AND a.disabled = FALSE";
+
+type SessionJob = (String, i64, tokio::sync::oneshot::Sender<StoreResult<Option<SessionRow>>>);
+
+/// PostgreSQL's session reads, grouped: every authenticated request makes one, and alone
+/// each was a statement of its own (see [`super::grouped`]).
+#[derive(Clone, Debug)]
+pub struct SessionReader {
+    queue: super::grouped::Grouped<SessionJob>,
+}
+
+/// Statements in flight at once, and most sessions per statement.
+const SESSION_WORKERS: usize = 4;
+const SESSION_GROUP: usize = 64;
+
+impl SessionReader {
+    /// Starts the readers on the current runtime, on `pool`.
+    #[must_use]
+    pub fn start(pool: sqlx::PgPool) -> SessionReader {
+        SessionReader {
+            queue: super::grouped::Grouped::start(SESSION_WORKERS, SESSION_GROUP, move |group| {
+                let pool = pool.clone();
+                async move { read_sessions(&pool, group).await }
+            }),
+        }
+    }
+
+    async fn read(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionRow>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.queue.send((token_hash.to_owned(), now, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+    }
+}
+
+async fn read_sessions(pool: &sqlx::PgPool, group: Vec<SessionJob>) {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| session_select(true, "q.i", GROUPED_SESSION_FROM));
+    let (hashes, nows): (Vec<&str>, Vec<i64>) = group.iter().map(|(h, n, _)| (h.as_str(), *n)).unzip();
+    let rows: Result<Vec<SessionRow>, sqlx::Error> =
+        sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(&hashes).bind(&nows).fetch_all(pool).await;
+    match rows {
+        Ok(rows) => {
+            let mut found: Vec<Option<SessionRow>> = group.iter().map(|_| None).collect();
+            for r in rows {
+                if let Some(slot) = usize::try_from(r.i - 1).ok().and_then(|k| found.get_mut(k)) {
+                    *slot = Some(r);
+                }
+            }
+            for ((_, _, reply), row) in group.into_iter().zip(found) {
+                let _ = reply.send(Ok(row));
+            }
+        }
+        // The group's statement failed (a lost connection, say): each asks alone, and gets
+        // its own answer or error.
+        Err(_) => {
+            for (hash, now, reply) in group {
+                let one = sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.postgres.as_str()))
+                    .bind(&hash)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(StoreError::from);
+                let _ = reply.send(one);
+            }
+        }
     }
 }

@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod checkin;
 pub mod direct_read;
 pub mod group_commit;
+mod grouped;
 pub mod organisations;
 pub mod pg_batch;
 pub mod waitlist;
@@ -61,6 +62,8 @@ pub enum Db {
         pool: PgPool,
         /// The batch writer for single bookings ([`pg_batch`]), on the hot pool.
         batcher: pg_batch::Batcher,
+        /// The grouped session reads ([`accounts::SessionReader`]), on the hot pool.
+        sessions: accounts::SessionReader,
         /// Connections with generic plans, for the statements every booking runs (the
         /// session, the maker's facts and the grouped insert). With custom plans PostgreSQL
         /// planned those again on every execution: the planner was the largest part of its
@@ -253,7 +256,8 @@ impl Db {
                     .await
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
                 let batcher = pg_batch::Batcher::start(hot.clone());
-                Ok(Db::Postgres { pool, batcher, hot })
+                let sessions = accounts::SessionReader::start(hot.clone());
+                Ok(Db::Postgres { pool, batcher, sessions, hot })
             }
         }
     }

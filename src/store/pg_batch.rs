@@ -10,10 +10,10 @@
 //! statement's commit.
 
 use super::bookings::{INSERT_BOOKING, INSERT_BOOKINGS_UNNEST, OwnedBooking};
+use super::grouped::Grouped;
 use super::{StoreError, StoreResult};
 use sqlx::PgPool;
-use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Most bookings per statement.
 const MAX_BATCH: usize = 64;
@@ -25,36 +25,19 @@ type Job = (OwnedBooking, oneshot::Sender<StoreResult<()>>);
 /// A handle on the batch writers of one pool; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Batcher {
-    queue: mpsc::UnboundedSender<Job>,
+    queue: Grouped<Job>,
 }
 
 impl Batcher {
     /// Starts the writers on the current runtime. They stop when every handle is dropped.
     #[must_use]
     pub fn start(pool: PgPool) -> Batcher {
-        let (queue, rx) = mpsc::unbounded_channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..WORKERS {
-            let (rx, pool) = (rx.clone(), pool.clone());
-            tokio::spawn(async move {
-                loop {
-                    let mut batch = Vec::with_capacity(MAX_BATCH);
-                    {
-                        let mut rx = rx.lock().await;
-                        let Some(first) = rx.recv().await else { return };
-                        batch.push(first);
-                        while batch.len() < MAX_BATCH {
-                            match rx.try_recv() {
-                                Ok(j) => batch.push(j),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    write(&pool, batch).await;
-                }
-            });
+        Batcher {
+            queue: Grouped::start(WORKERS, MAX_BATCH, move |batch| {
+                let pool = pool.clone();
+                async move { write(&pool, batch).await }
+            }),
         }
-        Batcher { queue }
     }
 
     /// Inserts `row` with the next batch; answers after its commit.

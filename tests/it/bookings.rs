@@ -170,6 +170,43 @@ async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
     assert_eq!(alts.len(), 3);
 }
 
+/// A unit named outright, on a resource whose rules read nothing of the maker: the decision
+/// reads no blocks, so the database's refusal is what answers, and the 409 still names the
+/// conflict (buffer included) and offers the nearest free times.
+#[tokio::test]
+async fn a_named_unit_taken_only_by_the_buffer_is_a_409_with_the_conflict_and_alternatives() {
+    let lab = lab().await;
+    let (_, a) = lab.app.maker("a@example.org").await;
+    let (_, b) = lab.app.maker("b@example.org").await;
+    let first = lab
+        .app
+        .post("/api/v1/bookings", Some(&a), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    // 11:00 touches the first booking's end, but its 15-minute cool-down runs to 11:15.
+    let r = lab
+        .app
+        .post("/api/v1/bookings", Some(&b), json!({"unit": lab.laser_unit, "start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!((r.status, r.code()), (409, "conflict"), "{}", r.text);
+    let conflicts = r.body["error"]["details"]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{}", r.text);
+    assert_eq!(conflicts[0]["start_local"], "2026-09-07T10:00:00+08:00");
+    assert_eq!(conflicts[0]["end_local"], "2026-09-07T11:15:00+08:00");
+    let alts = r.body["error"]["details"]["alternatives"].as_array().unwrap();
+    assert_eq!(alts[0]["when"]["start_local"], "2026-09-07T11:15:00+08:00", "{}", r.text);
+    // Nothing of the refused request was written: b holds no booking.
+    let mine = lab.app.get("/api/v1/bookings", Some(&b)).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert_eq!(mine.body.as_array().map(Vec::len), Some(0), "{}", mine.text);
+    // And the rules that need no record still refuse what they should.
+    let closed = lab
+        .app
+        .post("/api/v1/bookings", Some(&b), json!({"unit": lab.laser_unit, "start": at(22, 0), "end": at(23, 0)}))
+        .await;
+    assert_eq!((closed.status, closed.code()), (422, "policy_violation"), "{}", closed.text);
+}
+
 #[tokio::test]
 async fn a_refusal_lists_every_broken_rule() {
     let lab = lab().await;

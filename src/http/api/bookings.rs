@@ -6,7 +6,9 @@
 use super::catalog::{find_space, stored_policy};
 use crate::domain::allocation::{UnitState, alternatives, rank};
 use crate::domain::availability::{Closure, Scope};
-use crate::domain::booking::{BookingContext, MakerFacts, TrainingHold, Violation, check, local_week};
+use crate::domain::booking::{
+    BookingContext, MakerFacts, TrainingHold, Violation, check, local_week, needs_maker_record,
+};
 use crate::domain::calendar::{DAY_MS, MINUTE_MS, parse_instant};
 use crate::domain::catalog::text;
 use crate::domain::interval::{Interval, normalize};
@@ -377,20 +379,31 @@ pub(crate) async fn decide(
 async fn decide_cached(
     state: &AppState,
     entry: &crate::http::catalog_cache::Entry,
-    account: &str,
+    user: &AuthUser,
     span: Interval,
     unit: Option<&str>,
 ) -> ApiResult<Decision> {
+    let account = user.account.id.as_str();
     let window = Interval::new(span.start() - DAY_MS, span.end() + DAY_MS).map_err(ApiError::internal)?;
     // A named unit needs only its own blocks (the others are not candidates; a 409 answer
     // reads everything afresh): a few rows instead of every unit's.
     // Opening hours and closures come expanded from the cache entry.
     let expansion = entry.expansion(window, |w| expand_rules(&entry.calendar(w, Vec::new()), w))?;
+    let rules = cached_rules(entry)?;
     let (loaded, facts) = match unit {
+        // Rules that read no maker record (no training, no quota) need nothing from the
+        // database but the session's verified flag; the unit's blocks are not read either:
+        // the insert asks the database, whose no-overlap guarantee decides, and a refusal
+        // reads everything afresh for the 409's conflicts and alternatives.
+        Some(u) if !needs_maker_record(&rules.policy, rules.kind_quota.as_ref()) => {
+            let units: Vec<_> = entry.units.iter().filter(|x| x.id == u).cloned().collect();
+            let loaded = assemble(&entry.space, rules, &units, &[], expansion)?;
+            (loaded, MakerFacts { verified: user.account.verified_maker, ..MakerFacts::default() })
+        }
         Some(u) => {
             // The unit's blocks come with the maker's facts, in one round trip.
             let units: Vec<_> = entry.units.iter().filter(|x| x.id == u).cloned().collect();
-            let mut loaded = assemble(&entry.space, cached_rules(entry)?, &units, &[], expansion)?;
+            let mut loaded = assemble(&entry.space, rules, &units, &[], expansion)?;
             let (facts, blocks) =
                 maker_and_blocks(state, account, &entry.resource, &loaded, span.start(), Some((u, window))).await?;
             for x in &mut loaded.units {
@@ -400,7 +413,7 @@ async fn decide_cached(
         }
         None => {
             let blocks = state.db.blocked_intervals(&entry.resource, window).await?;
-            let loaded = assemble(&entry.space, cached_rules(entry)?, &entry.units, &blocks, expansion)?;
+            let loaded = assemble(&entry.space, rules, &entry.units, &blocks, expansion)?;
             let facts = maker(state, account, &entry.resource, &loaded, span.start()).await?;
             (loaded, facts)
         }
@@ -608,7 +621,7 @@ async fn create(
     }
 
     let d = match &cached {
-        Some(entry) => decide_cached(&state, entry, &user.account.id, span, unit.as_deref()).await?,
+        Some(entry) => decide_cached(&state, entry, &user, span, unit.as_deref()).await?,
         None => decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?,
     };
     if !d.violations.is_empty() {
@@ -623,7 +636,7 @@ async fn create(
     // Refresh what we know, so the answer names what took the time: every unit's blocks, for
     // the alternatives on the same resource.
     let fresh = match &cached {
-        Some(entry) => decide_cached(&state, entry, &user.account.id, span, None).await?,
+        Some(entry) => decide_cached(&state, entry, &user, span, None).await?,
         None => decide(&state, &resource, &space, &user.account.id, span, unit.as_deref()).await?,
     };
     let blocked = span.widened(d.policy.buffer_before_minutes * MINUTE_MS, d.policy.buffer_after_minutes * MINUTE_MS);
