@@ -156,17 +156,27 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn live_blocks(&self, unit_id: &str, window: Interval) -> StoreResult<Vec<(String, Interval)>> {
+        // PostgreSQL: the exclusion constraint's expressions, so its GiST index finds them.
+        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+            super::TwoDialects::new(|pg| {
+                let touching = if pg {
+                    "(unit_id::uuid) = ($1::text)::uuid AND int8range(blocked_from, blocked_until) && int8range($2, $3)"
+                } else {
+                    "unit_id = $1 AND blocked_until > $2 AND blocked_from < $3"
+                };
+                format!(
+                    "SELECT id, blocked_from, blocked_until FROM bookings WHERE {touching} \
+                     AND status IN ('pending', 'confirmed', 'checked_in') ORDER BY blocked_from"
+                )
+            })
+        });
         let rows: Vec<(String, i64, i64)> = on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT id, blocked_from, blocked_until FROM bookings WHERE unit_id = $1 \
-                 AND status IN ('pending', 'confirmed', 'checked_in') \
-                 AND blocked_until > $2 AND blocked_from < $3 ORDER BY blocked_from",
-            )
-            .bind(unit_id)
-            .bind(window.start())
-            .bind(window.end())
-            .fetch_all(p)
-            .await?
+            sqlx::query_as(sqlx::AssertSqlSafe(SQL.of(self)))
+                .bind(unit_id)
+                .bind(window.start())
+                .bind(window.end())
+                .fetch_all(p)
+                .await?
         });
         Ok(rows.into_iter().filter_map(|(id, s, e)| Interval::new(s, e).ok().map(|i| (id, i))).collect())
     }
@@ -776,20 +786,21 @@ impl Db {
 /// $8 the unit whose blocks come along, $9/$10 their window.
 fn facts_sql(pg: bool, switches: usize) -> String {
     // A unit's blocks that touch the window: on PostgreSQL written with the exclusion
-    // constraint's own expression, so its GiST index bounds both ends (a plain comparison
+    // constraint's own expressions (the unit as a uuid, the range), so its GiST index bounds
+    // both ends (a plain comparison
     // bounded neither and read every live booking of the unit); on SQLite the covering index
     // (unit, blocked_until, ...).
     let (agg, blocks_agg, touching) = if pg {
         (
             "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
             "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
-            "int8range(x.blocked_from, x.blocked_until) && int8range($9, $10)",
+            "(x.unit_id::uuid) = ($8::text)::uuid AND int8range(x.blocked_from, x.blocked_until) && int8range($9, $10)",
         )
     } else {
         (
             "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
             "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
-            "x.blocked_until > $9 AND x.blocked_from < $10",
+            "x.unit_id = $8 AND x.blocked_until > $9 AND x.blocked_from < $10",
         )
     };
     const LIVE: &str = "('pending', 'confirmed', 'checked_in')";
@@ -818,7 +829,7 @@ fn facts_sql(pg: bool, switches: usize) -> String {
          (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
             WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
          {kind_minutes}, {kind_active}, \
-         (SELECT {blocks_agg} FROM bookings x WHERE x.unit_id = $8 AND x.status IN {LIVE} AND {touching}) \
+         (SELECT {blocks_agg} FROM bookings x WHERE x.status IN {LIVE} AND {touching}) \
          FROM accounts a WHERE a.id = $1"
     )
 }

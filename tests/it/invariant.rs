@@ -113,7 +113,7 @@ async fn a_bad_row_among_concurrent_bookings_fails_alone() {
     for i in 0..24_i64 {
         let (db, f) = (app.db.clone(), f.clone());
         tasks.push(tokio::spawn(async move {
-            let unit = if i == 7 { "no-such-unit".to_owned() } else { f.unit.clone() };
+            let unit = if i == 7 { labinn::store::new_id() } else { f.unit.clone() };
             book_on(&db, &f, &unit, T0 + i * 60 * MIN, T0 + (i + 1) * 60 * MIN).await
         }));
     }
