@@ -5,8 +5,11 @@
 //! default the local server; skipped with a note when unreachable; `LABINN_BENCH_SQLITE_ONLY=1`
 //! skips it):
 //! - distinct: 64 clients, each booking its own unit, one hour after another;
-//! - bare: 64 clients calling `POST /_bench/insert`, one row through the same write path
-//!   (the ceiling the booking rate is compared with);
+//! - bare booking row: 64 clients calling `POST /_bench/insert_booking`, one booking row
+//!   (each client its own unit) through the write path bookings take, with no session, body,
+//!   rule or read: the ceiling the booking rate is compared with;
+//! - bare settings row: 64 clients calling `POST /_bench/insert`, one two-column row through
+//!   the same writer (the ceiling of earlier rounds, kept for comparison);
 //! - contended: 64 clients asking for random hours of a 4-unit resource (many 409s);
 //! - series: a 52-occurrence weekly series, one at a time.
 //!
@@ -31,7 +34,10 @@ const HOUR: i64 = 3_600_000;
 
 struct Seeded {
     tokens: Vec<String>,
+    accounts: Vec<String>,
+    space: String,
     seats: Vec<String>,
+    bare: (String, Vec<String>),
     contended: String,
     series_units: Vec<String>,
 }
@@ -63,9 +69,10 @@ async fn seed(db: &Db) -> Seeded {
         }
     };
     let (_, seats) = resource("S", CLIENTS).await;
+    let bare = resource("X", CLIENTS).await;
     let (contended, _) = resource("C", 4).await;
     let (_, series_units) = resource("W", 40).await;
-    let mut tokens = Vec::new();
+    let (mut tokens, mut accounts) = (Vec::new(), Vec::new());
     for i in 0..CLIENTS {
         let a = db
             .create_account(&NewAccount {
@@ -80,8 +87,9 @@ async fn seed(db: &Db) -> Seeded {
         let t = new_token().unwrap();
         db.insert_token(&token_hash(&t), &a.id, now, now + 30 * 24 * HOUR).await.unwrap();
         tokens.push(t);
+        accounts.push(a.id);
     }
-    Seeded { tokens, seats, contended, series_units }
+    Seeded { tokens, accounts, space, seats, bare, contended, series_units }
 }
 
 fn start_node(url: &str) -> (std::process::Child, String) {
@@ -101,13 +109,16 @@ struct PhaseResult {
     p99: f64,
 }
 
-/// Runs `CLIENTS` loops for `PHASE`; `body(client, k)` gives the k-th request of a client
-/// (`None`: a bare insert).
-async fn phase(
-    base: &str,
-    tokens: &[String],
-    body: Arc<dyn Fn(usize, i64) -> Option<serde_json::Value> + Send + Sync>,
-) -> PhaseResult {
+/// One request of a phase.
+enum Req {
+    /// `POST /api/v1/bookings` with this body, as the client's maker.
+    Booking(serde_json::Value),
+    /// `POST` to this bench endpoint (path and query), without a session.
+    Bare(String),
+}
+
+/// Runs `CLIENTS` loops for `PHASE`; `body(client, k)` gives the k-th request of a client.
+async fn phase(base: &str, tokens: &[String], body: Arc<dyn Fn(usize, i64) -> Req + Send + Sync>) -> PhaseResult {
     let client = reqwest::Client::builder().pool_max_idle_per_host(CLIENTS).build().unwrap();
     let deadline = Instant::now() + PHASE;
     let started = Instant::now();
@@ -119,8 +130,8 @@ async fn phase(
             let mut k = 0;
             while Instant::now() < deadline {
                 let req = match body(c, k) {
-                    Some(b) => client.post(format!("{base}/api/v1/bookings")).bearer_auth(&token).json(&b),
-                    None => client.post(format!("{base}/_bench/insert")),
+                    Req::Booking(b) => client.post(format!("{base}/api/v1/bookings")).bearer_auth(&token).json(&b),
+                    Req::Bare(path) => client.post(format!("{base}{path}")),
                 };
                 let t = Instant::now();
                 let res = req.send().await.unwrap();
@@ -166,17 +177,33 @@ async fn run(label: &str, url: String) {
     let distinct = phase(
         &base,
         &s.tokens,
-        Arc::new(move |c, k| Some(json!({"unit": seats.seats[c], "start": format_utc(t0 + k * HOUR), "end": format_utc(t0 + (k + 1) * HOUR)}))),
+        Arc::new(move |c, k| Req::Booking(json!({"unit": seats.seats[c], "start": format_utc(t0 + k * HOUR), "end": format_utc(t0 + (k + 1) * HOUR)}))),
     )
     .await;
-    let bare = phase(&base, &s.tokens, Arc::new(|_, _| None)).await;
+    let b = s.clone();
+    let bare = phase(
+        &base,
+        &s.tokens,
+        Arc::new(move |c, k| {
+            Req::Bare(format!(
+                "/_bench/insert_booking?unit={}&resource={}&space={}&account={}&from={}",
+                b.bare.1[c],
+                b.bare.0,
+                b.space,
+                b.accounts[c],
+                t0 + k * HOUR
+            ))
+        }),
+    )
+    .await;
+    let settings = phase(&base, &s.tokens, Arc::new(|_, _| Req::Bare("/_bench/insert".into()))).await;
     let contended_id = s.contended.clone();
     let contended = phase(
         &base,
         &s.tokens,
         Arc::new(move |c, k| {
             let slot = ((c as i64) * 7919 + k * 104_729) % 200;
-            Some(json!({"resource": contended_id, "start": format_utc(t0 + slot * HOUR), "end": format_utc(t0 + (slot + 1) * HOUR)}))
+            Req::Booking(json!({"resource": contended_id, "start": format_utc(t0 + slot * HOUR), "end": format_utc(t0 + (slot + 1) * HOUR)}))
         }),
     )
     .await;
@@ -186,10 +213,19 @@ async fn run(label: &str, url: String) {
         distinct.rate, distinct.p50, distinct.p99, distinct.ok, distinct.conflicts, distinct.other
     );
     println!(
-        "[{label}] bare insert, {CLIENTS} clients: {:.0} inserts/s, p50 {:.2} ms, p99 {:.2} ms",
-        bare.rate, bare.p50, bare.p99
+        "[{label}] bare booking row, {CLIENTS} clients: {:.0} inserts/s, p50 {:.2} ms, p99 {:.2} ms ({} created, {} other)",
+        bare.rate,
+        bare.p50,
+        bare.p99,
+        bare.ok,
+        bare.other + bare.conflicts
     );
-    println!("[{label}] booking rate / bare ceiling: {:.0} %", 100.0 * distinct.rate / bare.rate);
+    println!("[{label}] booking rate / bare booking row: {:.0} %", 100.0 * distinct.rate / bare.rate);
+    println!(
+        "[{label}] bare settings row, {CLIENTS} clients: {:.0} inserts/s, p50 {:.2} ms, p99 {:.2} ms",
+        settings.rate, settings.p50, settings.p99
+    );
+    println!("[{label}] booking rate / bare settings row: {:.0} %", 100.0 * distinct.rate / settings.rate);
     println!(
         "[{label}] contended (4 units, 200 hours), {CLIENTS} clients: {:.0} requests/s ({:.0} created/s), p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
         contended.rate,

@@ -46,6 +46,46 @@ async fn bench_insert(
     Ok(axum::http::StatusCode::CREATED)
 }
 
+/// Where [`bench_insert_booking`] writes: a unit with its resource, space and maker, and the
+/// start of the hour it books.
+#[derive(serde::Deserialize)]
+struct BenchBooking {
+    unit: String,
+    resource: String,
+    space: String,
+    account: String,
+    from: i64,
+}
+
+/// One booking row through the write path bookings take, and nothing else: no session, no
+/// JSON body, no rule, no read (benchmarks only; off unless `bench_endpoints`).
+async fn bench_insert_booking(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<BenchBooking>,
+) -> error::ApiResult<axum::http::StatusCode> {
+    let span = crate::domain::interval::Interval::new(q.from, q.from + 60 * crate::domain::calendar::MINUTE_MS)
+        .map_err(|_| error::ApiError::invalid_field("from", "invalid", "not an instant"))?;
+    let now = state.clock.now_ms();
+    let id = crate::store::new_id();
+    state
+        .db
+        .insert_booking(&crate::store::bookings::NewBooking {
+            unit_id: &q.unit,
+            resource_id: &q.resource,
+            space_id: &q.space,
+            account_id: &q.account,
+            organisation_id: None,
+            status: "confirmed",
+            span,
+            blocked: span,
+            purpose: "",
+            checkin_nonce: &id[id.len() - 10..],
+            now,
+        })
+        .await?;
+    Ok(axum::http::StatusCode::CREATED)
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application router, with its middleware, ready to serve.
@@ -69,7 +109,12 @@ pub fn router(
         openapi_json,
     };
 
-    let api = if config.bench_endpoints { api.route("/_bench/insert", axum::routing::post(bench_insert)) } else { api };
+    let api = if config.bench_endpoints {
+        api.route("/_bench/insert", axum::routing::post(bench_insert))
+            .route("/_bench/insert_booking", axum::routing::post(bench_insert_booking))
+    } else {
+        api
+    };
     let router = api
         .merge(pages::router())
         .fallback(error::unknown_route)
