@@ -211,3 +211,29 @@ async fn two_nodes_on_one_postgres_start_together_and_still_never_double_book() 
     assert_eq!((ok, overlap), (1, 31));
     assert_eq!(live_count(&app.db, &f.unit).await, 1);
 }
+
+/// The benchmark's bare booking insert is off unless asked for; on, it writes through the
+/// same path as bookings, so the database still refuses an overlap.
+#[tokio::test]
+async fn the_bare_booking_insert_is_off_by_default_and_obeys_the_guarantee_when_on() {
+    let off = spawn_app().await;
+    let r =
+        off.send(off.client.post(off.url("/_bench/insert_booking?unit=u&resource=r&space=s&account=a&from=0"))).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+
+    let app = crate::helpers::spawn_app_with(|s| labinn::config::Settings { bench_endpoints: Some(true), ..s }).await;
+    let f = fixture(&app).await;
+    let path = |from: i64| {
+        format!(
+            "/_bench/insert_booking?unit={}&resource={}&space={}&account={}&from={from}",
+            f.unit, f.resource, f.space, f.account
+        )
+    };
+    let first = app.send(app.client.post(app.url(&path(T0)))).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = app.send(app.client.post(app.url(&path(T0 + 30 * MIN)))).await;
+    assert_eq!((again.status, again.code()), (409, "conflict"), "{}", again.text);
+    let next = app.send(app.client.post(app.url(&path(T0 + 60 * MIN)))).await;
+    assert_eq!(next.status, 201, "{}", next.text);
+    assert_eq!(live_count(&app.db, &f.unit).await, 2);
+}
