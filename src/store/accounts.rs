@@ -330,7 +330,7 @@ pub struct SessionReader {
 }
 
 /// Statements in flight at once, and most sessions per statement.
-const SESSION_WORKERS: usize = 4;
+const SESSION_WORKERS: usize = 2;
 const SESSION_GROUP: usize = 64;
 
 impl SessionReader {

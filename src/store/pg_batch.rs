@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 /// Most bookings per statement.
 const MAX_BATCH: usize = 64;
 /// Statements in flight at once (each on its own pooled connection).
-const WORKERS: usize = 4;
+const WORKERS: usize = 2;
 
 type Job = (OwnedBooking, oneshot::Sender<StoreResult<()>>);
 
