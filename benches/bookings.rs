@@ -177,6 +177,12 @@ async fn phase_for(
     }
 }
 
+/// The size of a SQLite database's WAL file, in MiB (`None` on PostgreSQL).
+fn wal_mib(url: &str) -> Option<f64> {
+    let path = url.strip_prefix("sqlite://")?;
+    std::fs::metadata(format!("{path}-wal")).ok().map(|m| m.len() as f64 / (1024.0 * 1024.0))
+}
+
 async fn run(label: &str, url: String) {
     let config = Config::from_settings(Settings { database_url: Some(url.clone()), ..Settings::default() }).unwrap();
     let db = Db::connect(&config).await.unwrap();
@@ -233,6 +239,9 @@ async fn run(label: &str, url: String) {
     )
     .await;
     let ok_rate = |r: &PhaseResult| r.ok as f64 / PHASE.as_secs_f64();
+    if let Some(mib) = wal_mib(&url) {
+        println!("[{label}] WAL file after the load phases: {mib:.1} MiB");
+    }
     println!(
         "[{label}] warm-up (not counted, {} s): {:.0} bookings/s, p50 {:.2} ms, p99 {:.2} ms ({} created, {} other)",
         WARM_UP.as_secs(),
