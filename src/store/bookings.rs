@@ -150,36 +150,6 @@ impl Db {
         }
         Ok(id)
     }
-
-    /// Live bookings of a unit whose blocked interval overlaps `window`, earliest first.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn live_blocks(&self, unit_id: &str, window: Interval) -> StoreResult<Vec<(String, Interval)>> {
-        // PostgreSQL: the exclusion constraint's expressions, so its GiST index finds them.
-        static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
-            super::TwoDialects::new(|pg| {
-                let touching = if pg {
-                    "(unit_id::uuid) = ($1::text)::uuid AND int8range(blocked_from, blocked_until) && int8range($2, $3)"
-                } else {
-                    "unit_id = $1 AND blocked_until > $2 AND blocked_from < $3"
-                };
-                format!(
-                    "SELECT id, blocked_from, blocked_until FROM bookings WHERE {touching} \
-                     AND status IN ('pending', 'confirmed', 'checked_in') ORDER BY blocked_from"
-                )
-            })
-        });
-        let rows: Vec<(String, i64, i64)> = on_read!(self, |p| {
-            sqlx::query_as(sqlx::AssertSqlSafe(SQL.of(self)))
-                .bind(unit_id)
-                .bind(window.start())
-                .bind(window.end())
-                .fetch_all(p)
-                .await?
-        });
-        Ok(rows.into_iter().filter_map(|(id, s, e)| Interval::new(s, e).ok().map(|i| (id, i))).collect())
-    }
 }
 
 /// A booking as stored, with its unit's label.
@@ -786,10 +756,9 @@ impl Db {
 /// $8 the unit whose blocks come along, $9/$10 their window.
 fn facts_sql(pg: bool, switches: usize) -> String {
     // A unit's blocks that touch the window: on PostgreSQL written with the exclusion
-    // constraint's own expressions (the unit as a uuid, the range), so its GiST index bounds
-    // both ends (a plain comparison
-    // bounded neither and read every live booking of the unit); on SQLite the covering index
-    // (unit, blocked_until, ...).
+    // constraint's own expressions (the unit as a uuid, the range), so its GiST index finds
+    // the unit and bounds both ends (a plain comparison bounded neither and read every live
+    // booking of the unit); on SQLite the covering index (unit, blocked_until, ...).
     let (agg, blocks_agg, touching) = if pg {
         (
             "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",

@@ -142,8 +142,9 @@ async fn a_maker_books_the_laser_cutter_and_finds_it_in_their_list() {
     assert_eq!(free, ["08:00", "11:15"]);
 }
 
-#[tokio::test]
-async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
+/// The lab with LC-1 booked 10:00-11:00 by one maker (its cool-down runs to 11:15), and a
+/// second maker's token.
+async fn laser_taken_ten_to_eleven() -> (Lab, String) {
     let lab = lab().await;
     let (_, a) = lab.app.maker("a@example.org").await;
     let (_, b) = lab.app.maker("b@example.org").await;
@@ -152,6 +153,12 @@ async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
         .post("/api/v1/bookings", Some(&a), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
         .await;
     assert_eq!(first.status, 201, "{}", first.text);
+    (lab, b)
+}
+
+#[tokio::test]
+async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
+    let (lab, b) = laser_taken_ten_to_eleven().await;
     let r = lab
         .app
         .post("/api/v1/bookings", Some(&b), json!({"resource": lab.laser, "start": at(10, 30), "end": at(11, 30)}))
@@ -175,14 +182,7 @@ async fn a_taken_unit_is_a_409_naming_the_conflict_and_offering_alternatives() {
 /// conflict (buffer included) and offers the nearest free times.
 #[tokio::test]
 async fn a_named_unit_taken_only_by_the_buffer_is_a_409_with_the_conflict_and_alternatives() {
-    let lab = lab().await;
-    let (_, a) = lab.app.maker("a@example.org").await;
-    let (_, b) = lab.app.maker("b@example.org").await;
-    let first = lab
-        .app
-        .post("/api/v1/bookings", Some(&a), json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)}))
-        .await;
-    assert_eq!(first.status, 201, "{}", first.text);
+    let (lab, b) = laser_taken_ten_to_eleven().await;
     // 11:00 touches the first booking's end, but its 15-minute cool-down runs to 11:15.
     let r = lab
         .app
