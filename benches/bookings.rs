@@ -10,6 +10,8 @@
 //!   rule or read: the ceiling the booking rate is compared with;
 //! - bare settings row: 64 clients calling `POST /_bench/insert`, one two-column row through
 //!   the same writer (the ceiling of earlier rounds, kept for comparison);
+//! - training required: the distinct load on a resource whose policy requires a training
+//!   (every maker holds it), so each decision reads the maker's facts and the unit's blocks;
 //! - contended: 64 clients asking for random hours of a 4-unit resource (many 409s);
 //! - series: a 52-occurrence weekly series, one at a time.
 //!
@@ -40,6 +42,7 @@ struct Seeded {
     accounts: Vec<String>,
     space: String,
     seats: Vec<String>,
+    trained: Vec<String>,
     bare: (String, Vec<String>),
     contended: String,
     series_units: Vec<String>,
@@ -49,7 +52,8 @@ async fn seed(db: &Db) -> Seeded {
     let now = chrono::Utc::now().timestamp_millis();
     let space = common::bench_space(db, "incubator", "2026-01-01T00:00:00", 1440, now).await;
     let policy = r#"{"horizon_days": 730, "max_minutes": 1440}"#;
-    let resource = |name: &'static str, n: usize| {
+    let trained_policy = r#"{"horizon_days": 730, "max_minutes": 1440, "required_trainings": ["bench-safety"]}"#;
+    let resource = |name: &'static str, n: usize, policy: &'static str| {
         let labels: Vec<String> = (1..=n).map(|i| format!("{name}{i:03}")).collect();
         let db = db.clone();
         let space = space.clone();
@@ -71,10 +75,12 @@ async fn seed(db: &Db) -> Seeded {
             (id, units)
         }
     };
-    let (_, seats) = resource("S", CLIENTS).await;
-    let bare = resource("X", CLIENTS).await;
-    let (contended, _) = resource("C", 4).await;
-    let (_, series_units) = resource("W", 40).await;
+    let (_, seats) = resource("S", CLIENTS, policy).await;
+    let (_, trained) = resource("T", CLIENTS, trained_policy).await;
+    let bare = resource("X", CLIENTS, policy).await;
+    let (contended, _) = resource("C", 4, policy).await;
+    let (_, series_units) = resource("W", 40, policy).await;
+    let training = db.create_training("bench-safety", "安全", "Safety", Some(&space), now).await.unwrap();
     let (mut tokens, mut accounts) = (Vec::new(), Vec::new());
     for i in 0..CLIENTS {
         let a = db
@@ -89,10 +95,11 @@ async fn seed(db: &Db) -> Seeded {
             .unwrap();
         let t = new_token().unwrap();
         db.insert_token(&token_hash(&t), &a.id, now, now + 30 * 24 * HOUR).await.unwrap();
+        db.grant_training(&training.id, &a.id, &a.id, None, now).await.unwrap();
         tokens.push(t);
         accounts.push(a.id);
     }
-    Seeded { tokens, accounts, space, seats, bare, contended, series_units }
+    Seeded { tokens, accounts, space, seats, trained, bare, contended, series_units }
 }
 
 fn start_node(url: &str) -> (std::process::Child, String) {
@@ -228,6 +235,13 @@ async fn run(label: &str, url: String) {
     )
     .await;
     let settings = phase(&base, &s.tokens, Arc::new(|_, _| Req::Bare("/_bench/insert".into()))).await;
+    let t = s.clone();
+    let trained = phase(
+        &base,
+        &s.tokens,
+        Arc::new(move |c, k| Req::Booking(json!({"unit": t.trained[c], "start": format_utc(t0 + k * HOUR), "end": format_utc(t0 + (k + 1) * HOUR)}))),
+    )
+    .await;
     let contended_id = s.contended.clone();
     let contended = phase(
         &base,
@@ -269,6 +283,10 @@ async fn run(label: &str, url: String) {
         settings.rate, settings.p50, settings.p99
     );
     println!("[{label}] booking rate / bare settings row: {:.0} %", 100.0 * distinct.rate / settings.rate);
+    println!(
+        "[{label}] training required (facts read), {CLIENTS} clients: {:.0} bookings/s, p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
+        trained.rate, trained.p50, trained.p99, trained.ok, trained.conflicts, trained.other
+    );
     println!(
         "[{label}] contended (4 units, 200 hours), {CLIENTS} clients: {:.0} requests/s ({:.0} created/s), p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
         contended.rate,
