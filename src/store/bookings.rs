@@ -367,12 +367,11 @@ impl Db {
         });
         let switches = (usize::from(resource.kind_quota) << 1) | usize::from(resource.quota);
         let sql = &SQL[switches];
-        type Row = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
         let (unit, window) = match resource.blocks_of {
             Some((u, w)) => (Some(u), w),
             None => (None, week),
         };
-        let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): Row = match self {
+        let (verified, week_ms, active, trainings, kind_ms, kind_active, blocks): FactsRow = match self {
             // Every booking asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
                 c.prepare_cached(&sql.sqlite)?.query_row(
@@ -391,20 +390,19 @@ impl Db {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
             })?,
-            Db::Postgres { hot: p, .. } => {
-                sqlx::query_as(sqlx::AssertSqlSafe(sql.postgres.as_str()))
-                    .bind(account)
-                    .bind(resource.id)
-                    .bind(week.start())
-                    .bind(week.end())
-                    .bind(now)
-                    .bind(resource.space_id)
-                    .bind(resource.kind)
-                    .bind(unit)
-                    .bind(window.start())
-                    .bind(window.end())
-                    .fetch_one(p)
-                    .await?
+            // With whatever other facts reads of the same shape are waiting, in one statement.
+            Db::Postgres { facts, .. } => {
+                let args = FactsArgs {
+                    account: account.to_owned(),
+                    resource: resource.id.to_owned(),
+                    week: (week.start(), week.end()),
+                    now,
+                    space: resource.space_id.to_owned(),
+                    kind: resource.kind.to_owned(),
+                    unit: unit.map(str::to_owned),
+                    window: (window.start(), window.end()),
+                };
+                facts.read(switches, args).await?
             }
         };
         let mut unit_blocks = super::parse_interval_list(blocks.as_deref())?;
@@ -801,4 +799,147 @@ fn facts_sql(pg: bool, switches: usize) -> String {
          (SELECT {blocks_agg} FROM bookings x WHERE x.status IN {LIVE} AND {touching}) \
          FROM accounts a WHERE a.id = $1"
     )
+}
+
+/// One row of the maker's facts statement (see [`Db::maker_facts`]).
+type FactsRow = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
+
+/// The parameters of one facts read ($1 … $10 of [`facts_sql`]).
+struct FactsArgs {
+    account: String,
+    resource: String,
+    week: (i64, i64),
+    now: i64,
+    space: String,
+    kind: String,
+    unit: Option<String>,
+    window: (i64, i64),
+}
+
+type FactsJob = (FactsArgs, tokio::sync::oneshot::Sender<StoreResult<FactsRow>>);
+
+/// PostgreSQL's facts reads, grouped as the session reads are (see [`super::grouped`]): one
+/// grouper per statement text (pair of quota switches).
+#[derive(Clone, Debug)]
+pub struct FactsReader {
+    by_switches: [super::grouped::Grouped<FactsJob>; 4],
+}
+
+/// Statements in flight at once per text, and most reads per statement.
+const FACTS_WORKERS: usize = 2;
+const FACTS_GROUP: usize = 64;
+
+impl FactsReader {
+    /// Starts the readers on the current runtime, on `pool`.
+    #[must_use]
+    pub fn start(pool: &sqlx::PgPool) -> FactsReader {
+        FactsReader {
+            by_switches: [0, 1, 2, 3].map(|switches| {
+                let pool = pool.clone();
+                super::grouped::Grouped::start(FACTS_WORKERS, FACTS_GROUP, move |group| {
+                    let pool = pool.clone();
+                    async move { read_facts(&pool, switches, group).await }
+                })
+            }),
+        }
+    }
+
+    async fn read(&self, switches: usize, args: FactsArgs) -> StoreResult<FactsRow> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.by_switches[switches].send((args, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+    }
+}
+
+/// [`facts_sql`] for many reads at once: the parameters come as arrays, one row of `q` per
+/// read, and `q.i` says which read a row answers.
+fn grouped_facts_sql(switches: usize) -> String {
+    let mut sql = facts_sql(true, switches);
+    // $10 before $1, so that "$1" does not eat the start of "$10".
+    for n in (1..=10).rev() {
+        sql = sql.replace(&format!("${n}"), &format!("q.c{n}"));
+    }
+    let from = "FROM accounts a WHERE a.id = q.c1";
+    assert!(sql.ends_with(from) && sql.starts_with("SELECT "), "the facts statement changed shape");
+    format!(
+        "SELECT q.i, {} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], \
+         $7::text[], $8::text[], $9::bigint[], $10::bigint[]) WITH ORDINALITY \
+         AS q(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, i) JOIN accounts a ON a.id = q.c1",
+        &sql["SELECT ".len()..sql.len() - from.len()]
+    )
+}
+
+async fn read_facts(pool: &sqlx::PgPool, switches: usize, group: Vec<FactsJob>) {
+    static GROUPED: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| [0, 1, 2, 3].map(grouped_facts_sql));
+    static ONE: std::sync::LazyLock<[String; 4]> =
+        std::sync::LazyLock::new(|| [0, 1, 2, 3].map(|s| facts_sql(true, s)));
+    let col = |f: fn(&FactsArgs) -> String| group.iter().map(|(a, _)| f(a)).collect::<Vec<String>>();
+    let num = |f: fn(&FactsArgs) -> i64| group.iter().map(|(a, _)| f(a)).collect::<Vec<i64>>();
+    type Grouped = (i64, bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
+    let rows: Result<Vec<Grouped>, sqlx::Error> = sqlx::query_as(sqlx::AssertSqlSafe(GROUPED[switches].as_str()))
+        .bind(col(|a| a.account.clone()))
+        .bind(col(|a| a.resource.clone()))
+        .bind(num(|a| a.week.0))
+        .bind(num(|a| a.week.1))
+        .bind(num(|a| a.now))
+        .bind(col(|a| a.space.clone()))
+        .bind(col(|a| a.kind.clone()))
+        .bind(group.iter().map(|(a, _)| a.unit.clone()).collect::<Vec<Option<String>>>())
+        .bind(num(|a| a.window.0))
+        .bind(num(|a| a.window.1))
+        .fetch_all(pool)
+        .await;
+    match rows {
+        Ok(rows) => {
+            let mut found: Vec<Option<FactsRow>> = group.iter().map(|_| None).collect();
+            for (i, a, b, c, d, e, f, g) in rows {
+                if let Some(slot) = usize::try_from(i - 1).ok().and_then(|k| found.get_mut(k)) {
+                    *slot = Some((a, b, c, d, e, f, g));
+                }
+            }
+            // No row: the account does not exist (as `fetch_one` of the single statement says).
+            for ((_, reply), row) in group.into_iter().zip(found) {
+                let _ = reply.send(row.ok_or(StoreError::NotFound));
+            }
+        }
+        // The group's statement failed: each reads alone, and gets its own answer or error.
+        Err(_) => {
+            for (a, reply) in group {
+                let one = sqlx::query_as(sqlx::AssertSqlSafe(ONE[switches].as_str()))
+                    .bind(&a.account)
+                    .bind(&a.resource)
+                    .bind(a.week.0)
+                    .bind(a.week.1)
+                    .bind(a.now)
+                    .bind(&a.space)
+                    .bind(&a.kind)
+                    .bind(&a.unit)
+                    .bind(a.window.0)
+                    .bind(a.window.1)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(StoreError::from);
+                let _ = reply.send(one);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The grouped facts text takes every parameter from its row of `q` (none is left as a
+    /// placeholder but the ten arrays) and keeps the single text's columns.
+    #[test]
+    fn the_grouped_facts_statement_reads_each_parameter_from_its_row() {
+        for switches in 0..4 {
+            let grouped = super::grouped_facts_sql(switches);
+            let after_from = grouped.split(" FROM unnest(").nth(1).expect("an unnest");
+            let (arrays, rest) = after_from.split_once(") WITH ORDINALITY").expect("ordinality");
+            assert_eq!(arrays.matches('$').count(), 10, "{grouped}");
+            assert!(!rest.contains('$'), "a placeholder outside the arrays: {grouped}");
+            assert!(!grouped[..grouped.find(" FROM unnest(").unwrap()].contains('$'), "{grouped}");
+            assert!(grouped.starts_with("SELECT q.i, a.verified_maker, "), "{grouped}");
+            assert!(grouped.contains("(q.c8::text)::uuid"), "{grouped}");
+        }
+    }
 }

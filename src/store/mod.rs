@@ -64,6 +64,8 @@ pub enum Db {
         batcher: pg_batch::Batcher,
         /// The grouped session reads ([`accounts::SessionReader`]), on the hot pool.
         sessions: accounts::SessionReader,
+        /// The grouped maker's-facts reads ([`bookings::FactsReader`]), on the hot pool.
+        facts: bookings::FactsReader,
         /// Connections with generic plans, for the statements every booking runs (the
         /// session, the maker's facts and the grouped insert). With custom plans PostgreSQL
         /// planned those again on every execution: the planner was the largest part of its
@@ -257,7 +259,8 @@ impl Db {
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
                 let batcher = pg_batch::Batcher::start(hot.clone());
                 let sessions = accounts::SessionReader::start(hot.clone());
-                Ok(Db::Postgres { pool, batcher, sessions, hot })
+                let facts = bookings::FactsReader::start(&hot);
+                Ok(Db::Postgres { pool, batcher, sessions, facts, hot })
             }
         }
     }
