@@ -320,7 +320,8 @@ const GROUPED_SESSION_FROM: &str = "FROM unnest($1::text[], $2::bigint[]) WITH O
      JOIN auth_tokens t ON t.token_hash = q.hash AND t.expires_at > q.now \
      JOIN accounts a ON a.id = t.account_id AND a.disabled = FALSE";
 
-type SessionJob = (String, i64, tokio::sync::oneshot::Sender<StoreResult<Option<SessionRow>>>);
+/// A token's hash and the instant it must not have expired by.
+type SessionJob = super::grouped::Job<(String, i64), Option<SessionRow>>;
 
 /// PostgreSQL's session reads, grouped: every authenticated request makes one, and alone
 /// each was a statement of its own (see [`super::grouped`]).
@@ -346,34 +347,27 @@ impl SessionReader {
     }
 
     async fn read(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionRow>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.queue.send((token_hash.to_owned(), now, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
-        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+        self.queue.ask((token_hash.to_owned(), now)).await
     }
 }
 
 async fn read_sessions(pool: &sqlx::PgPool, group: Vec<SessionJob>) {
     static SQL: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| session_select(true, "q.i", GROUPED_SESSION_FROM));
-    let (hashes, nows): (Vec<&str>, Vec<i64>) = group.iter().map(|(h, n, _)| (h.as_str(), *n)).unzip();
+    let (hashes, nows): (Vec<&str>, Vec<i64>) = group.iter().map(|((h, n), _)| (h.as_str(), *n)).unzip();
     let rows: Result<Vec<SessionRow>, sqlx::Error> =
         sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(&hashes).bind(&nows).fetch_all(pool).await;
     match rows {
         Ok(rows) => {
-            let mut found: Vec<Option<SessionRow>> = group.iter().map(|_| None).collect();
-            for r in rows {
-                if let Some(slot) = usize::try_from(r.i - 1).ok().and_then(|k| found.get_mut(k)) {
-                    *slot = Some(r);
-                }
-            }
-            for ((_, _, reply), row) in group.into_iter().zip(found) {
+            let found = super::grouped::by_position(group.len(), rows.into_iter().map(|r| (r.i, r)));
+            for ((_, reply), row) in group.into_iter().zip(found) {
                 let _ = reply.send(Ok(row));
             }
         }
         // The group's statement failed (a lost connection, say): each asks alone, and gets
         // its own answer or error.
         Err(_) => {
-            for (hash, now, reply) in group {
+            for ((hash, now), reply) in group {
                 let one = sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.postgres.as_str()))
                     .bind(&hash)
                     .bind(now)

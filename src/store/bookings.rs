@@ -359,14 +359,8 @@ impl Db {
         now: i64,
     ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
-        // Four texts, one per pair of quota switches: a usage subquery that no quota needs is
-        // left out of the statement (a literal 0 in its place), because PostgreSQL sets up
-        // every subplan at executor start even when a `CASE` would never run it.
-        static SQL: std::sync::LazyLock<[super::TwoDialects; 4]> = std::sync::LazyLock::new(|| {
-            [0, 1, 2, 3].map(|switches| super::TwoDialects::new(|pg| facts_sql(pg, switches)))
-        });
         let switches = (usize::from(resource.kind_quota) << 1) | usize::from(resource.quota);
-        let sql = &SQL[switches];
+        let sql = &FACTS_SQL[switches];
         let (unit, window) = match resource.blocks_of {
             Some((u, w)) => (Some(u), w),
             None => (None, week),
@@ -801,6 +795,13 @@ fn facts_sql(pg: bool, switches: usize) -> String {
     )
 }
 
+/// The maker's facts statement in four texts, one per pair of quota switches: a usage
+/// subquery that no quota needs is left out of the statement (a literal 0 in its place),
+/// because PostgreSQL sets up every subplan at executor start even when a `CASE` would never
+/// run it.
+static FACTS_SQL: std::sync::LazyLock<[super::TwoDialects; 4]> =
+    std::sync::LazyLock::new(|| [0, 1, 2, 3].map(|switches| super::TwoDialects::new(|pg| facts_sql(pg, switches))));
+
 /// One row of the maker's facts statement (see [`Db::maker_facts`]).
 type FactsRow = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
 
@@ -816,7 +817,7 @@ struct FactsArgs {
     window: (i64, i64),
 }
 
-type FactsJob = (FactsArgs, tokio::sync::oneshot::Sender<StoreResult<FactsRow>>);
+type FactsJob = super::grouped::Job<FactsArgs, FactsRow>;
 
 /// PostgreSQL's facts reads, grouped as the session reads are (see [`super::grouped`]): one
 /// grouper per statement text (pair of quota switches).
@@ -845,9 +846,7 @@ impl FactsReader {
     }
 
     async fn read(&self, switches: usize, args: FactsArgs) -> StoreResult<FactsRow> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.by_switches[switches].send((args, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
-        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+        self.by_switches[switches].ask(args).await
     }
 }
 
@@ -871,8 +870,6 @@ fn grouped_facts_sql(switches: usize) -> String {
 
 async fn read_facts(pool: &sqlx::PgPool, switches: usize, group: Vec<FactsJob>) {
     static GROUPED: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| [0, 1, 2, 3].map(grouped_facts_sql));
-    static ONE: std::sync::LazyLock<[String; 4]> =
-        std::sync::LazyLock::new(|| [0, 1, 2, 3].map(|s| facts_sql(true, s)));
     let col = |f: fn(&FactsArgs) -> String| group.iter().map(|(a, _)| f(a)).collect::<Vec<String>>();
     let num = |f: fn(&FactsArgs) -> i64| group.iter().map(|(a, _)| f(a)).collect::<Vec<i64>>();
     type Grouped = (i64, bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
@@ -891,12 +888,10 @@ async fn read_facts(pool: &sqlx::PgPool, switches: usize, group: Vec<FactsJob>) 
         .await;
     match rows {
         Ok(rows) => {
-            let mut found: Vec<Option<FactsRow>> = group.iter().map(|_| None).collect();
-            for (i, a, b, c, d, e, f, g) in rows {
-                if let Some(slot) = usize::try_from(i - 1).ok().and_then(|k| found.get_mut(k)) {
-                    *slot = Some((a, b, c, d, e, f, g));
-                }
-            }
+            let found = super::grouped::by_position(
+                group.len(),
+                rows.into_iter().map(|(i, a, b, c, d, e, f, g)| (i, (a, b, c, d, e, f, g))),
+            );
             // No row: the account does not exist (as `fetch_one` of the single statement says).
             for ((_, reply), row) in group.into_iter().zip(found) {
                 let _ = reply.send(row.ok_or(StoreError::NotFound));
@@ -905,7 +900,7 @@ async fn read_facts(pool: &sqlx::PgPool, switches: usize, group: Vec<FactsJob>) 
         // The group's statement failed: each reads alone, and gets its own answer or error.
         Err(_) => {
             for (a, reply) in group {
-                let one = sqlx::query_as(sqlx::AssertSqlSafe(ONE[switches].as_str()))
+                let one = sqlx::query_as(sqlx::AssertSqlSafe(FACTS_SQL[switches].postgres.as_str()))
                     .bind(&a.account)
                     .bind(&a.resource)
                     .bind(a.week.0)

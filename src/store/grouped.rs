@@ -7,9 +7,13 @@
 //! load the requests that are waiting at one moment share one statement and pay that price
 //! once; a request that arrives alone is sent alone, without waiting for company.
 
+use super::{StoreError, StoreResult};
 use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// A request of a grouped statement: what it asks, and where its answer goes.
+pub(crate) type Job<A, R> = (A, oneshot::Sender<StoreResult<R>>);
 
 /// A handle on the workers of one grouped statement; cheap to clone. The workers stop when
 /// every handle is dropped.
@@ -70,9 +74,39 @@ impl<J: Send + 'static> Grouped<J> {
     }
 }
 
+impl<A: Send + 'static, R: Send + 'static> Grouped<Job<A, R>> {
+    /// Queues `args` with the next group and waits for its answer.
+    ///
+    /// # Errors
+    /// The statement's own errors; `PoolClosed` when the workers are gone.
+    pub(crate) async fn ask(&self, args: A) -> StoreResult<R> {
+        let (tx, rx) = oneshot::channel();
+        self.send((args, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
+        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+    }
+}
+
+/// The rows of a grouped read, each in the slot of the request it answers: `position` is the
+/// 1-based `WITH ORDINALITY` number a row carries; a request no row answers keeps `None`.
+pub(crate) fn by_position<T>(requests: usize, rows: impl IntoIterator<Item = (i64, T)>) -> Vec<Option<T>> {
+    let mut found: Vec<Option<T>> = (0..requests).map(|_| None).collect();
+    for (position, row) in rows {
+        if let Some(slot) = usize::try_from(position - 1).ok().and_then(|k| found.get_mut(k)) {
+            *slot = Some(row);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Grouped;
+    use super::{Grouped, by_position};
+
+    #[test]
+    fn rows_go_to_the_request_they_answer_and_strays_are_dropped() {
+        let placed = by_position(4, [(3, "c"), (1, "a"), (9, "stray"), (0, "stray")]);
+        assert_eq!(placed, [Some("a"), None, Some("c"), None]);
+    }
     use tokio::sync::oneshot;
 
     #[tokio::test]

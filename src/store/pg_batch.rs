@@ -13,14 +13,13 @@ use super::bookings::{INSERT_BOOKING, INSERT_BOOKINGS_UNNEST, OwnedBooking};
 use super::grouped::Grouped;
 use super::{StoreError, StoreResult};
 use sqlx::PgPool;
-use tokio::sync::oneshot;
 
 /// Most bookings per statement.
 const MAX_BATCH: usize = 64;
 /// Statements in flight at once (each on its own pooled connection).
 const WORKERS: usize = 2;
 
-type Job = (OwnedBooking, oneshot::Sender<StoreResult<()>>);
+type Job = super::grouped::Job<OwnedBooking, ()>;
 
 /// A handle on the batch writers of one pool; cheap to clone.
 #[derive(Clone, Debug)]
@@ -45,9 +44,7 @@ impl Batcher {
     /// # Errors
     /// [`StoreError::Overlap`] when the unit is taken; database errors.
     pub(super) async fn insert(&self, row: OwnedBooking) -> StoreResult<()> {
-        let (tx, rx) = oneshot::channel();
-        self.queue.send((row, tx)).map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?;
-        rx.await.map_err(|_| StoreError::Db(sqlx::Error::PoolClosed))?
+        self.queue.ask(row).await
     }
 }
 
