@@ -4,7 +4,7 @@ use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::identity::Role;
 use crate::{in_write_tx, on_read};
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: String,
     pub email: String,
@@ -221,11 +221,21 @@ impl Db {
     ///
     /// # Errors
     /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
-    pub async fn session_for_token(
-        &self,
-        token_hash: &str,
-        now: i64,
-    ) -> StoreResult<Option<(AccountRow, Vec<RoleGrantRow>, i64)>> {
+    pub async fn session_for_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        self.session_via(token_hash, now, true).await
+    }
+
+    /// [`Db::session_for_token`] in a statement of its own on PostgreSQL, as a grouped read
+    /// whose statement failed asks it; the tests compare the two.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[doc(hidden)]
+    pub async fn session_for_token_alone(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        self.session_via(token_hash, now, false).await
+    }
+
+    async fn session_via(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<Session>> {
         let row: Option<SessionRow> = match self {
             // Every authenticated request asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
@@ -251,7 +261,8 @@ impl Db {
                     .optional()
             })?,
             // With whatever other session reads are waiting, in one statement.
-            Db::Postgres { sessions, .. } => sessions.read(token_hash, now).await?,
+            Db::Postgres { sessions, .. } if grouped => sessions.read(token_hash, now).await?,
+            Db::Postgres { hot, .. } => session_alone(hot, token_hash.to_owned(), now).await?,
         };
         Ok(row.map(|r| {
             let mut roles: Vec<RoleGrantRow> = r
@@ -278,6 +289,9 @@ impl Db {
         Ok(())
     }
 }
+
+/// A session: the account, its grants, and the catalog's version stamp.
+pub type Session = (AccountRow, Vec<RoleGrantRow>, i64);
 
 /// A session as one row: the account, its grants as `role@space,…`, the catalog's stamp, and
 /// (grouped reads) which request of the group it answers.
@@ -357,25 +371,15 @@ async fn read_sessions(pool: &sqlx::PgPool, group: Vec<SessionJob>) {
     let (hashes, nows): (Vec<&str>, Vec<i64>) = group.iter().map(|((h, n), _)| (h.as_str(), *n)).unzip();
     let rows: Result<Vec<SessionRow>, sqlx::Error> =
         sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(&hashes).bind(&nows).fetch_all(pool).await;
-    match rows {
-        Ok(rows) => {
-            let found = super::grouped::by_position(group.len(), rows.into_iter().map(|r| (r.i, r)));
-            for ((_, reply), row) in group.into_iter().zip(found) {
-                let _ = reply.send(Ok(row));
-            }
-        }
-        // The group's statement failed (a lost connection, say): each asks alone, and gets
-        // its own answer or error.
-        Err(_) => {
-            for ((hash, now), reply) in group {
-                let one = sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.postgres.as_str()))
-                    .bind(&hash)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(StoreError::from);
-                let _ = reply.send(one);
-            }
-        }
-    }
+    let rows = rows.map(|rows| rows.into_iter().map(|r| (r.i, r)).collect());
+    super::grouped::answer(group, rows, Ok, |(hash, now)| session_alone(pool, hash, now)).await;
+}
+
+/// One session read in a statement of its own (PostgreSQL).
+async fn session_alone(pool: &sqlx::PgPool, hash: String, now: i64) -> StoreResult<Option<SessionRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.postgres.as_str()))
+        .bind(&hash)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?)
 }

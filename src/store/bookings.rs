@@ -223,7 +223,7 @@ pub struct ResourceRef<'a> {
 }
 
 /// What the booking rules need to know about a maker.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MakerRow {
     pub verified: bool,
     /// (training slug, expires_at) of grants not revoked.
@@ -358,6 +358,33 @@ impl Db {
         week: Interval,
         now: i64,
     ) -> StoreResult<MakerRow> {
+        self.maker_facts_via(account, resource, week, now, true).await
+    }
+
+    /// [`Db::maker_facts`] in a statement of its own on PostgreSQL, as a grouped read whose
+    /// statement failed asks it; the tests compare the two.
+    ///
+    /// # Errors
+    /// Database errors.
+    #[doc(hidden)]
+    pub async fn maker_facts_alone(
+        &self,
+        account: &str,
+        resource: &ResourceRef<'_>,
+        week: Interval,
+        now: i64,
+    ) -> StoreResult<MakerRow> {
+        self.maker_facts_via(account, resource, week, now, false).await
+    }
+
+    async fn maker_facts_via(
+        &self,
+        account: &str,
+        resource: &ResourceRef<'_>,
+        week: Interval,
+        now: i64,
+        grouped: bool,
+    ) -> StoreResult<MakerRow> {
         // One round trip: the account flag and the usage in one row, the trainings as text.
         let switches = (usize::from(resource.kind_quota) << 1) | usize::from(resource.quota);
         let sql = &FACTS_SQL[switches];
@@ -385,7 +412,7 @@ impl Db {
                 )
             })?,
             // With whatever other facts reads of the same shape are waiting, in one statement.
-            Db::Postgres { facts, .. } => {
+            Db::Postgres { facts, hot, .. } => {
                 let args = FactsArgs {
                     account: account.to_owned(),
                     resource: resource.id.to_owned(),
@@ -396,7 +423,7 @@ impl Db {
                     unit: unit.map(str::to_owned),
                     window: (window.start(), window.end()),
                 };
-                facts.read(switches, args).await?
+                if grouped { facts.read(switches, args).await? } else { facts_alone(hot, switches, args).await? }
             }
         };
         let mut unit_blocks = super::parse_interval_list(blocks.as_deref())?;
@@ -886,38 +913,27 @@ async fn read_facts(pool: &sqlx::PgPool, switches: usize, group: Vec<FactsJob>) 
         .bind(num(|a| a.window.1))
         .fetch_all(pool)
         .await;
-    match rows {
-        Ok(rows) => {
-            let found = super::grouped::by_position(
-                group.len(),
-                rows.into_iter().map(|(i, a, b, c, d, e, f, g)| (i, (a, b, c, d, e, f, g))),
-            );
-            // No row: the account does not exist (as `fetch_one` of the single statement says).
-            for ((_, reply), row) in group.into_iter().zip(found) {
-                let _ = reply.send(row.ok_or(StoreError::NotFound));
-            }
-        }
-        // The group's statement failed: each reads alone, and gets its own answer or error.
-        Err(_) => {
-            for (a, reply) in group {
-                let one = sqlx::query_as(sqlx::AssertSqlSafe(FACTS_SQL[switches].postgres.as_str()))
-                    .bind(&a.account)
-                    .bind(&a.resource)
-                    .bind(a.week.0)
-                    .bind(a.week.1)
-                    .bind(a.now)
-                    .bind(&a.space)
-                    .bind(&a.kind)
-                    .bind(&a.unit)
-                    .bind(a.window.0)
-                    .bind(a.window.1)
-                    .fetch_one(pool)
-                    .await
-                    .map_err(StoreError::from);
-                let _ = reply.send(one);
-            }
-        }
-    }
+    let rows = rows.map(|rows| rows.into_iter().map(|(i, a, b, c, d, e, f, g)| (i, (a, b, c, d, e, f, g))).collect());
+    // No row: the account does not exist (as `fetch_one` of the single statement says).
+    super::grouped::answer(group, rows, |row| row.ok_or(StoreError::NotFound), |a| facts_alone(pool, switches, a))
+        .await;
+}
+
+/// One facts read in a statement of its own (PostgreSQL).
+async fn facts_alone(pool: &sqlx::PgPool, switches: usize, a: FactsArgs) -> StoreResult<FactsRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(FACTS_SQL[switches].postgres.as_str()))
+        .bind(&a.account)
+        .bind(&a.resource)
+        .bind(a.week.0)
+        .bind(a.week.1)
+        .bind(a.now)
+        .bind(&a.space)
+        .bind(&a.kind)
+        .bind(&a.unit)
+        .bind(a.window.0)
+        .bind(a.window.1)
+        .fetch_one(pool)
+        .await?)
 }
 
 #[cfg(test)]

@@ -86,6 +86,36 @@ impl<A: Send + 'static, R: Send + 'static> Grouped<Job<A, R>> {
     }
 }
 
+/// Answers every request of a group. When the group's statement gave `rows`, each row goes to
+/// the request of its position (see [`by_position`]) and `found` makes the answer of a slot.
+/// When the statement failed (a lost connection, or one request's arguments that PostgreSQL
+/// refused), each request is asked `alone`, in turn, and gets its own answer or error: one
+/// request's failure is not the whole group's.
+pub(crate) async fn answer<A, R, T, Alone, Fut>(
+    group: Vec<Job<A, R>>,
+    rows: Result<Vec<(i64, T)>, sqlx::Error>,
+    found: impl Fn(Option<T>) -> StoreResult<R>,
+    alone: Alone,
+) where
+    Alone: Fn(A) -> Fut,
+    Fut: Future<Output = StoreResult<R>>,
+{
+    match rows {
+        Ok(rows) => {
+            let slots = by_position(group.len(), rows);
+            for ((_, reply), slot) in group.into_iter().zip(slots) {
+                let _ = reply.send(found(slot));
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, requests = group.len(), "a grouped statement failed; each request asks alone");
+            for (args, reply) in group {
+                let _ = reply.send(alone(args).await);
+            }
+        }
+    }
+}
+
 /// The rows of a grouped read, each in the slot of the request it answers: `position` is the
 /// 1-based `WITH ORDINALITY` number a row carries; a request no row answers keeps `None`.
 pub(crate) fn by_position<T>(requests: usize, rows: impl IntoIterator<Item = (i64, T)>) -> Vec<Option<T>> {
@@ -100,7 +130,8 @@ pub(crate) fn by_position<T>(requests: usize, rows: impl IntoIterator<Item = (i6
 
 #[cfg(test)]
 mod tests {
-    use super::{Grouped, by_position};
+    use super::{Grouped, Job, answer, by_position};
+    use crate::store::{StoreError, StoreResult};
 
     #[test]
     fn rows_go_to_the_request_they_answer_and_strays_are_dropped() {
@@ -133,5 +164,49 @@ mod tests {
         assert!(sizes.iter().all(|n| (1..=8).contains(n)), "{sizes:?}");
         // 100 jobs queued at once cannot all have run alone.
         assert!(sizes.iter().any(|n| *n > 1), "{sizes:?}");
+    }
+
+    /// Runs `answer` on jobs 1..=4 and returns what each was answered.
+    async fn answered(rows: Result<Vec<(i64, u32)>, sqlx::Error>) -> (Vec<StoreResult<u32>>, Vec<u32>) {
+        let mut group: Vec<Job<u32, u32>> = Vec::new();
+        let mut replies = Vec::new();
+        for args in 1..=4 {
+            let (tx, rx) = oneshot::channel();
+            group.push((args, tx));
+            replies.push(rx);
+        }
+        let asked_alone = std::sync::Mutex::new(Vec::new());
+        answer(
+            group,
+            rows,
+            |slot| slot.ok_or(StoreError::NotFound),
+            |args| {
+                asked_alone.lock().unwrap().push(args);
+                // Alone, request 3 fails and the others are answered ten times their number.
+                async move { if args == 3 { Err(StoreError::NotFound) } else { Ok(args * 10) } }
+            },
+        )
+        .await;
+        let mut out = Vec::new();
+        for rx in replies {
+            out.push(rx.await.expect("every request is answered"));
+        }
+        (out, asked_alone.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_statement_worked_is_answered_from_its_rows() {
+        let (out, alone) = answered(Ok(vec![(2, 200), (1, 100), (4, 400)])).await;
+        assert!(alone.is_empty(), "nobody asks alone: {alone:?}");
+        assert!(matches!(out[0], Ok(100)) && matches!(out[1], Ok(200)) && matches!(out[3], Ok(400)), "{out:?}");
+        assert!(matches!(out[2], Err(StoreError::NotFound)), "no row for request 3: {:?}", out[2]);
+    }
+
+    #[tokio::test]
+    async fn when_the_group_statement_fails_each_request_asks_alone_and_gets_its_own_answer() {
+        let (out, alone) = answered(Err(sqlx::Error::PoolTimedOut)).await;
+        assert_eq!(alone, [1, 2, 3, 4]);
+        assert!(matches!(out[0], Ok(10)) && matches!(out[1], Ok(20)) && matches!(out[3], Ok(40)), "{out:?}");
+        assert!(matches!(out[2], Err(StoreError::NotFound)), "only request 3 fails: {:?}", out[2]);
     }
 }
