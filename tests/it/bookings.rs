@@ -604,6 +604,9 @@ async fn a_series_is_all_or_nothing_unless_told_to_skip() {
     let r = app.post("/api/v1/bookings", Some(&maker), body("skip")).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["bookings"].as_array().unwrap().len(), 4);
+    let codes: std::collections::HashSet<&str> =
+        r.body["bookings"].as_array().unwrap().iter().filter_map(|b| b["checkin_code"]["short"].as_str()).collect();
+    assert_eq!(codes.len(), 4, "each occurrence has its own check-in code: {}", r.text);
     assert_eq!(r.body["skipped"][0]["when"]["start_local"], "2026-03-24T14:00:00+01:00");
     assert_eq!(r.body["skipped"][0]["reasons"], json!(["conflict"]));
 
@@ -663,6 +666,7 @@ async fn a_verified_maker_books_four_nights_in_one_room() {
     assert_eq!(r.body["kind"], "stay");
     assert_eq!(r.body["when"]["start_local"], "2026-09-10T14:00:00+08:00");
     assert_eq!(r.body["when"]["end_local"], "2026-09-14T12:00:00+08:00");
+    assert!(r.body["checkin_code"]["qr"].is_string(), "the guest gets the check-in code: {}", r.text);
     let first_room = r.body["unit_label"].as_str().unwrap().to_owned();
 
     let (_, other) = verified_maker(&lab, "guest2@example.org").await;
@@ -712,6 +716,8 @@ async fn moving_a_booking_is_all_or_nothing() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(ok.body["when"]["start_local"], "2026-09-07T10:30:00+08:00");
+    assert_eq!(ok.body["checkin_code"], b.body["checkin_code"], "a move keeps the maker's check-in code");
+    assert!(ok.body["checkin_code"]["qr"].is_string(), "{}", ok.text);
     let clash = lab
         .app
         .post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"start": at(12, 30), "end": at(13, 30)}))

@@ -909,7 +909,7 @@ async fn create_series(
     tracing::info!(series = %series_id, booked = rows.len(), skipped = skipped.len(), "series booked");
     Ok(SeriesView {
         series_id,
-        bookings: rows.iter().map(booking_view).collect::<ApiResult<_>>()?,
+        bookings: rows.iter().map(|b| super::kiosk::owner_view(state, b)).collect::<ApiResult<_>>()?,
         skipped,
         unit_changes,
     })

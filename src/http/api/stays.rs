@@ -98,7 +98,7 @@ async fn create_stay(
     }
     let t = Target { resource: &resource, space: &space, unit: None, team: team.as_deref(), purpose: &purpose };
     match place(&state, &user.account.id, &t, &d, span, "stay").await? {
-        Some(row) => Ok((StatusCode::CREATED, Json(booking_view(&row)?))),
+        Some(row) => Ok((StatusCode::CREATED, Json(super::kiosk::owner_view(&state, &row)?))),
         None => Err(conflict(&d, span, span, None, state.clock.now_ms())),
     }
 }
@@ -198,5 +198,10 @@ async fn move_booking(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(booking = %b.id, by = %user.account.id, "booking moved");
-    Ok(Json(booking_view(&find_booking(&state, &b.id).await?)?))
+    let moved = find_booking(&state, &b.id).await?;
+    // The maker keeps their check-in code (a move does not change it); an operator sees none.
+    if moved.account_id == user.account.id {
+        return Ok(Json(super::kiosk::owner_view(&state, &moved)?));
+    }
+    Ok(Json(booking_view(&moved)?))
 }
