@@ -44,6 +44,25 @@ pub struct MakerFacts {
     pub kind_active_bookings: i64,
 }
 
+impl MakerFacts {
+    /// Counts one more (`by` = 1) or one fewer (`by` = -1) live booking of this resource over
+    /// `span`, the way the store counts them: on the resource and across its kind, its whole
+    /// length in the request's local `week` if it overlaps it, and as active while it has not
+    /// ended by `now`. A series counts its own earlier occurrences with it; a move leaves out
+    /// the booking it moves.
+    pub fn count(&mut self, span: Interval, week: Interval, now: Millis, by: i64) {
+        if span.end() > now {
+            self.active_bookings += by;
+            self.kind_active_bookings += by;
+        }
+        if span.overlaps(&week) {
+            let minutes = by * (span.duration_ms() / MINUTE_MS);
+            self.week_minutes += minutes;
+            self.kind_week_minutes += minutes;
+        }
+    }
+}
+
 /// What the rules need to know about the resource and the calendar around the request.
 #[derive(Debug, Clone)]
 pub struct BookingContext<'a> {
@@ -174,6 +193,29 @@ mod tests {
 
     fn iv(a: i64, b: i64) -> Interval {
         Interval::new(a, b).unwrap()
+    }
+
+    #[test]
+    fn a_counted_booking_counts_on_the_resource_and_across_its_kind() {
+        let week = iv(DAY0, DAY0 + 7 * 24 * H);
+        let mut f = MakerFacts {
+            active_bookings: 1,
+            kind_active_bookings: 2,
+            week_minutes: 60,
+            kind_week_minutes: 120,
+            ..MakerFacts::default()
+        };
+        // Tomorrow, two hours: active, and in the week.
+        f.count(iv(DAY0 + 34 * H, DAY0 + 36 * H), week, DAY0 + 10 * H, 1);
+        assert_eq!((f.active_bookings, f.kind_active_bookings, f.week_minutes, f.kind_week_minutes), (2, 3, 180, 240));
+        // Next week: active, not in this week; and left out again.
+        let later = iv(DAY0 + 8 * 24 * H, DAY0 + 8 * 24 * H + H);
+        f.count(later, week, DAY0 + 10 * H, 1);
+        assert_eq!((f.active_bookings, f.kind_active_bookings, f.week_minutes), (3, 4, 180));
+        f.count(later, week, DAY0 + 10 * H, -1);
+        // Ended before now: in the week's minutes, not active.
+        f.count(iv(DAY0 + H, DAY0 + 2 * H), week, DAY0 + 10 * H, 1);
+        assert_eq!((f.active_bookings, f.kind_active_bookings, f.week_minutes, f.kind_week_minutes), (2, 3, 240, 300));
     }
 
     #[test]

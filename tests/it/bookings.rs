@@ -821,6 +821,31 @@ async fn a_space_can_limit_a_maker_to_one_seat_at_a_time_whichever_zone() {
         .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(11, 0), "end": at(12, 0)}))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
+
+    // Moving the one seat is not a second seat.
+    let seat = lab.app.get("/api/v1/bookings?status=confirmed", Some(&maker)).await;
+    let seat = seat.body.as_array().unwrap().iter().find(|b| b["resource_id"] == lab.seats.as_str()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let moved = lab
+        .app
+        .post(&format!("/api/v1/bookings/{seat}/move"), Some(&maker), json!({"start": at(14, 0), "end": at(15, 0)}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+
+    // A series counts its own occurrences against the space's limit: only the first fits.
+    let (_, weekly) = lab.app.maker("weekly-seat@example.org").await;
+    let series = json!({"resource": zone_b, "start": at(9, 0), "end": at(10, 0), "recurrence": "FREQ=DAILY;COUNT=3"});
+    let r = lab.app.post("/api/v1/bookings", Some(&weekly), series.clone()).await;
+    assert_eq!((r.status, r.code()), (422, "policy_violation"), "{}", r.text);
+    let broken = r.body["error"]["details"]["occurrences"].as_array().unwrap();
+    assert_eq!(broken.len(), 2, "{}", r.text);
+    assert!(broken.iter().all(|o| o["violations"][0]["rule"] == "quota_active_exceeded"), "{}", r.text);
+    let mut skip = series;
+    skip["on_conflict"] = json!("skip");
+    let r = lab.app.post("/api/v1/bookings", Some(&weekly), skip).await;
+    assert_eq!((r.status, r.body["bookings"].as_array().map(Vec::len)), (201, Some(1)), "{}", r.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -796,12 +796,9 @@ async fn create_series(
             slot.insert(maker(state, &user.account.id, t.resource, &loaded, occ.start()).await?);
         }
         let mut facts = weeks[&week.start()].clone();
-        facts.week_minutes += accepted
-            .iter()
-            .filter(|a| week.contains_instant(a.start()))
-            .map(|a| a.duration_ms() / MINUTE_MS)
-            .sum::<i64>();
-        facts.active_bookings += i64::try_from(accepted.len()).unwrap_or(i64::MAX);
+        for a in &accepted {
+            facts.count(*a, week, now, 1);
+        }
         let v = loaded.violations(&facts, *occ, t.unit, now);
         if v.is_empty() {
             accepted.push(*occ);

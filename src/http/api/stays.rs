@@ -167,10 +167,8 @@ async fn move_booking(
         }
     }
     let mut facts = maker(&state, &b.account_id, &resource, &loaded, span.start()).await?;
-    facts.active_bookings -= 1;
-    if crate::domain::booking::local_week(loaded.zone, span.start()).contains_instant(b.starts_at) {
-        facts.week_minutes -= (b.ends_at - b.starts_at) / MINUTE_MS;
-    }
+    let week = crate::domain::booking::local_week(loaded.zone, span.start());
+    facts.count(Interval::new(b.starts_at, b.ends_at).map_err(ApiError::internal)?, week, now, -1);
     let mut violations = loaded.violations(&facts, span, Some(&unit), now);
     if b.kind == "stay" {
         violations.retain(|v| !matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_long"));
