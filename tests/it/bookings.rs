@@ -743,6 +743,36 @@ async fn moving_a_booking_is_all_or_nothing() {
 }
 
 #[tokio::test]
+async fn moving_a_booking_away_gives_its_old_time_to_the_waiting_maker() {
+    let lab = lab().await;
+    let (_, holder) = lab.app.maker("mover-holder@example.org").await;
+    let (_, waiter) = lab.app.maker("mover-waiter@example.org").await;
+    let b = lab
+        .app
+        .post("/api/v1/bookings", Some(&holder), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let w = lab
+        .app
+        .post("/api/v1/waitlist", Some(&waiter), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
+        .await;
+    assert_eq!(w.status, 201, "{}", w.text);
+    let id = b.body["id"].as_str().unwrap();
+    let m = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&holder), json!({"start": at(13, 0), "end": at(14, 0)}))
+        .await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    let mine = lab.app.get("/api/v1/bookings", Some(&waiter)).await;
+    assert_eq!(mine.body.as_array().map(Vec::len), Some(1), "{}", mine.text);
+    assert_eq!(
+        (mine.body[0]["status"].as_str(), mine.body[0]["when"]["start_local"].as_str()),
+        (Some("confirmed"), Some("2026-09-07T10:00:00+08:00"))
+    );
+    assert_eq!(lab.app.get("/api/v1/notifications", Some(&waiter)).await.body[0]["kind"], "waitlist_booked");
+}
+
+#[tokio::test]
 async fn a_waiting_maker_gets_the_unit_when_it_frees_up_and_is_told() {
     let lab = lab().await;
     let (_, holder) = lab.app.maker("holder@example.org").await;

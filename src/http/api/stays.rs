@@ -196,6 +196,8 @@ async fn move_booking(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(booking = %b.id, by = %user.account.id, "booking moved");
+    // The time it left may be what someone is waiting for.
+    super::waitlist::promote(&state, &b.resource_id).await;
     let moved = find_booking(&state, &b.id).await?;
     // The maker keeps their check-in code (a move does not change it); an operator sees none.
     if moved.account_id == user.account.id {
