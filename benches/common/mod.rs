@@ -1,6 +1,7 @@
 //! What the benches share: percentiles, and running one measurement on a temporary SQLite
 //! file and then on a fresh PostgreSQL database (`LABINN_BENCH_PG_URL`, default the local
-//! server; skipped with a note when unreachable; `LABINN_BENCH_SQLITE_ONLY=1` skips it).
+//! server; skipped with a note when unreachable; `LABINN_BENCH_SQLITE_ONLY=1` skips it, and
+//! `LABINN_BENCH_PG_ONLY=1` skips SQLite).
 
 use std::future::Future;
 
@@ -20,7 +21,9 @@ where
     Fut: Future<Output = ()>,
 {
     let dir = tempfile::tempdir().unwrap();
-    run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+    if std::env::var("LABINN_BENCH_PG_ONLY").is_err() {
+        run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+    }
     if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
         return;
     }
@@ -29,7 +32,13 @@ where
     match sqlx::PgPool::connect(&server).await {
         Ok(admin) => {
             let name = format!("labinn_bench_{tag}_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE {name} {}",
+                std::env::var("XOPTS").unwrap_or_default()
+            )))
+            .execute(&admin)
+            .await
+            .unwrap();
             let url = match server.rsplit_once('/') {
                 Some((base, _)) => format!("{base}/{name}"),
                 None => server.clone(),
