@@ -323,5 +323,10 @@ async fn run(label: &str, url: String) {
 
 #[tokio::main]
 async fn main() {
+    let probe: Vec<f64> = (0..3).map(|_| common::cpu_probe_ms()).collect();
+    println!(
+        "machine probe (SipHash of 256 MiB, one core, 3 runs): {:.0} / {:.0} / {:.0} ms",
+        probe[0], probe[1], probe[2]
+    );
     common::on_both_backends("b", run).await;
 }

@@ -13,6 +13,22 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// A fixed single-core workload (SipHash over 256 MiB), in ms: this VM's speed varies from day
+/// to day by up to twice, so every run prints it next to its rates.
+#[allow(dead_code)] // each bench compiles this module; not every one prints it
+pub fn cpu_probe_ms() -> f64 {
+    use std::hash::Hasher;
+    let block = vec![0x5au8; 1 << 20];
+    let t = std::time::Instant::now();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for i in 0..256u64 {
+        h.write_u64(i);
+        h.write(&block);
+    }
+    std::hint::black_box(h.finish());
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
 /// Runs `run(label, database_url)` on SQLite, then on a PostgreSQL database made for it and
 /// dropped afterwards.
 pub async fn on_both_backends<F, Fut>(tag: &str, run: F)

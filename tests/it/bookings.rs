@@ -1124,3 +1124,37 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
         }
     }
 }
+
+/// A weekly series reads each week's usage (together, in one statement on PostgreSQL) and
+/// refuses only the week that the maker's other bookings already fill.
+#[tokio::test]
+async fn a_weekly_series_counts_each_weeks_own_hours() {
+    let lab = lab().await;
+    let q = set_policy(&lab, &lab.seats, json!({"horizon_days": 60, "quota": {"hours_per_week": 2}})).await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    let (_, maker) = lab.app.maker("weekly-hours@example.org").await;
+    // Two hours in the second week (Monday 2026-09-14) already.
+    let r = lab
+        .app
+        .post(
+            "/api/v1/bookings",
+            Some(&maker),
+            json!({"resource": lab.seats, "start": "2026-09-14T09:00:00+08:00", "end": "2026-09-14T11:00:00+08:00"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let series = json!({"resource": lab.seats, "start": at(13, 0), "end": at(14, 0),
+                        "recurrence": "FREQ=WEEKLY;COUNT=4", "on_conflict": "skip"});
+    let r = lab.app.post("/api/v1/bookings", Some(&maker), series).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let booked: Vec<&str> =
+        r.body["bookings"].as_array().unwrap().iter().map(|b| b["when"]["start_local"].as_str().unwrap()).collect();
+    assert_eq!(
+        booked,
+        ["2026-09-07T13:00:00+08:00", "2026-09-21T13:00:00+08:00", "2026-09-28T13:00:00+08:00"],
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["skipped"][0]["when"]["start_local"], "2026-09-14T13:00:00+08:00");
+    assert_eq!(r.body["skipped"][0]["reasons"], json!(["quota_hours_exceeded"]));
+}

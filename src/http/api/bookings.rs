@@ -786,15 +786,31 @@ async fn create_series(
     let (before, after) = (p.buffer_before_minutes * MINUTE_MS, p.buffer_after_minutes * MINUTE_MS);
 
     // Check every occurrence, counting the series' own earlier occurrences toward the quotas.
-    let mut weeks: std::collections::HashMap<i64, MakerFacts> = std::collections::HashMap::new();
+    // The maker's facts of each local week the series touches, all asked at once (on
+    // PostgreSQL they share one grouped statement), or none when the rules need no record.
+    let mut firsts: Vec<(i64, i64)> = Vec::new();
+    for occ in &occurrences {
+        let week = local_week(zone, occ.start()).start();
+        if !firsts.iter().any(|(w, _)| *w == week) {
+            firsts.push((week, occ.start()));
+        }
+    }
+    let weeks: std::collections::HashMap<i64, MakerFacts> =
+        if needs_maker_record(&loaded.policy, loaded.kind_quota.as_ref()) {
+            let read = futures_util::future::try_join_all(
+                firsts.iter().map(|(_, at)| maker(state, &user.account.id, t.resource, &loaded, *at)),
+            )
+            .await?;
+            firsts.iter().map(|(w, _)| *w).zip(read).collect()
+        } else {
+            let none = MakerFacts { verified: user.account.verified_maker, ..MakerFacts::default() };
+            firsts.iter().map(|(w, _)| (*w, none.clone())).collect()
+        };
     let mut accepted: Vec<Interval> = Vec::new();
     let mut skipped: Vec<Skipped> = Vec::new();
     let mut broken: Vec<serde_json::Value> = Vec::new();
     for occ in &occurrences {
         let week = local_week(zone, occ.start());
-        if let std::collections::hash_map::Entry::Vacant(slot) = weeks.entry(week.start()) {
-            slot.insert(maker(state, &user.account.id, t.resource, &loaded, occ.start()).await?);
-        }
         let mut facts = weeks[&week.start()].clone();
         for a in &accepted {
             facts.count(*a, week, now, 1);
