@@ -321,6 +321,15 @@ async fn cancelling_frees_the_unit_and_keeps_who_when_and_why() {
         .post(&format!("/api/v1/bookings/{other_id}/cancel"), Some(&lab.op), json!({"reason": "machine fault"}))
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
+    // The maker is told, with the operator's reason; a maker's own cancellation tells no one.
+    let told = lab.app.get("/api/v1/notifications", Some(&other)).await;
+    assert_eq!(told.body.as_array().map(Vec::len), Some(1), "{}", told.text);
+    assert_eq!(
+        (told.body[0]["kind"].as_str(), told.body[0]["payload"]["reason"].as_str()),
+        (Some("booking_cancelled"), Some("machine fault"))
+    );
+    assert_eq!(told.body[0]["payload"]["booking_id"], other_id.as_str());
+    assert_eq!(lab.app.get("/api/v1/notifications", Some(&maker)).await.body, json!([]));
     // The history stays: both cancelled bookings are still listed.
     let day = lab.app.get(&format!("/api/v1/spaces/{}/bookings?date=2026-09-07", lab.slug), Some(&lab.op)).await;
     assert_eq!(day.body.as_array().unwrap().iter().filter(|b| b["status"] == "cancelled").count(), 2, "{}", day.text);
@@ -368,6 +377,22 @@ async fn a_booking_that_needs_approval_holds_the_unit_until_declined() {
         .post(&format!("/api/v1/bookings/{}/approve", now_free.body["id"].as_str().unwrap()), Some(&lab.op), json!({}))
         .await;
     assert_eq!(ok.body["status"], "confirmed", "{}", ok.text);
+    // Each maker is told the decision.
+    let kinds = |token: &str| {
+        let app = &lab.app;
+        let token = token.to_owned();
+        async move {
+            let n = app.get("/api/v1/notifications", Some(&token)).await;
+            n.body
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (x["kind"].clone(), x["payload"]["reason"].clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(kinds(&maker).await, [(json!("booking_declined"), json!("no safety officer that day"))]);
+    assert_eq!(kinds(&other).await, [(json!("booking_approved"), Value::Null)]);
 }
 
 #[tokio::test]

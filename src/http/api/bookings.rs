@@ -1095,6 +1095,9 @@ async fn cancel(
         let after = state.db.bookings(&filter).await?;
         let changed: Vec<&BookingRow> =
             after.iter().filter(|a| before.iter().any(|x| x.id == a.id && x.status != a.status)).collect();
+        if let (false, Some(first)) = (own, changed.first()) {
+            super::waitlist::tell_maker(&state, first, "booking_cancelled", reason.as_deref(), changed.len()).await;
+        }
         return Ok(Json(changed.into_iter().map(booking_view).collect::<ApiResult<_>>()?));
     }
     if !as_operator && b.starts_at <= now {
@@ -1105,7 +1108,11 @@ async fn cancel(
     }
     tracing::info!(booking = %b.id, by = %user.account.id, "booking cancelled");
     super::waitlist::after_release(&state, &b.id).await;
-    Ok(Json(vec![booking_view(&state.db.booking(&b.id).await?)?]))
+    let cancelled = state.db.booking(&b.id).await?;
+    if !own {
+        super::waitlist::tell_maker(&state, &cancelled, "booking_cancelled", reason.as_deref(), 1).await;
+    }
+    Ok(Json(vec![booking_view(&cancelled)?]))
 }
 
 async fn decide_pending(
@@ -1125,7 +1132,12 @@ async fn decide_pending(
     if !approve {
         super::waitlist::promote(state, &b.resource_id).await;
     }
-    Ok(Json(booking_view(&state.db.booking(&b.id).await?)?))
+    let decided = state.db.booking(&b.id).await?;
+    if decided.account_id != user.account.id {
+        let kind = if approve { "booking_approved" } else { "booking_declined" };
+        super::waitlist::tell_maker(state, &decided, kind, reason.as_deref(), 1).await;
+    }
+    Ok(Json(booking_view(&decided)?))
 }
 
 /// Approves a pending booking.

@@ -207,6 +207,26 @@ async fn book_for(state: &AppState, w: &WaitRow) -> ApiResult<Option<crate::stor
     place(state, &w.account_id, &t, &d, span, "single").await
 }
 
+/// Tells a booking's maker what an operator did to it (`booking_cancelled`,
+/// `booking_approved`, `booking_declined`), with the reason given and how many bookings it
+/// covered (a series). The change itself is already committed: a notification that cannot be
+/// written is logged, not turned into an error.
+pub(crate) async fn tell_maker(
+    state: &AppState,
+    b: &crate::store::bookings::BookingRow,
+    kind: &str,
+    reason: Option<&str>,
+    bookings: usize,
+) {
+    let zone = crate::domain::calendar::Zone::parse("tz", &b.timezone).unwrap_or_default();
+    let when = Interval::new(b.starts_at, b.ends_at).map(|i| Span::new(zone, i)).ok();
+    let payload = json!({ "booking_id": b.id, "resource": b.resource_name_en, "resource_zh": b.resource_name_zh,
+                          "unit": b.unit_label, "when": when, "reason": reason, "bookings": bookings });
+    if let Err(e) = state.db.notify(&b.account_id, kind, &payload, state.clock.now_ms()).await {
+        tracing::error!(booking = %b.id, error = ?e, kind, "cannot notify the maker");
+    }
+}
+
 /// Used by the booking handlers after they free a unit.
 pub(crate) async fn after_release(state: &AppState, booking_id: &str) {
     match find_booking(state, booking_id).await {
