@@ -759,6 +759,19 @@ async fn moving_a_booking_is_all_or_nothing() {
     let seats =
         space.body["resources"].as_array().unwrap().iter().find(|r| r["kind"] == "broadband_seat").unwrap().clone();
     let seat = seats["units"][0]["id"].as_str().unwrap().to_owned();
+    // An operator may move it too; the maker is told, and the operator sees no check-in code.
+    let by_op = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&lab.op), json!({"start": at(15, 0), "end": at(16, 0)}))
+        .await;
+    assert_eq!((by_op.status, &by_op.body["checkin_code"]), (200, &Value::Null), "{}", by_op.text);
+    let told = lab.app.get("/api/v1/notifications", Some(&maker)).await;
+    assert_eq!(
+        (told.body[0]["kind"].as_str(), told.body[0]["payload"]["when"]["start_local"].as_str()),
+        (Some("booking_moved"), Some("2026-09-07T15:00:00+08:00")),
+        "{}",
+        told.text
+    );
     let wrong = lab.app.post(&format!("/api/v1/bookings/{id}/move"), Some(&maker), json!({"unit": seat})).await;
     assert_eq!(
         wrong.body["error"]["details"]["fields"][0]["code"], "unknown_unit",

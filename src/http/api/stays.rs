@@ -203,5 +203,6 @@ async fn move_booking(
     if moved.account_id == user.account.id {
         return Ok(Json(super::kiosk::owner_view(&state, &moved)?));
     }
+    super::waitlist::tell_maker(&state, &moved, "booking_moved", None, 1).await;
     Ok(Json(booking_view(&moved)?))
 }
