@@ -1196,3 +1196,41 @@ async fn a_weekly_series_counts_each_weeks_own_hours() {
     assert_eq!(r.body["skipped"][0]["when"]["start_local"], "2026-09-14T13:00:00+08:00");
     assert_eq!(r.body["skipped"][0]["reasons"], json!(["quota_hours_exceeded"]));
 }
+
+/// A reviewer reads every booking but changes none, and is told so; another maker is not
+/// told the booking exists.
+#[tokio::test]
+async fn a_reviewer_reads_a_booking_but_may_not_cancel_or_move_it() {
+    let lab = lab().await;
+    let (_, maker) = lab.app.maker("reviewed@example.org").await;
+    let b = lab
+        .app
+        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0)}))
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let id = b.body["id"].as_str().unwrap();
+    let admin = lab.app.admin().await;
+    let (rid, reviewer) = lab.app.maker("district@example.org").await;
+    let g =
+        lab.app.post(&format!("/api/v1/admin/accounts/{rid}/roles"), Some(&admin), json!({"role": "reviewer"})).await;
+    assert_eq!(g.status, 200, "{}", g.text);
+    let (_, stranger) = lab.app.maker("stranger@example.org").await;
+
+    let seen = lab.app.get(&format!("/api/v1/bookings/{id}"), Some(&reviewer)).await;
+    assert_eq!((seen.status, &seen.body["checkin_code"]), (200, &Value::Null), "{}", seen.text);
+    let cancel = json!({"reason": "audit"});
+    let c = lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&reviewer), cancel.clone()).await;
+    assert_eq!((c.status, c.code()), (403, "forbidden"), "{}", c.text);
+    let m = lab
+        .app
+        .post(&format!("/api/v1/bookings/{id}/move"), Some(&reviewer), json!({"start": at(11, 0), "end": at(12, 0)}))
+        .await;
+    assert_eq!((m.status, m.code()), (403, "forbidden"), "{}", m.text);
+    let c = lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&stranger), cancel).await;
+    assert_eq!((c.status, c.code()), (404, "not_found"), "{}", c.text);
+    let still = lab.app.get(&format!("/api/v1/bookings/{id}"), Some(&maker)).await;
+    assert_eq!(
+        (still.body["status"].as_str(), still.body["when"]["start_local"].as_str()),
+        (Some("confirmed"), Some("2026-09-07T09:00:00+08:00"))
+    );
+}

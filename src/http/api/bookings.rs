@@ -1017,6 +1017,15 @@ async fn show(
     Ok(Json(booking_view(&b)?))
 }
 
+/// The refusal of a change to another maker's booking by someone who does not operate its
+/// space: a reviewer, who reads every booking, is told why; anyone else is not told it exists.
+pub(crate) fn not_theirs(user: &AuthUser, doing: &str) -> ApiError {
+    if user.has_role(crate::domain::identity::Role::Reviewer) {
+        return ApiError::forbidden(format!("{doing} another maker's booking needs the operator role for the space"));
+    }
+    ApiError::not_found("booking")
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
@@ -1075,7 +1084,7 @@ async fn cancel(
     let as_operator = operates(&user, &b.space_id);
     let own = b.account_id == user.account.id;
     if !own && !as_operator {
-        return Err(ApiError::not_found("booking"));
+        return Err(not_theirs(&user, "cancelling"));
     }
     let reason = reason_of(&ReasonBody { reason: body.reason.clone() }, !own)?;
     let series = match (body.scope, &b.series_id) {

@@ -129,7 +129,7 @@ async fn move_booking(
     let b = find_booking(&state, &id).await?;
     let as_operator = operates(&user, &b.space_id);
     if b.account_id != user.account.id && !as_operator {
-        return Err(ApiError::not_found("booking"));
+        return Err(super::bookings::not_theirs(&user, "moving"));
     }
     let now = state.clock.now_ms();
     if !as_operator && b.starts_at <= now {
