@@ -278,7 +278,7 @@ impl Db {
             ("b.status", f.status),
             ("b.series_id", f.series_id),
         ];
-        let sql = bookings_sql(given.iter().map(|(column, value)| value.map(|_| *column)));
+        let sql = bookings_sql(&given);
         Ok(on_read!(self, |p| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(from).bind(until).bind(f.limit);
             for value in given.iter().filter_map(|(_, v)| *v) {
@@ -831,11 +831,11 @@ static FACTS_SQL: std::sync::LazyLock<[super::TwoDialects; 4]> =
 /// One row of the maker's facts statement (see [`Db::maker_facts`]).
 type FactsRow = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
 
-/// The bookings list with an equality term for each column given (`None`: that filter is
-/// absent): `$1`/`$2` the window, `$3` the limit, then the columns' values in order.
-fn bookings_sql(columns: impl Iterator<Item = Option<&'static str>>) -> String {
+/// The bookings list with an equality term for each column whose value is given: `$1`/`$2`
+/// the window, `$3` the limit, then the given values in order.
+fn bookings_sql(given: &[(&str, Option<&str>)]) -> String {
     let mut sql = format!("{BOOKING_SELECT} WHERE b.ends_at > $1 AND b.starts_at < $2");
-    for (n, column) in (4..).zip(columns.flatten()) {
+    for (n, (column, _)) in (4..).zip(given.iter().filter(|(_, value)| value.is_some())) {
         sql.push_str(&format!(" AND {column} = ${n}"));
     }
     sql + " ORDER BY b.starts_at, b.id LIMIT $3"
@@ -949,7 +949,13 @@ async fn facts_alone(pool: &sqlx::PgPool, switches: usize, a: FactsArgs) -> Stor
 mod tests {
     #[test]
     fn the_bookings_list_names_only_the_filters_given_numbered_after_the_window_and_limit() {
-        let sql = super::bookings_sql([Some("b.account_id"), None, None, None, Some("b.series_id")].into_iter());
+        let sql = super::bookings_sql(&[
+            ("b.account_id", Some("a")),
+            ("b.space_id", None),
+            ("b.unit_id", None),
+            ("b.status", None),
+            ("b.series_id", Some("s")),
+        ]);
         assert!(
             sql.ends_with(
                 "WHERE b.ends_at > $1 AND b.starts_at < $2 AND b.account_id = $4 AND b.series_id = $5 \

@@ -1011,10 +1011,7 @@ async fn show(
     {
         return Err(ApiError::not_found("booking"));
     }
-    if b.account_id == user.account.id {
-        return Ok(Json(super::kiosk::owner_view(&state, &b)?));
-    }
-    Ok(Json(booking_view(&b)?))
+    Ok(Json(super::kiosk::view_for(&state, &user.account.id, &b)?))
 }
 
 /// The refusal of a change to another maker's booking by someone who does not operate its
@@ -1104,8 +1101,10 @@ async fn cancel(
         let after = state.db.bookings(&filter).await?;
         let changed: Vec<&BookingRow> =
             after.iter().filter(|a| before.iter().any(|x| x.id == a.id && x.status != a.status)).collect();
-        if let (false, Some(first)) = (own, changed.first()) {
-            super::waitlist::tell_maker(&state, first, "booking_cancelled", reason.as_deref(), changed.len()).await;
+        if let Some(first) = changed.first() {
+            let n = changed.len();
+            super::waitlist::tell_maker(&state, &user.account.id, first, "booking_cancelled", reason.as_deref(), n)
+                .await;
         }
         return Ok(Json(changed.into_iter().map(booking_view).collect::<ApiResult<_>>()?));
     }
@@ -1118,9 +1117,7 @@ async fn cancel(
     tracing::info!(booking = %b.id, by = %user.account.id, "booking cancelled");
     super::waitlist::after_release(&state, &b.id).await;
     let cancelled = state.db.booking(&b.id).await?;
-    if !own {
-        super::waitlist::tell_maker(&state, &cancelled, "booking_cancelled", reason.as_deref(), 1).await;
-    }
+    super::waitlist::tell_maker(&state, &user.account.id, &cancelled, "booking_cancelled", reason.as_deref(), 1).await;
     Ok(Json(vec![booking_view(&cancelled)?]))
 }
 
@@ -1142,10 +1139,8 @@ async fn decide_pending(
         super::waitlist::promote(state, &b.resource_id).await;
     }
     let decided = state.db.booking(&b.id).await?;
-    if decided.account_id != user.account.id {
-        let kind = if approve { "booking_approved" } else { "booking_declined" };
-        super::waitlist::tell_maker(state, &decided, kind, reason.as_deref(), 1).await;
-    }
+    let kind = if approve { "booking_approved" } else { "booking_declined" };
+    super::waitlist::tell_maker(state, &user.account.id, &decided, kind, reason.as_deref(), 1).await;
     Ok(Json(booking_view(&decided)?))
 }
 

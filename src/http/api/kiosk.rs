@@ -83,6 +83,11 @@ pub(crate) fn owner_view(state: &AppState, b: &BookingRow) -> ApiResult<super::b
     Ok(v)
 }
 
+/// The booking view for `viewer`: with the check-in code when it is their own booking.
+pub(crate) fn view_for(state: &AppState, viewer: &str, b: &BookingRow) -> ApiResult<super::bookings::BookingView> {
+    if b.account_id == viewer { owner_view(state, b) } else { booking_view(b) }
+}
+
 fn qr(text: &str) -> ApiResult<qrcode::QrCode> {
     qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).map_err(ApiError::internal)
 }

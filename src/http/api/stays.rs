@@ -2,8 +2,8 @@
 //! booking to another time or unit in one atomic step.
 
 use super::bookings::{
-    BookingView, Decision, Target, booking_view, conflict, decide, find_booking, load, maker, operates, place,
-    policy_violation, team_of,
+    BookingView, Decision, Target, conflict, decide, find_booking, load, maker, operates, place, policy_violation,
+    team_of,
 };
 use crate::domain::booking::Violation;
 use crate::domain::calendar::{MINUTE_MS, local_to_utc, parse_instant};
@@ -199,10 +199,7 @@ async fn move_booking(
     // The time it left may be what someone is waiting for.
     super::waitlist::promote(&state, &b.resource_id).await;
     let moved = find_booking(&state, &b.id).await?;
+    super::waitlist::tell_maker(&state, &user.account.id, &moved, "booking_moved", None, 1).await;
     // The maker keeps their check-in code (a move does not change it); an operator sees none.
-    if moved.account_id == user.account.id {
-        return Ok(Json(super::kiosk::owner_view(&state, &moved)?));
-    }
-    super::waitlist::tell_maker(&state, &moved, "booking_moved", None, 1).await;
-    Ok(Json(booking_view(&moved)?))
+    Ok(Json(super::kiosk::view_for(&state, &user.account.id, &moved)?))
 }

@@ -175,11 +175,7 @@ async fn try_promote(state: &AppState, resource_id: &str) -> ApiResult<()> {
         match booked {
             Ok(Some(row)) => {
                 state.db.move_wait_entry(&w.id, "offered", "fulfilled", Some(&row.id)).await?;
-                let zone = crate::domain::calendar::Zone::parse("tz", &row.timezone).unwrap_or_default();
-                let when = Interval::new(row.starts_at, row.ends_at).map(|i| Span::new(zone, i)).ok();
-                let payload = json!({ "booking_id": row.id, "resource": row.resource_name_en, "resource_zh": row.resource_name_zh,
-                                      "unit": row.unit_label, "when": when, "status": row.status });
-                state.db.notify(&w.account_id, "waitlist_booked", &payload, now).await?;
+                state.db.notify(&w.account_id, "waitlist_booked", &booking_payload(&row), now).await?;
                 tracing::info!(waitlist = %w.id, booking = %row.id, "waitlist request booked");
             }
             Ok(None) => {
@@ -207,21 +203,33 @@ async fn book_for(state: &AppState, w: &WaitRow) -> ApiResult<Option<crate::stor
     place(state, &w.account_id, &t, &d, span, "single").await
 }
 
-/// Tells a booking's maker what an operator did to it (`booking_cancelled`,
-/// `booking_approved`, `booking_declined`), with the reason given and how many bookings it
-/// covered (a series). The change itself is already committed: a notification that cannot be
-/// written is logged, not turned into an error.
+/// What a notification says about a booking: its id, resource, unit, time and status.
+fn booking_payload(b: &crate::store::bookings::BookingRow) -> serde_json::Value {
+    let zone = crate::domain::calendar::Zone::parse("tz", &b.timezone).unwrap_or_default();
+    let when = Interval::new(b.starts_at, b.ends_at).map(|i| Span::new(zone, i)).ok();
+    json!({ "booking_id": b.id, "resource": b.resource_name_en, "resource_zh": b.resource_name_zh,
+            "unit": b.unit_label, "when": when, "status": b.status })
+}
+
+/// Tells a booking's maker what someone else (`by`) did to it (`booking_cancelled`,
+/// `booking_moved`, `booking_approved`, `booking_declined`), with the reason given and how
+/// many bookings it covered (a series); a maker's own change tells no one. The change itself
+/// is already committed: a notification that cannot be written is logged, not turned into an
+/// error.
 pub(crate) async fn tell_maker(
     state: &AppState,
+    by: &str,
     b: &crate::store::bookings::BookingRow,
     kind: &str,
     reason: Option<&str>,
     bookings: usize,
 ) {
-    let zone = crate::domain::calendar::Zone::parse("tz", &b.timezone).unwrap_or_default();
-    let when = Interval::new(b.starts_at, b.ends_at).map(|i| Span::new(zone, i)).ok();
-    let payload = json!({ "booking_id": b.id, "resource": b.resource_name_en, "resource_zh": b.resource_name_zh,
-                          "unit": b.unit_label, "when": when, "reason": reason, "bookings": bookings });
+    if b.account_id == by {
+        return;
+    }
+    let mut payload = booking_payload(b);
+    payload["reason"] = json!(reason);
+    payload["bookings"] = json!(bookings);
     if let Err(e) = state.db.notify(&b.account_id, kind, &payload, state.clock.now_ms()).await {
         tracing::error!(booking = %b.id, error = ?e, kind, "cannot notify the maker");
     }
