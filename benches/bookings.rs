@@ -112,6 +112,8 @@ fn start_node(url: &str) -> (std::process::Child, String) {
 
 struct PhaseResult {
     ok: usize,
+    /// Answers 200 (the no-database phase's).
+    plain_ok: usize,
     conflicts: usize,
     other: usize,
     rate: f64,
@@ -125,6 +127,8 @@ enum Req {
     Booking(serde_json::Value),
     /// `POST` to this bench endpoint (path and query), without a session.
     Bare(String),
+    /// `GET` this path, without a session.
+    Get(&'static str),
 }
 
 /// Runs `CLIENTS` loops for `PHASE`; `body(client, k)` gives the k-th request of a client.
@@ -152,6 +156,7 @@ async fn phase_for(
                 let req = match body(c, k) {
                     Req::Booking(b) => client.post(format!("{base}/api/v1/bookings")).bearer_auth(&token).json(&b),
                     Req::Bare(path) => client.post(format!("{base}{path}")),
+                    Req::Get(path) => client.get(format!("{base}{path}")),
                 };
                 let t = Instant::now();
                 let res = req.send().await.unwrap();
@@ -176,6 +181,7 @@ async fn phase_for(
     let conflicts = codes.iter().filter(|c| **c == 409).count();
     PhaseResult {
         ok,
+        plain_ok: codes.iter().filter(|c| **c == 200).count(),
         conflicts,
         other: codes.len() - ok - conflicts,
         rate: codes.len() as f64 / secs,
@@ -235,6 +241,7 @@ async fn run(label: &str, url: String) {
     )
     .await;
     let settings = phase(&base, &s.tokens, Arc::new(|_, _| Req::Bare("/_bench/insert".into()))).await;
+    let healthz = phase(&base, &s.tokens, Arc::new(|_, _| Req::Get("/healthz"))).await;
     let t = s.clone();
     let trained = phase(
         &base,
@@ -283,6 +290,13 @@ async fn run(label: &str, url: String) {
         settings.rate, settings.p50, settings.p99
     );
     println!("[{label}] booking rate / bare settings row: {:.0} %", 100.0 * distinct.rate / settings.rate);
+    println!(
+        "[{label}] no database (GET /healthz), {CLIENTS} clients: {:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms ({} not 200)",
+        healthz.rate,
+        healthz.p50,
+        healthz.p99,
+        healthz.ok + healthz.conflicts + healthz.other - healthz.plain_ok
+    );
     println!(
         "[{label}] training required (facts read), {CLIENTS} clients: {:.0} bookings/s, p50 {:.2} ms, p99 {:.2} ms ({} created, {} conflicts, {} other)",
         trained.rate, trained.p50, trained.p99, trained.ok, trained.conflicts, trained.other

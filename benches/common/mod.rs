@@ -48,13 +48,7 @@ where
     match sqlx::PgPool::connect(&server).await {
         Ok(admin) => {
             let name = format!("labinn_bench_{tag}_{}", std::process::id());
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE {name} {}",
-                std::env::var("XOPTS").unwrap_or_default()
-            )))
-            .execute(&admin)
-            .await
-            .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
             let url = match server.rsplit_once('/') {
                 Some((base, _)) => format!("{base}/{name}"),
                 None => server.clone(),

@@ -1,5 +1,6 @@
 //! Accounts, login tokens and role grants.
 
+use super::session_cache::Forget;
 use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::identity::Role;
 use crate::{in_write_tx, on_read};
@@ -152,6 +153,7 @@ impl Db {
                 .await?;
             }
         });
+        self.forget_sessions(Forget::Account(g.account_id));
         Ok(())
     }
 
@@ -171,6 +173,7 @@ impl Db {
             .await?
             .rows_affected()
         });
+        self.forget_sessions(Forget::Account(account_id));
         Ok(n > 0)
     }
 
@@ -222,7 +225,37 @@ impl Db {
     /// # Errors
     /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
     pub async fn session_for_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
-        self.session_via(token_hash, now, true).await
+        let Db::Postgres { session_cache, .. } = self else {
+            return self.session_via(token_hash, now, true).await;
+        };
+        if let Some(kept) = session_cache.get(token_hash, now) {
+            return Ok(Some(kept));
+        }
+        let generation = session_cache.generation();
+        let read = self.session_row(token_hash, now, true).await?;
+        Ok(read.map(|(session, expires_at)| {
+            session_cache.put(token_hash, &session, expires_at, now, generation);
+            session
+        }))
+    }
+
+    /// Forgets this node's kept sessions that `what` names, after a write of its own that
+    /// changed them (the database's notification tells every node, this one included; this
+    /// is so that the writer's next request does not wait for it). Nothing on SQLite.
+    pub fn forget_sessions(&self, what: super::session_cache::Forget<'_>) {
+        if let Db::Postgres { session_cache, .. } = self {
+            session_cache.forget(what);
+        }
+    }
+
+    /// This node's session cache (PostgreSQL), for the tests.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn session_cache(&self) -> Option<&super::session_cache::SessionCache> {
+        match self {
+            Db::Postgres { session_cache, .. } => Some(session_cache),
+            Db::Sqlite { .. } => None,
+        }
     }
 
     /// [`Db::session_for_token`] in a statement of its own on PostgreSQL, as a grouped read
@@ -236,6 +269,11 @@ impl Db {
     }
 
     async fn session_via(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<Session>> {
+        Ok(self.session_row(token_hash, now, grouped).await?.map(|(s, _)| s))
+    }
+
+    /// The session and its token's expiry.
+    async fn session_row(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<(Session, i64)>> {
         let row: Option<SessionRow> = match self {
             // Every authenticated request asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
@@ -256,6 +294,7 @@ impl Db {
                             },
                             roles: r.get(8)?,
                             catalog_version: r.get(9)?,
+                            token_expires_at: r.get(10)?,
                         })
                     })
                     .optional()
@@ -276,7 +315,7 @@ impl Db {
                 })
                 .collect();
             roles.sort_by(|a, b| (&a.role, &a.space_id).cmp(&(&b.role, &b.space_id)));
-            (r.account, roles, r.catalog_version)
+            ((r.account, roles, r.catalog_version), r.token_expires_at)
         }))
     }
 
@@ -286,6 +325,7 @@ impl Db {
         in_write_tx!(self, |tx| {
             sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         });
+        self.forget_sessions(Forget::Token(token_hash));
         Ok(())
     }
 }
@@ -302,6 +342,7 @@ struct SessionRow {
     account: AccountRow,
     roles: Option<String>,
     catalog_version: i64,
+    token_expires_at: i64,
 }
 
 /// The session of one token (`$1` its hash, `$2` now); the PostgreSQL text also lists
@@ -324,7 +365,7 @@ fn session_select(pg: bool, index: &str, from: &str) -> String {
     format!(
         "SELECT {index}{columns}, (SELECT {agg}(g.role || '@' || COALESCE(g.space_id, ''), ',') \
          FROM role_grants g WHERE g.account_id = a.id) AS roles, \
-         (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version {from}"
+         (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version, t.expires_at AS token_expires_at {from}"
     )
 }
 

@@ -458,6 +458,7 @@ impl Db {
                 .await?
                 .rows_affected()
         });
+        self.forget_sessions(super::session_cache::Forget::Account(account));
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 

@@ -3,7 +3,7 @@
 
 use super::{Db, StoreResult, new_id};
 use crate::domain::interval::Interval;
-use crate::{in_write_tx, on_read};
+use crate::{in_catalog_tx, on_read};
 
 /// What a new space needs (validated by the caller).
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +184,7 @@ impl Db {
     /// [`super::StoreError::Unique`] when the slug is taken.
     pub async fn insert_space(&self, s: NewSpace<'_>) -> StoreResult<String> {
         let id = new_id();
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO spaces (id, slug, name_zh, name_en, kind, timezone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -204,7 +204,7 @@ impl Db {
     /// # Errors
     /// [`super::StoreError::NotFound`].
     pub async fn update_space(&self, id: &str, f: &SpaceFields) -> StoreResult<()> {
-        let n = in_write_tx!(self, |tx| {
+        let n = in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE spaces SET name_zh = $2, name_en = $3, kind = $4, operator_org_id = $5, address = $6, latitude = $7, \
                  longitude = $8, floor_area_m2 = $9, timezone = $10, contact = $11, kind_quotas = $12 WHERE id = $1",
@@ -233,7 +233,7 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn set_space_archived(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE spaces SET archived_at = $2 WHERE id = $1").bind(id).bind(at).execute(&mut *tx).await?;
         });
         Ok(())
@@ -264,7 +264,7 @@ impl Db {
     /// [`super::StoreError::Unique`] when two labels repeat.
     pub async fn insert_resource_with_units(&self, r: &NewResource<'_>) -> StoreResult<String> {
         let id = new_id();
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO resources (id, space_id, kind, name_zh, name_en, description, policy, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -327,7 +327,7 @@ impl Db {
         description: &str,
         policy_json: &str,
     ) -> StoreResult<()> {
-        let n = in_write_tx!(self, |tx| {
+        let n = in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE resources SET name_zh = $2, name_en = $3, description = $4, policy = $5 WHERE id = $1")
                 .bind(id)
                 .bind(name_zh)
@@ -344,7 +344,7 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn set_resource_archived(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE resources SET archived_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(at)
@@ -425,7 +425,7 @@ impl Db {
     /// [`super::StoreError::Unique`] when a live unit of the resource has one of the labels.
     pub async fn insert_units(&self, resource_id: &str, labels: &[String], now: i64) -> StoreResult<Vec<String>> {
         let ids: Vec<String> = labels.iter().map(|_| new_id()).collect();
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             for (id, label) in ids.iter().zip(labels) {
                 sqlx::query("INSERT INTO units (id, resource_id, label, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(id)
@@ -442,7 +442,7 @@ impl Db {
     /// # Errors
     /// [`super::StoreError::Unique`] when another live unit has the label.
     pub async fn relabel_unit(&self, id: &str, label: &str) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE units SET label = $2 WHERE id = $1").bind(id).bind(label).execute(&mut *tx).await?;
         });
         Ok(())
@@ -453,7 +453,7 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn retire_unit(&self, id: &str, now: i64) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE units SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL")
                 .bind(id)
                 .bind(now)
@@ -475,7 +475,7 @@ impl Db {
         now: i64,
     ) -> StoreResult<String> {
         let id = new_id();
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO opening_rules (id, space_id, resource_id, rrule, dtstart_local, duration_min, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -514,7 +514,7 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn delete_opening_rule(&self, space_id: &str, id: &str) -> StoreResult<bool> {
-        let n = in_write_tx!(self, |tx| {
+        let n = in_catalog_tx!(self, |tx| {
             sqlx::query("DELETE FROM opening_rules WHERE id = $1 AND space_id = $2")
                 .bind(id)
                 .bind(space_id)
@@ -529,7 +529,7 @@ impl Db {
     /// Database errors.
     pub async fn insert_closure(&self, c: &NewClosure<'_>) -> StoreResult<String> {
         let id = new_id();
-        in_write_tx!(self, |tx| {
+        in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO closures (id, space_id, resource_id, unit_id, reason, starts_at, ends_at, rrule, dtstart_local, \
                  duration_min, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -572,7 +572,7 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn delete_closure(&self, space_id: &str, id: &str) -> StoreResult<bool> {
-        let n = in_write_tx!(self, |tx| {
+        let n = in_catalog_tx!(self, |tx| {
             sqlx::query("DELETE FROM closures WHERE id = $1 AND space_id = $2")
                 .bind(id)
                 .bind(space_id)

@@ -21,6 +21,7 @@ pub mod group_commit;
 mod grouped;
 pub mod organisations;
 pub mod pg_batch;
+pub mod session_cache;
 pub mod waitlist;
 
 use crate::config::{Config, DatabaseTarget};
@@ -71,6 +72,11 @@ pub enum Db {
         /// planned those again on every execution: the planner was the largest part of its
         /// CPU per booking.
         hot: PgPool,
+        /// The sessions this node has read, forgotten when the database notifies a change
+        /// ([`session_cache`]).
+        session_cache: std::sync::Arc<session_cache::SessionCache>,
+        /// One connection of its own, listening for those notifications.
+        listener: PgPool,
     },
 }
 
@@ -193,6 +199,18 @@ macro_rules! in_write_tx {
     };
 }
 
+/// [`in_write_tx!`] for a change of the catalog: after the commit, this node forgets its kept
+/// sessions at once, since each carries the catalog's stamp (other nodes are told by the
+/// database; see [`session_cache`]).
+#[macro_export]
+macro_rules! in_catalog_tx {
+    ($db:expr, |$tx:ident| $body:expr) => {{
+        let out = $crate::in_write_tx!($db, |$tx| $body);
+        $db.forget_sessions($crate::store::session_cache::Forget::All);
+        out
+    }};
+}
+
 impl Db {
     /// Connects to the configured database. Does not migrate; see [`Db::migrate`].
     ///
@@ -248,9 +266,15 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(config.db_max_connections)
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
                     .map_err(|source| StoreError::Connect { target: redacted.clone(), source })?;
+                let listener = PgPoolOptions::new()
+                    .max_connections(1)
+                    .max_lifetime(None)
+                    .idle_timeout(None)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy_with(options.clone());
                 let hot = PgPoolOptions::new()
                     .max_connections(config.db_max_connections)
                     .acquire_timeout(Duration::from_secs(5))
@@ -260,7 +284,9 @@ impl Db {
                 let batcher = pg_batch::Batcher::start(hot.clone());
                 let sessions = accounts::SessionReader::start(hot.clone());
                 let facts = bookings::FactsReader::start(&hot);
-                Ok(Db::Postgres { pool, batcher, sessions, facts, hot })
+                let session_cache = std::sync::Arc::new(session_cache::SessionCache::default());
+                tokio::spawn(session_cache::listen(listener.clone(), std::sync::Arc::downgrade(&session_cache)));
+                Ok(Db::Postgres { pool, batcher, sessions, facts, hot, session_cache, listener })
             }
         }
     }
@@ -335,7 +361,8 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres { pool, hot, .. } => {
+            Db::Postgres { pool, hot, listener, .. } => {
+                listener.close().await;
                 hot.close().await;
                 pool.close().await;
             }

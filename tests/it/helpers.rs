@@ -377,3 +377,20 @@ impl Drop for Node {
         self.kill_hard();
     }
 }
+
+/// On PostgreSQL, waits (at most 10 s) until `db`'s session cache has forgotten something
+/// since `generation` (see `store::session_cache`): another node's change reaches this node
+/// when the database's notification arrives. Returns at once on SQLite, which has one node.
+pub async fn notified_since(db: &Db, generation: Option<u64>) {
+    let (Some(cache), Some(g)) = (db.session_cache(), generation) else { return };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while cache.generation() == g {
+        assert!(std::time::Instant::now() < deadline, "no notification reached this node within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The generation of `db`'s session cache (PostgreSQL), to give [`notified_since`].
+pub fn cache_generation(db: &Db) -> Option<u64> {
+    db.session_cache().map(labinn::store::session_cache::SessionCache::generation)
+}

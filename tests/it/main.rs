@@ -17,4 +17,5 @@ mod invariant;
 mod organisations;
 mod pages;
 mod roles;
+mod sessions;
 mod system;
