@@ -12,6 +12,8 @@
 //!   the same writer (the ceiling of earlier rounds, kept for comparison);
 //! - training required: the distinct load on a resource whose policy requires a training
 //!   (every maker holds it), so each decision reads the maker's facts and the unit's blocks;
+//! - no database: 64 clients calling `GET /healthz` (the HTTP floor: the same middleware, no
+//!   statement);
 //! - contended: 64 clients asking for random hours of a 4-unit resource (many 409s);
 //! - series: a 52-occurrence weekly series, one at a time.
 //!
