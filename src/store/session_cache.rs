@@ -1,8 +1,8 @@
 //! A per-node cache of sessions (PostgreSQL), kept true by the database's notifications.
 //!
 //! Every authenticated request needs its token's session: the account, its role grants and
-//! the catalog's stamp. Reading it was a quarter of PostgreSQL's work per booking, although
-//! it changes rarely. A node now keeps the sessions it has read, and forgets them when the
+//! the catalog's stamp. Reading it on every request cost about a quarter of PostgreSQL's
+//! booking rate (see BENCHMARKS.md, ninth round), although it changes rarely. A node now keeps the sessions it has read, and forgets them when the
 //! database says they changed:
 //!
 //! - Triggers (migration 0009) `NOTIFY labinn_sessions` with the account's id when one of its
