@@ -179,6 +179,7 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
     use sqlx::postgres::PgListener;
     let Some(mut dropped) = cache.upgrade().map(|c| c.dropped()) else { return };
     let mut pause = std::time::Duration::from_millis(100);
+    let mut lost = false;
     loop {
         let attempt = async {
             let mut l = PgListener::connect_with(&pool).await?;
@@ -194,6 +195,10 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
                 let Some(c) = cache.upgrade() else { return };
                 c.set_listening(true);
                 drop(c);
+                if lost {
+                    tracing::info!("session notifications: listening again; kept sessions start afresh");
+                }
+                lost = true;
                 pause = std::time::Duration::from_millis(100);
                 loop {
                     let next = tokio::select! {
@@ -215,6 +220,7 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
                 );
             }
             Err(e) => {
+                lost = true;
                 tracing::warn!(error = %e, "session notifications: cannot listen; sessions are read from the database meanwhile");
             }
         }
