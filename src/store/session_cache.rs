@@ -215,6 +215,9 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
                         }
                     }
                 }
+                if pool.is_closed() {
+                    return; // the node is shutting down (`Db::close`)
+                }
                 tracing::warn!(
                     "session notifications: the connection was lost; sessions are read from the database until it is back"
                 );
