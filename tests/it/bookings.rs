@@ -1,6 +1,7 @@
 //! Reservations: makers book units or resources, every rule is applied on the server, a
 //! taken unit is a 409 with alternatives, and races never double-book.
 
+use crate::checkin::at;
 use crate::helpers::{TestApp, open_daily, operated_space, spawn_app_at};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -81,8 +82,12 @@ async fn verified_maker(lab: &Lab, email: &str) -> (String, String) {
     (id, token)
 }
 
-fn at(hh: u32, mm: u32) -> String {
-    format!("2026-09-07T{hh:02}:{mm:02}:00+08:00")
+impl Lab {
+    /// Books `resource` from `from` to `to` (local hours and minutes) as `token`'s maker;
+    /// asserts 201.
+    async fn book(&self, token: &str, resource: &str, from: (u32, u32), to: (u32, u32)) -> crate::helpers::Reply {
+        crate::helpers::book_ok(&self.app, token, resource, &at(from.0, from.1), &at(to.0, to.1)).await
+    }
 }
 
 /// A second zone of five seats in the lab's space: (resource id).
@@ -266,11 +271,7 @@ async fn a_required_training_is_checked_on_the_server() {
 async fn a_seat_request_gets_a_concrete_seat_and_fills_the_pool_best_fit() {
     let lab = lab().await;
     let (_, maker) = lab.app.maker("desk@example.org").await;
-    let r = lab
-        .app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(12, 0)}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    let r = lab.book(&maker, &lab.seats, (9, 0), (12, 0)).await;
     assert_eq!(r.body["unit_label"], "A-01");
     // The afternoon goes next to the morning booking on A-01 (tightest gap), not to A-02.
     let r = lab
@@ -785,11 +786,7 @@ async fn moving_a_booking_away_gives_its_old_time_to_the_waiting_maker() {
     let lab = lab().await;
     let (_, holder) = lab.app.maker("mover-holder@example.org").await;
     let (_, waiter) = lab.app.maker("mover-waiter@example.org").await;
-    let b = lab
-        .app
-        .post("/api/v1/bookings", Some(&holder), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
-        .await;
-    assert_eq!(b.status, 201, "{}", b.text);
+    let b = lab.book(&holder, &lab.laser, (10, 0), (11, 0)).await;
     let w = lab
         .app
         .post("/api/v1/waitlist", Some(&waiter), json!({"resource": lab.laser, "start": at(10, 0), "end": at(11, 0)}))
@@ -869,11 +866,7 @@ async fn a_space_can_limit_a_maker_to_one_seat_at_a_time_whichever_zone() {
     assert_eq!(ok.body["kind_quotas"]["broadband_seat"]["max_active_bookings"], 1, "{}", ok.text);
 
     let (_, maker) = lab.app.maker("one-seat@example.org").await;
-    let r = lab
-        .app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0)}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    lab.book(&maker, &lab.seats, (9, 0), (10, 0)).await;
     let r = lab
         .app
         .post("/api/v1/bookings", Some(&maker), json!({"resource": zone_b, "start": at(11, 0), "end": at(12, 0)}))
@@ -884,11 +877,7 @@ async fn a_space_can_limit_a_maker_to_one_seat_at_a_time_whichever_zone() {
         r.text
     );
     // Other kinds are not limited by it.
-    let r = lab
-        .app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(11, 0), "end": at(12, 0)}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    lab.book(&maker, &lab.laser, (11, 0), (12, 0)).await;
 
     // Moving the one seat is not a second seat.
     let seat = lab.app.get("/api/v1/bookings?status=confirmed", Some(&maker)).await;
@@ -964,11 +953,7 @@ async fn a_node_that_cached_a_resource_sees_another_nodes_catalog_change_once_to
     let lab = lab().await;
     let (_, maker) = lab.app.maker("lin@example.org").await;
     // Node A books (and caches the laser cutter's catalog rows).
-    let first = lab
-        .app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.laser, "start": at(9, 0), "end": at(10, 0)}))
-        .await;
-    assert_eq!(first.status, 201, "{}", first.text);
+    lab.book(&maker, &lab.laser, (9, 0), (10, 0)).await;
     // Node B, on the same database, closes the space for the afternoon.
     let b = crate::helpers::spawn_with_clock(
         crate::helpers::FreshDb::existing(&lab.app.fresh.url),
@@ -1209,11 +1194,7 @@ async fn a_weekly_series_counts_each_weeks_own_hours() {
 async fn a_reviewer_reads_a_booking_but_may_not_cancel_or_move_it() {
     let lab = lab().await;
     let (_, maker) = lab.app.maker("reviewed@example.org").await;
-    let b = lab
-        .app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": lab.seats, "start": at(9, 0), "end": at(10, 0)}))
-        .await;
-    assert_eq!(b.status, 201, "{}", b.text);
+    let b = lab.book(&maker, &lab.seats, (9, 0), (10, 0)).await;
     let id = b.body["id"].as_str().unwrap();
     let admin = lab.app.admin().await;
     let (rid, reviewer) = lab.app.maker("district@example.org").await;

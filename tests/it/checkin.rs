@@ -31,16 +31,7 @@ pub fn ms(hh: i64, mm: i64) -> i64 {
 
 impl Lab {
     pub async fn book(&self, token: &str, resource: &str, from: (u32, u32), to: (u32, u32)) -> Value {
-        let r = self
-            .app
-            .post(
-                "/api/v1/bookings",
-                Some(token),
-                json!({"resource": resource, "start": at(from.0, from.1), "end": at(to.0, to.1)}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.body
+        crate::helpers::book_ok(&self.app, token, resource, &at(from.0, from.1), &at(to.0, to.1)).await.body
     }
 
     /// A paired kiosk of the lab: (kiosk id, device token).
