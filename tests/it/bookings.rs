@@ -90,6 +90,19 @@ impl Lab {
     }
 }
 
+/// The space's "laser-safety" training, created by its operator.
+async fn laser_safety(lab: &Lab) {
+    let t = lab
+        .app
+        .post(
+            "/api/v1/trainings",
+            Some(&lab.op),
+            json!({"slug": "laser-safety", "name_zh": "激光安全", "name_en": "Laser safety", "space": lab.slug}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+}
+
 /// A second zone of five seats in the lab's space: (resource id).
 async fn seat_zone_b(lab: &Lab) -> String {
     let zone = lab
@@ -485,15 +498,7 @@ async fn sixty_four_makers_race_for_ten_seats_and_exactly_ten_get_different_seat
 async fn an_operator_grants_a_training_with_an_expiry_and_the_server_checks_it_at_booking_time() {
     let lab = lab().await;
     set_policy(&lab, &lab.laser, json!({"required_trainings": ["laser-safety"]})).await;
-    let t = lab
-        .app
-        .post(
-            "/api/v1/trainings",
-            Some(&lab.op),
-            json!({"slug": "laser-safety", "name_zh": "激光安全", "name_en": "Laser safety", "space": lab.slug}),
-        )
-        .await;
-    assert_eq!(t.status, 201, "{}", t.text);
+    laser_safety(&lab).await;
     let (maker_id, maker) = lab.app.maker("trainee@example.org").await;
     let book = || {
         lab.app.post(
@@ -1052,15 +1057,7 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
     use labinn::domain::interval::Interval;
     use labinn::store::bookings::ResourceRef;
     let lab = lab().await;
-    let t = lab
-        .app
-        .post(
-            "/api/v1/trainings",
-            Some(&lab.op),
-            json!({"slug": "laser-safety", "name_zh": "激光安全", "name_en": "Laser safety", "space": lab.slug}),
-        )
-        .await;
-    assert_eq!(t.status, 201, "{}", t.text);
+    laser_safety(&lab).await;
     let q = kind_quotas(&lab, json!({"broadband_seat": {"hours_per_week": 30}})).await;
     assert_eq!(q.status, 200, "{}", q.text);
     // Maker k holds k one-hour seat bookings, and makers 2, 4 and 6 hold the training.
