@@ -285,9 +285,17 @@ impl Db {
                 let sessions = accounts::SessionReader::start(hot.clone());
                 let facts = bookings::FactsReader::start(&hot);
                 let session_cache = std::sync::Arc::new(session_cache::SessionCache::default());
-                tokio::spawn(session_cache::listen(listener.clone(), std::sync::Arc::downgrade(&session_cache)));
                 Ok(Db::Postgres { pool, batcher, sessions, facts, hot, session_cache, listener })
             }
+        }
+    }
+
+    /// On PostgreSQL, starts listening for changes of sessions, after which this node keeps
+    /// the sessions it reads ([`session_cache`]); a second call does nothing. A server calls
+    /// it; a one-off command need not, and then reads every session from the database.
+    pub fn listen_for_session_changes(&self) {
+        if let Db::Postgres { session_cache, listener, .. } = self {
+            session_cache.start(listener);
         }
     }
 

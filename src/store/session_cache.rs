@@ -10,7 +10,8 @@
 //!   role grant of it is added or removed, and with `*` when the catalog's stamp moves. A
 //!   writer cannot forget: the trigger runs in its transaction, and PostgreSQL delivers the
 //!   notification to every listening node when that transaction commits.
-//! - Each node listens on one connection of its own. Until it listens, and from the moment
+//! - Each node (a server: [`crate::app::Application`] starts it; one-off commands such as
+//!   `labinn migrate` do not) listens on one connection of its own. Until it listens, and from the moment
 //!   the connection fails until it listens again, the cache answers nothing (every request
 //!   reads the database), and it is emptied when listening starts again, since notifications
 //!   sent in between are lost.
@@ -79,6 +80,8 @@ pub struct SessionCache {
     listening: AtomicBool,
     /// Dropped with the cache, which tells the listener to stop.
     stop: tokio::sync::watch::Sender<()>,
+    /// The listener is started once ([`SessionCache::start`]).
+    started: std::sync::Once,
 }
 
 impl Default for SessionCache {
@@ -88,6 +91,7 @@ impl Default for SessionCache {
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             stop: tokio::sync::watch::channel(()).0,
+            started: std::sync::Once::new(),
         }
     }
 }
@@ -159,10 +163,12 @@ impl SessionCache {
         self.len() == 0
     }
 
-    /// Changes to `Err` when the cache is dropped (for [`listen`]).
-    #[must_use]
-    pub fn dropped(&self) -> tokio::sync::watch::Receiver<()> {
-        self.stop.subscribe()
+    /// Starts [`listen`] on `pool` for this cache, on the current runtime; a second call does
+    /// nothing. Until it listens the cache is out of use.
+    pub fn start(self: &std::sync::Arc<Self>, pool: &sqlx::PgPool) {
+        self.started.call_once(|| {
+            tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(self)));
+        });
     }
 
     /// Whether the node listens for notifications (the cache is in use).
@@ -177,7 +183,7 @@ impl SessionCache {
 /// after a pause; the cache is out of use meanwhile.
 pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
     use sqlx::postgres::PgListener;
-    let Some(mut dropped) = cache.upgrade().map(|c| c.dropped()) else { return };
+    let Some(mut dropped) = cache.upgrade().map(|c| c.stop.subscribe()) else { return };
     let mut pause = std::time::Duration::from_millis(100);
     let mut lost = false;
     loop {
