@@ -31,6 +31,12 @@ fn kept(app: &TestApp) -> usize {
     app.db.session_cache().map_or(0, labinn::store::session_cache::SessionCache::len)
 }
 
+/// Asserts that `token` no longer opens a session on `app`'s node.
+async fn signed_out(app: &TestApp, token: &str) {
+    let me = app.get("/api/v1/me", Some(token)).await;
+    assert_eq!((me.status, me.code()), (401, "invalid_token"), "{}", me.text);
+}
+
 fn roles(me: &crate::helpers::Reply) -> Vec<String> {
     me.body["roles"].as_array().unwrap().iter().map(|r| r["role"].as_str().unwrap().to_owned()).collect()
 }
@@ -66,8 +72,7 @@ async fn a_role_granted_or_revoked_or_a_sign_out_on_one_node_holds_on_the_other(
     let r = b.post("/api/v1/auth/logout", Some(&token), json!({})).await;
     assert_eq!(r.status, 204, "{}", r.text);
     notified_since(&a.db, seen).await;
-    let me = a.get("/api/v1/me", Some(&token)).await;
-    assert_eq!((me.status, me.code()), (401, "invalid_token"), "{}", me.text);
+    signed_out(&a, &token).await;
 }
 
 #[tokio::test]
@@ -82,8 +87,7 @@ async fn a_sign_out_on_the_node_that_kept_the_session_ends_it_at_once() {
     let r = a.post("/api/v1/auth/logout", Some(&token), json!({})).await;
     assert_eq!(r.status, 204, "{}", r.text);
     // No waiting: the node forgets its own change after the commit.
-    let me = a.get("/api/v1/me", Some(&token)).await;
-    assert_eq!((me.status, me.code()), (401, "invalid_token"), "{}", me.text);
+    signed_out(&a, &token).await;
     assert_eq!(a.get("/api/v1/me", Some(&other)).await.status, 200, "another maker's session is untouched");
 }
 
@@ -97,8 +101,7 @@ async fn a_change_written_straight_into_the_database_reaches_the_node_that_kept_
     let seen = cache_generation(&a.db);
     sqlx_exec(&a, &format!("UPDATE accounts SET disabled = TRUE WHERE id = '{id}'")).await;
     notified_since(&a.db, seen).await;
-    let me = a.get("/api/v1/me", Some(&token)).await;
-    assert_eq!((me.status, me.code()), (401, "invalid_token"), "{}", me.text);
+    signed_out(&a, &token).await;
 }
 
 #[tokio::test]
@@ -134,6 +137,5 @@ async fn a_node_that_loses_its_notification_connection_forgets_its_sessions_and_
     let seen = cache.generation();
     assert_eq!(b.post("/api/v1/auth/logout", Some(&token), json!({})).await.status, 204);
     notified_since(&a.db, Some(seen)).await;
-    let me = a.get("/api/v1/me", Some(&token)).await;
-    assert_eq!((me.status, me.code()), (401, "invalid_token"), "{}", me.text);
+    signed_out(&a, &token).await;
 }
