@@ -36,7 +36,7 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let db = Db::connect(&config).await?;
         db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
-        db.listen_for_session_changes();
+        db.listen_for_login_changes();
         let listener =
             TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
         let secret = checkin_secret(&config, &db).await?;

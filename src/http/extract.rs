@@ -113,7 +113,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
         let now = state.clock.now_ms();
-        let (account, roles, catalog_version) = state.db.session_for_token(&hash, now).await?.ok_or_else(|| {
+        let (account, roles, catalog_version) = state.db.login_for_token(&hash, now).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_token",

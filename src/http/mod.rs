@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod calendar;
-pub mod catalog_cache;
 pub mod error;
 pub mod extract;
 pub mod pages;
@@ -33,7 +32,7 @@ pub struct AppState {
     /// Where access events go (MQTT, webhook).
     pub events: crate::events::Events,
     /// Catalog rows of resources, valid by the database's version stamp.
-    pub catalog: Arc<catalog_cache::CatalogCache>,
+    pub catalog: Arc<crate::store::catalog_cache::CatalogCache>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
 }

@@ -1,6 +1,7 @@
 //! Accounts, login tokens and role grants.
 
-use super::session_cache::Forget;
+use super::dialect::Dialect;
+use super::login_cache::Forget;
 use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::identity::Role;
 use crate::{in_write_tx, on_read};
@@ -153,7 +154,7 @@ impl Db {
                 .await?;
             }
         });
-        self.forget_sessions(Forget::Account(g.account_id));
+        self.forget_logins(Forget::Account(g.account_id));
         Ok(())
     }
 
@@ -173,7 +174,7 @@ impl Db {
             .await?
             .rows_affected()
         });
-        self.forget_sessions(Forget::Account(account_id));
+        self.forget_logins(Forget::Account(account_id));
         Ok(n > 0)
     }
 
@@ -224,17 +225,17 @@ impl Db {
     ///
     /// # Errors
     /// Database errors; an unknown, expired or disabled token is `Ok(None)`.
-    pub async fn session_for_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
-        let Db::Postgres { session_cache, .. } = self else {
-            return self.session_via(token_hash, now, true).await;
+    pub async fn login_for_token(&self, token_hash: &str, now: i64) -> StoreResult<Option<Login>> {
+        let Db::Postgres { login_cache, .. } = self else {
+            return self.login_via(token_hash, now, true).await;
         };
-        if let Some(kept) = session_cache.get(token_hash, now) {
+        if let Some(kept) = login_cache.get(token_hash, now) {
             return Ok(Some(kept));
         }
-        let generation = session_cache.generation();
-        let read = self.session_row(token_hash, now, true).await?;
+        let generation = login_cache.generation();
+        let read = self.login_row(token_hash, now, true).await?;
         Ok(read.map(|(session, expires_at)| {
-            session_cache.put(token_hash, &session, expires_at, now, generation);
+            login_cache.put(token_hash, &session, expires_at, now, generation);
             session
         }))
     }
@@ -242,45 +243,45 @@ impl Db {
     /// Forgets this node's kept sessions that `what` names, after a write of its own that
     /// changed them (the database's notification tells every node, this one included; this
     /// is so that the writer's next request does not wait for it). Nothing on SQLite.
-    pub fn forget_sessions(&self, what: super::session_cache::Forget<'_>) {
-        if let Db::Postgres { session_cache, .. } = self {
-            session_cache.forget(what);
+    pub fn forget_logins(&self, what: super::login_cache::Forget<'_>) {
+        if let Db::Postgres { login_cache, .. } = self {
+            login_cache.forget(what);
         }
     }
 
     /// This node's session cache (PostgreSQL), for the tests.
     #[doc(hidden)]
     #[must_use]
-    pub fn session_cache(&self) -> Option<&super::session_cache::SessionCache> {
+    pub fn login_cache(&self) -> Option<&super::login_cache::LoginCache> {
         match self {
-            Db::Postgres { session_cache, .. } => Some(session_cache),
+            Db::Postgres { login_cache, .. } => Some(login_cache),
             Db::Sqlite { .. } => None,
         }
     }
 
-    /// [`Db::session_for_token`] in a statement of its own on PostgreSQL, as a grouped read
+    /// [`Db::login_for_token`] in a statement of its own on PostgreSQL, as a grouped read
     /// whose statement failed asks it; the tests compare the two.
     ///
     /// # Errors
     /// Database errors.
     #[doc(hidden)]
-    pub async fn session_for_token_alone(&self, token_hash: &str, now: i64) -> StoreResult<Option<Session>> {
-        self.session_via(token_hash, now, false).await
+    pub async fn login_for_token_alone(&self, token_hash: &str, now: i64) -> StoreResult<Option<Login>> {
+        self.login_via(token_hash, now, false).await
     }
 
-    async fn session_via(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<Session>> {
-        Ok(self.session_row(token_hash, now, grouped).await?.map(|(s, _)| s))
+    async fn login_via(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<Login>> {
+        Ok(self.login_row(token_hash, now, grouped).await?.map(|(s, _)| s))
     }
 
     /// The session and its token's expiry.
-    async fn session_row(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<(Session, i64)>> {
-        let row: Option<SessionRow> = match self {
+    async fn login_row(&self, token_hash: &str, now: i64, grouped: bool) -> StoreResult<Option<(Login, i64)>> {
+        let row: Option<LoginRow> = match self {
             // Every authenticated request asks this: inline, without sqlx's thread hand-off.
             Db::Sqlite { direct, .. } => direct.read(|c| {
                 use rusqlite::OptionalExtension;
-                c.prepare_cached(&SESSION_SQL.sqlite)?
+                c.prepare_cached(&LOGIN_SQL.sqlite)?
                     .query_row(rusqlite::params![token_hash, now], |r| {
-                        Ok(SessionRow {
+                        Ok(LoginRow {
                             i: 0,
                             account: AccountRow {
                                 id: r.get(0)?,
@@ -301,7 +302,7 @@ impl Db {
             })?,
             // With whatever other session reads are waiting, in one statement.
             Db::Postgres { sessions, .. } if grouped => sessions.read(token_hash, now).await?,
-            Db::Postgres { hot, .. } => session_alone(hot, token_hash.to_owned(), now).await?,
+            Db::Postgres { hot, .. } => login_alone(hot, token_hash.to_owned(), now).await?,
         };
         Ok(row.map(|r| {
             let mut roles: Vec<RoleGrantRow> = r
@@ -319,24 +320,41 @@ impl Db {
         }))
     }
 
+    /// Marks an account as a verified maker (or not).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn set_verified(&self, account: &str, verified: bool) -> StoreResult<()> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query("UPDATE accounts SET verified_maker = $2 WHERE id = $1")
+                .bind(account)
+                .bind(verified)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        self.forget_logins(super::login_cache::Forget::Account(account));
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     /// # Errors
     /// Database errors.
     pub async fn delete_token(&self, token_hash: &str) -> StoreResult<()> {
         in_write_tx!(self, |tx| {
             sqlx::query("DELETE FROM auth_tokens WHERE token_hash = $1").bind(token_hash).execute(&mut *tx).await?;
         });
-        self.forget_sessions(Forget::Token(token_hash));
+        self.forget_logins(Forget::Token(token_hash));
         Ok(())
     }
 }
 
 /// A session: the account, its grants, and the catalog's version stamp.
-pub type Session = (AccountRow, Vec<RoleGrantRow>, i64);
+pub type Login = (AccountRow, Vec<RoleGrantRow>, i64);
 
 /// A session as one row: the account, its grants as `role@space,…`, the catalog's stamp, and
 /// (grouped reads) which request of the group it answers.
 #[derive(sqlx::FromRow)]
-struct SessionRow {
+struct LoginRow {
     i: i64,
     #[sqlx(flatten)]
     account: AccountRow,
@@ -347,10 +365,10 @@ struct SessionRow {
 
 /// The session of one token (`$1` its hash, `$2` now); the PostgreSQL text also lists
 /// `i` = 0 so that one row type reads both.
-static SESSION_SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
-    super::TwoDialects::new(|pg| {
-        session_select(
-            pg,
+static LOGIN_SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
+    super::TwoDialects::new(|d| {
+        login_select(
+            d,
             "0::bigint AS i",
             "FROM accounts a JOIN auth_tokens t ON t.account_id = a.id \
              WHERE t.token_hash = $1 AND t.expires_at > $2 AND a.disabled = FALSE",
@@ -358,12 +376,14 @@ static SESSION_SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLoc
     })
 });
 
-fn session_select(pg: bool, index: &str, from: &str) -> String {
-    let agg = if pg { "string_agg" } else { "group_concat" };
+/// The login statement's text; `index` (the request a row answers) is listed only on
+/// PostgreSQL, where sqlx reads rows by name (SQLite's inline reader reads by position).
+fn login_select(d: Dialect, index: &str, from: &str) -> String {
+    let grants = d.join_commas("g.role || '@' || COALESCE(g.space_id, '')");
     let columns = ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ");
-    let index = if pg { format!("{index}, ") } else { String::new() };
+    let index = if d == Dialect::Postgres { format!("{index}, ") } else { String::new() };
     format!(
-        "SELECT {index}{columns}, (SELECT {agg}(g.role || '@' || COALESCE(g.space_id, ''), ',') \
+        "SELECT {index}{columns}, (SELECT {grants} \
          FROM role_grants g WHERE g.account_id = a.id) AS roles, \
          (SELECT version FROM catalog_version WHERE id = 1) AS catalog_version, t.expires_at AS token_expires_at {from}"
     )
@@ -371,54 +391,54 @@ fn session_select(pg: bool, index: &str, from: &str) -> String {
 
 /// The sessions of many tokens in one statement (`$1` hashes, `$2` each one's now); `i`
 /// is the 1-based position of the token a row answers.
-const GROUPED_SESSION_FROM: &str = "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(hash, now, i) \
+const GROUPED_LOGIN_FROM: &str = "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS q(hash, now, i) \
      JOIN auth_tokens t ON t.token_hash = q.hash AND t.expires_at > q.now \
      JOIN accounts a ON a.id = t.account_id AND a.disabled = FALSE";
 
 /// A token's hash and the instant it must not have expired by.
-type SessionJob = super::grouped::Job<(String, i64), Option<SessionRow>>;
+type LoginJob = super::grouped::Job<(String, i64), Option<LoginRow>>;
 
 /// PostgreSQL's session reads, grouped: every authenticated request makes one, and alone
 /// each was a statement of its own (see [`super::grouped`]).
 #[derive(Clone, Debug)]
-pub struct SessionReader {
-    queue: super::grouped::Grouped<SessionJob>,
+pub struct LoginReader {
+    queue: super::grouped::Grouped<LoginJob>,
 }
 
 /// Statements in flight at once, and most sessions per statement.
-const SESSION_WORKERS: usize = 2;
-const SESSION_GROUP: usize = 64;
+const LOGIN_WORKERS: usize = 2;
+const LOGIN_GROUP: usize = 64;
 
-impl SessionReader {
+impl LoginReader {
     /// Starts the readers on the current runtime, on `pool`.
     #[must_use]
-    pub fn start(pool: sqlx::PgPool) -> SessionReader {
-        SessionReader {
-            queue: super::grouped::Grouped::start(SESSION_WORKERS, SESSION_GROUP, move |group| {
+    pub fn start(pool: sqlx::PgPool) -> LoginReader {
+        LoginReader {
+            queue: super::grouped::Grouped::start(LOGIN_WORKERS, LOGIN_GROUP, move |group| {
                 let pool = pool.clone();
-                async move { read_sessions(&pool, group).await }
+                async move { read_logins(&pool, group).await }
             }),
         }
     }
 
-    async fn read(&self, token_hash: &str, now: i64) -> StoreResult<Option<SessionRow>> {
+    async fn read(&self, token_hash: &str, now: i64) -> StoreResult<Option<LoginRow>> {
         self.queue.ask((token_hash.to_owned(), now)).await
     }
 }
 
-async fn read_sessions(pool: &sqlx::PgPool, group: Vec<SessionJob>) {
+async fn read_logins(pool: &sqlx::PgPool, group: Vec<LoginJob>) {
     static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| session_select(true, "q.i", GROUPED_SESSION_FROM));
+        std::sync::LazyLock::new(|| login_select(Dialect::Postgres, "q.i", GROUPED_LOGIN_FROM));
     let (hashes, nows): (Vec<&str>, Vec<i64>) = group.iter().map(|((h, n), _)| (h.as_str(), *n)).unzip();
-    let rows: Result<Vec<SessionRow>, sqlx::Error> =
+    let rows: Result<Vec<LoginRow>, sqlx::Error> =
         sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(&hashes).bind(&nows).fetch_all(pool).await;
     let rows = rows.map(|rows| rows.into_iter().map(|r| (r.i, r)).collect());
-    super::grouped::answer(group, rows, Ok, |(hash, now)| session_alone(pool, hash, now)).await;
+    super::grouped::answer(group, rows, Ok, |(hash, now)| login_alone(pool, hash, now)).await;
 }
 
 /// One session read in a statement of its own (PostgreSQL).
-async fn session_alone(pool: &sqlx::PgPool, hash: String, now: i64) -> StoreResult<Option<SessionRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(SESSION_SQL.postgres.as_str()))
+async fn login_alone(pool: &sqlx::PgPool, hash: String, now: i64) -> StoreResult<Option<LoginRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(LOGIN_SQL.postgres.as_str()))
         .bind(&hash)
         .bind(now)
         .fetch_optional(pool)

@@ -7,6 +7,7 @@
 //! the `booking_no_overlap` trigger aborts the write inside its `BEGIN IMMEDIATE` transaction
 //! (single bookings: in the group writer's transaction, `group_commit`).
 
+use super::dialect::Dialect;
 use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::interval::Interval;
 use crate::{in_write_tx, on_read};
@@ -237,24 +238,6 @@ pub struct MakerRow {
     pub unit_blocks: Vec<Interval>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TrainingRow {
-    pub id: String,
-    pub slug: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub space_id: Option<String>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TrainingGrantRow {
-    pub account_id: String,
-    pub email: String,
-    pub display_name: String,
-    pub granted_at: i64,
-    pub expires_at: Option<i64>,
-}
-
 impl Db {
     /// # Errors
     /// [`StoreError::NotFound`].
@@ -444,152 +427,6 @@ impl Db {
             unit_blocks,
         })
     }
-
-    /// Marks an account as a verified maker (or not).
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`].
-    pub async fn set_verified(&self, account: &str, verified: bool) -> StoreResult<()> {
-        let n = in_write_tx!(self, |tx| {
-            sqlx::query("UPDATE accounts SET verified_maker = $2 WHERE id = $1")
-                .bind(account)
-                .bind(verified)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-        });
-        self.forget_sessions(super::session_cache::Forget::Account(account));
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-    }
-
-    /// # Errors
-    /// [`StoreError::Unique`] when the slug is taken.
-    pub async fn create_training(
-        &self,
-        slug: &str,
-        name_zh: &str,
-        name_en: &str,
-        space_id: Option<&str>,
-        now: i64,
-    ) -> StoreResult<TrainingRow> {
-        let id = new_id();
-        in_write_tx!(self, |tx| {
-            sqlx::query("INSERT INTO trainings (id, slug, name_zh, name_en, space_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&id)
-                .bind(slug)
-                .bind(name_zh)
-                .bind(name_en)
-                .bind(space_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-        });
-        self.training(slug).await
-    }
-
-    /// # Errors
-    /// [`StoreError::NotFound`].
-    pub async fn training(&self, slug: &str) -> StoreResult<TrainingRow> {
-        Ok(on_read!(self, |p| {
-            sqlx::query_as("SELECT id, slug, name_zh, name_en, space_id FROM trainings WHERE slug = $1 OR id = $1")
-                .bind(slug)
-                .fetch_one(p)
-                .await?
-        }))
-    }
-
-    /// # Errors
-    /// Database errors.
-    pub async fn trainings(&self) -> StoreResult<Vec<TrainingRow>> {
-        Ok(on_read!(self, |p| {
-            sqlx::query_as("SELECT id, slug, name_zh, name_en, space_id FROM trainings ORDER BY slug")
-                .fetch_all(p)
-                .await?
-        }))
-    }
-
-    /// Grants a training (revoking any earlier grant of it, so one grant is live).
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn grant_training(
-        &self,
-        training_id: &str,
-        account: &str,
-        by: &str,
-        expires_at: Option<i64>,
-        now: i64,
-    ) -> StoreResult<()> {
-        in_write_tx!(self, |tx| {
-            sqlx::query(
-                "UPDATE training_grants SET revoked_at = $3, revoked_by = $4, revoke_reason = 'replaced by a new grant' \
-                 WHERE training_id = $1 AND account_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(training_id)
-            .bind(account)
-            .bind(now)
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO training_grants (id, training_id, account_id, granted_by, granted_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(new_id())
-            .bind(training_id)
-            .bind(account)
-            .bind(by)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        });
-        Ok(())
-    }
-
-    /// Revokes the live grant. Returns whether there was one.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn revoke_training(
-        &self,
-        training_id: &str,
-        account: &str,
-        by: &str,
-        reason: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
-        let n = in_write_tx!(self, |tx| {
-            sqlx::query(
-                "UPDATE training_grants SET revoked_at = $3, revoked_by = $4, revoke_reason = $5 \
-                 WHERE training_id = $1 AND account_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(training_id)
-            .bind(account)
-            .bind(now)
-            .bind(by)
-            .bind(reason)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-        });
-        Ok(n > 0)
-    }
-
-    /// Live grants of a training.
-    ///
-    /// # Errors
-    /// Database errors.
-    pub async fn training_grants(&self, training_id: &str) -> StoreResult<Vec<TrainingGrantRow>> {
-        Ok(on_read!(self, |p| {
-            sqlx::query_as(
-                "SELECT g.account_id, a.email, a.display_name, g.granted_at, g.expires_at FROM training_grants g \
-                 JOIN accounts a ON a.id = g.account_id WHERE g.training_id = $1 AND g.revoked_at IS NULL ORDER BY a.email",
-            )
-            .bind(training_id)
-            .fetch_all(p)
-            .await?
-        }))
-    }
 }
 
 /// A recurring series, stored with its bookings.
@@ -773,24 +610,10 @@ impl Db {
 /// quota for the kind, bit 0 the resource's own quota; a usage that no switch asks for is a
 /// literal 0. Parameters: $1 account, $2 resource, $3/$4 the week, $5 now, $6 space, $7 kind,
 /// $8 the unit whose blocks come along, $9/$10 their window.
-fn facts_sql(pg: bool, switches: usize) -> String {
-    // A unit's blocks that touch the window: on PostgreSQL written with the exclusion
-    // constraint's own expressions (the unit as a uuid, the range), so its GiST index finds
-    // the unit and bounds both ends (a plain comparison bounded neither and read every live
-    // booking of the unit); on SQLite the covering index (unit, blocked_until, ...).
-    let (agg, blocks_agg, touching) = if pg {
-        (
-            "string_agg(t.slug || ':' || COALESCE(g.expires_at::text, ''), ',')",
-            "string_agg(x.blocked_from::text || ':' || x.blocked_until::text, ',')",
-            "(x.unit_id::uuid) = ($8::text)::uuid AND int8range(x.blocked_from, x.blocked_until) && int8range($9, $10)",
-        )
-    } else {
-        (
-            "group_concat(t.slug || ':' || COALESCE(g.expires_at, ''), ',')",
-            "group_concat(x.blocked_from || ':' || x.blocked_until, ',')",
-            "x.unit_id = $8 AND x.blocked_until > $9 AND x.blocked_from < $10",
-        )
-    };
+fn facts_sql(d: Dialect, switches: usize) -> String {
+    let trainings = d.join_commas(&format!("t.slug || ':' || COALESCE({}, '')", d.text("g.expires_at")));
+    let blocks = d.join_intervals("x.blocked_from", "x.blocked_until");
+    let touching = d.blocks_touching("x", "$8", "$9", "$10");
     const LIVE: &str = "('pending', 'confirmed', 'checked_in')";
     // The maker's live minutes in the week and live bookings not yet ended, over `scope`.
     let usage = |on: bool, scope: &str| -> [String; 2] {
@@ -814,10 +637,10 @@ fn facts_sql(pg: bool, switches: usize) -> String {
     );
     format!(
         "SELECT a.verified_maker, {own_minutes}, {own_active}, \
-         (SELECT {agg} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
+         (SELECT {trainings} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
             WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
          {kind_minutes}, {kind_active}, \
-         (SELECT {blocks_agg} FROM bookings x WHERE x.status IN {LIVE} AND {touching}) \
+         (SELECT {blocks} FROM bookings x WHERE x.status IN {LIVE} AND {touching}) \
          FROM accounts a WHERE a.id = $1"
     )
 }
@@ -827,7 +650,7 @@ fn facts_sql(pg: bool, switches: usize) -> String {
 /// because PostgreSQL sets up every subplan at executor start even when a `CASE` would never
 /// run it.
 static FACTS_SQL: std::sync::LazyLock<[super::TwoDialects; 4]> =
-    std::sync::LazyLock::new(|| [0, 1, 2, 3].map(|switches| super::TwoDialects::new(|pg| facts_sql(pg, switches))));
+    std::sync::LazyLock::new(|| [0, 1, 2, 3].map(|switches| super::TwoDialects::new(|d| facts_sql(d, switches))));
 
 /// One row of the maker's facts statement (see [`Db::maker_facts`]).
 type FactsRow = (bool, Option<i64>, i64, Option<String>, Option<i64>, i64, Option<String>);
@@ -890,7 +713,7 @@ impl FactsReader {
 /// [`facts_sql`] for many reads at once: the parameters come as arrays, one row of `q` per
 /// read, and `q.i` says which read a row answers.
 fn grouped_facts_sql(switches: usize) -> String {
-    let mut sql = facts_sql(true, switches);
+    let mut sql = facts_sql(Dialect::Postgres, switches);
     // $10 before $1, so that "$1" does not eat the start of "$10".
     for n in (1..=10).rev() {
         sql = sql.replace(&format!("${n}"), &format!("q.c{n}"));

@@ -642,13 +642,8 @@ impl Db {
              AND blocked_from < $3 AND blocked_until > $4 \
              AND status IN ('pending', 'confirmed', 'checked_in') GROUP BY unit_id";
         static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
-            super::TwoDialects::new(|pg| {
-                let agg = if pg {
-                    "string_agg(blocked_from::text || ':' || blocked_until::text, ',')"
-                } else {
-                    "group_concat(blocked_from || ':' || blocked_until, ',')"
-                };
-                format!("SELECT unit_id, {agg} FROM bookings {WHERE}")
+            super::TwoDialects::new(|d| {
+                format!("SELECT unit_id, {} FROM bookings {WHERE}", d.join_intervals("blocked_from", "blocked_until"))
             })
         });
         let rows: Vec<(String, String)> = match self {

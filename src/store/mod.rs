@@ -15,14 +15,27 @@
 pub mod accounts;
 pub mod bookings;
 pub mod catalog;
+pub(crate) mod catalog_cache;
 pub mod checkin;
-pub mod direct_read;
-pub mod group_commit;
-mod grouped;
+pub(crate) mod dialect;
+pub(crate) mod direct_read;
+pub(crate) mod group_commit;
+pub(crate) mod grouped;
+pub mod jobs;
+pub mod ledger;
+pub(crate) mod login_cache;
 pub mod organisations;
-pub mod pg_batch;
-pub mod session_cache;
+pub mod outbox;
+pub(crate) mod pg_batch;
+pub mod settings;
+pub mod trainings;
 pub mod waitlist;
+
+pub use group_commit::WriteError;
+pub use login_cache::Forget;
+/// For the tests of the login cache, which wait on its generation.
+#[doc(hidden)]
+pub use login_cache::LoginCache;
 
 use crate::config::{Config, DatabaseTarget};
 use sqlx::Connection;
@@ -63,8 +76,8 @@ pub enum Db {
         pool: PgPool,
         /// The batch writer for single bookings ([`pg_batch`]), on the hot pool.
         batcher: pg_batch::Batcher,
-        /// The grouped session reads ([`accounts::SessionReader`]), on the hot pool.
-        sessions: accounts::SessionReader,
+        /// The grouped session reads ([`accounts::LoginReader`]), on the hot pool.
+        sessions: accounts::LoginReader,
         /// The grouped maker's-facts reads ([`bookings::FactsReader`]), on the hot pool.
         facts: bookings::FactsReader,
         /// Connections with generic plans, for the statements every booking runs (the
@@ -73,8 +86,8 @@ pub enum Db {
         /// CPU per booking.
         hot: PgPool,
         /// The sessions this node has read, forgotten when the database notifies a change
-        /// ([`session_cache`]).
-        session_cache: std::sync::Arc<session_cache::SessionCache>,
+        /// ([`login_cache`]).
+        login_cache: std::sync::Arc<login_cache::LoginCache>,
         /// One connection of its own, listening for those notifications.
         listener: PgPool,
     },
@@ -201,12 +214,12 @@ macro_rules! in_write_tx {
 
 /// [`in_write_tx!`] for a change of the catalog: after the commit, this node forgets its kept
 /// sessions at once, since each carries the catalog's stamp (other nodes are told by the
-/// database; see [`session_cache`]).
+/// database; see [`login_cache`]).
 #[macro_export]
 macro_rules! in_catalog_tx {
     ($db:expr, |$tx:ident| $body:expr) => {{
         let out = $crate::in_write_tx!($db, |$tx| $body);
-        $db.forget_sessions($crate::store::session_cache::Forget::All);
+        $db.forget_logins($crate::store::login_cache::Forget::All);
         out
     }};
 }
@@ -282,20 +295,28 @@ impl Db {
                     .await
                     .map_err(|source| StoreError::Connect { target: redacted, source })?;
                 let batcher = pg_batch::Batcher::start(hot.clone());
-                let sessions = accounts::SessionReader::start(hot.clone());
+                let sessions = accounts::LoginReader::start(hot.clone());
                 let facts = bookings::FactsReader::start(&hot);
-                let session_cache = std::sync::Arc::new(session_cache::SessionCache::default());
-                Ok(Db::Postgres { pool, batcher, sessions, facts, hot, session_cache, listener })
+                let login_cache = std::sync::Arc::new(login_cache::LoginCache::default());
+                Ok(Db::Postgres { pool, batcher, sessions, facts, hot, login_cache, listener })
             }
         }
     }
 
     /// On PostgreSQL, starts listening for changes of sessions, after which this node keeps
-    /// the sessions it reads ([`session_cache`]); a second call does nothing. A server calls
+    /// the sessions it reads ([`login_cache`]); a second call does nothing. A server calls
     /// it; a one-off command need not, and then reads every session from the database.
-    pub fn listen_for_session_changes(&self) {
-        if let Db::Postgres { session_cache, listener, .. } = self {
-            session_cache.start(listener);
+    pub fn listen_for_login_changes(&self) {
+        if let Db::Postgres { login_cache, listener, .. } = self {
+            login_cache.start(listener);
+        }
+    }
+
+    /// How this backend spells what the two write differently ([`dialect`]).
+    pub(crate) fn dialect(&self) -> dialect::Dialect {
+        match self {
+            Db::Sqlite { .. } => dialect::Dialect::Sqlite,
+            Db::Postgres { .. } => dialect::Dialect::Postgres,
         }
     }
 
@@ -378,7 +399,7 @@ impl Db {
     }
 }
 
-/// One statement in both dialects, built once (`build(true)` is PostgreSQL's). The SQLite
+/// One statement in both dialects, built once. The SQLite
 /// text is for rusqlite, with [`sqlite_numbered`] placeholders.
 pub(crate) struct TwoDialects {
     pub sqlite: String,
@@ -386,8 +407,11 @@ pub(crate) struct TwoDialects {
 }
 
 impl TwoDialects {
-    pub(crate) fn new(build: impl Fn(bool) -> String) -> TwoDialects {
-        TwoDialects { sqlite: sqlite_numbered(&build(false)), postgres: build(true) }
+    pub(crate) fn new(build: impl Fn(dialect::Dialect) -> String) -> TwoDialects {
+        TwoDialects {
+            sqlite: sqlite_numbered(&build(dialect::Dialect::Sqlite)),
+            postgres: build(dialect::Dialect::Postgres),
+        }
     }
 
     /// The text for `db`'s backend (sqlx reads SQLite's `?n` as parameter n too).

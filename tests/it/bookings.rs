@@ -1138,7 +1138,7 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
         let db = lab.app.db.clone();
         asked.push(tokio::spawn(async move {
             let hash = labinn::auth::token_hash(&token);
-            (db.session_for_token(&hash, NOW).await.unwrap(), db.session_for_token_alone(&hash, NOW).await.unwrap())
+            (db.login_for_token(&hash, NOW).await.unwrap(), db.login_for_token_alone(&hash, NOW).await.unwrap())
         }));
     }
     for (k, task) in asked.into_iter().enumerate() {

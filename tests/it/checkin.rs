@@ -851,7 +851,7 @@ async fn across_the_spring_forward_night_in_berlin_the_kiosk_speaks_wall_clock_a
     app.clock.set(utc_ms("2026-03-29T03:30:00+02:00"));
     assert_eq!(scan(code).await.body["decision"], "check_out");
     let id = b["id"].as_str().unwrap();
-    let s = app.db.sessions_of_booking(id).await.unwrap();
+    let s = app.db.metered_sessions_of(id).await.unwrap();
     assert_eq!(s[0].ended_at.unwrap() - s[0].started_at, 70 * MIN, "01:20 CET to 03:30 CEST is 70 real minutes");
 }
 

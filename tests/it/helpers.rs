@@ -379,10 +379,10 @@ impl Drop for Node {
 }
 
 /// On PostgreSQL, waits (at most 10 s) until `db`'s session cache has forgotten something
-/// since `generation` (see `store::session_cache`): another node's change reaches this node
+/// since `generation` (see `store::login_cache`): another node's change reaches this node
 /// when the database's notification arrives. Returns at once on SQLite, which has one node.
 pub async fn notified_since(db: &Db, generation: Option<u64>) {
-    let (Some(cache), Some(g)) = (db.session_cache(), generation) else { return };
+    let (Some(cache), Some(g)) = (db.login_cache(), generation) else { return };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while cache.generation() == g {
         assert!(std::time::Instant::now() < deadline, "no notification reached this node within 10 s");
@@ -392,7 +392,7 @@ pub async fn notified_since(db: &Db, generation: Option<u64>) {
 
 /// The generation of `db`'s session cache (PostgreSQL), to give [`notified_since`].
 pub fn cache_generation(db: &Db) -> Option<u64> {
-    db.session_cache().map(labinn::store::session_cache::SessionCache::generation)
+    db.login_cache().map(labinn::store::LoginCache::generation)
 }
 
 /// `POST /api/v1/bookings` of `resource` from `start` to `end` (RFC 3339) as `token`'s maker;

@@ -1,4 +1,4 @@
-//! Sessions kept by a node (PostgreSQL: `store::session_cache`) end wherever they are ended.
+//! Sessions kept by a node (PostgreSQL: `store::login_cache`) end wherever they are ended.
 //! A sign-out, a revoked role or a disabled account on one node, or a change written straight
 //! into the database, reaches every other node; a node that loses its notification
 //! connection reads sessions from the database until it listens again. On SQLite (one file,
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// Waits (at most 10 s) until `app`'s node listens for session notifications (PostgreSQL),
 /// so that what it reads next is kept.
 async fn listening(app: &TestApp) {
-    let Some(cache) = app.db.session_cache() else { return };
+    let Some(cache) = app.db.login_cache() else { return };
     let deadline = Instant::now() + Duration::from_secs(10);
     while !cache.is_listening() {
         assert!(Instant::now() < deadline, "the node did not listen within 10 s");
@@ -28,7 +28,7 @@ async fn second_node(app: &TestApp) -> TestApp {
 
 /// How many sessions `app`'s node keeps (0 on SQLite).
 fn kept(app: &TestApp) -> usize {
-    app.db.session_cache().map_or(0, labinn::store::session_cache::SessionCache::len)
+    app.db.login_cache().map_or(0, labinn::store::LoginCache::len)
 }
 
 /// Asserts that `token` no longer opens a session on `app`'s node.
@@ -50,7 +50,7 @@ async fn a_role_granted_or_revoked_or_a_sign_out_on_one_node_holds_on_the_other(
     let (id, token) = a.maker("kept@example.org").await;
     let me = a.get("/api/v1/me", Some(&token)).await;
     assert_eq!((me.status, roles(&me)), (200, vec!["maker".to_owned()]), "{}", me.text);
-    if a.db.session_cache().is_some() {
+    if a.db.login_cache().is_some() {
         assert!(kept(&a) >= 1, "node A keeps the session it read");
     }
 
@@ -109,7 +109,7 @@ async fn a_node_that_loses_its_notification_connection_forgets_its_sessions_and_
     let a = spawn_app().await;
     let b = second_node(&a).await;
     let (_, token) = a.maker("patient@example.org").await;
-    let Some(cache) = a.db.session_cache() else {
+    let Some(cache) = a.db.login_cache() else {
         // SQLite: nothing is kept, so a sign-out elsewhere holds at once.
         assert_eq!(a.get("/api/v1/me", Some(&token)).await.status, 200);
         assert_eq!(b.post("/api/v1/auth/logout", Some(&token), json!({})).await.status, 204);

@@ -15,12 +15,12 @@ use crate::domain::interval::{Interval, normalize};
 use crate::domain::{FieldError, ValidationErrors};
 use crate::http::AppState;
 use crate::http::calendar::{Span, closures as closures_of_rows, opening_windows, zone_of};
-use crate::http::catalog_cache::{Expansion, Rules};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::store::StoreError;
 use crate::store::bookings::{BookingFilter, BookingRow, NewBooking};
 use crate::store::catalog::{ResourceRow, SpaceRow};
+use crate::store::catalog_cache::{Expansion, Rules};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -276,7 +276,7 @@ fn rules_of(resource: &ResourceRow, space: &SpaceRow) -> ApiResult<Rules> {
 }
 
 /// [`rules_of`] a cache entry, parsed once per entry.
-fn cached_rules(entry: &crate::http::catalog_cache::Entry) -> ApiResult<Rules> {
+fn cached_rules(entry: &crate::store::catalog_cache::Entry) -> ApiResult<Rules> {
     if let Some(r) = entry.parsed.get() {
         return Ok(r.clone());
     }
@@ -378,7 +378,7 @@ pub(crate) async fn decide(
 /// maker's facts are read.
 async fn decide_cached(
     state: &AppState,
-    entry: &crate::http::catalog_cache::Entry,
+    entry: &crate::store::catalog_cache::Entry,
     user: &AuthUser,
     span: Interval,
     unit: Option<&str>,
@@ -430,7 +430,7 @@ async fn target_cached(
     version: i64,
     resource: Option<&str>,
     unit: Option<&str>,
-) -> ApiResult<Option<Arc<crate::http::catalog_cache::Entry>>> {
+) -> ApiResult<Option<Arc<crate::store::catalog_cache::Entry>>> {
     let resource_id = match (resource, unit) {
         (Some(r), None) => r.to_owned(),
         (None, Some(u)) => match state.catalog.resource_of_unit(&state.db, u).await {

@@ -12,7 +12,7 @@ use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::store::StoreError;
 use crate::store::bookings::{BookingRow, NewBooking};
-use crate::store::checkin::{Actor, KioskRow, SessionRow};
+use crate::store::checkin::{Actor, KioskRow, MeteredSession};
 use axum::extract::{FromRequestParts, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::IntoResponse;
@@ -578,7 +578,7 @@ async fn deny(
     }))
 }
 
-fn granted(b: &BookingRow, session: &SessionRow, check_in: bool, walk_up: bool) -> Json<ScanResult> {
+fn granted(b: &BookingRow, session: &MeteredSession, check_in: bool, walk_up: bool) -> Json<ScanResult> {
     let (view, _) = scanned(b);
     let (zh, en) = if check_in {
         (
@@ -605,7 +605,7 @@ fn granted(b: &BookingRow, session: &SessionRow, check_in: bool, walk_up: bool) 
 }
 
 /// Publishes the access event of a committed check-in or check-out.
-pub(crate) async fn announce(state: &AppState, b: &BookingRow, s: &SessionRow, check_in: bool, now: i64) {
+pub(crate) async fn announce(state: &AppState, b: &BookingRow, s: &MeteredSession, check_in: bool, now: i64) {
     let event = AccessEvent {
         action: if check_in { "check_in" } else { "check_out" }.into(),
         space: b.space_slug.clone(),
@@ -679,7 +679,7 @@ async fn act(state: &AppState, k: &KioskRow, b: BookingRow, now: i64, walk_up: b
 
 /// A scanner that read the code twice: answer the check-in again, change nothing.
 async fn repeat_check_in(state: &AppState, k: &KioskRow, b: &BookingRow, now: i64) -> ApiResult<Json<ScanResult>> {
-    match state.db.sessions_of_booking(&b.id).await?.into_iter().rev().find(|s| s.ended_at.is_none()) {
+    match state.db.metered_sessions_of(&b.id).await?.into_iter().rev().find(|s| s.ended_at.is_none()) {
         Some(s) if b.status == "checked_in" => Ok(granted(b, &s, true, false)),
         _ => deny(state, k, Some(b), DenyReason::AlreadyCheckedOut, None, now).await,
     }
@@ -878,7 +878,7 @@ pub struct SessionView {
     pub overstay_minutes: i64,
 }
 
-pub(crate) fn session_view(s: &SessionRow, now: i64) -> SessionView {
+pub(crate) fn session_view(s: &MeteredSession, now: i64) -> SessionView {
     SessionView {
         id: s.id.clone(),
         booking_id: s.booking_id.clone(),
@@ -972,7 +972,7 @@ async fn booking_sessions(
         return Err(ApiError::not_found("booking"));
     }
     let now = state.clock.now_ms();
-    Ok(Json(state.db.sessions_of_booking(&b.id).await?.iter().map(|s| session_view(s, now)).collect()))
+    Ok(Json(state.db.metered_sessions_of(&b.id).await?.iter().map(|s| session_view(s, now)).collect()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1006,7 +1006,7 @@ async fn space_sessions(
     };
     let from = parse("from", &q.from, now - 7 * 86_400_000)?;
     let to = parse("to", &q.to, now + 1)?;
-    let rows = state.db.sessions(Some(&space.id), from, to, 5000).await?;
+    let rows = state.db.metered_sessions(Some(&space.id), from, to, 5000).await?;
     Ok(Json(rows.iter().map(|s| session_view(s, now)).collect()))
 }
 

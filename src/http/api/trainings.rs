@@ -10,7 +10,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::store::StoreError;
-use crate::store::bookings::TrainingRow;
+use crate::store::trainings::TrainingRow;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,8 +1,8 @@
-//! A per-node cache of sessions (PostgreSQL), kept true by the database's notifications.
+//! A per-node cache of logins (PostgreSQL), kept true by the database's notifications.
 //!
-//! Every authenticated request needs its token's session: the account, its role grants and
+//! Every authenticated request needs its token's login: the account, its role grants and
 //! the catalog's stamp. Reading it on every request cost about a quarter of PostgreSQL's
-//! booking rate (see BENCHMARKS.md, ninth round), although it changes rarely. A node now keeps the sessions it has read, and forgets them when the
+//! booking rate (see BENCHMARKS.md, ninth round), although it changes rarely. A node now keeps the logins it has read, and forgets them when the
 //! database says they changed:
 //!
 //! - Triggers (migration 0009) `NOTIFY labinn_sessions` with the account's id when one of its
@@ -15,7 +15,7 @@
 //!   the connection fails until it listens again, the cache answers nothing (every request
 //!   reads the database), and it is emptied when listening starts again, since notifications
 //!   sent in between are lost.
-//! - A node's own writes also forget at once, after their commit ([`crate::store::Db::forget_sessions`]),
+//! - A node's own writes also forget at once, after their commit ([`crate::store::Db::forget_logins`]),
 //!   so its next request does not wait for the notification's round trip.
 //! - An entry read before a change but stored after its notification arrived would be stale:
 //!   every forgetting bumps a generation, and an entry is stored only if the generation did
@@ -25,9 +25,9 @@
 //!
 //! So on another node a logout, a revoked role or a catalog change takes effect when the
 //! notification arrives (milliseconds on one network), not only at the next statement.
-//! SQLite has one node and reads its sessions in-process; it has no cache.
+//! SQLite has one node and reads its logins in-process; it has no cache.
 
-use super::accounts::Session;
+use super::accounts::Login;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "labinn_sessions";
 
-/// The payload that forgets every session (a catalog change).
+/// The payload that forgets every login (a catalog change).
 pub const ALL: &str = "*";
 
 /// The longest an entry is kept, whatever the notifications say.
@@ -46,7 +46,7 @@ const MAX_ENTRIES: usize = 100_000;
 
 #[derive(Debug, Clone)]
 struct Entry {
-    session: Session,
+    login: Login,
     token_expires_at: i64,
     stored_at: i64,
 }
@@ -54,9 +54,9 @@ struct Entry {
 /// What to forget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forget<'a> {
-    /// Every session of this account.
+    /// Every login of this account.
     Account(&'a str),
-    /// The session of this token hash.
+    /// The login of this token hash.
     Token(&'a str),
     /// Everything (the catalog's stamp moved, or notifications may have been lost).
     All,
@@ -72,7 +72,7 @@ impl<'a> Forget<'a> {
 
 /// The cache of one node.
 #[derive(Debug)]
-pub struct SessionCache {
+pub struct LoginCache {
     entries: Mutex<HashMap<String, Entry>>,
     /// Moves on every forgetting (under the lock).
     generation: AtomicU64,
@@ -80,13 +80,13 @@ pub struct SessionCache {
     listening: AtomicBool,
     /// Dropped with the cache, which tells the listener to stop.
     stop: tokio::sync::watch::Sender<()>,
-    /// The listener is started once ([`SessionCache::start`]).
+    /// The listener is started once ([`LoginCache::start`]).
     started: std::sync::Once,
 }
 
-impl Default for SessionCache {
-    fn default() -> SessionCache {
-        SessionCache {
+impl Default for LoginCache {
+    fn default() -> LoginCache {
+        LoginCache {
             entries: Mutex::default(),
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
@@ -96,51 +96,51 @@ impl Default for SessionCache {
     }
 }
 
-impl SessionCache {
-    /// The session of `token_hash` if one is kept, its token is live at `now` and it is
+impl LoginCache {
+    /// The login of `token_hash` if one is kept, its token is live at `now` and it is
     /// younger than [`MAX_AGE_MS`].
     #[must_use]
-    pub fn get(&self, token_hash: &str, now: i64) -> Option<Session> {
+    pub fn get(&self, token_hash: &str, now: i64) -> Option<Login> {
         if !self.listening.load(Ordering::Acquire) {
             return None;
         }
-        let entries = self.entries.lock().expect("the session cache's lock");
+        let entries = self.entries.lock().expect("the login cache's lock");
         let e = entries.get(token_hash)?;
-        (e.token_expires_at > now && now - e.stored_at < MAX_AGE_MS && now >= e.stored_at).then(|| e.session.clone())
+        (e.token_expires_at > now && now - e.stored_at < MAX_AGE_MS && now >= e.stored_at).then(|| e.login.clone())
     }
 
-    /// The generation to give [`SessionCache::put`]: read it before the database.
+    /// The generation to give [`LoginCache::put`]: read it before the database.
     #[must_use]
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Keeps `session`, read from the database after [`SessionCache::generation`] gave
+    /// Keeps `login`, read from the database after [`LoginCache::generation`] gave
     /// `generation`, unless something was forgotten since or the node does not listen.
-    pub fn put(&self, token_hash: &str, session: &Session, token_expires_at: i64, now: i64, generation: u64) {
+    pub fn put(&self, token_hash: &str, login: &Login, token_expires_at: i64, now: i64, generation: u64) {
         if !self.listening.load(Ordering::Acquire) {
             return;
         }
-        let mut entries = self.entries.lock().expect("the session cache's lock");
+        let mut entries = self.entries.lock().expect("the login cache's lock");
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(token_hash.to_owned(), Entry { session: session.clone(), token_expires_at, stored_at: now });
+        entries.insert(token_hash.to_owned(), Entry { login: login.clone(), token_expires_at, stored_at: now });
     }
 
     /// Forgets what `what` names.
     pub fn forget(&self, what: Forget<'_>) {
-        let mut entries = self.entries.lock().expect("the session cache's lock");
+        let mut entries = self.entries.lock().expect("the login cache's lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
         match what {
             Forget::All => entries.clear(),
             Forget::Token(hash) => {
                 entries.remove(hash);
             }
-            Forget::Account(id) => entries.retain(|_, e| e.session.0.id != id),
+            Forget::Account(id) => entries.retain(|_, e| e.login.0.id != id),
         }
     }
 
@@ -151,13 +151,13 @@ impl SessionCache {
         self.forget(Forget::All);
     }
 
-    /// How many sessions are kept.
+    /// How many logins are kept.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.lock().expect("the session cache's lock").len()
+        self.entries.lock().expect("the login cache's lock").len()
     }
 
-    /// Whether no session is kept.
+    /// Whether no login is kept.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -181,7 +181,7 @@ impl SessionCache {
 /// Listens for [`CHANNEL`] on a connection of `pool` (a pool of its own) and tells `cache`,
 /// until the cache is dropped or the pool is closed. A failed connection is opened again
 /// after a pause; the cache is out of use meanwhile.
-pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
+pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<LoginCache>) {
     use sqlx::postgres::PgListener;
     let Some(mut dropped) = cache.upgrade().map(|c| c.stop.subscribe()) else { return };
     let mut pause = std::time::Duration::from_millis(100);
@@ -202,7 +202,7 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
                 c.set_listening(true);
                 drop(c);
                 if lost {
-                    tracing::info!("session notifications: listening again; kept sessions start afresh");
+                    tracing::info!("login notifications: listening again; kept logins start afresh");
                 }
                 lost = true;
                 pause = std::time::Duration::from_millis(100);
@@ -225,12 +225,12 @@ pub async fn listen(pool: sqlx::PgPool, cache: std::sync::Weak<SessionCache>) {
                     return; // the node is shutting down (`Db::close`)
                 }
                 tracing::warn!(
-                    "session notifications: the connection was lost; sessions are read from the database until it is back"
+                    "login notifications: the connection was lost; logins are read from the database until it is back"
                 );
             }
             Err(e) => {
                 lost = true;
-                tracing::warn!(error = %e, "session notifications: cannot listen; sessions are read from the database meanwhile");
+                tracing::warn!(error = %e, "login notifications: cannot listen; logins are read from the database meanwhile");
             }
         }
         if pool.is_closed() {
@@ -249,7 +249,7 @@ mod tests {
     use super::*;
     use crate::store::accounts::{AccountRow, RoleGrantRow};
 
-    fn session(account: &str) -> Session {
+    fn login(account: &str) -> Login {
         let a = AccountRow {
             id: account.into(),
             email: format!("{account}@example.org"),
@@ -263,21 +263,21 @@ mod tests {
         (a, vec![RoleGrantRow { role: "maker".into(), space_id: None }], 7)
     }
 
-    fn listening() -> SessionCache {
-        let c = SessionCache::default();
+    fn listening() -> LoginCache {
+        let c = LoginCache::default();
         c.set_listening(true);
         c
     }
 
     #[test]
     fn nothing_is_kept_or_given_until_the_node_listens() {
-        let c = SessionCache::default();
+        let c = LoginCache::default();
         let g = c.generation();
-        c.put("h1", &session("a"), 1_000, 0, g);
+        c.put("h1", &login("a"), 1_000, 0, g);
         assert!(c.is_empty());
         c.set_listening(true);
         let g = c.generation();
-        c.put("h1", &session("a"), 1_000, 0, g);
+        c.put("h1", &login("a"), 1_000, 0, g);
         assert_eq!(c.get("h1", 10).map(|s| s.0.id), Some("a".to_owned()));
         c.set_listening(false);
         assert!(c.get("h1", 10).is_none(), "a node that stopped listening reads the database");
@@ -289,10 +289,10 @@ mod tests {
         let c = listening();
         let g = c.generation();
         c.forget(Forget::Account("someone else"));
-        c.put("h1", &session("a"), 1_000, 0, g);
+        c.put("h1", &login("a"), 1_000, 0, g);
         assert!(c.get("h1", 1).is_none());
         let g = c.generation();
-        c.put("h1", &session("a"), 1_000, 0, g);
+        c.put("h1", &login("a"), 1_000, 0, g);
         assert!(c.get("h1", 1).is_some());
     }
 
@@ -300,11 +300,11 @@ mod tests {
     fn expired_tokens_and_old_entries_are_not_given() {
         let c = listening();
         let g = c.generation();
-        c.put("h1", &session("a"), 500, 100, g);
+        c.put("h1", &login("a"), 500, 100, g);
         assert!(c.get("h1", 499).is_some());
         assert!(c.get("h1", 500).is_none(), "the token expires at 500");
         let g = c.generation();
-        c.put("h2", &session("b"), i64::MAX, 100, g);
+        c.put("h2", &login("b"), i64::MAX, 100, g);
         assert!(c.get("h2", 100 + MAX_AGE_MS - 1).is_some());
         assert!(c.get("h2", 100 + MAX_AGE_MS).is_none(), "kept at most MAX_AGE_MS");
         assert!(c.get("h2", 99).is_none(), "a clock that went back does not extend an entry");
@@ -315,7 +315,7 @@ mod tests {
         let c = listening();
         for (h, a) in [("h1", "a"), ("h2", "a"), ("h3", "b")] {
             let g = c.generation();
-            c.put(h, &session(a), 1_000, 0, g);
+            c.put(h, &login(a), 1_000, 0, g);
         }
         c.forget(Forget::from_payload("a"));
         assert!(c.get("h1", 1).is_none() && c.get("h2", 1).is_none());
@@ -323,7 +323,7 @@ mod tests {
         c.forget(Forget::Token("h3"));
         assert!(c.get("h3", 1).is_none());
         let g = c.generation();
-        c.put("h4", &session("d"), 1_000, 0, g);
+        c.put("h4", &login("d"), 1_000, 0, g);
         c.forget(Forget::from_payload(ALL));
         assert!(c.is_empty());
     }

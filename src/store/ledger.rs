@@ -1,0 +1,167 @@
+//! The evidence ledger: an append-only, hash-chained record of check-ins, check-outs,
+//! no-shows and cancellations, appended inside the transaction of the change it records,
+//! and its verification.
+//!
+//! Appends are serialised: SQLite has one writer, and PostgreSQL nodes take a
+//! transaction-scoped advisory lock ([`super::dialect::Dialect::ledger_lock`]) before
+//! reading the head, so that nodes never fork the chain.
+
+use super::checkin::{MeteredSession, session_facts};
+use super::{Db, StoreResult};
+use crate::domain::ledger::{Entry, GENESIS};
+use crate::on_read;
+use serde_json::Value;
+
+/// Appends `entries` (kind, subject, payload) to the ledger inside transaction `$tx`.
+/// `$lock` is [`Db::ledger_lock`]. Evaluates to the last sequence number written. Rows go in
+/// as multi-row INSERTs (200 a statement): the no-show job appends hundreds at once.
+#[macro_export]
+macro_rules! ledger_append {
+    ($tx:ident, $lock:expr, $now:expr, $entries:expr) => {{
+        let lock: Option<&'static str> = $lock;
+        if let Some(l) = lock {
+            sqlx::query(l).execute(&mut *$tx).await?;
+        }
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *$tx).await?;
+        let (mut seq, mut prev) = head.unwrap_or((0, $crate::domain::ledger::GENESIS.to_owned()));
+        let mut rows: Vec<(i64, String, String, String, String, String)> = Vec::new();
+        for (kind, subject, payload) in $entries {
+            let kind: &str = kind;
+            let subject: &str = subject;
+            seq += 1;
+            let payload = $crate::domain::ledger::canonical_json(&payload);
+            let hash = $crate::domain::ledger::entry_hash(&prev, seq, kind, subject, $now, &payload);
+            rows.push((seq, kind.to_owned(), subject.to_owned(), payload, prev, hash.clone()));
+            prev = hash;
+        }
+        for chunk in rows.chunks(200) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let b = i * 7;
+                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO ledger (seq, kind, subject_id, payload, prev_hash, hash, recorded_at) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, kind, subject, payload, prev, hash) in chunk {
+                q = q.bind(*seq).bind(kind).bind(subject).bind(payload).bind(prev).bind(hash).bind($now);
+            }
+            q.execute(&mut *$tx).await?;
+        }
+        seq
+    }};
+}
+
+impl Db {
+    /// The statement that serialises ledger appends (see the module documentation).
+    pub fn ledger_lock(&self) -> Option<&'static str> {
+        self.dialect().ledger_lock()
+    }
+
+    /// (count, head hash) of the ledger.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn ledger_head(&self) -> StoreResult<(i64, String)> {
+        let head: Option<(i64, String)> = on_read!(self, |p| {
+            sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(p).await?
+        });
+        Ok(head.unwrap_or((0, GENESIS.to_owned())))
+    }
+
+    /// The whole ledger in order.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn ledger_entries(&self) -> StoreResult<Vec<Entry>> {
+        type Row = (i64, String, String, String, String, String, i64);
+        let rows: Vec<Row> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT seq, kind, subject_id, payload, prev_hash, hash, recorded_at FROM ledger ORDER BY seq",
+            )
+            .fetch_all(p)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(seq, kind, subject, payload, prev_hash, hash, recorded_at)| Entry {
+                seq,
+                kind,
+                subject,
+                payload,
+                prev_hash,
+                hash,
+                recorded_at,
+            })
+            .collect())
+    }
+}
+
+impl Db {
+    /// Recomputes the ledger's chain, then checks the evidence rows against it: every
+    /// session must equal its last ledger entry, and every cancelled or no-show booking must
+    /// have its entry. `Ok(Ok((count, head)))` when all holds; `Ok(Err(why))` names the
+    /// first entry or row that was altered, inserted or removed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn verify_ledger(&self) -> StoreResult<Result<(i64, String), String>> {
+        let entries = self.ledger_entries().await?;
+        let head = match crate::domain::ledger::verify(entries.iter().cloned()) {
+            Ok(h) => h,
+            Err(b) => return Ok(Err(b.to_string())),
+        };
+        let sessions = self.all_metered_sessions().await?;
+        if let Err(why) = cross_check(&sessions, &entries) {
+            return Ok(Err(why));
+        }
+        let released: Vec<(String, String)> = on_read!(self, |p| {
+            sqlx::query_as("SELECT id, status FROM bookings WHERE status IN ('cancelled', 'no_show') ORDER BY id")
+                .fetch_all(p)
+                .await?
+        });
+        let noted: std::collections::HashSet<(&str, &str)> =
+            entries.iter().map(|e| (e.subject.as_str(), e.kind.as_str())).collect();
+        for (id, status) in &released {
+            let kind = if status == "cancelled" { "cancellation" } else { "no_show" };
+            if !noted.contains(&(id.as_str(), kind)) {
+                return Ok(Err(format!("booking {id} is {status} but the ledger has no {kind} entry for it")));
+            }
+        }
+        Ok(Ok(head))
+    }
+}
+
+/// Compares every session row with the last ledger entry about it. Returns the first
+/// difference: a session changed, or one with no entry at all.
+pub fn cross_check(sessions: &[MeteredSession], entries: &[Entry]) -> Result<(), String> {
+    let mut last: std::collections::HashMap<&str, &Entry> = std::collections::HashMap::new();
+    for e in entries {
+        if e.kind == "check_in" || e.kind == "check_out" || e.kind == "correction" {
+            last.insert(e.subject.as_str(), e);
+        }
+    }
+    for s in sessions {
+        let Some(e) = last.get(s.id.as_str()) else {
+            return Err(format!("session {} has no ledger entry: it was inserted outside labinn", s.id));
+        };
+        let recorded: Value = serde_json::from_str(&e.payload).map_err(|err| format!("entry {}: {err}", e.seq))?;
+        let facts = session_facts(s);
+        let Value::Object(want) = &facts else { unreachable!("session facts are an object") };
+        for (k, v) in want {
+            if recorded.get(k) != Some(v) {
+                return Err(format!(
+                    "session {} differs from ledger entry {} in {k}: the row says {v}, the ledger {}",
+                    s.id,
+                    e.seq,
+                    recorded.get(k).cloned().unwrap_or(Value::Null)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
