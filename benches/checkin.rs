@@ -88,10 +88,11 @@ async fn book_all(
                 blocked: *span,
                 purpose: "",
                 checkin_nonce: nonce,
+                kind: "single",
                 now,
             })
             .collect();
-        let (_, ids) = db.insert_bookings(&news, "single", None, true).await.unwrap();
+        let (_, ids) = db.insert_bookings(&news, None, true).await.unwrap();
         out.extend(ids.into_iter().zip(nonces).map(|(id, n)| (id.unwrap(), n)));
     }
     out
@@ -238,7 +239,7 @@ async fn no_show_phase(label: &str, url: &str) {
     book_all(&db, &space, &resource, &account, &spans, now - 10 * 86_400_000).await;
     let seeded = t.elapsed();
     let t = Instant::now();
-    let released = labinn::jobs::release_no_shows(app.state(), now).await.unwrap();
+    let released = labinn::service::checkin::release_no_shows(app.services(), now).await.unwrap();
     let took = t.elapsed();
     let (entries, _) = db.ledger_head().await.unwrap();
     println!(
@@ -248,7 +249,7 @@ async fn no_show_phase(label: &str, url: &str) {
         seeded.as_secs_f64()
     );
     let t = Instant::now();
-    let again = labinn::jobs::release_no_shows(app.state(), now).await.unwrap();
+    let again = labinn::service::checkin::release_no_shows(app.services(), now).await.unwrap();
     println!(
         "[{label}] no-show job again with nothing due: {again} released in {:.1} ms",
         t.elapsed().as_secs_f64() * 1000.0

@@ -42,13 +42,19 @@ impl Application {
         let secret = checkin_secret(&config, &db).await?;
         let events = crate::events::Events::start(config.mqtt.clone(), config.webhook.is_some());
         let config = Arc::new(config);
-        let (router, state) = http::router(db.clone(), config.clone(), clock, secret, events);
+        let svc = crate::service::Services::new(db.clone(), config.clone(), secret, events);
+        let (router, state) = http::router(svc, clock);
         Ok(Self { listener, router, state, db, config })
     }
 
     /// The state the handlers share (tests run jobs and seed data through it).
     pub fn state(&self) -> &http::AppState {
         &self.state
+    }
+
+    /// The use cases this node serves (the demo is seeded through them).
+    pub fn services(&self) -> &crate::service::Services {
+        &self.state.svc
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -74,9 +80,9 @@ impl Application {
         let grace = self.config.shutdown_grace;
         // The jobs start beside the listener, so that they never delay readiness.
         let scheduler = self.config.job_interval.map(|every| {
-            let state = self.state.clone();
+            let (svc, clock) = (self.state.svc.clone(), self.state.clock.clone());
             tokio::spawn(async move {
-                crate::jobs::start(state, every).await.inspect_err(|e| {
+                crate::jobs::start(svc, clock, every).await.inspect_err(|e| {
                     tracing::error!(error = %e, "cannot start the scheduled jobs");
                 })
             })
@@ -104,7 +110,7 @@ impl Application {
 
 /// The key of check-in codes: configured, or generated once and kept where every node finds
 /// it (next to the SQLite file; in the `settings` table on PostgreSQL, first writer wins).
-async fn checkin_secret(config: &Config, db: &Db) -> anyhow::Result<crate::domain::checkin::Secret> {
+pub async fn checkin_secret(config: &Config, db: &Db) -> anyhow::Result<crate::domain::checkin::Secret> {
     use crate::domain::checkin::Secret;
     if let Some(s) = &config.checkin_secret {
         return Secret::new(s.0.as_bytes().to_vec()).map_err(anyhow::Error::msg);

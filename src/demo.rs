@@ -2,18 +2,21 @@
 //! one partner lab in Berlin) with tools, instruments, inn rooms, seat zones, opening
 //! hours, a public-holiday closure and a maintenance closure on one unit.
 //!
-//! Everything goes through the same validation and store calls the API uses. Running it
-//! twice changes nothing: a space that exists already is left as it is.
+//! Everything goes through the use cases the API calls ([`crate::service`]), acting as the
+//! demo's admin, operator and maker. Running it twice changes nothing: a space that exists
+//! already is left as it is. The 90 days of past use are made by [`crate::demo_history`].
 
-use crate::auth::Hasher;
-use crate::domain::calendar::{MAX_OPENING_MINUTES, RecurringWindow, Zone, local_day, local_to_utc, utc_to_local};
-use crate::domain::identity::Role;
-use crate::domain::interval::Interval;
-use crate::domain::policy::{BookingPolicy, ResourceKind};
-use crate::store::accounts::{Grant, NewAccount};
-use crate::store::catalog::{NewClosure, NewResource, NewSpace, SpaceFields};
-use crate::store::organisations::NewOrganisation;
-use crate::store::{Db, StoreError, StoreResult};
+use crate::domain::calendar::{format_utc, local_to_utc, utc_to_local};
+use crate::domain::catalog::SpaceKind;
+use crate::domain::identity::{OrganisationKind, Role};
+use crate::domain::policy::ResourceKind;
+use crate::service::accounts::{self, GrantRequest, NewAdmin, RegisterRequest};
+use crate::service::catalog::{self, CreateClosure, CreateOpeningRule, CreateResource, CreateSpace, UnitsSpec};
+use crate::service::checkin::{self, CreateKiosk};
+use crate::service::organisations::{self, CreateOrganisation};
+use crate::service::trainings::{self, CreateTraining};
+use crate::service::{Code, Identity, Services};
+use crate::store::StoreError;
 use anyhow::Context;
 use serde_json::{Value, json};
 
@@ -295,243 +298,248 @@ const DISTRICT: &[DemoSpace] = &[
 const HOLIDAYS: &[(&str, &str, &str)] =
     &[("2027-01-01", "2027-01-02", "元旦 New Year's Day"), ("2027-02-05", "2027-02-12", "春节 Spring Festival")];
 
-/// Seeds the demo. Idempotent: what exists already is left alone.
+/// Seeds the demo through the same use cases the API calls, acting as the demo's admin (and
+/// its operator and maker where they act). Idempotent: what exists already is left alone.
 ///
 /// # Errors
-/// Store, validation and hashing errors.
-pub async fn seed(db: &Db, hasher: &Hasher, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
-    let operator_org = match db.organisation("longgang-maker-operations").await {
+/// Service errors.
+pub async fn seed(svc: &Services, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
+    let mut ids = Vec::new();
+    for login in &DEMO_LOGINS {
+        ids.push(ensure_account(svc, login, now).await?);
+    }
+    let admin = accounts::identity_of(svc, &ids[0]).await?;
+    let admin_power = admin.admin().context("the demo admin holds the admin role")?;
+    let operator_org = match svc.db.organisation("longgang-maker-operations").await {
         Ok(o) => o.id,
         Err(StoreError::NotFound) => {
-            db.create_organisation(NewOrganisation {
-                slug: "longgang-maker-operations",
-                name: "龙岗创客运营有限公司 Longgang Maker Operations",
-                kind: "operator",
-                owner: None,
-                now,
-            })
-            .await?
-            .id
+            let req = CreateOrganisation {
+                name: "龙岗创客运营有限公司 Longgang Maker Operations".into(),
+                kind: OrganisationKind::Operator,
+                slug: Some("longgang-maker-operations".into()),
+            };
+            organisations::create(svc, &admin, &req, now).await?.id
         }
         Err(e) => return Err(e.into()),
     };
     // The trainings the demo's resources require (granted to nobody: the demo maker sees the refusal).
+    let any_operator = admin.any_operator().context("an admin operates every space")?;
     for (slug, zh, en) in [
         ("laser-safety", "激光安全培训", "Laser safety"),
         ("cnc-basics", "数控机床入门", "CNC basics"),
         ("workshop-safety", "木工坊安全", "Workshop safety"),
     ] {
-        match db.create_training(slug, zh, en, None, now).await {
-            Ok(_) | Err(StoreError::Unique(_)) => {}
+        let req = CreateTraining { slug: slug.into(), name_zh: zh.into(), name_en: en.into(), space: None };
+        match trainings::create(svc, &any_operator, &req, now).await {
+            Ok(_) => {}
+            Err(e) if e.code == Code::SlugTaken => {}
             Err(e) => return Err(e.into()),
         }
     }
     let mut space_ids = Vec::new();
     for s in DISTRICT {
-        space_ids
-            .push(ensure_space(db, s, &operator_org, now).await.with_context(|| format!("demo space {}", s.slug))?);
+        space_ids.push(
+            ensure_space(svc, &admin, s, &operator_org, now).await.with_context(|| format!("demo space {}", s.slug))?,
+        );
     }
-
-    let mut ids = Vec::new();
-    for login in &DEMO_LOGINS {
-        let id = ensure_account(db, hasher, login, now).await?;
+    for (login, id) in DEMO_LOGINS.iter().zip(&ids) {
+        let grant = |role, space: Option<&String>| GrantRequest { role, space: space.cloned() };
         match login.role {
-            "admin" => grant(db, &id, Role::Admin, None, now).await?,
-            "reviewer" => grant(db, &id, Role::Reviewer, None, now).await?,
+            "reviewer" => {
+                accounts::grant(svc, &admin_power, id, &grant(Role::Reviewer, None), now).await?;
+            }
             "operator" => {
                 for space in &space_ids {
-                    grant(db, &id, Role::Operator, Some(space), now).await?;
+                    accounts::grant(svc, &admin_power, id, &grant(Role::Operator, Some(space)), now).await?;
                 }
             }
             _ => {}
         }
-        ids.push(id);
     }
 
-    let maker_id = &ids[3];
-    match db.organisation("demo-hardware-team").await {
+    let maker = accounts::identity_of(svc, &ids[3]).await?;
+    match svc.db.organisation("demo-hardware-team").await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
-            db.create_organisation(NewOrganisation {
-                slug: "demo-hardware-team",
-                name: "开源硬件小队 Open Hardware Team",
-                kind: "team",
-                owner: Some(maker_id),
-                now,
-            })
-            .await?;
+            let req = CreateOrganisation {
+                name: "开源硬件小队 Open Hardware Team".into(),
+                kind: OrganisationKind::Team,
+                slug: Some("demo-hardware-team".into()),
+            };
+            organisations::create(svc, &maker, &req, now).await?;
         }
         Err(e) => return Err(e.into()),
     }
 
     // A kiosk at each space's door (operators pair it: POST /api/v1/kiosks/{id}/pairing-code),
     // more makers, and 90 days of past use.
+    let operator = accounts::identity_of(svc, &ids[1]).await?;
     let mut kiosks = Vec::new();
     for space in &space_ids {
-        let existing = db.kiosks_of(space).await?;
+        let op = operator.require_operator_of(svc.db.space(space).await?, "the demo operator runs every space")?;
+        let existing = checkin::kiosks(svc, &op).await?;
         let id = match existing.first() {
             Some(k) => k.id.clone(),
             None => {
-                let unusable = crate::auth::token_hash(&crate::auth::new_token()?);
-                db.insert_kiosk(space, None, "大门 Front door", &unusable, now, &ids[1], now).await?
+                let req = CreateKiosk { name: "大门 Front door".into(), resource: None };
+                checkin::create_kiosk(svc, &op, &req, now).await?.kiosk.id
             }
         };
         kiosks.push((space.clone(), id));
     }
-    let mut makers = vec![maker_id.clone()];
-    let unguessable = hasher.hash(crate::auth::new_token()?).await?;
+    let mut makers = vec![ids[3].clone()];
     for (i, name) in
         ["陈工 Chen", "王同学 Wang", "李博士 Dr Li", "Anna Schmidt", "赵老师 Zhao", "黄设计 Huang"].iter().enumerate()
     {
         let email = format!("maker{:02}@labinn.demo", i + 1);
-        let id = match db.account_by_email(&email).await? {
+        let id = match svc.db.account_by_email(&email).await? {
             Some(a) => a.id,
             None => {
-                db.create_account(&NewAccount {
-                    email: &email,
-                    password_hash: &unguessable,
-                    display_name: name,
-                    locale: "zh-CN",
-                    now: now - 120 * crate::domain::calendar::DAY_MS,
-                })
-                .await?
-                .id
+                // Nobody signs in as these: their password is random and never shown.
+                let req = RegisterRequest {
+                    email,
+                    password: crate::auth::new_token()?,
+                    display_name: (*name).into(),
+                    locale: None,
+                };
+                accounts::register(svc, &req, now - 120 * crate::domain::calendar::DAY_MS).await?.id
             }
         };
         makers.push(id);
     }
-    let history = crate::demo_history::seed(db, &makers, &kiosks, now).await.context("demo history")?;
+    let history = crate::demo_history::seed(&svc.db, &makers, &kiosks, now).await.context("demo history")?;
     if history.bookings > 0 {
         tracing::info!(?history, "seeded 90 days of demo history");
     }
     Ok(DEMO_LOGINS.to_vec())
 }
 
-async fn grant(db: &Db, account: &str, role: Role, space: Option<&str>, now: i64) -> StoreResult<()> {
-    db.grant_role(Grant { account_id: account, role, space_id: space, granted_by: None, now }).await
-}
-
-async fn ensure_space(db: &Db, s: &DemoSpace, operator_org: &str, now: i64) -> anyhow::Result<String> {
-    match db.space(s.slug).await {
+async fn ensure_space(
+    svc: &Services,
+    admin: &Identity,
+    s: &DemoSpace,
+    operator_org: &str,
+    now: i64,
+) -> anyhow::Result<String> {
+    match svc.db.space(s.slug).await {
         Ok(existing) => return Ok(existing.id),
         Err(StoreError::NotFound) => {}
         Err(e) => return Err(e.into()),
     }
-    let zone = Zone::parse("timezone", s.timezone).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let id = db
-        .insert_space(NewSpace {
-            slug: s.slug,
-            name_zh: s.name_zh,
-            name_en: s.name_en,
-            kind: s.kind,
-            timezone: s.timezone,
-            now,
-        })
-        .await?;
-    db.update_space(
-        &id,
-        &SpaceFields {
-            name_zh: s.name_zh.into(),
-            name_en: s.name_en.into(),
-            kind: s.kind.into(),
-            operator_org_id: Some(operator_org.into()),
-            address: s.address.into(),
-            latitude: Some(s.lat),
-            longitude: Some(s.lon),
-            floor_area_m2: Some(s.area),
-            timezone: s.timezone.into(),
-            contact: s.contact.into(),
-            // The incubator lets a maker hold one seat at a time, whichever zone.
-            kind_quotas: if s.kind == "incubator" {
-                r#"{"broadband_seat":{"max_active_bookings":1}}"#.into()
-            } else {
-                "{}".into()
-            },
+    let req = CreateSpace {
+        slug: s.slug.into(),
+        name_zh: s.name_zh.into(),
+        name_en: s.name_en.into(),
+        kind: SpaceKind::from_db(s.kind).with_context(|| format!("space kind {}", s.kind))?,
+        operator_org: Some(operator_org.into()),
+        address: s.address.into(),
+        latitude: Some(s.lat),
+        longitude: Some(s.lon),
+        floor_area_m2: Some(s.area),
+        timezone: Some(s.timezone.into()),
+        contact: s.contact.into(),
+        // The incubator lets a maker hold one seat at a time, whichever zone.
+        kind_quotas: if s.kind == "incubator" {
+            json!({"broadband_seat": {"max_active_bookings": 1}})
+        } else {
+            Value::Null
         },
-    )
-    .await?;
+    };
+    let id = catalog::create_space(svc, admin, &req, now).await?;
+    let op = catalog::operate(admin, svc.db.space(&id).await?)?;
+    let zone = catalog::zone_of(op.space())?;
     for (rrule, start, minutes) in s.hours {
-        let rule =
-            RecurringWindow::parse(["rrule", "start", "duration"], rrule, start, *minutes, MAX_OPENING_MINUTES, zone)
-                .map_err(|e| anyhow::anyhow!("opening rule {rrule}: {e:?}"))?;
-        let start = rule.start_local().format("%Y-%m-%dT%H:%M:%S").to_string();
-        db.insert_opening_rule(&id, None, rule.rrule_text(), &start, rule.duration_min(), now).await?;
+        let rule = CreateOpeningRule {
+            resource: None,
+            rrule: (*rrule).into(),
+            start: (*start).into(),
+            duration_minutes: *minutes,
+        };
+        catalog::create_opening_rule(svc, &op, &rule, now).await?;
     }
     let mut first_unit_of_second_resource = None;
     for (i, r) in s.resources.iter().enumerate() {
-        let policy = BookingPolicy::defaults(r.kind)
-            .merged(r.kind, &(r.policy)())
-            .map_err(|e| anyhow::anyhow!("policy of {}: {e:?}", r.name_en))?;
-        let labels: Vec<String> = match r.numbered {
-            Some((prefix, n)) => crate::domain::catalog::numbered_labels(prefix, n),
-            None => r.units.iter().map(|l| (*l).to_owned()).collect(),
+        let units = match r.numbered {
+            Some((prefix, n)) => UnitsSpec { labels: None, count: Some(n), prefix: Some(prefix.into()) },
+            None => {
+                UnitsSpec { labels: Some(r.units.iter().map(|l| (*l).to_owned()).collect()), count: None, prefix: None }
+            }
         };
-        let rid = db
-            .insert_resource_with_units(&NewResource {
-                space_id: &id,
-                kind: r.kind.as_str(),
-                name_zh: r.name_zh,
-                name_en: r.name_en,
-                description: r.description,
-                policy_json: &serde_json::to_string(&policy)?,
-                unit_labels: &labels,
-                now,
-            })
-            .await?;
+        let req = CreateResource {
+            kind: r.kind,
+            name_zh: r.name_zh.into(),
+            name_en: r.name_en.into(),
+            description: r.description.into(),
+            policy: (r.policy)(),
+            units: Some(units),
+        };
+        let rid = catalog::create_resource(svc, &op, &req, now).await?;
         if i == 1 {
-            first_unit_of_second_resource = db.units_of(&rid).await?.into_iter().nth(2).map(|u| (rid, u.id));
+            first_unit_of_second_resource = svc.db.units_of(&rid).await?.into_iter().nth(2).map(|u| u.id);
         }
     }
+    let closure = |reason: &str, start: String, end: String, unit: Option<String>| CreateClosure {
+        reason: reason.into(),
+        resource: None,
+        unit,
+        start: Some(start),
+        end: Some(end),
+        rrule: None,
+        duration_minutes: None,
+    };
     if s.timezone == "Asia/Shanghai" {
         for (from, until, reason) in HOLIDAYS {
-            let day =
-                |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map(|d| local_day(zone.tz(), d).start());
-            let when = Interval::new(day(from)?, day(until)?)?;
-            db.insert_closure(&NewClosure::once(&id, None, None, reason, when, now)).await?;
+            let req = closure(reason, format!("{from}T00:00"), format!("{until}T00:00"), None);
+            catalog::create_closure(svc, &op, &req, now).await?;
         }
     } else {
-        let christmas =
-            |d: u32| local_day(zone.tz(), chrono::NaiveDate::from_ymd_opt(2026, 12, d).expect("date")).start();
-        let when = Interval::new(christmas(24), christmas(27))?;
-        db.insert_closure(&NewClosure::once(&id, None, None, "Weihnachten Christmas", when, now)).await?;
+        let req = closure("Weihnachten Christmas", "2026-12-24T00:00".into(), "2026-12-27T00:00".into(), None);
+        catalog::create_closure(svc, &op, &req, now).await?;
     }
     // Maintenance on one unit (the third 3D printer of the factory) from today for three days.
     if s.slug == "longgang-factory"
-        && let Some((rid, unit)) = first_unit_of_second_resource
+        && let Some(unit) = first_unit_of_second_resource
     {
         let today = utc_to_local(zone.tz(), now).date_naive();
         let start = local_to_utc(zone.tz(), today.and_time(chrono::NaiveTime::MIN));
-        let when = Interval::new(start, start + 3 * crate::domain::calendar::DAY_MS)?;
+        let end = start + 3 * crate::domain::calendar::DAY_MS;
         let reason = "维护：更换喷嘴 Maintenance: nozzle replacement";
-        db.insert_closure(&NewClosure::once(&id, Some(&rid), Some(&unit), reason, when, now)).await?;
+        let req = closure(reason, format_utc(start), format_utc(end), Some(unit));
+        catalog::create_closure(svc, &op, &req, now).await?;
     }
     Ok(id)
 }
 
-async fn ensure_account(db: &Db, hasher: &Hasher, login: &DemoLogin, now: i64) -> anyhow::Result<String> {
-    if let Some(a) = db.account_by_email(login.email).await? {
+async fn ensure_account(svc: &Services, login: &DemoLogin, now: i64) -> anyhow::Result<String> {
+    if let Some(a) = svc.db.account_by_email(login.email).await? {
+        if login.role == "admin" {
+            // The role may be missing (an account made by hand before the demo ran).
+            let admin = NewAdmin::parse(login.email, login.password, "管理员 Admin")?;
+            accounts::ensure_admin(svc, &admin, now).await?;
+        }
         return Ok(a.id);
     }
-    let hash = hasher.hash(login.password.to_owned()).await?;
+    if login.role == "admin" {
+        let admin = NewAdmin::parse(login.email, login.password, "管理员 Admin")?;
+        return Ok(accounts::ensure_admin(svc, &admin, now).await?.id);
+    }
     let display = match login.role {
-        "admin" => "管理员 Admin",
         "operator" => "空间运营 Operator",
         "reviewer" => "区经济促进局 Reviewer",
         _ => "创客小林 Maker Lin",
     };
-    let created: StoreResult<_> = db
-        .create_account(&NewAccount {
-            email: login.email,
-            password_hash: &hash,
-            display_name: display,
-            locale: "zh-CN",
-            now,
-        })
-        .await;
-    match created {
+    let req = RegisterRequest {
+        email: login.email.into(),
+        password: login.password.into(),
+        display_name: display.into(),
+        locale: None,
+    };
+    match accounts::register(svc, &req, now).await {
         Ok(a) => Ok(a.id),
         // Another node seeded it between our look-up and our insert.
-        Err(StoreError::Unique(_)) => Ok(db.account_by_email(login.email).await?.map(|a| a.id).unwrap_or_default()),
+        Err(e) if e.code == Code::EmailTaken => {
+            Ok(svc.db.account_by_email(login.email).await?.map(|a| a.id).unwrap_or_default())
+        }
         Err(e) => Err(e.into()),
     }
 }

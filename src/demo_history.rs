@@ -107,9 +107,10 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
                 blocked: *span,
                 purpose: "demo",
                 checkin_nonce: nonce,
+                kind: "single",
                 now: span.start() - (1 + rng.below(2) as i64) * DAY_MS,
             };
-            let (_, got) = db.insert_bookings(std::slice::from_ref(&new), "single", None, false).await?;
+            let (_, got) = db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
             ids.push(got.into_iter().next().flatten());
         }
         for ((_, kiosk, _, maker, span, _), id) in inserts.iter().zip(ids) {
@@ -205,9 +206,10 @@ async fn upcoming(db: &Db, maker: &str, now: i64) -> anyhow::Result<()> {
             blocked: span,
             purpose: "demo",
             checkin_nonce: &nonce,
+            kind: "single",
             now,
         };
-        db.insert_bookings(std::slice::from_ref(&new), "single", None, false).await?;
+        db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
     }
     Ok(())
 }

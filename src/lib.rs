@@ -15,5 +15,6 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -3,15 +3,13 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use labinn::app::{Application, shutdown_signal};
-use labinn::auth::Hasher;
 use labinn::clock::Clock;
 use labinn::config::{Config, Settings};
-use labinn::domain::ValidationErrors;
-use labinn::domain::identity::{DisplayName, Email, Password, Role};
+use labinn::service::Services;
 use labinn::store::Db;
-use labinn::store::accounts::{Grant, NewAccount};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// mimalloc instead of glibc's malloc: under booking load, malloc and free were about a sixth
 /// of the server's CPU samples, spread over the runtime's threads and the SQLite writer;
@@ -122,9 +120,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::VerifyLedger => {
-            let db = Db::connect(&config).await?;
-            let verdict = db.verify_ledger().await?;
-            db.close().await;
+            let svc = services(config, false).await?;
+            let verdict = labinn::service::checkin::verify_ledger(&svc).await?;
+            svc.db.close().await;
             match verdict {
                 Ok((count, head)) => {
                     println!("labinn: ledger intact: {count} entries, head {head}");
@@ -142,14 +140,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// The use cases for a one-off command: the database (migrated first when `migrate`), the
+/// check-in secret as a server finds it, and no access events.
+async fn services(config: Config, migrate: bool) -> anyhow::Result<Services> {
+    let db = Db::connect(&config).await?;
+    if migrate {
+        db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+    }
+    let secret = labinn::app::checkin_secret(&config, &db).await?;
+    Ok(Services::new(db, Arc::new(config), secret, labinn::events::Events::none()))
+}
+
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let database = config.database.redacted();
-    let hasher = Hasher::new(config.hash_cost);
     let app = Application::build(config).await?;
     let addr = app.local_addr();
     if demo {
         let logins =
-            labinn::demo::seed(app.db(), &hasher, Clock::system().now_ms()).await.context("cannot seed the demo")?;
+            labinn::demo::seed(app.services(), Clock::system().now_ms()).await.context("cannot seed the demo")?;
         // The banner must not take the server down if stdout is closed (a pipe whose
         // reader went away), so write errors are ignored.
         use std::io::Write;
@@ -175,33 +183,21 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
 }
 
 async fn admin_create(config: Config, email: &str, password: &str, display_name: &str) -> anyhow::Result<()> {
-    let mut errors = ValidationErrors::default();
-    let email = errors.take(Email::parse("--email", email));
-    let password = errors.take(Password::parse("--password", password));
-    let name = errors.take(DisplayName::parse("--display-name", display_name));
-    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
-        let list: Vec<String> = errors.0.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
-        anyhow::bail!("invalid input: {}", list.join("; "));
-    };
-    let db = Db::connect(&config).await?;
-    db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
-    let now = Clock::system().now_ms();
-    let account = match db.account_by_email(email.as_str()).await? {
-        Some(a) => a,
-        None => {
-            let hash = Hasher::new(config.hash_cost).hash(password.expose().to_owned()).await?;
-            db.create_account(&NewAccount {
-                email: email.as_str(),
-                password_hash: &hash,
-                display_name: name.as_str(),
-                locale: "zh-CN",
-                now,
-            })
-            .await?
+    let admin = match labinn::service::accounts::NewAdmin::parse(email, password, display_name) {
+        Ok(a) => a,
+        Err(e) => {
+            let fields = e.details.as_ref().and_then(|d| d["fields"].as_array().cloned()).unwrap_or_default();
+            let list: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{} {}", f["field"].as_str().unwrap_or(""), f["message"].as_str().unwrap_or("")))
+                .collect();
+            anyhow::bail!("invalid input: {}", list.join("; "))
         }
     };
-    db.grant_role(Grant { account_id: &account.id, role: Role::Admin, space_id: None, granted_by: None, now }).await?;
+    let svc = services(config, true).await?;
+    let made = labinn::service::accounts::ensure_admin(&svc, &admin, Clock::system().now_ms()).await;
+    svc.db.close().await;
+    let account = made?;
     println!("labinn: {} is an admin (account {})", account.email, account.id);
-    db.close().await;
     Ok(())
 }

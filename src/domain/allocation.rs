@@ -63,6 +63,35 @@ pub fn assign_series<'a>(
         .collect()
 }
 
+/// For a walk-up that starts at `start`: the unit that is free from then for the longest
+/// time, and until when. A unit qualifies when neither its blocks nor its closures touch
+/// `[start - before, start]` (the resource's set-up buffer holds for walk-ups too); it is free
+/// until `cap` (the end of the opening window, or the longest booking allowed) or until the
+/// cool-down buffer `after` before its next block or closure, whichever comes first, and must
+/// be free for at least `min_len`. Ties go to the first unit given.
+pub fn walk_up(
+    units: &[UnitState],
+    start: i64,
+    cap: i64,
+    before: i64,
+    after: i64,
+    min_len: i64,
+) -> Option<(&UnitState, i64)> {
+    let lead = Interval::new(start - before, start + 1).ok()?;
+    let mut best: Option<(&UnitState, i64)> = None;
+    for u in units {
+        let busy = u.blocks.iter().chain(u.closed.iter());
+        if busy.clone().any(|b| b.overlaps(&lead)) {
+            continue;
+        }
+        let until = busy.filter(|b| b.start() > start).map(|b| b.start() - after).fold(cap, i64::min);
+        if until - start >= min_len && best.is_none_or(|(_, t)| until > t) {
+            best = Some((u, until));
+        }
+    }
+    best
+}
+
 /// The nearest free alternatives to a refused request on the same resource: the same
 /// length, moved by whole steps (the slot) forwards and backwards, inside `open` (opening
 /// hours minus closures), not before `not_before`, each on its best-fit unit. The same
@@ -199,6 +228,53 @@ mod tests {
             }
             let free = units.iter().filter(|u| u.blocks.iter().all(|b| !b.overlaps(&blocked))).count();
             prop_assert_eq!(ranked.len(), free);
+        }
+
+        /// A walk-up's unit is free, buffers included, from its start until the time given,
+        /// for at least the shortest time allowed and never past the cap; and no other unit
+        /// is free for longer.
+        #[test]
+        fn a_walk_up_gets_the_unit_free_longest(
+            blocks in prop::collection::vec(prop::collection::vec((0i64..300, 1i64..40), 0..5), 1..6),
+            start in 0i64..200,
+            cap_len in 1i64..200,
+            before in 0i64..10,
+            after in 0i64..10,
+            min_len in 1i64..20,
+        ) {
+            let units: Vec<UnitState> = blocks
+                .iter()
+                .enumerate()
+                .map(|(i, bs)| UnitState {
+                    id: format!("u{i}"),
+                    label: format!("U{i}"),
+                    blocks: bs.iter().map(|&(s, l)| iv(s, s + l)).collect(),
+                    closed: vec![],
+                })
+                .collect();
+            let cap = start + cap_len;
+            // How long a unit is free from `start` with both buffers, by brute force.
+            let free_until = |u: &UnitState| -> Option<i64> {
+                let mut t = cap;
+                while t - start >= min_len {
+                    let blocked = iv(start - before, t + after);
+                    if u.blocks.iter().all(|b| !b.overlaps(&blocked)) {
+                        return Some(t);
+                    }
+                    t -= 1;
+                }
+                None
+            };
+            match walk_up(&units, start, cap, before, after, min_len) {
+                Some((u, until)) => {
+                    prop_assert!(until <= cap && until - start >= min_len);
+                    prop_assert_eq!(Some(until), free_until(u));
+                    for other in &units {
+                        prop_assert!(free_until(other).is_none_or(|t| t <= until));
+                    }
+                }
+                None => prop_assert!(units.iter().all(|u| free_until(u).is_none())),
+            }
         }
 
         /// Allocating requests one after another, each to its best fit, never double-books.

@@ -102,6 +102,28 @@ pub fn format_utc(ms: Millis) -> String {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// An interval as answers show it: in UTC and in a space's local time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Span {
+    /// RFC 3339, UTC.
+    pub start: String,
+    pub end: String,
+    /// RFC 3339 with the space's offset at that instant.
+    pub start_local: String,
+    pub end_local: String,
+}
+
+impl Span {
+    pub fn new(zone: Zone, i: Interval) -> Self {
+        Span {
+            start: format_utc(i.start()),
+            end: format_utc(i.end()),
+            start_local: format_local(zone.tz(), i.start()),
+            end_local: format_local(zone.tz(), i.end()),
+        }
+    }
+}
+
 /// Parses a local wall-clock time `YYYY-MM-DDTHH:MM[:SS]` (no offset).
 ///
 /// # Errors

@@ -1,17 +1,65 @@
-//! The one error type of the HTTP layer, and the problem shape every failure takes:
+//! The one error type of the HTTP layer, the one place where a stable code becomes an HTTP
+//! status ([`status_of`]), and the problem shape every API failure takes:
 //! `{"error": {"code": "...", "message": "...", "details": {...}}}`.
 //!
 //! `code` is stable: clients switch on it. A 5xx body says nothing internal; the full
 //! error chain is logged once, here, inside the request's span.
 
-use crate::domain::ValidationErrors;
-use crate::store::StoreError;
+use crate::service::{Code, ServiceError};
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+/// The HTTP status of every stable code (the list is [`Code`]; this match is exhaustive,
+/// so a new code cannot be answered without one).
+pub fn status_of(code: Code) -> StatusCode {
+    match code {
+        Code::BadRequest | Code::MalformedJson | Code::InvalidPath | Code::InvalidQuery | Code::HttpError => {
+            StatusCode::BAD_REQUEST
+        }
+        Code::Unauthenticated
+        | Code::InvalidToken
+        | Code::InvalidCredentials
+        | Code::KioskUnauthenticated
+        | Code::KioskRevoked
+        | Code::InvalidPairingCode => StatusCode::UNAUTHORIZED,
+        Code::Forbidden => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Code::InvalidBody
+        | Code::Unprocessable
+        | Code::ValidationFailed
+        | Code::PolicyViolation
+        | Code::SeriesTooLong
+        | Code::WindowTooLong
+        | Code::RruleUnbounded
+        | Code::UnknownReference => StatusCode::UNPROCESSABLE_ENTITY,
+        Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        Code::Conflict
+        | Code::AlreadyExists
+        | Code::SlugTaken
+        | Code::EmailTaken
+        | Code::LabelTaken
+        | Code::TooLateToCancel
+        | Code::TooLateToMove
+        | Code::NotCancellable
+        | Code::NotMovable
+        | Code::NotASeries
+        | Code::NotPending
+        | Code::NotCheckable
+        | Code::NotCheckedIn
+        | Code::LastAdminGuard
+        | Code::KioskAlreadyRevoked => StatusCode::CONFLICT,
+        Code::Unavailable | Code::TryAgain | Code::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -21,8 +69,8 @@ pub struct Problem {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProblemBody {
-    /// Stable, machine-readable: `validation_failed`, `conflict`, `not_found`, ...
-    pub code: String,
+    /// Stable, machine-readable: the table in this document's description lists every one.
+    pub code: Code,
     /// Human-readable, in English.
     pub message: String,
     /// Structured detail, when there is any (for example the invalid fields).
@@ -35,7 +83,7 @@ pub struct ProblemBody {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub details: Option<Value>,
     /// The internal cause of a 5xx, logged and never sent.
@@ -45,72 +93,51 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None, source: None }
-    }
-
-    pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
-        self
-    }
-
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
+    /// A problem with `code`'s status.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { status: status_of(code), code, message: message.into(), details: None, source: None }
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "sign in first: send a bearer token or the session cookie",
-        )
-    }
-
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
-    }
-
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, message)
-    }
-
-    /// One field is invalid; for several, convert a [`ValidationErrors`].
-    pub fn invalid_field(field: &str, code: &str, message: &str) -> Self {
-        ValidationErrors(vec![crate::domain::FieldError::new(field, code, message)]).into()
+        Self::new(Code::Unauthenticated, "sign in first: send a bearer token or the session cookie")
     }
 
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "an internal error occurred; it has been logged".into(),
-            details: None,
-            source: Some(source.into()),
-        }
+        ServiceError::internal(source).into()
     }
 
-    /// The problem response for a bare status (used for errors that arise outside handlers).
+    /// The problem response for a bare status (errors that arise outside handlers: an
+    /// unknown route, 405, the timeout layer's 408, the body limit's 413). It keeps the
+    /// status it was given.
     pub fn from_status(status: StatusCode) -> Self {
         let (code, message) = match status.as_u16() {
-            400 => ("bad_request", "the request could not be understood"),
-            401 => ("unauthenticated", "sign in first"),
-            403 => ("forbidden", "not allowed"),
-            404 => ("not_found", "no such resource or route"),
-            405 => ("method_not_allowed", "this route does not accept that method"),
-            408 => ("request_timeout", "the request took too long and was abandoned"),
-            413 => ("payload_too_large", "the request body is too large"),
-            415 => ("unsupported_media_type", "send the body as application/json"),
-            422 => ("unprocessable", "the request body is not valid for this endpoint"),
-            429 => ("too_many_requests", "slow down"),
-            503 => ("unavailable", "the service is not ready"),
-            s if s >= 500 => ("internal", "an internal error occurred; it has been logged"),
-            _ => ("http_error", "the request failed"),
+            400 => (Code::BadRequest, "the request could not be understood"),
+            401 => (Code::Unauthenticated, "sign in first"),
+            403 => (Code::Forbidden, "not allowed"),
+            404 => (Code::NotFound, "no such resource or route"),
+            405 => (Code::MethodNotAllowed, "this route does not accept that method"),
+            408 => (Code::RequestTimeout, "the request took too long and was abandoned"),
+            413 => (Code::PayloadTooLarge, "the request body is too large"),
+            415 => (Code::UnsupportedMediaType, "send the body as application/json"),
+            422 => (Code::Unprocessable, "the request body is not valid for this endpoint"),
+            429 => (Code::TooManyRequests, "slow down"),
+            503 => (Code::Unavailable, "the service is not ready"),
+            s if s >= 500 => (Code::Internal, "an internal error occurred; it has been logged"),
+            _ => (Code::HttpError, "the request failed"),
         };
-        Self::new(status, code, message)
+        Self { status, ..Self::new(code, message) }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        ApiError { status: status_of(e.code), code: e.code, message: e.message, details: e.details, source: e.source }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ServiceError::from(e).into()
     }
 }
 
@@ -118,63 +145,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(code = self.code, error = ?source, "request failed"),
-                None => tracing::error!(code = self.code, message = %self.message, "request failed"),
+                Some(source) => tracing::error!(code = %self.code, error = ?source, "request failed"),
+                None => tracing::error!(code = %self.code, message = %self.message, "request failed"),
             }
         }
-        let body =
-            Problem { error: ProblemBody { code: self.code.to_owned(), message: self.message, details: self.details } };
+        let body = Problem { error: ProblemBody { code: self.code, message: self.message, details: self.details } };
         let mut res = (self.status, axum::Json(body)).into_response();
         res.extensions_mut().insert(IsProblem);
         res
     }
 }
 
-/// Marks a response whose body already is a problem, so the fallback layer leaves it alone.
+/// Marks a response whose body already is a problem (or an error page), so the fallback
+/// layer leaves it alone.
 #[derive(Clone, Copy, Debug)]
-struct IsProblem;
-
-impl From<ValidationErrors> for ApiError {
-    fn from(v: ValidationErrors) -> Self {
-        let n = v.0.len();
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-            format!("{n} field{} invalid", if n == 1 { " is" } else { "s are" }),
-        )
-        .with_details(json!({ "fields": v.0 }))
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::not_found("the requested item"),
-            StoreError::Overlap => ApiError::conflict("conflict", "the unit is already booked for an overlapping time"),
-            StoreError::Unique(what) => {
-                ApiError::conflict("already_exists", "an item with the same unique key already exists")
-                    .with_details(json!({ "constraint": what }))
-            }
-            StoreError::Retry(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "try_again",
-                "the database had to abandon the request because of a concurrent one; send it again",
-            ),
-            StoreError::ForeignKey(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_reference",
-                "the request refers to an item that does not exist",
-            ),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<crate::auth::AuthError> for ApiError {
-    fn from(e: crate::auth::AuthError) -> Self {
-        ApiError::internal(e)
-    }
-}
+pub(crate) struct IsProblem;
 
 /// Middleware: any error response that is not already a problem (a 404 from an unknown
 /// route, a 405, a 408 from the timeout layer, a 413 from the body limit) gets the
@@ -197,7 +182,7 @@ pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
 
 /// Fallback for routes that do not exist.
 pub async fn unknown_route() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    ApiError::new(Code::NotFound, "no such route")
 }
 
 /// The response for a panic inside a handler: a bug, logged, with a generic body.
@@ -215,6 +200,7 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     async fn body_of(res: Response) -> serde_json::Value {
         let bytes = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap();
@@ -244,5 +230,18 @@ mod tests {
         let res = ApiError::from(StoreError::Overlap).into_response();
         assert_eq!(res.status(), StatusCode::CONFLICT);
         assert_eq!(body_of(res).await["error"]["code"], "conflict");
+    }
+
+    #[test]
+    fn a_bare_status_keeps_its_status_and_gets_the_code_of_that_status() {
+        for code in Code::ALL {
+            let status = status_of(*code);
+            let bare = ApiError::from_status(status);
+            assert_eq!(bare.status, status);
+            if bare.code != Code::HttpError {
+                assert_eq!(status_of(bare.code), status, "{code} -> {}", bare.code);
+            }
+        }
+        assert_eq!(ApiError::from_status(StatusCode::IM_A_TEAPOT).status, StatusCode::IM_A_TEAPOT);
     }
 }

@@ -1,11 +1,13 @@
-//! Extractors: request bodies, paths and queries whose rejections are problems, and
-//! identity. A bad token is a 401, never an anonymous user.
+//! Extractors: request bodies, paths and queries whose rejections are problems, and who is
+//! asking: the signed-in account ([`AuthUser`], a bad token is a 401, never an anonymous
+//! user), an admin ([`AdminUser`]) and a kiosk device ([`KioskAuth`]).
 
 use super::AppState;
 use super::error::ApiError;
 use crate::auth::{COOKIE_NAME, token_hash};
-use crate::domain::identity::Role;
-use crate::store::accounts::{AccountRow, RoleGrantRow};
+use crate::service::checkin::Kiosk;
+use crate::service::powers::Admin;
+use crate::service::{Code, Identity, ServiceError};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{StatusCode, header, request::Parts};
@@ -20,20 +22,15 @@ pub struct ApiJson<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        let status = r.status();
         let text = r.body_text();
-        match status {
-            StatusCode::BAD_REQUEST => ApiError::bad_request("malformed_json", text),
-            StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(status, "invalid_body", text),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-                status,
-                "unsupported_media_type",
-                "send the body as JSON with Content-Type: application/json",
-            ),
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(status, "payload_too_large", "the request body is too large")
+        match r.status() {
+            StatusCode::BAD_REQUEST => ApiError::new(Code::MalformedJson, text),
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::new(Code::InvalidBody, text),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiError::new(Code::UnsupportedMediaType, "send the body as JSON with Content-Type: application/json")
             }
-            _ => ApiError::new(status, "bad_request", text),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(Code::PayloadTooLarge, "the request body is too large"),
+            status => ApiError { status, ..ApiError::new(Code::BadRequest, text) },
         }
     }
 }
@@ -45,7 +42,7 @@ pub struct ApiPath<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::bad_request("invalid_path", r.body_text())
+        ApiError::new(Code::InvalidPath, r.body_text())
     }
 }
 
@@ -56,36 +53,19 @@ pub struct ApiQuery<T>(pub T);
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", r.body_text())
+        ApiError::new(Code::InvalidQuery, r.body_text())
     }
 }
 
-/// A signed-in account, with its roles.
+/// A signed-in account (the [`Identity`] the use cases take), and the hash of its login
+/// token (to sign out).
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub account: AccountRow,
-    pub roles: Vec<RoleGrantRow>,
+    pub identity: Identity,
     pub token_hash: String,
-    /// The catalog's version stamp, read with the session (see `http::catalog_cache`).
-    pub catalog_version: i64,
 }
 
-impl AuthUser {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.iter().any(|g| g.role == role.as_str())
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.has_role(Role::Admin)
-    }
-
-    /// The spaces this account operates.
-    pub fn operated_spaces(&self) -> impl Iterator<Item = &str> {
-        self.roles.iter().filter(|g| g.role == Role::Operator.as_str()).filter_map(|g| g.space_id.as_deref())
-    }
-}
-
-/// The token of a request: `Authorization: Bearer …` first, then the session cookie.
+/// The token of a request: `Authorization: Bearer …` first, then the login cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let mut it = v.splitn(2, ' ');
@@ -112,31 +92,40 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(&token);
-        let now = state.clock.now_ms();
-        let (account, roles, catalog_version) = state.db.login_for_token(&hash, now).await?.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_token",
-                "the token is unknown, expired or revoked; sign in again",
-            )
-        })?;
-        Ok(AuthUser { account, roles, token_hash: hash, catalog_version })
+        let identity =
+            crate::service::accounts::identify(&state.svc, &hash, state.clock.now_ms()).await?.ok_or_else(|| {
+                ApiError::new(Code::InvalidToken, "the token is unknown, expired or revoked; sign in again")
+            })?;
+        Ok(AuthUser { identity, token_hash: hash })
     }
 }
 
 /// An account holding the `admin` role: only obtainable after the role check passed.
 #[derive(Debug, Clone)]
-pub struct AdminUser(pub AuthUser);
+pub struct AdminUser(pub Admin);
 
 impl FromRequestParts<AppState> for AdminUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        if user.is_admin() {
-            Ok(AdminUser(user))
-        } else {
-            Err(ApiError::forbidden("this needs the admin role").with_details(json!({ "required_role": "admin" })))
+        match user.identity.admin() {
+            Some(admin) => Ok(AdminUser(admin)),
+            None => Err(ServiceError::forbidden("this needs the admin role")
+                .with_details(json!({ "required_role": "admin" }))
+                .into()),
         }
+    }
+}
+
+/// A paired, unrevoked kiosk (its device token in `Authorization: Bearer lbk_…`).
+pub struct KioskAuth(pub Kiosk);
+
+impl FromRequestParts<AppState> for KioskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = request_token(parts);
+        Ok(KioskAuth(crate::service::checkin::kiosk_for_token(&state.svc, token.as_deref()).await?))
     }
 }

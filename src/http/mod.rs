@@ -1,16 +1,15 @@
-//! HTTP: the JSON API (and later the portal and kiosk pages), its middleware, and the
-//! state that handlers share. Handlers are thin: parse, call the store/domain, answer.
+//! HTTP: the JSON API, the pages and the kiosk's files, their middleware, and the state
+//! that handlers share. Handlers are thin: parse, obtain the power they need, call one use
+//! case of [`crate::service`], answer. No handler module imports another.
 
 pub mod api;
-pub mod calendar;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod views;
 
-use crate::auth::Hasher;
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::store::Db;
+use crate::service::Services;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -20,19 +19,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// What every handler can reach.
+/// What every handler can reach: the use cases, and the clock (handlers read `now` and
+/// pass it down).
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub hasher: Hasher,
+    pub svc: Services,
     pub clock: Clock,
-    /// The key of check-in codes.
-    pub secret: crate::domain::checkin::Secret,
-    /// Where access events go (MQTT, webhook).
-    pub events: crate::events::Events,
-    /// Catalog rows of resources, valid by the database's version stamp.
-    pub catalog: Arc<crate::store::catalog_cache::CatalogCache>,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
 }
@@ -41,7 +33,7 @@ pub struct AppState {
 async fn bench_insert(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> error::ApiResult<axum::http::StatusCode> {
-    state.db.bench_insert(&crate::store::new_id()).await?;
+    state.svc.db.bench_insert(&crate::store::new_id()).await?;
     Ok(axum::http::StatusCode::CREATED)
 }
 
@@ -63,10 +55,11 @@ async fn bench_insert_booking(
     axum::extract::Query(q): axum::extract::Query<BenchBooking>,
 ) -> error::ApiResult<axum::http::StatusCode> {
     let span = crate::domain::interval::Interval::new(q.from, q.from + 60 * crate::domain::calendar::MINUTE_MS)
-        .map_err(|_| error::ApiError::invalid_field("from", "invalid", "not an instant"))?;
+        .map_err(|_| crate::service::ServiceError::invalid_field("from", "invalid", "not an instant"))?;
     let now = state.clock.now_ms();
     let id = crate::store::new_id();
     state
+        .svc
         .db
         .insert_booking(&crate::store::bookings::NewBooking {
             unit_id: &q.unit,
@@ -79,6 +72,7 @@ async fn bench_insert_booking(
             blocked: span,
             purpose: "",
             checkin_nonce: &id[id.len() - 10..],
+            kind: "single",
             now,
         })
         .await?;
@@ -87,26 +81,24 @@ async fn bench_insert_booking(
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A route that does not exist: the API's JSON problem, or for a browser asking for a page
+/// outside `/api` (its `Accept` names `text/html`), an error page.
+async fn unknown_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let wants_html =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if wants_html && !uri.path().starts_with("/api/") {
+        return pages::PageError::unknown_page(uri.query()).into_response();
+    }
+    error::unknown_route().await.into_response()
+}
+
 /// The whole application router, with its middleware, ready to serve.
-pub fn router(
-    db: Db,
-    config: Arc<Config>,
-    clock: Clock,
-    secret: crate::domain::checkin::Secret,
-    events: crate::events::Events,
-) -> (Router, AppState) {
+pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
     let (api, openapi) = api::router().split_for_parts();
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
-    let state = AppState {
-        hasher: Hasher::new(config.hash_cost),
-        db,
-        config: config.clone(),
-        clock,
-        secret,
-        events,
-        catalog: Arc::default(),
-        openapi_json,
-    };
+    let config = svc.config.clone();
+    let state = AppState { svc, clock, openapi_json };
 
     let api = if config.bench_endpoints {
         api.route("/_bench/insert", axum::routing::post(bench_insert))
@@ -116,7 +108,7 @@ pub fn router(
     };
     let router = api
         .merge(pages::router())
-        .fallback(error::unknown_route)
+        .fallback(unknown_route)
         .method_not_allowed_fallback(|| async {
             error::ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
         })

@@ -1,21 +1,23 @@
 //! Server-rendered public pages: the maker map (`/`) and a space's page (`/spaces/{slug}`).
-//! Chinese by default; `?lang=en` switches to English. Usable on a phone.
+//! Chinese by default; `?lang=en` switches to English. Usable on a phone. They call the
+//! same use cases as the API ([`crate::service`]); a failure is an HTML page in the
+//! reader's language ([`PageError`]), never the API's JSON.
 
 use super::AppState;
-use super::api::availability::{MapSpace, map_spaces, open_state, space_day_of};
-use super::api::catalog::{find_space, resource_view, stored_policy};
-use super::calendar::zone_of;
-use super::error::{ApiError, ApiResult};
-use super::extract::ApiQuery;
+use super::error::{IsProblem, status_of};
 use crate::domain::calendar::format_local;
 use crate::domain::catalog::SpaceKind;
 use crate::domain::policy::{Eligibility, ResourceKind};
+use crate::service::availability::{self, SpaceOnMap};
+use crate::service::catalog::{find_space, space_detail, zone_of};
+use crate::service::{Code, ServiceError};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::response::Html;
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -41,7 +43,7 @@ async fn kiosk_file(content_type: &'static str, body: &'static str) -> impl axum
     ([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "no-cache")], body)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     #[serde(default)]
     lang: Option<String>,
@@ -49,7 +51,19 @@ pub struct PageQuery {
     date: Option<String>,
 }
 
+impl PageQuery {
+    /// The query of a page request. One that does not parse is an error page in the
+    /// language its `lang=` asks for, if that much can be read.
+    fn parse(uri: &Uri) -> Result<PageQuery, PageError> {
+        axum::extract::Query::<PageQuery>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
+            let lang = uri.query().unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang="));
+            PageError { t: texts(lang), error: ServiceError::new(Code::InvalidQuery, e.body_text()) }
+        })
+    }
+}
+
 /// The words of a page in one language.
+#[derive(Debug)]
 pub struct Texts {
     pub zh: bool,
     pub html_lang: &'static str,
@@ -79,6 +93,7 @@ pub struct Texts {
     pub more_units: &'static str,
     pub local_time: &'static str,
     pub api_hint: &'static str,
+    pub error_code: &'static str,
 }
 
 const ZH: Texts = Texts {
@@ -110,6 +125,7 @@ const ZH: Texts = Texts {
     more_units: "更多单元",
     local_time: "当地时间",
     api_hint: "开发者：JSON 接口见",
+    error_code: "错误代码",
 };
 
 const EN: Texts = Texts {
@@ -141,6 +157,7 @@ const EN: Texts = Texts {
     more_units: "more units",
     local_time: "local time",
     api_hint: "Developers: the JSON API is described at",
+    error_code: "Error code",
 };
 
 fn texts(lang: Option<&str>) -> &'static Texts {
@@ -198,13 +215,16 @@ struct MapPage {
     partners: Vec<MapCard>,
 }
 
-fn card(s: &MapSpace, t: &Texts) -> MapCard {
-    let status = match (&s.open_until, &s.next_open) {
-        (Some(u), _) if s.open_now => format!("{} · {} {}", t.open_now, t.until, hhmm(&u.start_local)),
+fn card(m: &SpaceOnMap, t: &Texts) -> MapCard {
+    let s = &m.space;
+    let local = |at: i64| format_local(m.zone.tz(), at);
+    let status = match (m.open.until, m.open.next_open) {
+        (Some(u), _) if m.open.open_now => format!("{} · {} {}", t.open_now, t.until, hhmm(&local(u))),
         (_, Some(n)) => {
-            format!("{} · {} {} {}", t.closed, t.opens, n.start_local.get(5..10).unwrap_or(""), hhmm(&n.start_local))
+            let n = local(n);
+            format!("{} · {} {} {}", t.closed, t.opens, n.get(5..10).unwrap_or(""), hhmm(&n))
         }
-        _ if s.open_now => t.open_now.to_owned(),
+        _ if m.open.open_now => t.open_now.to_owned(),
         _ => t.closed.to_owned(),
     };
     MapCard {
@@ -213,8 +233,8 @@ fn card(s: &MapSpace, t: &Texts) -> MapCard {
         other_name: if t.zh { s.name_en.clone() } else { s.name_zh.clone() },
         kind: kind_label(&s.kind, t.zh),
         address: s.address.clone(),
-        kinds: s.resource_kinds.iter().map(|k| resource_kind_label(k, t.zh)).collect(),
-        open_now: s.open_now,
+        kinds: m.resource_kinds.iter().map(|k| resource_kind_label(k, t.zh)).collect(),
+        open_now: m.open.open_now,
         status,
         x: 0.0,
         y: 0.0,
@@ -223,12 +243,13 @@ fn card(s: &MapSpace, t: &Texts) -> MapCard {
     }
 }
 
-async fn map_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Html<String>> {
+async fn map_page(State(state): State<AppState>, uri: Uri) -> PageResult {
+    let q = PageQuery::parse(&uri)?;
     let t = texts(q.lang.as_deref());
-    let spaces = map_spaces(&state).await?;
+    let spaces = availability::map(&state.svc, state.clock.now_ms()).await.map_err(|e| PageError::new(t, e))?;
     // The district is where most spaces are; partner labs abroad are listed apart.
     let home_zone = {
-        let mut zones: Vec<&str> = spaces.iter().map(|s| s.timezone.as_str()).collect();
+        let mut zones: Vec<&str> = spaces.iter().map(|s| s.space.timezone.as_str()).collect();
         zones.sort_unstable();
         let mut best = ("Asia/Shanghai", 0);
         for z in &zones {
@@ -239,9 +260,10 @@ async fn map_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery
         }
         best.0.to_owned()
     };
-    let (home, abroad): (Vec<&MapSpace>, Vec<&MapSpace>) = spaces.iter().partition(|s| s.timezone == home_zone);
+    let (home, abroad): (Vec<&SpaceOnMap>, Vec<&SpaceOnMap>) =
+        spaces.iter().partition(|s| s.space.timezone == home_zone);
     let mut district: Vec<MapCard> = home.iter().map(|s| card(s, t)).collect();
-    let points: Vec<(f64, f64)> = home.iter().filter_map(|s| s.latitude.zip(s.longitude)).collect();
+    let points: Vec<(f64, f64)> = home.iter().filter_map(|s| s.space.latitude.zip(s.space.longitude)).collect();
     if !points.is_empty() {
         let (mut lat0, mut lat1, mut lon0, mut lon1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
         for (la, lo) in &points {
@@ -252,7 +274,7 @@ async fn map_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery
         }
         let (dlat, dlon) = ((lat1 - lat0).max(0.002), (lon1 - lon0).max(0.002));
         for (c, s) in district.iter_mut().zip(&home) {
-            if let (Some(la), Some(lo)) = (s.latitude, s.longitude) {
+            if let (Some(la), Some(lo)) = (s.space.latitude, s.space.longitude) {
                 c.on_map = true;
                 c.x = 14.0 + 72.0 * (lo - lon0) / dlon;
                 c.y = 18.0 + 70.0 * (lat1 - la) / dlat;
@@ -268,7 +290,7 @@ async fn map_page(State(state): State<AppState>, ApiQuery(q): ApiQuery<PageQuery
                 .any(|c| c.on_map && !c.label_below && (c.x - xi).abs() < 30.0 && (c.y - yi).abs() < 12.0);
     }
     let partners = abroad.iter().map(|s| card(s, t)).collect();
-    render(&MapPage { t, district, partners })
+    render(t, &MapPage { t, district, partners })
 }
 
 pub struct UnitLine {
@@ -308,17 +330,25 @@ struct SpacePage {
 
 const SHOWN_UNITS: usize = 8;
 
-async fn space_page(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Html<String>> {
+async fn space_page(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri) -> PageResult {
+    let q = PageQuery::parse(&uri)?;
     let t = texts(q.lang.as_deref());
-    let space = find_space(&state, &slug).await?;
-    let zone = zone_of(&space)?;
-    let day = space_day_of(&state, &space, q.date.as_deref()).await?;
+    space_page_in(&state, &slug, &q, t).await.map_err(|e| PageError::new(t, e))
+}
+
+async fn space_page_in(
+    state: &AppState,
+    slug: &str,
+    q: &PageQuery,
+    t: &'static Texts,
+) -> Result<Html<String>, ServiceError> {
+    let svc = &state.svc;
     let now = state.clock.now_ms();
-    let open = open_state(&state, &space, now).await?;
+    let space = find_space(svc, slug).await?;
+    let zone = zone_of(&space)?;
+    let open = availability::open_state(svc, &space, now).await?;
+    let detail = space_detail(svc, &space.id).await?;
+    let day = availability::space_day(svc, space.clone(), q.date.as_deref(), now).await?;
     let status = match (open.until, open.next_open) {
         (Some(u), _) => format!("{} · {} {}", t.open_now, t.until, hhmm(&format_local(zone.tz(), u))),
         (None, Some(n)) => {
@@ -327,12 +357,10 @@ async fn space_page(
         _ if open.open_now => t.open_now.to_owned(),
         _ => t.closed.to_owned(),
     };
-    let date = NaiveDate::parse_from_str(&day.date, "%Y-%m-%d").map_err(ApiError::internal)?;
-    let units = state.db.units_of_space(&space.id).await?;
+    let local_hhmm = |at: i64| hhmm(&format_local(zone.tz(), at));
     let mut resources = Vec::new();
-    for (row, avail) in state.db.resources_of(&space.id).await?.iter().zip(&day.resources) {
-        let view = resource_view(row, &units)?;
-        let policy = stored_policy(row)?;
+    for (r, avail) in detail.resources.iter().zip(&day.resources) {
+        let (row, policy) = (&r.resource, &r.policy);
         let mut notes = Vec::new();
         if policy.requires_approval {
             notes.push(t.approval.to_owned());
@@ -360,25 +388,25 @@ async fn space_page(
         let lines: Vec<UnitLine> = avail
             .units
             .iter()
-            .map(|u| UnitLine {
+            .map(|(u, free)| UnitLine {
                 label: u.label.clone(),
-                slots: u.free.iter().map(|f| format!("{}–{}", hhmm(&f.start_local), hhmm(&f.end_local))).collect(),
+                slots: free.iter().map(|f| format!("{}–{}", local_hhmm(f.start()), local_hhmm(f.end()))).collect(),
             })
             .collect();
         let hidden = lines.len().saturating_sub(SHOWN_UNITS);
         resources.push(ResourceBlock {
-            name: if t.zh { view.name_zh.clone() } else { view.name_en.clone() },
-            other_name: if t.zh { view.name_en.clone() } else { view.name_zh.clone() },
-            kind: resource_kind_label(&view.kind, t.zh),
-            description: view.description.clone(),
-            unit_count: view.units.len(),
+            name: if t.zh { row.name_zh.clone() } else { row.name_en.clone() },
+            other_name: if t.zh { row.name_en.clone() } else { row.name_zh.clone() },
+            kind: resource_kind_label(&row.kind, t.zh),
+            description: row.description.clone(),
+            unit_count: r.units.len(),
             notes,
             price,
             units: lines.into_iter().take(SHOWN_UNITS).collect(),
             hidden_units: hidden,
         });
     }
-    render(&SpacePage {
+    let page = SpacePage {
         t,
         name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
         other_name: if t.zh { space.name_en.clone() } else { space.name_zh.clone() },
@@ -388,13 +416,93 @@ async fn space_page(
         timezone: space.timezone.clone(),
         status,
         open_now: open.open_now,
-        date: day.date.clone(),
-        prev: (date - Duration::days(1)).to_string(),
-        next: (date + Duration::days(1)).to_string(),
+        date: day.date.to_string(),
+        prev: (day.date - Duration::days(1)).to_string(),
+        next: (day.date + Duration::days(1)).to_string(),
         resources,
-    })
+    };
+    page.render().map(Html).map_err(ServiceError::internal)
 }
 
-fn render(t: &impl Template) -> ApiResult<Html<String>> {
-    t.render().map(Html).map_err(ApiError::internal)
+fn render(t: &'static Texts, page: &impl Template) -> PageResult {
+    page.render().map(Html).map_err(|e| PageError::new(t, ServiceError::internal(e)))
+}
+
+type PageResult = Result<Html<String>, PageError>;
+
+/// A failure on a page: an HTML page in the reader's language, with the status the API
+/// would answer and the stable code in a `<meta name="labinn-error">` (the API's JSON
+/// problem is for the API).
+#[derive(Debug)]
+pub struct PageError {
+    t: &'static Texts,
+    error: ServiceError,
+}
+
+impl PageError {
+    fn new(t: &'static Texts, error: ServiceError) -> Self {
+        PageError { t, error }
+    }
+
+    /// A page that does not exist, in the language the query's `lang=` asks for (Chinese
+    /// first).
+    pub fn unknown_page(query: Option<&str>) -> Self {
+        let lang = query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang="));
+        PageError { t: texts(lang), error: ServiceError::new(Code::NotFound, "no such page") }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: &'static Texts,
+    title: &'static str,
+    message: &'static str,
+    code: &'static str,
+    reference: String,
+}
+
+/// What a reader is told of an error: a title and a sentence, in their language.
+fn error_words(code: Code, zh: bool) -> (&'static str, &'static str) {
+    match (code, zh) {
+        (Code::NotFound, true) => ("找不到页面", "没有这个页面，或它已不存在。"),
+        (Code::NotFound, false) => ("Not found", "There is no such page, or it no longer exists."),
+        (Code::Forbidden | Code::Unauthenticated | Code::InvalidToken, true) => {
+            ("无权访问", "请先登录，或联系空间运营方。")
+        }
+        (Code::Forbidden | Code::Unauthenticated | Code::InvalidToken, false) => {
+            ("Not allowed", "Sign in first, or ask the space's operator.")
+        }
+        (Code::ValidationFailed | Code::InvalidQuery | Code::BadRequest, true) => {
+            ("请求有误", "链接中的参数无法识别，例如日期应写作 2026-03-29。")
+        }
+        (Code::ValidationFailed | Code::InvalidQuery | Code::BadRequest, false) => {
+            ("Something in the link is wrong", "A value in the link could not be read; a date looks like 2026-03-29.")
+        }
+        (Code::Internal, true) => ("出错了", "服务器出了问题，已记录在案。请稍后再试。"),
+        (Code::Internal, false) => {
+            ("Something went wrong", "The server had a problem; it has been logged. Try again later.")
+        }
+        (_, true) => ("无法完成", "这个请求无法完成。"),
+        (_, false) => ("That did not work", "This request could not be completed."),
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let code = self.error.code;
+        let status = status_of(code);
+        if status.is_server_error() {
+            tracing::error!(code = %code, error = %self.error, "page failed");
+        }
+        let (title, message) = error_words(code, self.t.zh);
+        // A server error names no detail; a client error may say what was wrong (in English,
+        // as the API does).
+        let reference = if status.is_server_error() { String::new() } else { self.error.message.clone() };
+        let page = ErrorPage { t: self.t, title, message, code: code.as_str(), reference };
+        let body = page.render().unwrap_or_else(|_| format!("<!doctype html><title>{code}</title><p>{code}</p>"));
+        let mut res = (status, Html(body)).into_response();
+        res.extensions_mut().insert(IsProblem);
+        res
+    }
 }

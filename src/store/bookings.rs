@@ -25,15 +25,17 @@ pub struct NewBooking<'a> {
     pub blocked: Interval,
     pub purpose: &'a str,
     pub checkin_nonce: &'a str,
+    /// `single`, `series`, `stay` or `walk_up`.
+    pub kind: &'a str,
     pub now: i64,
 }
 
-/// The columns every booking insert names, in the order of its values (`$1` … `$14`, with
+/// The columns every booking insert names, in the order of its values (`$1` … `$15`, with
 /// `$14` twice: created and updated at the same instant).
 macro_rules! booking_columns {
     () => {
         "id, unit_id, resource_id, space_id, account_id, organisation_id, status, \
-         starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at"
+         starts_at, ends_at, blocked_from, blocked_until, purpose, checkin_nonce, created_at, updated_at, kind"
     };
 }
 
@@ -41,7 +43,7 @@ macro_rules! booking_columns {
 pub(super) const INSERT_BOOKING: &str = concat!(
     "INSERT INTO bookings (",
     booking_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)"
 );
 
 /// Many booking rows from arrays, one per column (PostgreSQL; see `pg_batch`).
@@ -50,7 +52,7 @@ pub(super) const INSERT_BOOKINGS_UNNEST: &str = concat!(
     booking_columns!(),
     ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
      $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], \
-     $14::bigint[], $14::bigint[]) ON CONFLICT DO NOTHING RETURNING id"
+     $14::bigint[], $14::bigint[], $15::text[]) ON CONFLICT DO NOTHING RETURNING id"
 );
 
 /// A [`NewBooking`] with its id and its text owned, to travel to a writer (the SQLite group
@@ -68,6 +70,7 @@ pub(super) struct OwnedBooking {
     pub blocked: Interval,
     pub purpose: String,
     pub checkin_nonce: String,
+    pub kind: String,
     pub now: i64,
 }
 
@@ -85,6 +88,7 @@ impl OwnedBooking {
             blocked: b.blocked,
             purpose: b.purpose.to_owned(),
             checkin_nonce: b.checkin_nonce.to_owned(),
+            kind: b.kind.to_owned(),
             now: b.now,
         }
     }
@@ -109,6 +113,7 @@ macro_rules! bind_all {
             .bind($b.purpose)
             .bind($b.checkin_nonce)
             .bind($b.now)
+            .bind($b.kind)
     };
 }
 
@@ -144,6 +149,7 @@ impl Db {
                             b.purpose,
                             b.checkin_nonce,
                             b.now,
+                            b.kind,
                         ])
                     })
                     .await?;
@@ -452,7 +458,6 @@ impl Db {
     pub async fn insert_bookings(
         &self,
         bookings: &[NewBooking<'_>],
-        kind: &str,
         series: Option<&NewSeries<'_>>,
         all_or_nothing: bool,
     ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
@@ -460,7 +465,7 @@ impl Db {
         // PostgreSQL; the loser is rolled back whole and runs again.
         let mut attempt = 0;
         loop {
-            match self.insert_bookings_once(bookings, kind, series, all_or_nothing).await {
+            match self.insert_bookings_once(bookings, series, all_or_nothing).await {
                 Err(StoreError::Retry(why)) if attempt < 3 => {
                     attempt += 1;
                     tracing::warn!(attempt, %why, "retrying a booking transaction");
@@ -473,7 +478,6 @@ impl Db {
     async fn insert_bookings_once(
         &self,
         bookings: &[NewBooking<'_>],
-        kind: &str,
         series: Option<&NewSeries<'_>>,
         all_or_nothing: bool,
     ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
@@ -482,7 +486,7 @@ impl Db {
         let sql_pg = concat!(
             "INSERT INTO bookings (",
             booking_columns!(),
-            ", series_id, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
+            ", series_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) \
              ON CONFLICT DO NOTHING RETURNING id"
         );
         let out = in_write_tx!(self, |tx| {
@@ -504,11 +508,8 @@ impl Db {
             }
             let mut out = Vec::with_capacity(bookings.len());
             for (b, id) in bookings.iter().zip(&ids) {
-                let res: Result<Option<String>, sqlx::Error> = bind_all!(sqlx::query_scalar(sql_pg), id, b)
-                    .bind(&series_id)
-                    .bind(kind)
-                    .fetch_optional(&mut *tx)
-                    .await;
+                let res: Result<Option<String>, sqlx::Error> =
+                    bind_all!(sqlx::query_scalar(sql_pg), id, b).bind(&series_id).fetch_optional(&mut *tx).await;
                 let inserted = match res {
                     Ok(row) => row.is_some(),
                     Err(e) => match StoreError::from(e) {

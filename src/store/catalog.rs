@@ -239,6 +239,16 @@ impl Db {
         Ok(())
     }
 
+    /// The catalog's version stamp (bumped by triggers in every catalog change).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn catalog_version(&self) -> StoreResult<i64> {
+        Ok(on_read!(self, |p| {
+            sqlx::query_scalar("SELECT version FROM catalog_version WHERE id = 1").fetch_one(p).await?
+        }))
+    }
+
     /// A space by id or slug, archived or not.
     ///
     /// # Errors

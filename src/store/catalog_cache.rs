@@ -1,6 +1,12 @@
 //! A per-node cache of what a booking decision reads about a resource: its row, its space,
 //! units, opening rules and closures. Bookings read these on every request, and they change
-//! rarely.
+//! rarely. Why it exists: reading them (five statements) and expanding their RRULEs was most
+//! of a single booking's cost once the write path was grouped (BENCHMARKS.md, fifth to
+//! seventh rounds).
+//!
+//! An [`Entry`] is the one source every booking decision reads its catalog from
+//! (`service::booking`): taken from the cache when the caller read the catalog's stamp with
+//! its login, or read afresh ([`Entry::load`]) when it has no stamp (the jobs, the kiosk).
 //!
 //! Validity comes from the database, not from a timer: every catalog change bumps
 //! `catalog_version` in its own transaction (triggers), and each request reads the stamp
@@ -19,7 +25,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The catalog rows of one resource, as of `version`.
 #[derive(Debug)]
 pub struct Entry {
-    pub version: i64,
+    /// The stamp it is valid for; `None` for an entry read afresh and kept by no cache.
+    pub version: Option<i64>,
     pub resource: ResourceRow,
     pub space: SpaceRow,
     pub units: Vec<UnitRow>,
@@ -32,7 +39,7 @@ pub struct Entry {
     /// without a new entry, so neither can their expansion.
     expanded: Mutex<HashMap<i64, Arc<Expansion>>>,
     /// The resource's policy and the space's quota for its kind, parsed from their JSON
-    /// once (by the booking handlers, which own the parsing and its errors).
+    /// once (by the booking service, which owns the parsing and its errors).
     pub parsed: OnceLock<Rules>,
 }
 
@@ -89,6 +96,10 @@ fn join(window: Interval, blocks: &[Arc<Expansion>]) -> Expansion {
 const BLOCK_MS: i64 = 7 * 86_400_000;
 /// Most memoised blocks per entry (about five years).
 const MAX_BLOCKS: usize = 256;
+/// Windows covering more blocks than this are expanded whole: memoising pays for the short
+/// windows of single bookings, read again and again, not for a series' year read once (each
+/// block's expansion walks its rule from the rule's start).
+const MEMO_BLOCKS: i64 = 8;
 
 #[derive(Debug, Default)]
 pub struct CatalogCache {
@@ -108,27 +119,11 @@ impl CatalogCache {
     /// Store errors ([`crate::store::StoreError::NotFound`] for an unknown resource).
     pub async fn entry(&self, db: &Db, version: i64, resource_id: &str) -> StoreResult<Arc<Entry>> {
         if let Some(e) = self.entries.lock().expect("cache lock").get(resource_id)
-            && e.version >= version
+            && e.version.is_some_and(|v| v >= version)
         {
             return Ok(e.clone());
         }
-        let resource = db.resource(resource_id).await?;
-        let (space, units, rules, closures) = tokio::try_join!(
-            db.space(&resource.space_id),
-            db.units_of(resource_id),
-            db.opening_rules_of(&resource.space_id),
-            db.closures_of(&resource.space_id, None),
-        )?;
-        let entry = Arc::new(Entry {
-            version,
-            resource,
-            space,
-            units,
-            rules,
-            closures,
-            expanded: Mutex::default(),
-            parsed: OnceLock::new(),
-        });
+        let entry = Arc::new(Entry::read(db, Some(version), resource_id).await?);
         let mut map = self.entries.lock().expect("cache lock");
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -156,10 +151,40 @@ impl CatalogCache {
 }
 
 impl Entry {
+    /// The catalog rows of `resource_id` as they are now, for a caller without a stamp to
+    /// check a cached entry against; kept by no cache, and its expansions are not memoised.
+    ///
+    /// # Errors
+    /// Store errors ([`crate::store::StoreError::NotFound`] for an unknown resource).
+    pub async fn load(db: &Db, resource_id: &str) -> StoreResult<Arc<Entry>> {
+        Ok(Arc::new(Entry::read(db, None, resource_id).await?))
+    }
+
+    async fn read(db: &Db, version: Option<i64>, resource_id: &str) -> StoreResult<Entry> {
+        let resource = db.resource(resource_id).await?;
+        let (space, units, rules, closures) = tokio::try_join!(
+            db.space(&resource.space_id),
+            db.units_of(resource_id),
+            db.opening_rules_of(&resource.space_id),
+            db.closures_of(&resource.space_id, None),
+        )?;
+        Ok(Entry {
+            version,
+            resource,
+            space,
+            units,
+            rules,
+            closures,
+            expanded: Mutex::default(),
+            parsed: OnceLock::new(),
+        })
+    }
+
     /// The expansion over `window`: the memoised weekly blocks that cover it (`expand` makes
     /// a missing one), each clipped to `window`. The same as expanding `window` itself,
     /// because an expansion clips every occurrence to its window; pieces that a block
-    /// boundary cut are joined again.
+    /// boundary cut are joined again. An entry that no cache keeps, and a window longer than
+    /// [`MEMO_BLOCKS`] blocks, are expanded whole.
     ///
     /// # Errors
     /// What `expand` returns.
@@ -168,6 +193,11 @@ impl Entry {
         window: Interval,
         expand: impl Fn(Interval) -> Result<Expansion, E>,
     ) -> Result<Expansion, E> {
+        let range = block_range(window);
+        if self.version.is_none() || range.end() - range.start() >= MEMO_BLOCKS {
+            let whole = expand(window)?;
+            return Ok(join(window, &[Arc::new(whole)]));
+        }
         let blocks: Vec<Arc<Expansion>> =
             block_range(window).map(|k| self.block(k, &expand)).collect::<Result<_, E>>()?;
         Ok(join(window, &blocks))
@@ -186,8 +216,8 @@ impl Entry {
         Ok(b)
     }
 
-    /// What [`Db::calendar_of`] returns, from the cached rows and the live `blocks`.
-    pub fn calendar(&self, window: Interval, blocks: Vec<(String, Interval)>) -> ResourceCalendar {
+    /// What [`Db::calendar_of`] returns about the catalog (no bookings), from the entry's rows.
+    pub fn calendar(&self, window: Interval) -> ResourceCalendar {
         let rid = self.resource.id.as_str();
         let own: Vec<OpeningRuleRow> =
             self.rules.iter().filter(|r| r.resource_id.as_deref() == Some(rid)).cloned().collect();
@@ -209,7 +239,7 @@ impl Entry {
             units: self.units.clone(),
             opening_rules,
             closures,
-            blocks,
+            blocks: Vec::new(),
         }
     }
 }

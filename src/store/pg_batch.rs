@@ -83,6 +83,7 @@ async fn insert_many(pool: &PgPool, batch: &[Job]) -> StoreResult<std::collectio
         .bind(col(|r| r.purpose.clone()))
         .bind(col(|r| r.checkin_nonce.clone()))
         .bind(num(|r| r.now))
+        .bind(col(|r| r.kind.clone()))
         .fetch_all(pool)
         .await?;
     Ok(ids.into_iter().collect())
@@ -106,6 +107,7 @@ async fn insert_one(pool: &PgPool, r: &OwnedBooking) -> StoreResult<()> {
         .bind(&r.purpose)
         .bind(&r.checkin_nonce)
         .bind(r.now)
+        .bind(&r.kind)
         .fetch_optional(pool)
         .await?;
     id.map(|_| ()).ok_or(StoreError::Overlap)

@@ -103,6 +103,7 @@ async fn a_booking_with_buffers_and_a_unit_closure_cut_only_their_own_unit() {
             blocked: Interval::new(t(10, 0), t(11, 30)).unwrap(),
             purpose: "",
             checkin_nonce: "n",
+            kind: "single",
             now: 0,
         })
         .await
@@ -250,6 +251,7 @@ async fn a_long_booking_that_began_before_the_window_still_blocks_it() {
             blocked: stay,
             purpose: "",
             checkin_nonce: "n",
+            kind: "single",
             now: 0,
         })
         .await

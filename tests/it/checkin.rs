@@ -52,7 +52,7 @@ impl Lab {
     }
 
     pub async fn run_jobs(&self) -> labinn::jobs::Report {
-        labinn::jobs::run_once(&self.app.state, &reqwest::Client::new(), self.app.clock.now_ms()).await
+        labinn::jobs::run_once(&self.app.state.svc, &reqwest::Client::new(), self.app.clock.now_ms()).await
     }
 }
 
@@ -755,14 +755,18 @@ async fn webhooks_are_signed_and_retried_until_the_receiver_takes_them() {
 
     let client = reqwest::Client::new();
     let now = lab.app.clock.now_ms();
-    assert_eq!(labinn::jobs::deliver_outbox(&lab.app.state, &client, now).await.unwrap(), 0, "the receiver said 503");
     assert_eq!(
-        labinn::jobs::deliver_outbox(&lab.app.state, &client, now + 1_000).await.unwrap(),
+        labinn::service::notify::deliver_webhooks(&lab.app.state.svc, &client, now).await.unwrap(),
+        0,
+        "the receiver said 503"
+    );
+    assert_eq!(
+        labinn::service::notify::deliver_webhooks(&lab.app.state.svc, &client, now + 1_000).await.unwrap(),
         0,
         "not due again yet"
     );
     assert_eq!(
-        labinn::jobs::deliver_outbox(&lab.app.state, &client, now + 2_000).await.unwrap(),
+        labinn::service::notify::deliver_webhooks(&lab.app.state.svc, &client, now + 2_000).await.unwrap(),
         1,
         "retried after 2 s"
     );
@@ -868,11 +872,11 @@ async fn across_the_fall_back_night_in_los_angeles_a_no_show_waits_for_real_time
     assert_eq!(b["when"]["end_local"], "2026-11-01T01:30:00-08:00");
     // The no-show grace (15 minutes) is real time: at the first 00:44 nothing is due...
     app.clock.set(utc_ms("2026-11-01T00:44:00-07:00"));
-    let jobs = labinn::jobs::run_once(&app.state, &reqwest::Client::new(), app.clock.now_ms()).await;
+    let jobs = labinn::jobs::run_once(&app.state.svc, &reqwest::Client::new(), app.clock.now_ms()).await;
     assert_eq!(jobs.no_shows, 0);
     // ... and at the second 01:00 (PST), 90 real minutes after the start, the booking is a no-show.
     app.clock.set(utc_ms("2026-11-01T01:00:00-08:00"));
-    let jobs = labinn::jobs::run_once(&app.state, &reqwest::Client::new(), app.clock.now_ms()).await;
+    let jobs = labinn::jobs::run_once(&app.state.svc, &reqwest::Client::new(), app.clock.now_ms()).await;
     assert_eq!(jobs.no_shows, 1);
     let r = app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": qr(&b)})).await;
     assert_eq!(r.body["reason"], "no_show", "{}", r.text);

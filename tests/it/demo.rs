@@ -1,8 +1,6 @@
 //! The demo district: a realistic set of spaces, seeded twice without duplicates.
 
 use crate::helpers::spawn_app;
-use labinn::auth::Hasher;
-use labinn::config::HashCost;
 
 async fn count(app: &crate::helpers::TestApp, table: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -12,9 +10,8 @@ async fn count(app: &crate::helpers::TestApp, table: &str) -> i64 {
 #[tokio::test]
 async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() {
     let app = spawn_app().await;
-    let hasher = Hasher::new(HashCost { memory_kib: 64, iterations: 1 });
     let now = 1_795_000_000_000; // 2026-11-17
-    labinn::demo::seed(&app.db, &hasher, now).await.unwrap();
+    labinn::demo::seed(&app.state.svc, now).await.unwrap();
     let tables = [
         "spaces",
         "resources",
@@ -34,7 +31,7 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     for t in tables {
         first.push(count(&app, t).await);
     }
-    labinn::demo::seed(&app.db, &hasher, now + 86_400_000).await.unwrap();
+    labinn::demo::seed(&app.state.svc, now + 86_400_000).await.unwrap();
     for (t, n) in tables.iter().zip(&first) {
         assert_eq!(count(&app, t).await, *n, "{t} grew on the second run");
     }

@@ -55,6 +55,7 @@ async fn book_on(db: &Db, f: &Fixture, unit: &str, from: i64, until: i64) -> Res
         blocked: span,
         purpose: "",
         checkin_nonce: "n",
+        kind: "single",
         now: 0,
     })
     .await

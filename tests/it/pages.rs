@@ -61,9 +61,45 @@ async fn a_space_page_shows_its_resources_and_todays_free_slots() {
     assert!(zh.contains("空闲时段") && zh.contains("3D打印机"));
 }
 
+/// The stable code an error page carries (`<meta name="labinn-error" content="…">`).
+fn error_code(html: &str) -> &str {
+    let needle = "name=\"labinn-error\" content=\"";
+    let at = html.find(needle).map(|i| i + needle.len()).expect("an error page names its code");
+    &html[at..at + html[at..].find('"').unwrap()]
+}
+
 #[tokio::test]
-async fn an_unknown_space_page_is_a_404() {
+async fn an_unknown_space_page_is_a_404_page_in_the_readers_language() {
     let app = spawn_app().await;
-    let r = app.get("/spaces/nowhere", None).await;
-    assert_eq!((r.status, r.code()), (404, "not_found"));
+    let (status, zh) = page(&app, "/spaces/nowhere").await;
+    assert_eq!((status, error_code(&zh)), (404, "not_found"));
+    assert!(zh.contains("lang=\"zh-CN\"") && zh.contains("找不到页面") && zh.contains("href=\"/?lang=zh\""), "{zh}");
+    let (status, en) = page(&app, "/spaces/nowhere?lang=en").await;
+    assert_eq!((status, error_code(&en)), (404, "not_found"));
+    assert!(en.contains("lang=\"en\"") && en.contains("Not found") && en.contains("Back to the maker map"), "{en}");
+}
+
+#[tokio::test]
+async fn a_bad_date_on_a_page_is_an_error_page_not_json() {
+    let app = spawn_app().await;
+    operated_space(&app, "dated-space", "Asia/Shanghai").await;
+    let (status, en) = page(&app, "/spaces/dated-space?lang=en&date=tomorrow").await;
+    assert_eq!((status, error_code(&en)), (422, "validation_failed"));
+    assert!(en.contains("a date looks like 2026-03-29"), "{en}");
+    // A query that does not parse at all (`lang` twice) is a 400 page, in the first language asked.
+    let (status, zh) = page(&app, "/?lang=zh&lang=en").await;
+    assert_eq!((status, error_code(&zh)), (400, "invalid_query"), "{zh}");
+    assert!(zh.contains("请求有误"), "{zh}");
+}
+
+#[tokio::test]
+async fn a_browser_asking_for_a_page_that_does_not_exist_gets_a_page() {
+    let app = spawn_app().await;
+    let r = app.send(app.client.get(app.url("/no/such/page?lang=en")).header("accept", "text/html,*/*")).await;
+    assert_eq!(r.status, 404);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/html"), "{:?}", r.headers);
+    assert_eq!(error_code(&r.text), "not_found");
+    // The API stays JSON, whatever the client accepts.
+    let api = app.send(app.client.get(app.url("/api/v1/nope")).header("accept", "text/html")).await;
+    assert_eq!((api.status, api.code()), (404, "not_found"));
 }

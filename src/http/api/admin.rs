@@ -1,12 +1,11 @@
 //! Admin: find accounts and grant or revoke roles (operator of a space, reviewer, admin).
 
-use super::auth::{AccountView, RoleView};
 use crate::domain::identity::Role;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
-use crate::store::StoreError;
-use crate::store::accounts::Grant;
+use crate::http::views::{AccountView, RoleView};
+use crate::service::accounts::{self, GrantRequest};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -42,49 +41,16 @@ pub struct AccountWithRoles {
     responses((status = 200, body = Vec<AccountWithRoles>), (status = 403, body = Problem)))]
 async fn list_accounts(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    AdminUser(admin): AdminUser,
     ApiQuery(q): ApiQuery<AccountQuery>,
 ) -> ApiResult<Json<Vec<AccountWithRoles>>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "out_of_range", "must be between 1 and 200"));
-    }
-    let mut out = Vec::new();
-    for a in state.db.search_accounts(&q.q, limit).await? {
-        let roles = state.db.roles_of(&a.id).await?;
-        out.push(AccountWithRoles { account: (&a).into(), roles: roles.iter().map(RoleView::from).collect() });
-    }
-    Ok(Json(out))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GrantRequest {
-    role: Role,
-    /// Required for `operator` (the space's id or slug); not allowed for other roles.
-    #[serde(default)]
-    space: Option<String>,
-}
-
-async fn resolve_space(state: &AppState, role: Role, space: Option<&str>) -> ApiResult<Option<String>> {
-    match (role.is_space_scoped(), space) {
-        (true, None) => Err(ApiError::invalid_field("space", "required", "an operator role names the space it runs")),
-        (false, Some(_)) => {
-            Err(ApiError::invalid_field("space", "not_allowed", "only the operator role is scoped to a space"))
-        }
-        (false, None) => Ok(None),
-        (true, Some(s)) => match state.db.space(s).await {
-            Ok(space) => Ok(Some(space.id)),
-            Err(StoreError::NotFound) => {
-                Err(ApiError::invalid_field("space", "unknown_space", "no space has this id or slug"))
-            }
-            Err(e) => Err(e.into()),
-        },
-    }
-}
-
-async fn account_roles(state: &AppState, id: &str) -> ApiResult<Json<Vec<RoleView>>> {
-    Ok(Json(state.db.roles_of(id).await?.iter().map(RoleView::from).collect()))
+    let found = accounts::search(&state.svc, &admin, &q.q, q.limit).await?;
+    Ok(Json(
+        found
+            .iter()
+            .map(|(a, roles)| AccountWithRoles { account: a.into(), roles: roles.iter().map(RoleView::from).collect() })
+            .collect(),
+    ))
 }
 
 /// Grants a role. Granting a role that is already held changes nothing.
@@ -97,20 +63,8 @@ async fn grant(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> ApiResult<Json<Vec<RoleView>>> {
-    let account = state.db.account(&id).await.map_err(|_| ApiError::not_found("account"))?;
-    let space_id = resolve_space(&state, req.role, req.space.as_deref()).await?;
-    state
-        .db
-        .grant_role(Grant {
-            account_id: &account.id,
-            role: req.role,
-            space_id: space_id.as_deref(),
-            granted_by: Some(&admin.account.id),
-            now: state.clock.now_ms(),
-        })
-        .await?;
-    tracing::info!(account_id = %account.id, role = req.role.as_str(), space_id = ?space_id, by = %admin.account.id, "role granted");
-    account_roles(&state, &account.id).await
+    let roles = accounts::grant(&state.svc, &admin, &id, &req, state.clock.now_ms()).await?;
+    Ok(Json(roles.iter().map(RoleView::from).collect()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -131,13 +85,6 @@ async fn revoke(
     ApiPath((id, role)): ApiPath<(String, Role)>,
     ApiQuery(q): ApiQuery<RevokeQuery>,
 ) -> ApiResult<StatusCode> {
-    if role == Role::Admin && id == admin.account.id {
-        return Err(ApiError::conflict("last_admin_guard", "an admin cannot revoke their own admin role"));
-    }
-    let space_id = resolve_space(&state, role, q.space.as_deref()).await?;
-    if state.db.revoke_role(&id, role, space_id.as_deref()).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("role grant"))
-    }
+    accounts::revoke(&state.svc, &admin, &id, role, q.space.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

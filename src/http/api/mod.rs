@@ -21,8 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "labinn API", description = "Booking, check-in and metered-use evidence for a district's maker spaces."),
-    components(schemas(super::error::Problem)),
-    modifiers(&Security),
+    components(schemas(super::error::Problem, crate::service::Code)),
+    modifiers(&Security, &ErrorCodes),
     tags(
         (name = "system", description = "Health, readiness, version and this document"),
         (name = "auth", description = "Accounts and sign-in"),
@@ -51,6 +51,33 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::COOKIE_NAME))),
         );
     }
+}
+
+/// The one list of stable error codes, with the status each is answered with, appended to
+/// the document's description (and the `ErrorCode` schema lists them as an enum).
+struct ErrorCodes;
+
+impl Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.info.description =
+            Some(format!("{}\n\n{}", openapi.info.description.clone().unwrap_or_default(), codes_table()));
+    }
+}
+
+/// The error codes as a Markdown table: code, HTTP status, meaning.
+pub fn codes_table() -> String {
+    let mut out = String::from(
+        "## Error codes\n\nEvery failure answers `{\"error\": {\"code\", \"message\", \"details\"?}}`; \
+         clients switch on `code`.\n\n| code | status | meaning |\n| --- | --- | --- |\n",
+    );
+    for c in crate::service::Code::ALL {
+        let status = match c {
+            crate::service::Code::HttpError => "the response's".to_owned(),
+            _ => super::error::status_of(*c).as_u16().to_string(),
+        };
+        out.push_str(&format!("| `{}` | {status} | {} |\n", c.as_str(), c.about()));
+    }
+    out
 }
 
 /// Every API route, with its OpenAPI description.

@@ -2,9 +2,10 @@
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult};
+use crate::service::Code;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Serialize;
 use serde_json::json;
@@ -46,15 +47,14 @@ pub struct Ready {
     (status = 503, body = crate::http::error::Problem, description = "database unreachable or schema behind (`not_ready`)"),
 ))]
 async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Ready>> {
-    let expected = state.db.expected_schema_version();
-    let not_ready = |reason: String| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", reason)
-            .with_details(json!({ "expected_schema_version": expected }))
+    let db = &state.svc.db;
+    let expected = db.expected_schema_version();
+    let not_ready = |reason: String| ApiError {
+        details: Some(json!({ "expected_schema_version": expected })),
+        ..ApiError::new(Code::NotReady, reason)
     };
-    match state.db.applied_schema_version().await {
-        Ok(Some(v)) if v >= expected => {
-            Ok(Json(Ready { status: "ready", backend: state.db.backend(), schema_version: v }))
-        }
+    match db.applied_schema_version().await {
+        Ok(Some(v)) if v >= expected => Ok(Json(Ready { status: "ready", backend: db.backend(), schema_version: v })),
         Ok(applied) => Err(not_ready(format!("schema is at {applied:?}, this binary needs {expected}"))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database does not answer");
@@ -79,8 +79,8 @@ async fn version(State(state): State<AppState>) -> Json<Version> {
         name: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
         api: "v1",
-        backend: state.db.backend(),
-        schema_version: state.db.expected_schema_version(),
+        backend: state.svc.db.backend(),
+        schema_version: state.svc.db.expected_schema_version(),
     })
 }
 

@@ -1,0 +1,289 @@
+//! Accounts: registration, signing in and out, who is signed in, and the roles an admin
+//! grants (operator of a space, reviewer, admin); makers verified for inn rooms.
+
+use super::powers::{Admin, AnyOperator, Identity};
+use super::{Code, ServiceError, ServiceResult, Services};
+use crate::auth::new_token;
+use crate::domain::ValidationErrors;
+use crate::domain::identity::{DisplayName, Email, Locale, Password, Role};
+use crate::store::StoreError;
+use crate::store::accounts::{AccountRow, Grant, NewAccount, RoleGrantRow};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub display_name: String,
+    /// `zh-CN` (default) or `en`.
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// Creates a maker account.
+///
+/// # Errors
+/// [`Code::ValidationFailed`] (every invalid field), [`Code::EmailTaken`].
+pub async fn register(svc: &Services, req: &RegisterRequest, now: i64) -> ServiceResult<AccountRow> {
+    let mut errors = ValidationErrors::default();
+    let email = errors.take(Email::parse("email", &req.email));
+    let password = errors.take(Password::parse("password", &req.password));
+    let name = errors.take(DisplayName::parse("display_name", &req.display_name));
+    let locale = match req.locale.as_deref() {
+        Some(l) => errors.take(Locale::parse("locale", l)),
+        None => Some(Locale::default()),
+    };
+    // A field that did not parse left its error behind, so `errors` is what to answer.
+    let (Some(email), Some(password), Some(name), Some(locale)) = (email, password, name, locale) else {
+        return Err(errors.into());
+    };
+    let hash = svc.hasher.hash(password.expose().to_owned()).await?;
+    let account = svc
+        .db
+        .create_account(&NewAccount {
+            email: email.as_str(),
+            password_hash: &hash,
+            display_name: name.as_str(),
+            locale: locale.as_str(),
+            now,
+        })
+        .await?;
+    tracing::info!(account_id = %account.id, "account registered");
+    Ok(account)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+/// A new login: the bearer token (`lbn_` + 256 random bits; only its hash is stored), until
+/// when it works, and the account.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub token: String,
+    pub expires_at: i64,
+    pub account: AccountRow,
+}
+
+/// Signs in. A malformed or unknown address spends the same hashing time as a real one.
+///
+/// # Errors
+/// [`Code::InvalidCredentials`].
+pub async fn login(svc: &Services, req: LoginRequest, now: i64) -> ServiceResult<LoggedIn> {
+    let bad = || ServiceError::new(Code::InvalidCredentials, "the e-mail address or password is wrong");
+    // A malformed address cannot have an account; still spend the hashing time.
+    let account = match Email::parse("email", &req.email) {
+        Ok(email) => svc.db.account_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    let ok = svc.hasher.verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
+    let account = match account {
+        Some(a) if ok && !a.disabled => a,
+        _ => return Err(bad()),
+    };
+    let token = new_token()?;
+    let ttl_ms = i64::try_from(svc.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_at = now.saturating_add(ttl_ms);
+    svc.db.insert_token(&crate::auth::token_hash(&token), &account.id, now, expires_at).await?;
+    tracing::info!(account_id = %account.id, "signed in");
+    Ok(LoggedIn { token, expires_at, account })
+}
+
+/// The signed-in account of a login token (its hash), with its roles and the catalog's
+/// stamp; `None` for a token that is unknown, expired or revoked, or a disabled account.
+///
+/// # Errors
+/// Store errors.
+pub async fn identify(svc: &Services, token_hash: &str, now: i64) -> ServiceResult<Option<Identity>> {
+    Ok(svc.db.login_for_token(token_hash, now).await?.map(|(account, roles, catalog_version)| Identity {
+        account,
+        roles,
+        catalog_version,
+    }))
+}
+
+/// Signs out: the login token (by its hash) stops working at once, on every node.
+///
+/// # Errors
+/// Store errors.
+pub async fn logout(svc: &Services, _who: &Identity, token_hash: &str) -> ServiceResult<()> {
+    Ok(svc.db.delete_token(token_hash).await?)
+}
+
+/// Accounts whose e-mail or name contains `q`, newest first, with their roles (admins).
+///
+/// # Errors
+/// [`Code::ValidationFailed`] for a limit outside 1–200.
+pub async fn search(
+    svc: &Services,
+    _admin: &Admin,
+    q: &str,
+    limit: Option<i64>,
+) -> ServiceResult<Vec<(AccountRow, Vec<RoleGrantRow>)>> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ServiceError::invalid_field("limit", "out_of_range", "must be between 1 and 200"));
+    }
+    let mut out = Vec::new();
+    for a in svc.db.search_accounts(q, limit).await? {
+        let roles = svc.db.roles_of(&a.id).await?;
+        out.push((a, roles));
+    }
+    Ok(out)
+}
+
+async fn resolve_space(svc: &Services, role: Role, space: Option<&str>) -> ServiceResult<Option<String>> {
+    match (role.is_space_scoped(), space) {
+        (true, None) => {
+            Err(ServiceError::invalid_field("space", "required", "an operator role names the space it runs"))
+        }
+        (false, Some(_)) => {
+            Err(ServiceError::invalid_field("space", "not_allowed", "only the operator role is scoped to a space"))
+        }
+        (false, None) => Ok(None),
+        (true, Some(s)) => match svc.db.space(s).await {
+            Ok(space) => Ok(Some(space.id)),
+            Err(StoreError::NotFound) => {
+                Err(ServiceError::invalid_field("space", "unknown_space", "no space has this id or slug"))
+            }
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub role: Role,
+    /// Required for `operator` (the space's id or slug); not allowed for other roles.
+    #[serde(default)]
+    pub space: Option<String>,
+}
+
+/// Grants a role (granting one that is already held changes nothing); returns the account's
+/// roles.
+///
+/// # Errors
+/// [`Code::NotFound`] for an unknown account, [`Code::ValidationFailed`].
+pub async fn grant(
+    svc: &Services,
+    admin: &Admin,
+    account_id: &str,
+    req: &GrantRequest,
+    now: i64,
+) -> ServiceResult<Vec<RoleGrantRow>> {
+    let account = svc.db.account(account_id).await.map_err(ServiceError::missing("account"))?;
+    let space_id = resolve_space(svc, req.role, req.space.as_deref()).await?;
+    svc.db
+        .grant_role(Grant {
+            account_id: &account.id,
+            role: req.role,
+            space_id: space_id.as_deref(),
+            granted_by: Some(admin.id()),
+            now,
+        })
+        .await?;
+    tracing::info!(account_id = %account.id, role = req.role.as_str(), space_id = ?space_id, by = %admin.id(), "role granted");
+    Ok(svc.db.roles_of(&account.id).await?)
+}
+
+/// Revokes a role (an operator's: of the space named).
+///
+/// # Errors
+/// [`Code::LastAdminGuard`] (an admin's own admin role), [`Code::ValidationFailed`],
+/// [`Code::NotFound`] when it was not held.
+pub async fn revoke(
+    svc: &Services,
+    admin: &Admin,
+    account_id: &str,
+    role: Role,
+    space: Option<&str>,
+) -> ServiceResult<()> {
+    if role == Role::Admin && account_id == admin.id() {
+        return Err(ServiceError::new(Code::LastAdminGuard, "an admin cannot revoke their own admin role"));
+    }
+    let space_id = resolve_space(svc, role, space).await?;
+    if svc.db.revoke_role(account_id, role, space_id.as_deref()).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::not_found("role grant"))
+    }
+}
+
+/// Marks a maker as verified (eligible for maker-inn rooms), or not.
+///
+/// # Errors
+/// [`Code::NotFound`] for an unknown account.
+pub async fn set_verified(svc: &Services, _op: &AnyOperator, account_id: &str, verified: bool) -> ServiceResult<()> {
+    svc.db.set_verified(account_id, verified).await.map_err(ServiceError::missing("account"))
+}
+
+/// Who `labinn admin create` makes an admin: its flags, parsed.
+#[derive(Debug)]
+pub struct NewAdmin {
+    email: Email,
+    password: Password,
+    name: DisplayName,
+}
+
+impl NewAdmin {
+    /// Parses the flags (before any database is reached).
+    ///
+    /// # Errors
+    /// [`Code::ValidationFailed`] naming the flags.
+    pub fn parse(email: &str, password: &str, display_name: &str) -> ServiceResult<NewAdmin> {
+        let mut errors = ValidationErrors::default();
+        let email = errors.take(Email::parse("--email", email));
+        let password = errors.take(Password::parse("--password", password));
+        let name = errors.take(DisplayName::parse("--display-name", display_name));
+        match (email, password, name) {
+            (Some(email), Some(password), Some(name)) => Ok(NewAdmin { email, password, name }),
+            _ => Err(errors.into()),
+        }
+    }
+}
+
+/// Creates an admin account, or gives an existing account the admin role (`labinn admin
+/// create` and the demo: run by whoever runs the machine, so it needs no power). Returns the
+/// account.
+///
+/// # Errors
+/// Store errors.
+pub async fn ensure_admin(svc: &Services, admin: &NewAdmin, now: i64) -> ServiceResult<AccountRow> {
+    let account = match svc.db.account_by_email(admin.email.as_str()).await? {
+        Some(a) => a,
+        None => {
+            let hash = svc.hasher.hash(admin.password.expose().to_owned()).await?;
+            svc.db
+                .create_account(&NewAccount {
+                    email: admin.email.as_str(),
+                    password_hash: &hash,
+                    display_name: admin.name.as_str(),
+                    locale: "zh-CN",
+                    now,
+                })
+                .await?
+        }
+    };
+    svc.db
+        .grant_role(Grant { account_id: &account.id, role: Role::Admin, space_id: None, granted_by: None, now })
+        .await?;
+    Ok(account)
+}
+
+/// The identity of an account as a login would give it (its roles, the catalog's stamp),
+/// for trusted code acting as that account: the demo seeding acts as its admin and makers.
+///
+/// # Errors
+/// [`Code::NotFound`].
+pub async fn identity_of(svc: &Services, account_id: &str) -> ServiceResult<Identity> {
+    let account = svc.db.account(account_id).await.map_err(ServiceError::missing("account"))?;
+    let roles = svc.db.roles_of(account_id).await?;
+    Ok(Identity { account, roles, catalog_version: svc.db.catalog_version().await? })
+}

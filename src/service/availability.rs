@@ -1,0 +1,163 @@
+//! "When is this free?", and the maker map's "open now, until …". Public.
+
+use super::catalog::{closures_of, find_resource, find_space, opening_windows, zone_of};
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::availability::{free_by_unit, open_intervals};
+use crate::domain::calendar::{DAY_MS, Zone, local_day, local_to_utc, parse_instant, utc_to_local};
+use crate::domain::interval::Interval;
+use crate::store::catalog::{ResourceRow, SpaceRow, UnitRow};
+use chrono::NaiveDate;
+
+/// Whether a space is open at `now`, and until when; or when it opens next (within a week).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenState {
+    pub open_now: bool,
+    /// While open: when it closes; `None` when open around the clock.
+    pub until: Option<i64>,
+    /// While closed: when it opens next, if within a week.
+    pub next_open: Option<i64>,
+}
+
+/// [`OpenState`] of `space` at `now`, from its own opening rules and closures.
+///
+/// # Errors
+/// Store errors; [`super::Code::Internal`] for stored rules that no longer parse.
+pub async fn open_state(svc: &Services, space: &SpaceRow, now: i64) -> ServiceResult<OpenState> {
+    let zone = zone_of(space)?;
+    let rules: Vec<_> =
+        svc.db.opening_rules_of(&space.id).await?.into_iter().filter(|r| r.resource_id.is_none()).collect();
+    let window = Interval::new(now - DAY_MS, now + 8 * DAY_MS).expect("positive");
+    let closure_rows = svc.db.closures_of(&space.id, Some(window)).await?;
+    let open = open_intervals(&opening_windows(zone, &rules)?, &closures_of(zone, &closure_rows)?, None, window)?;
+    let current = open.iter().find(|i| i.contains_instant(now));
+    Ok(OpenState {
+        open_now: current.is_some(),
+        // Open up to the edge of the look-ahead: open around the clock, no closing time to show.
+        until: current.filter(|i| i.end() < window.end()).map(|i| i.end()),
+        next_open: if current.is_some() { None } else { open.iter().find(|i| i.start() > now).map(|i| i.start()) },
+    })
+}
+
+/// One space of the maker map.
+#[derive(Debug, Clone)]
+pub struct SpaceOnMap {
+    pub space: SpaceRow,
+    pub zone: Zone,
+    /// The kinds of resource that can be booked there (each once).
+    pub resource_kinds: Vec<String>,
+    pub open: OpenState,
+}
+
+/// The maker map: every space that is not archived, with what can be booked there and
+/// whether it is open at `now`.
+///
+/// # Errors
+/// Store errors.
+pub async fn map(svc: &Services, now: i64) -> ServiceResult<Vec<SpaceOnMap>> {
+    let mut out = Vec::new();
+    for s in svc.db.spaces(false).await? {
+        let zone = zone_of(&s)?;
+        let open = open_state(svc, &s, now).await?;
+        let mut kinds: Vec<String> = svc.db.resources_of(&s.id).await?.into_iter().map(|r| r.kind).collect();
+        kinds.dedup();
+        out.push(SpaceOnMap { space: s, zone, resource_kinds: kinds, open });
+    }
+    Ok(out)
+}
+
+/// A resource's free time over a window, per unit.
+#[derive(Debug, Clone)]
+pub struct ResourceFree {
+    pub resource: ResourceRow,
+    pub space: SpaceRow,
+    pub zone: Zone,
+    pub window: Interval,
+    /// Each live unit with its free intervals: opening hours minus closures minus booked
+    /// time (with buffers).
+    pub units: Vec<(UnitRow, Vec<Interval>)>,
+}
+
+/// The free time of each unit of resource `resource_id` in `window` (at most 92 days).
+///
+/// # Errors
+/// [`super::Code::WindowTooLong`], [`super::Code::NotFound`].
+pub async fn of_resource(svc: &Services, resource_id: &str, window: Interval) -> ServiceResult<ResourceFree> {
+    crate::domain::calendar::check_window(window)?;
+    let cal = svc.db.resource_calendar(resource_id, window).await?;
+    let zone = zone_of(&cal.space)?;
+    let unit_ids: Vec<String> = cal.units.iter().map(|u| u.id.clone()).collect();
+    let free = free_by_unit(
+        &cal.resource.id,
+        &unit_ids,
+        &opening_windows(zone, &cal.opening_rules)?,
+        &closures_of(zone, &cal.closures)?,
+        &cal.blocks,
+        window,
+    )?;
+    Ok(ResourceFree {
+        units: cal.units.into_iter().zip(free).map(|(u, f)| (u, f.free)).collect(),
+        resource: cal.resource,
+        space: cal.space,
+        zone,
+        window,
+    })
+}
+
+fn instant_or_date(field: &str, raw: &str, zone: Zone) -> ServiceResult<i64> {
+    if let Ok(ms) = parse_instant(field, raw) {
+        return Ok(ms);
+    }
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map(|d| local_day(zone.tz(), d).start()).map_err(|_| {
+        ServiceError::invalid_field(
+            field,
+            "invalid_time",
+            "must be RFC 3339 with an offset, or a date such as 2026-03-29",
+        )
+    })
+}
+
+/// [`of_resource`] between `from` and `to`, each RFC 3339 or a local date of the space (the
+/// start of that day; `to` is exclusive).
+///
+/// # Errors
+/// [`super::Code::NotFound`], [`super::Code::ValidationFailed`], [`super::Code::WindowTooLong`].
+pub async fn of_resource_between(svc: &Services, id: &str, from: &str, to: &str) -> ServiceResult<ResourceFree> {
+    let resource = find_resource(svc, id).await?;
+    let space = find_space(svc, &resource.space_id).await?;
+    let zone = zone_of(&space)?;
+    let from = instant_or_date("from", from, zone)?;
+    let to = instant_or_date("to", to, zone)?;
+    let window =
+        Interval::new(from, to).map_err(|_| ServiceError::invalid_field("to", "before_start", "must be after from"))?;
+    of_resource(svc, &resource.id, window).await
+}
+
+/// A whole local day of a space: every resource, every unit, its free time.
+#[derive(Debug, Clone)]
+pub struct SpaceDay {
+    pub space: SpaceRow,
+    pub zone: Zone,
+    pub date: NaiveDate,
+    pub window: Interval,
+    pub resources: Vec<ResourceFree>,
+}
+
+/// The local day `date` of `space` (`YYYY-MM-DD`; default: today there at `now`).
+///
+/// # Errors
+/// [`super::Code::ValidationFailed`] for a date that does not parse.
+pub async fn space_day(svc: &Services, space: SpaceRow, date: Option<&str>, now: i64) -> ServiceResult<SpaceDay> {
+    let zone = zone_of(&space)?;
+    let date = match date {
+        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| ServiceError::invalid_field("date", "invalid_date", "must be a date such as 2026-03-29"))?,
+        None => utc_to_local(zone.tz(), now).date_naive(),
+    };
+    let window = local_day(zone.tz(), date);
+    let mut resources = Vec::new();
+    for r in svc.db.resources_of(&space.id).await? {
+        resources.push(of_resource(svc, &r.id, window).await?);
+    }
+    debug_assert_eq!(window.start(), local_to_utc(zone.tz(), date.and_time(chrono::NaiveTime::MIN)));
+    Ok(SpaceDay { space, zone, date, window, resources })
+}

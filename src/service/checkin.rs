@@ -1,0 +1,658 @@
+//! Check-in: codes for makers, kiosks (registered and paired by operators), scans, walk-ups,
+//! operators' manual check-in and check-out, metered sessions, the no-show and automatic
+//! check-out jobs, access events, and the evidence ledger.
+
+use super::booking::{Placement, assemble, entry_of, maker_facts, place};
+use super::catalog::{policy_of, stored_policy};
+use super::powers::{Identity, OperatorOf, SpaceReader};
+use super::{Code, ServiceError, ServiceResult, Services};
+use crate::domain::calendar::MINUTE_MS;
+use crate::domain::checkin::{self as codes, BookingAtKiosk, DenyReason, Outcome, Scanned};
+use crate::domain::interval::Interval;
+use crate::events::AccessEvent;
+use crate::store::StoreError;
+use crate::store::bookings::BookingRow;
+use crate::store::catalog::SpaceRow;
+use crate::store::checkin::{Actor, KioskRow, MeteredSession};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+const KIOSK_TOKEN_PREFIX: &str = "lbk_";
+const PAIRING_MINUTES: i64 = 15;
+/// A second read of the same code within this time (a scanner that fires twice) repeats
+/// the check-in answer instead of checking out.
+const REPEAT_MS: i64 = 3_000;
+/// Rows per transaction of the jobs: big enough to be quick, small enough not to hold the
+/// writer long.
+const BATCH: i64 = 500;
+
+// ---------- codes ----------
+
+/// A booking's check-in code: the text of its QR code and the short typed form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeText {
+    pub qr: String,
+    pub short: String,
+}
+
+/// The check-in code of a booking, for its owner. `None` for bookings that can no longer
+/// check in or out.
+pub fn code_of(svc: &Services, b: &BookingRow) -> Option<CodeText> {
+    if !matches!(b.status.as_str(), "pending" | "confirmed" | "checked_in") {
+        return None;
+    }
+    Some(CodeText {
+        qr: codes::booking_code(&svc.secret, &b.id, &b.checkin_nonce)?,
+        short: codes::display_short(&b.checkin_nonce),
+    })
+}
+
+/// The QR text of the signed-in maker's own live booking `id`.
+///
+/// # Errors
+/// [`Code::NotFound`] (also for another maker's booking), [`Code::NotCheckable`].
+pub async fn own_booking_code(svc: &Services, who: &Identity, id: &str) -> ServiceResult<String> {
+    let b = super::booking::find(svc, id).await?;
+    if b.account_id != who.id() {
+        return Err(ServiceError::not_found("booking"));
+    }
+    code_of(svc, &b)
+        .map(|c| c.qr)
+        .ok_or_else(|| ServiceError::new(Code::NotCheckable, format!("a {} booking has no check-in code", b.status)))
+}
+
+/// The signed-in maker's personal code: at a kiosk it checks in their booking there, or
+/// starts a walk-up.
+///
+/// # Errors
+/// [`Code::Internal`] for an account id that is not a UUID.
+pub fn personal_code(svc: &Services, who: &Identity) -> ServiceResult<String> {
+    codes::personal_code(&svc.secret, who.id())
+        .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("account id {} is not a UUID", who.id())))
+}
+
+// ---------- kiosks (operators) ----------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKiosk {
+    /// Where it stands, e.g. "Front door" or "Laser room".
+    pub name: String,
+    /// A kiosk at one resource: walk-ups scanned here go to it.
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+/// A kiosk with the one-time code that pairs its device, and until when it works.
+#[derive(Debug)]
+pub struct Pairing {
+    pub kiosk: KioskRow,
+    pub code: String,
+    pub expires_at: i64,
+}
+
+fn fresh_pairing_code() -> ServiceResult<String> {
+    let raw = crate::auth::random_bytes::<8>().map_err(ServiceError::internal)?;
+    let mut ten = [0u8; codes::SHORT_LEN];
+    ten[..8].copy_from_slice(&raw);
+    Ok(codes::short_code(&ten)[..8].to_owned())
+}
+
+/// The operator of the space `slug`, in the kiosks' words.
+///
+/// # Errors
+/// [`Code::NotFound`], [`Code::Forbidden`].
+pub async fn kiosk_operator(svc: &Services, who: &Identity, slug: &str) -> ServiceResult<OperatorOf> {
+    super::powers::operator_of(svc, who, slug, "this needs the operator role for the space").await
+}
+
+/// Registers a kiosk for the space and returns its one-time pairing code.
+///
+/// # Errors
+/// [`Code::ValidationFailed`].
+pub async fn create_kiosk(svc: &Services, op: &OperatorOf, req: &CreateKiosk, now: i64) -> ServiceResult<Pairing> {
+    let space = op.space();
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ServiceError::invalid_field("name", "invalid_length", "give a name of 1 to 80 characters"));
+    }
+    if let Some(r) = &req.resource {
+        match svc.db.resource(r).await {
+            Ok(res) if res.space_id == space.id => {}
+            Ok(_) | Err(StoreError::NotFound) => {
+                return Err(ServiceError::invalid_field(
+                    "resource",
+                    "unknown_resource",
+                    "no resource of this space has this id",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let code = fresh_pairing_code()?;
+    let expires_at = now + PAIRING_MINUTES * 60_000;
+    let id = svc
+        .db
+        .insert_kiosk(
+            &space.id,
+            req.resource.as_deref(),
+            name,
+            &crate::auth::token_hash(&code),
+            expires_at,
+            op.id(),
+            now,
+        )
+        .await?;
+    let kiosk = svc.db.kiosk(&id).await?;
+    tracing::info!(kiosk = %id, space = %space.slug, "kiosk registered");
+    Ok(Pairing { kiosk, code, expires_at })
+}
+
+/// The kiosks of the space.
+///
+/// # Errors
+/// Store errors.
+pub async fn kiosks(svc: &Services, op: &OperatorOf) -> ServiceResult<Vec<KioskRow>> {
+    Ok(svc.db.kiosks_of(&op.space().id).await?)
+}
+
+/// A kiosk that the signed-in operator runs (anyone else is not told it exists).
+///
+/// # Errors
+/// [`Code::NotFound`].
+pub async fn operated_kiosk(svc: &Services, who: &Identity, id: &str) -> ServiceResult<(OperatorOf, KioskRow)> {
+    let k = svc.db.kiosk(id).await.map_err(ServiceError::missing("kiosk"))?;
+    if !who.operates(&k.space_id) {
+        return Err(ServiceError::not_found("kiosk"));
+    }
+    let space = svc.db.space(&k.space_id).await?;
+    let op = who.operator_of(space).ok_or_else(|| ServiceError::not_found("kiosk"))?;
+    Ok((op, k))
+}
+
+/// Revokes a kiosk of the operator's space: its device token stops working at once.
+///
+/// # Errors
+/// Store errors.
+pub async fn revoke_kiosk(svc: &Services, op: &OperatorOf, k: &KioskRow, now: i64) -> ServiceResult<KioskRow> {
+    debug_assert_eq!(k.space_id, op.space().id);
+    svc.db.revoke_kiosk(&k.id, now).await?;
+    tracing::info!(kiosk = %k.id, by = %op.id(), "kiosk revoked");
+    Ok(svc.db.kiosk(&k.id).await?)
+}
+
+/// A new pairing code for a kiosk of the operator's space (a replaced tablet); the old
+/// device token stops working.
+///
+/// # Errors
+/// [`Code::KioskAlreadyRevoked`].
+pub async fn new_pairing_code(svc: &Services, op: &OperatorOf, k: &KioskRow, now: i64) -> ServiceResult<Pairing> {
+    debug_assert_eq!(k.space_id, op.space().id);
+    let code = fresh_pairing_code()?;
+    let expires_at = now + PAIRING_MINUTES * 60_000;
+    if !svc.db.repair_kiosk(&k.id, &crate::auth::token_hash(&code), expires_at).await? {
+        return Err(ServiceError::new(
+            Code::KioskAlreadyRevoked,
+            "a revoked kiosk cannot be paired again; register a new one",
+        ));
+    }
+    Ok(Pairing { kiosk: svc.db.kiosk(&k.id).await?, code, expires_at })
+}
+
+/// The latest scans of a kiosk of the operator's space (granted and denied), newest first:
+/// (booking, decision, reason, scanned at).
+///
+/// # Errors
+/// Store errors.
+pub async fn kiosk_scans(
+    svc: &Services,
+    op: &OperatorOf,
+    k: &KioskRow,
+) -> ServiceResult<Vec<(Option<String>, String, Option<String>, i64)>> {
+    debug_assert_eq!(k.space_id, op.space().id);
+    Ok(svc.db.scans_of(&k.id, 200).await?)
+}
+
+// ---------- the kiosk device ----------
+
+/// A paired, unrevoked kiosk: the power a kiosk device acts with.
+#[derive(Debug, Clone)]
+pub struct Kiosk(pub KioskRow);
+
+/// The kiosk whose device token this is.
+///
+/// # Errors
+/// [`Code::KioskUnauthenticated`] for no kiosk token, [`Code::KioskRevoked`].
+pub async fn kiosk_for_token(svc: &Services, token: Option<&str>) -> ServiceResult<Kiosk> {
+    let token = token.filter(|t| t.starts_with(KIOSK_TOKEN_PREFIX)).ok_or_else(|| {
+        ServiceError::new(Code::KioskUnauthenticated, "this needs a kiosk's device token; pair the kiosk first")
+    })?;
+    let k =
+        svc.db.kiosk_for_token(&crate::auth::token_hash(token)).await?.ok_or_else(|| {
+            ServiceError::new(Code::KioskRevoked, "this kiosk was revoked or re-paired; pair it again")
+        })?;
+    Ok(Kiosk(k))
+}
+
+/// A kiosk device, paired: its device token (shown once), the kiosk and its space.
+#[derive(Debug)]
+pub struct Paired {
+    pub token: String,
+    pub kiosk: KioskRow,
+    pub space: SpaceRow,
+}
+
+/// Exchanges a pairing code for the kiosk's device token (once).
+///
+/// # Errors
+/// [`Code::InvalidPairingCode`].
+pub async fn pair(svc: &Services, pairing_code: &str, now: i64) -> ServiceResult<Paired> {
+    let code: String =
+        pairing_code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    let token = format!(
+        "{KIOSK_TOKEN_PREFIX}{}",
+        crate::auth::to_hex(&crate::auth::random_bytes::<32>().map_err(ServiceError::internal)?)
+    );
+    let Some(id) = svc.db.pair_kiosk(&crate::auth::token_hash(&code), &crate::auth::token_hash(&token), now).await?
+    else {
+        return Err(ServiceError::new(
+            Code::InvalidPairingCode,
+            "this pairing code is unknown, used or expired; ask an operator for a new one",
+        ));
+    };
+    let kiosk = svc.db.kiosk(&id).await?;
+    tracing::info!(kiosk = %id, "kiosk paired");
+    let space = svc.db.space(&kiosk.space_id).await?;
+    Ok(Paired { token, kiosk, space })
+}
+
+/// The space a kiosk stands in.
+///
+/// # Errors
+/// Store errors.
+pub async fn kiosk_space(svc: &Services, k: &Kiosk) -> ServiceResult<SpaceRow> {
+    Ok(svc.db.space(&k.0.space_id).await?)
+}
+
+/// What a scan decided.
+#[derive(Debug)]
+pub enum Scan {
+    /// Checked in (`check_in`) or out; `walk_up` when a walk-up made the booking.
+    Granted { booking: BookingRow, session: Box<MeteredSession>, check_in: bool, walk_up: bool },
+    /// Refused, with why, the booking it was about (if known) and, for `too_early`, when
+    /// check-in opens.
+    Denied { reason: DenyReason, booking: Option<BookingRow>, allowed_from: Option<i64> },
+}
+
+/// A kiosk read a code (a booking's QR code, a typed short code or a maker's personal code):
+/// check in, check out, or deny with a reason. Every scan is recorded.
+///
+/// # Errors
+/// Store errors.
+pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceResult<Scan> {
+    let k = &k.0;
+    if code.len() > 512 {
+        return deny(svc, k, None, DenyReason::Unknown, None, now).await;
+    }
+    match codes::parse(&svc.secret, code) {
+        Scanned::Unknown => deny(svc, k, None, DenyReason::Unknown, None, now).await,
+        Scanned::ForgedPerson => deny(svc, k, None, DenyReason::Forged, None, now).await,
+        Scanned::Booking { id, tag } => match svc.db.booking(&id).await {
+            Err(StoreError::NotFound) => deny(svc, k, None, DenyReason::Unknown, None, now).await,
+            Err(e) => Err(e.into()),
+            Ok(b) if !codes::verify_booking(&svc.secret, &b.id, &b.checkin_nonce, &tag) => {
+                deny(svc, k, None, DenyReason::Forged, None, now).await
+            }
+            Ok(b) => act(svc, k, b, now, false).await,
+        },
+        Scanned::Short(short) => {
+            let mut found = svc.db.bookings_by_nonce(&short).await?;
+            if found.len() == 1 {
+                act(svc, k, found.remove(0), now, false).await
+            } else {
+                deny(svc, k, None, DenyReason::Unknown, None, now).await
+            }
+        }
+        Scanned::Person { account_id } => personal_scan(svc, k, &account_id, now).await,
+    }
+}
+
+/// A personal code: check out what is checked in, else check in what is due, else walk up.
+async fn personal_scan(svc: &Services, k: &KioskRow, account: &str, now: i64) -> ServiceResult<Scan> {
+    let near = svc.db.bookings_near(account, &k.space_id, now - 86_400_000, now + 86_400_000).await?;
+    if let Some(b) = near.iter().find(|b| b.status == "checked_in") {
+        return act(svc, k, b.clone(), now, false).await;
+    }
+    for b in &near {
+        if outcome(svc, k, b, now).await? == Outcome::CheckIn {
+            return act(svc, k, b.clone(), now, false).await;
+        }
+    }
+    match walk_up(svc, k, account, now).await? {
+        Some(b) => act(svc, k, b, now, true).await,
+        None => deny(svc, k, None, DenyReason::NoBooking, None, now).await,
+    }
+}
+
+/// Books a unit that is free from now (until the opening window closes, the next booking,
+/// or the longest booking allowed) on the kiosk's resource, or a walk-up resource of the space.
+async fn walk_up(svc: &Services, k: &KioskRow, account: &str, now: i64) -> ServiceResult<Option<BookingRow>> {
+    let resources = match &k.resource_id {
+        Some(r) => vec![svc.db.resource(r).await?],
+        None => svc.db.resources_of(&k.space_id).await?,
+    };
+    let start = now - now.rem_euclid(MINUTE_MS);
+    for resource in resources.iter().filter(|r| r.archived_at.is_none()) {
+        let policy = stored_policy(resource)?;
+        if !policy.walk_ups_allowed || policy.requires_approval {
+            continue;
+        }
+        let longest =
+            Interval::new(start, start + policy.max_minutes.max(1) * MINUTE_MS).map_err(ServiceError::internal)?;
+        let entry = entry_of(svc, None, &resource.id).await?;
+        let blocks = svc.db.blocked_intervals(&entry.resource, longest).await?;
+        let loaded = assemble(&entry, longest, None, &blocks)?;
+        let Some(window) = loaded.open().into_iter().find(|w| w.contains_instant(start)) else { continue };
+        let Some((unit, until)) = crate::domain::allocation::walk_up(
+            &loaded.units,
+            start,
+            window.end().min(longest.end()),
+            policy.buffer_before_minutes * MINUTE_MS,
+            policy.buffer_after_minutes * MINUTE_MS,
+            policy.min_minutes.clamp(1, 15) * MINUTE_MS,
+        ) else {
+            continue;
+        };
+        let span = Interval::new(start, until).map_err(ServiceError::internal)?;
+        let (facts, _) = maker_facts(svc, account, &entry, &loaded, start, None, now).await?;
+        // From now until it must end: no slot, length or notice rule applies.
+        let blocking: Vec<_> = loaded
+            .violations(&facts, span, Some(&unit.id), now)
+            .into_iter()
+            .filter(|v| !matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_little_notice" | "in_the_past"))
+            .collect();
+        if !blocking.is_empty() {
+            tracing::info!(account, resource = %resource.id, rules = ?blocking.iter().map(|v| &v.rule).collect::<Vec<_>>(), "walk-up refused");
+            continue;
+        }
+        let unit = unit.id.clone();
+        let d = super::booking::Decision {
+            zone: loaded.zone,
+            open: loaded.open(),
+            policy: loaded.policy.clone(),
+            units: loaded.units.clone(),
+            violations: vec![],
+        };
+        let t = Placement { entry: &entry, unit: Some(&unit), team: None, purpose: "walk-up", kind: "walk_up" };
+        if let Some(b) = place(svc, account, &t, &d, span, now).await? {
+            return Ok(Some(b));
+        }
+    }
+    Ok(None)
+}
+
+async fn deny(
+    svc: &Services,
+    k: &KioskRow,
+    b: Option<&BookingRow>,
+    reason: DenyReason,
+    at: Option<i64>,
+    now: i64,
+) -> ServiceResult<Scan> {
+    svc.db.record_scan(&k.id, &k.space_id, b.map(|b| b.id.as_str()), reason.code(), now).await?;
+    tracing::info!(kiosk = %k.id, reason = reason.code(), booking = ?b.map(|b| &b.id), "scan denied");
+    Ok(Scan::Denied { reason, booking: b.cloned(), allowed_from: at })
+}
+
+/// Publishes the access event of a committed check-in or check-out.
+pub async fn announce(svc: &Services, b: &BookingRow, s: &MeteredSession, check_in: bool, now: i64) {
+    let event = AccessEvent {
+        action: if check_in { "check_in" } else { "check_out" }.into(),
+        space: b.space_slug.clone(),
+        unit: b.unit_id.clone(),
+        unit_label: b.unit_label.clone(),
+        resource: b.resource_id.clone(),
+        maker: b.account_id.clone(),
+        booking: b.id.clone(),
+        session: s.id.clone(),
+        until: check_in.then(|| crate::clock::rfc3339(b.ends_at)),
+        at: crate::clock::rfc3339(now),
+        by: if check_in { s.opened_by.clone() } else { s.closed_by.clone().unwrap_or_default() },
+    };
+    svc.events.publish(&svc.db, &event, now).await;
+}
+
+async fn trainings_valid(svc: &Services, b: &BookingRow, required: &[String], now: i64) -> ServiceResult<bool> {
+    if required.is_empty() {
+        return Ok(true);
+    }
+    let holds = svc.db.training_holds(&b.account_id).await?;
+    Ok(required.iter().all(|slug| holds.iter().any(|(s, exp)| s == slug && exp.is_none_or(|e| e > now))))
+}
+
+/// What the kiosk rule says about `b` at `now`.
+async fn outcome(svc: &Services, k: &KioskRow, b: &BookingRow, now: i64) -> ServiceResult<Outcome> {
+    let policy = policy_of(&b.resource_id, &b.resource_kind, &b.resource_policy)?;
+    let facts = BookingAtKiosk {
+        status: &b.status,
+        starts_at: b.starts_at,
+        ends_at: b.ends_at,
+        same_space: b.space_id == k.space_id,
+        checkin_opens_minutes_before: policy.checkin_opens_minutes_before,
+        no_show_grace_minutes: policy.no_show_grace_minutes,
+        trainings_valid: trainings_valid(svc, b, &policy.required_trainings, now).await?,
+    };
+    Ok(codes::decide(&facts, now))
+}
+
+async fn act(svc: &Services, k: &KioskRow, b: BookingRow, now: i64, walk_up: bool) -> ServiceResult<Scan> {
+    let actor =
+        Actor { how: if walk_up { "walk_up" } else { "kiosk" }, kiosk_id: Some(&k.id), operator_id: None, note: None };
+    match outcome(svc, k, &b, now).await? {
+        Outcome::CheckIn => match svc.db.check_in(&b, &actor, now).await? {
+            Some(s) => {
+                tracing::info!(kiosk = %k.id, booking = %b.id, session = %s.id, "checked in");
+                announce(svc, &b, &s, true, now).await;
+                Ok(Scan::Granted { booking: b, session: Box::new(s), check_in: true, walk_up })
+            }
+            // Another kiosk or a job changed it since we read it: decide on what is there now.
+            None => {
+                let fresh = svc.db.booking(&b.id).await?;
+                match outcome(svc, k, &fresh, now).await? {
+                    Outcome::Deny(r, at) => deny(svc, k, Some(&fresh), r, at, now).await,
+                    _ => repeat_check_in(svc, k, fresh, now).await,
+                }
+            }
+        },
+        Outcome::CheckOut if now - b.updated_at < REPEAT_MS => repeat_check_in(svc, k, b, now).await,
+        Outcome::CheckOut => match svc.db.check_out(&b.id, &actor, now, now).await? {
+            Some(s) => {
+                tracing::info!(kiosk = %k.id, booking = %b.id, session = %s.id, "checked out");
+                announce(svc, &b, &s, false, now).await;
+                Ok(Scan::Granted { booking: b, session: Box::new(s), check_in: false, walk_up: false })
+            }
+            None => deny(svc, k, Some(&b), DenyReason::AlreadyCheckedOut, None, now).await,
+        },
+        Outcome::Deny(r, at) => deny(svc, k, Some(&b), r, at, now).await,
+    }
+}
+
+/// A scanner that read the code twice: answer the check-in again, change nothing.
+async fn repeat_check_in(svc: &Services, k: &KioskRow, b: BookingRow, now: i64) -> ServiceResult<Scan> {
+    match svc.db.metered_sessions_of(&b.id).await?.into_iter().rev().find(|s| s.ended_at.is_none()) {
+        Some(s) if b.status == "checked_in" => {
+            Ok(Scan::Granted { booking: b, session: Box::new(s), check_in: true, walk_up: false })
+        }
+        _ => deny(svc, k, Some(&b), DenyReason::AlreadyCheckedOut, None, now).await,
+    }
+}
+
+/// Decodes one camera frame (`width × height` bytes of 8-bit grey, row by row, at most
+/// 640 × 480) for kiosks whose browser cannot: the text of the first QR code found.
+///
+/// # Errors
+/// [`Code::ValidationFailed`] for a frame of the wrong size.
+pub async fn decode_frame(_k: &Kiosk, width: u32, height: u32, frame: Vec<u8>) -> ServiceResult<Option<String>> {
+    let (w, h) = (width as usize, height as usize);
+    if w == 0 || h == 0 || w > 640 || h > 480 || frame.len() != w * h {
+        return Err(ServiceError::invalid_field(
+            "body",
+            "bad_frame",
+            "send width × height grey bytes, at most 640 × 480, with width and height in the query",
+        ));
+    }
+    tokio::task::spawn_blocking(move || {
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| frame[y * w + x]);
+        img.detect_grids().into_iter().find_map(|g| g.decode().ok().map(|(_, text)| text))
+    })
+    .await
+    .map_err(ServiceError::internal)
+}
+
+// ---------- operators: by hand ----------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualBody {
+    /// Why this was done by hand (kept in the ledger).
+    pub reason: String,
+}
+
+/// An operator of a booking's space checks it in (a maker without a phone, a broken kiosk;
+/// it also corrects a no-show) or out by hand, with a reason kept in the ledger.
+///
+/// # Errors
+/// [`Code::NotFound`], [`Code::Forbidden`], [`Code::ValidationFailed`], [`Code::NotCheckable`],
+/// [`Code::NotCheckedIn`].
+pub async fn by_hand(
+    svc: &Services,
+    who: &Identity,
+    id: &str,
+    body: &ManualBody,
+    check_in: bool,
+    now: i64,
+) -> ServiceResult<MeteredSession> {
+    let b = super::booking::find(svc, id).await?;
+    if !who.operates(&b.space_id) {
+        return Err(ServiceError::forbidden("this needs the operator role for the booking's space"));
+    }
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(ServiceError::invalid_field("reason", "required", "say why, in 1 to 500 characters"));
+    }
+    let actor = Actor { how: "operator", kiosk_id: None, operator_id: Some(who.id()), note: Some(reason) };
+    let s = if check_in {
+        svc.db.check_in_manual(&b, &actor, now).await?.ok_or_else(|| {
+            ServiceError::new(Code::NotCheckable, format!("a {} booking cannot be checked in", b.status))
+        })?
+    } else {
+        svc.db
+            .check_out(&b.id, &actor, now, now)
+            .await?
+            .ok_or_else(|| ServiceError::new(Code::NotCheckedIn, format!("a {} booking is not checked in", b.status)))?
+    };
+    announce(svc, &b, &s, check_in, now).await;
+    Ok(s)
+}
+
+/// The metered sessions of a booking (its owner, the space's operators, reviewers).
+///
+/// # Errors
+/// [`Code::NotFound`].
+pub async fn sessions_of_booking(svc: &Services, who: &Identity, id: &str) -> ServiceResult<Vec<MeteredSession>> {
+    let b = super::booking::show(svc, who, id).await?;
+    Ok(svc.db.metered_sessions_of(&b.id).await?)
+}
+
+/// The metered sessions of a space that started in `[from, to)` (operators, reviewers).
+///
+/// # Errors
+/// Store errors.
+pub async fn sessions_of_space(
+    svc: &Services,
+    reader: &SpaceReader,
+    from: i64,
+    to: i64,
+) -> ServiceResult<Vec<MeteredSession>> {
+    Ok(svc.db.metered_sessions(Some(&reader.space().id), from, to, 5000).await?)
+}
+
+// ---------- the ledger ----------
+
+/// The head of the evidence ledger: (entries, SHA-256 of the newest), for reviewers,
+/// operators and admins.
+///
+/// # Errors
+/// [`Code::Forbidden`].
+pub async fn ledger_head(svc: &Services, who: &Identity) -> ServiceResult<(i64, String)> {
+    if who.reviewer().is_none() && who.admin().is_none() && who.operated_spaces().next().is_none() {
+        return Err(ServiceError::forbidden("this needs the reviewer, operator or admin role"));
+    }
+    Ok(svc.db.ledger_head().await?)
+}
+
+/// Recomputes the ledger's chain and checks the evidence rows against it: `Ok((entries,
+/// head))`, or `Err(why)` naming the first entry or row that was altered, inserted or removed.
+///
+/// # Errors
+/// Store errors.
+pub async fn verify_ledger(svc: &Services) -> ServiceResult<Result<(i64, String), String>> {
+    Ok(svc.db.verify_ledger().await?)
+}
+
+// ---------- jobs ----------
+
+/// Marks every due no-show (confirmed bookings not checked in by their start + the
+/// resource's grace), then offers the freed time to the waitlists. Returns how many.
+///
+/// # Errors
+/// Store errors.
+pub async fn release_no_shows(svc: &Services, now: i64) -> ServiceResult<usize> {
+    let mut total = 0;
+    let mut resources = BTreeSet::new();
+    loop {
+        let batch = svc.db.release_no_shows(now, BATCH).await?;
+        total += batch.len();
+        resources.extend(batch.iter().map(|r| r.resource_id.clone()));
+        if (batch.len() as i64) < BATCH {
+            break;
+        }
+    }
+    for r in &resources {
+        super::waitlist::promote(svc, r, now).await;
+    }
+    if total > 0 {
+        tracing::info!(no_shows = total, resources = resources.len(), "released no-shows");
+    }
+    Ok(total)
+}
+
+/// Closes sessions still open at their booking's end + the check-out grace, as `automatic`
+/// at that instant, with the overstay recorded. Returns how many.
+///
+/// # Errors
+/// Store errors.
+pub async fn auto_check_out(svc: &Services, now: i64) -> ServiceResult<usize> {
+    let grace = svc.config.checkout_grace_minutes * 60_000;
+    let actor = Actor { how: "automatic", kiosk_id: None, operator_id: None, note: Some("no check-out scanned") };
+    let mut total = 0;
+    loop {
+        let due = svc.db.overdue_check_outs(now, grace, BATCH).await?;
+        for (booking, ends_at) in &due {
+            if let Some(s) = svc.db.check_out(booking, &actor, ends_at + grace, now).await? {
+                total += 1;
+                if let Ok(b) = svc.db.booking(booking).await {
+                    announce(svc, &b, &s, false, now).await;
+                }
+            }
+        }
+        if (due.len() as i64) < BATCH {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(checked_out = total, "closed sessions automatically");
+    }
+    Ok(total)
+}

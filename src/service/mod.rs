@@ -1,0 +1,64 @@
+//! The use cases: everything labinn does, once. The JSON API, the pages, the scheduled jobs,
+//! the demo seeding and the CLI all call these functions and never each other.
+//!
+//! Each function takes the [`Services`] it may use, typed inputs, the acting identity or the
+//! power it needs ([`powers`]), and `now` (nothing here reads the clock); it answers with
+//! rows and domain values, or a [`ServiceError`] with a stable [`Code`]. It loads what the
+//! rules need from the store, asks the pure domain for the decision, and has the store write
+//! the result in one transaction.
+//!
+//! One module per family: [`catalog`] (spaces, resources, units, rules; stored rules turned
+//! into calendar values), [`availability`], [`booking`] (single, series, stay, seat, move,
+//! cancel, approve, decline), [`waitlist`], [`checkin`] (codes, kiosks, scans, walk-ups,
+//! manual check-in, no-shows, the ledger), [`notify`] (what makers are told, reminders,
+//! webhooks), [`accounts`], [`organisations`], [`trainings`].
+
+pub mod accounts;
+pub mod availability;
+pub mod booking;
+pub mod catalog;
+pub mod checkin;
+pub mod error;
+pub mod notify;
+pub mod organisations;
+pub mod powers;
+pub mod trainings;
+pub mod waitlist;
+
+pub use error::{Code, ServiceError, ServiceResult};
+pub use powers::Identity;
+
+use crate::auth::Hasher;
+use crate::config::Config;
+use crate::domain::checkin::Secret;
+use crate::events::Events;
+use crate::store::Db;
+use crate::store::catalog_cache::CatalogCache;
+use std::sync::Arc;
+
+/// What the use cases may reach: the store, the settings, password hashing, the key of
+/// check-in codes, where access events go, and this node's catalog cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub hasher: Hasher,
+    /// The key of check-in codes.
+    pub secret: Secret,
+    /// Where access events go (MQTT, webhook).
+    pub events: Events,
+    /// Catalog rows of resources, valid by the database's version stamp.
+    pub(crate) catalog: Arc<CatalogCache>,
+}
+
+impl Services {
+    pub fn new(db: Db, config: Arc<Config>, secret: Secret, events: Events) -> Self {
+        Services { hasher: Hasher::new(config.hash_cost), db, config, secret, events, catalog: Arc::default() }
+    }
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("backend", &self.db.backend()).finish_non_exhaustive()
+    }
+}
