@@ -18,6 +18,7 @@ use labinn::app::Application;
 use labinn::config::{Config, Settings};
 use labinn::domain::availability::free_by_unit;
 use labinn::domain::calendar::{DAY_MS, MAX_OPENING_MINUTES, RecurringWindow, Zone, local_to_utc};
+use labinn::domain::ids::{AccountId, ResourceId, SpaceId, UnitId};
 use labinn::domain::interval::Interval;
 use labinn::store::Db;
 use labinn::store::catalog::NewResource;
@@ -28,7 +29,7 @@ const DAYS: i64 = 365;
 const YEAR_START: &str = "2026-01-01T00:00";
 
 struct Seeded {
-    resources: Vec<(usize, String)>,
+    resources: Vec<(usize, ResourceId)>,
     bookings: usize,
 }
 
@@ -50,7 +51,7 @@ async fn seed(db: &Db) -> Seeded {
     };
     let t0 = local_to_utc(zone.tz(), labinn::domain::calendar::parse_local("s", YEAR_START).unwrap());
     let mut resources = Vec::new();
-    let mut rows: Vec<(String, String, i64, i64)> = Vec::new();
+    let mut rows: Vec<(UnitId, ResourceId, i64, i64)> = Vec::new();
     for n in [10usize, 40, 160] {
         let labels: Vec<String> = (1..=n).map(|i| format!("U{i:03}")).collect();
         let rid = db
@@ -89,9 +90,9 @@ async fn seed(db: &Db) -> Seeded {
 
 async fn insert_chunk(
     db: &Db,
-    chunk: &[(String, String, i64, i64)],
-    space: &str,
-    account: &str,
+    chunk: &[(UnitId, ResourceId, i64, i64)],
+    space: &SpaceId,
+    account: &AccountId,
 ) -> Result<(), labinn::store::StoreError> {
     {
         labinn::in_write_tx!(db, |tx| {
@@ -120,7 +121,7 @@ async fn insert_chunk(
     Ok(())
 }
 
-async fn core(db: &Db, resource: &str, window: Interval) -> usize {
+async fn core(db: &Db, resource: &ResourceId, window: Interval) -> usize {
     let cal = db.resource_calendar(resource, window).await.unwrap();
     let zone = Zone::parse("tz", &cal.space.timezone).unwrap();
     let rules: Vec<RecurringWindow> = cal
@@ -138,12 +139,12 @@ async fn core(db: &Db, resource: &str, window: Interval) -> usize {
             .unwrap()
         })
         .collect();
-    let units: Vec<String> = cal.units.iter().map(|u| u.id.clone()).collect();
+    let units: Vec<UnitId> = cal.units.iter().map(|u| u.id.clone()).collect();
     let free = free_by_unit(&cal.resource.id, &units, &rules, &[], &cal.blocks, window).unwrap();
     free.iter().map(|f| f.free.len()).sum()
 }
 
-async fn time_core(db: &Db, resource: &str, window: Interval) -> (f64, f64, usize) {
+async fn time_core(db: &Db, resource: &ResourceId, window: Interval) -> (f64, f64, usize) {
     for _ in 0..20 {
         core(db, resource, window).await;
     }
@@ -158,7 +159,7 @@ async fn time_core(db: &Db, resource: &str, window: Interval) -> (f64, f64, usiz
     (pct(&ms, 0.5), pct(&ms, 0.99), intervals)
 }
 
-async fn time_load(db: &Db, resource: &str, window: Interval) -> (f64, f64) {
+async fn time_load(db: &Db, resource: &ResourceId, window: Interval) -> (f64, f64) {
     let mut ms = Vec::with_capacity(ITERATIONS);
     for _ in 0..ITERATIONS {
         let t = Instant::now();

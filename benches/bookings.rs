@@ -25,6 +25,7 @@ use common::pct;
 use labinn::auth::{new_token, token_hash};
 use labinn::config::{Config, Settings};
 use labinn::domain::calendar::format_utc;
+use labinn::domain::ids::{AccountId, ResourceId, SpaceId, UnitId};
 use labinn::store::Db;
 use labinn::store::accounts::NewAccount;
 use labinn::store::catalog::NewResource;
@@ -41,13 +42,13 @@ const HOUR: i64 = 3_600_000;
 
 struct Seeded {
     tokens: Vec<String>,
-    accounts: Vec<String>,
-    space: String,
-    seats: Vec<String>,
-    trained: Vec<String>,
-    bare: (String, Vec<String>),
-    contended: String,
-    series_units: Vec<String>,
+    accounts: Vec<AccountId>,
+    space: SpaceId,
+    seats: Vec<UnitId>,
+    trained: Vec<UnitId>,
+    bare: (ResourceId, Vec<UnitId>),
+    contended: ResourceId,
+    series_units: Vec<UnitId>,
 }
 
 async fn seed(db: &Db) -> Seeded {

@@ -14,7 +14,9 @@ mod common;
 
 use common::pct;
 use labinn::config::{Config, Settings};
+use labinn::domain::booking::{BookingKind, BookingStatus};
 use labinn::domain::checkin::{Secret, booking_code};
+use labinn::domain::ids::{AccountId, BookingId, ResourceId, SpaceId, UnitId};
 use labinn::domain::interval::Interval;
 use labinn::store::Db;
 use labinn::store::accounts::NewAccount;
@@ -29,7 +31,7 @@ const PHASE: Duration = Duration::from_secs(8);
 const SECRET: &str = "bench-checkin-secret-0123456789abcdef";
 const MIN: i64 = 60_000;
 
-async fn space_with_units(db: &Db, units: usize, now: i64) -> (String, String, Vec<String>) {
+async fn space_with_units(db: &Db, units: usize, now: i64) -> (SpaceId, ResourceId, Vec<UnitId>) {
     let space = common::bench_space(db, "maker_space", "2026-01-01T00:00:00", 1440, now).await;
     let labels: Vec<String> = (1..=units).map(|i| format!("U{i:06}")).collect();
     let resource = db
@@ -49,7 +51,7 @@ async fn space_with_units(db: &Db, units: usize, now: i64) -> (String, String, V
     (space, resource, units)
 }
 
-async fn maker(db: &Db, now: i64) -> String {
+async fn maker(db: &Db, now: i64) -> AccountId {
     db.create_account(&NewAccount {
         email: "bench@example.org",
         password_hash: "x",
@@ -65,12 +67,12 @@ async fn maker(db: &Db, now: i64) -> String {
 /// Inserts `spans` (unit, interval) as confirmed bookings, 5,000 per transaction; returns the ids.
 async fn book_all(
     db: &Db,
-    space: &str,
-    resource: &str,
-    account: &str,
-    spans: &[(String, Interval)],
+    space: &SpaceId,
+    resource: &ResourceId,
+    account: &AccountId,
+    spans: &[(UnitId, Interval)],
     now: i64,
-) -> Vec<(String, String)> {
+) -> Vec<(BookingId, String)> {
     let mut out = Vec::new();
     for chunk in spans.chunks(5000) {
         let nonces: Vec<String> = chunk.iter().map(|_| labinn::auth::checkin_nonce().unwrap()).collect();
@@ -83,12 +85,12 @@ async fn book_all(
                 space_id: space,
                 account_id: account,
                 organisation_id: None,
-                status: "confirmed",
+                status: BookingStatus::Confirmed,
                 span: *span,
                 blocked: *span,
                 purpose: "",
                 checkin_nonce: nonce,
-                kind: "single",
+                kind: BookingKind::Single,
                 now,
             })
             .collect();
@@ -110,11 +112,12 @@ async fn scan_phase(label: &str, url: &str, pace: Option<Duration>) {
     let (space, resource, units) = space_with_units(&db, KIOSKS * PER_KIOSK, now).await;
     let account = maker(&db, now).await;
     let start = now - now.rem_euclid(MIN) - 5 * MIN;
-    let spans: Vec<(String, Interval)> =
+    let spans: Vec<(UnitId, Interval)> =
         units.iter().map(|u| (u.clone(), Interval::new(start, start + 120 * MIN).unwrap())).collect();
     let booked = book_all(&db, &space, &resource, &account, &spans, now).await;
     let secret = Secret::new(SECRET.as_bytes().to_vec()).unwrap();
-    let codes: Vec<String> = booked.iter().map(|(id, nonce)| booking_code(&secret, id, nonce).unwrap()).collect();
+    let codes: Vec<String> =
+        booked.iter().map(|(id, nonce)| booking_code(&secret, id.as_str(), nonce).unwrap()).collect();
     let mut tokens = Vec::new();
     for k in 0..KIOSKS {
         let pairing = format!("PAIR{k:04}");

@@ -9,6 +9,7 @@
 use crate::domain::calendar::{format_utc, local_to_utc, utc_to_local};
 use crate::domain::catalog::SpaceKind;
 use crate::domain::identity::{OrganisationKind, Role};
+use crate::domain::ids::{AccountId, SpaceId};
 use crate::domain::policy::ResourceKind;
 use crate::service::accounts::{self, GrantRequest, NewAdmin, RegisterRequest};
 use crate::service::catalog::{self, CreateClosure, CreateOpeningRule, CreateResource, CreateSpace, UnitsSpec};
@@ -343,14 +344,14 @@ pub async fn seed(svc: &Services, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
         );
     }
     for (login, id) in DEMO_LOGINS.iter().zip(&ids) {
-        let grant = |role, space: Option<&String>| GrantRequest { role, space: space.cloned() };
+        let grant = |role, space: Option<&SpaceId>| GrantRequest { role, space: space.map(SpaceId::to_string) };
         match login.role {
             "reviewer" => {
-                accounts::grant(svc, &admin_power, id, &grant(Role::Reviewer, None), now).await?;
+                accounts::grant(svc, &admin_power, id.as_str(), &grant(Role::Reviewer, None), now).await?;
             }
             "operator" => {
                 for space in &space_ids {
-                    accounts::grant(svc, &admin_power, id, &grant(Role::Operator, Some(space)), now).await?;
+                    accounts::grant(svc, &admin_power, id.as_str(), &grant(Role::Operator, Some(space)), now).await?;
                 }
             }
             _ => {}
@@ -376,7 +377,8 @@ pub async fn seed(svc: &Services, now: i64) -> anyhow::Result<Vec<DemoLogin>> {
     let operator = accounts::identity_of(svc, &ids[1]).await?;
     let mut kiosks = Vec::new();
     for space in &space_ids {
-        let op = operator.require_operator_of(svc.db.space(space).await?, "the demo operator runs every space")?;
+        let op =
+            operator.require_operator_of(svc.db.space(space.as_str()).await?, "the demo operator runs every space")?;
         let existing = checkin::kiosks(svc, &op).await?;
         let id = match existing.first() {
             Some(k) => k.id.clone(),
@@ -420,7 +422,7 @@ async fn ensure_space(
     s: &DemoSpace,
     operator_org: &str,
     now: i64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<SpaceId> {
     match svc.db.space(s.slug).await {
         Ok(existing) => return Ok(existing.id),
         Err(StoreError::NotFound) => {}
@@ -446,7 +448,7 @@ async fn ensure_space(
         },
     };
     let id = catalog::create_space(svc, admin, &req, now).await?;
-    let op = catalog::operate(admin, svc.db.space(&id).await?)?;
+    let op = catalog::operate(admin, svc.db.space(id.as_str()).await?)?;
     let zone = catalog::zone_of(op.space())?;
     for (rrule, start, minutes) in s.hours {
         let rule = CreateOpeningRule {
@@ -504,13 +506,13 @@ async fn ensure_space(
         let start = local_to_utc(zone.tz(), today.and_time(chrono::NaiveTime::MIN));
         let end = start + 3 * crate::domain::calendar::DAY_MS;
         let reason = "维护：更换喷嘴 Maintenance: nozzle replacement";
-        let req = closure(reason, format_utc(start), format_utc(end), Some(unit));
+        let req = closure(reason, format_utc(start), format_utc(end), Some(unit.to_string()));
         catalog::create_closure(svc, &op, &req, now).await?;
     }
     Ok(id)
 }
 
-async fn ensure_account(svc: &Services, login: &DemoLogin, now: i64) -> anyhow::Result<String> {
+async fn ensure_account(svc: &Services, login: &DemoLogin, now: i64) -> anyhow::Result<AccountId> {
     if let Some(a) = svc.db.account_by_email(login.email).await? {
         if login.role == "admin" {
             // The role may be missing (an account made by hand before the demo ran).

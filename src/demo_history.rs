@@ -4,8 +4,12 @@
 //! the ledger are what a real district would have. Deterministic (a fixed seed) and done
 //! once per database (the `demo_history` setting).
 
+use crate::domain::booking::{BookingKind, BookingStatus};
 use crate::domain::calendar::{DAY_MS, MINUTE_MS, local_to_utc, utc_to_local};
+use crate::domain::checkin::SessionOrigin;
+use crate::domain::ids::{AccountId, BookingId, SpaceId};
 use crate::domain::interval::Interval;
+use crate::domain::policy::ResourceKind;
 use crate::store::Db;
 use crate::store::bookings::NewBooking;
 use crate::store::checkin::Actor;
@@ -36,9 +40,9 @@ impl Rng {
 }
 
 enum Step {
-    Cancel { booking: String, by: String },
-    CheckIn { booking: String, kiosk: String },
-    CheckOut { booking: String, kiosk: Option<String>, ended_at: i64 },
+    Cancel { booking: BookingId, by: AccountId },
+    CheckIn { booking: BookingId, kiosk: String },
+    CheckOut { booking: BookingId, kiosk: Option<String>, ended_at: i64 },
     NoShowTick,
 }
 
@@ -46,7 +50,7 @@ enum Step {
 ///
 /// # Errors
 /// Store errors.
-pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: i64) -> anyhow::Result<History> {
+pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], now: i64) -> anyhow::Result<History> {
     if db.setting("demo_history").await?.is_some() || makers.is_empty() {
         return Ok(History::default());
     }
@@ -54,12 +58,12 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
     let mut h = History::default();
     let mut units_of_space = Vec::new();
     for (space_id, kiosk) in kiosks {
-        let space = db.space(space_id).await?;
+        let space = db.space(space_id.as_str()).await?;
         let tz: chrono_tz::Tz = space.timezone.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut units = Vec::new();
         for r in db.resources_of(space_id).await? {
             // Stays span nights and follow other rules; the history covers hourly use.
-            if r.kind == "inn_room" || r.archived_at.is_some() {
+            if r.kind == ResourceKind::InnRoom.as_str() || r.archived_at.is_some() {
                 continue;
             }
             for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).take(4) {
@@ -102,12 +106,12 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
                 space_id,
                 account_id: maker,
                 organisation_id: None,
-                status: "confirmed",
+                status: BookingStatus::Confirmed,
                 span: *span,
                 blocked: *span,
                 purpose: "demo",
                 checkin_nonce: nonce,
-                kind: "single",
+                kind: BookingKind::Single,
                 now: span.start() - (1 + rng.below(2) as i64) * DAY_MS,
             };
             let (_, got) = db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
@@ -151,16 +155,19 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
                 }
                 Step::CheckIn { booking, kiosk } => {
                     let b = db.booking(&booking).await?;
-                    let actor = Actor { how: "kiosk", kiosk_id: Some(&kiosk), operator_id: None, note: None };
+                    let actor =
+                        Actor { how: SessionOrigin::Kiosk, kiosk_id: Some(&kiosk), operator_id: None, note: None };
                     if db.check_in(&b, &actor, at).await?.is_some() {
                         h.sessions += 1;
                     }
                 }
                 Step::CheckOut { booking, kiosk, ended_at } => {
                     let actor = match &kiosk {
-                        Some(k) => Actor { how: "kiosk", kiosk_id: Some(k), operator_id: None, note: None },
+                        Some(k) => {
+                            Actor { how: SessionOrigin::Kiosk, kiosk_id: Some(k), operator_id: None, note: None }
+                        }
                         None => Actor {
-                            how: "automatic",
+                            how: SessionOrigin::Automatic,
                             kiosk_id: None,
                             operator_id: None,
                             note: Some("no check-out scanned"),
@@ -179,7 +186,7 @@ pub async fn seed(db: &Db, makers: &[String], kiosks: &[(String, String)], now: 
 
 /// Two bookings ahead for the demo maker, so that `/me` shows real check-in codes: a 3D
 /// printer tomorrow 10:00-12:00 in the factory, and a hot desk the day after, 09:00-17:00.
-async fn upcoming(db: &Db, maker: &str, now: i64) -> anyhow::Result<()> {
+async fn upcoming(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
     let tz = chrono_tz::Asia::Shanghai;
     let today = utc_to_local(tz, now).date_naive();
     for (space, resource_en, days, from, to) in [
@@ -201,12 +208,12 @@ async fn upcoming(db: &Db, maker: &str, now: i64) -> anyhow::Result<()> {
             space_id: &space.id,
             account_id: maker,
             organisation_id: None,
-            status: "confirmed",
+            status: BookingStatus::Confirmed,
             span,
             blocked: span,
             purpose: "demo",
             checkin_nonce: &nonce,
-            kind: "single",
+            kind: BookingKind::Single,
             now,
         };
         db.insert_bookings(std::slice::from_ref(&new), None, false).await?;

@@ -87,7 +87,13 @@ pub fn start_node(url: &str, extra: &[&str], env: &[(&str, String)]) -> (std::pr
 /// The bench space ("bench", Asia/Shanghai) of `kind`, open daily from `open_local` for
 /// `open_minutes`; returns its id.
 #[allow(dead_code)] // each bench compiles this module; not every one seeds a space
-pub async fn bench_space(db: &labinn::store::Db, kind: &str, open_local: &str, open_minutes: i64, now: i64) -> String {
+pub async fn bench_space(
+    db: &labinn::store::Db,
+    kind: &str,
+    open_local: &str,
+    open_minutes: i64,
+    now: i64,
+) -> labinn::domain::ids::SpaceId {
     let space = db
         .insert_space(labinn::store::catalog::NewSpace {
             slug: "bench",

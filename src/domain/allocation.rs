@@ -7,12 +7,13 @@
 //! block's end and the request, plus the time between the request and the next block's
 //! start (within the horizon looked at). Ties break by label, then id.
 
+use super::ids::UnitId;
 use super::interval::Interval;
 
 /// One unit as the allocator sees it.
 #[derive(Debug, Clone)]
 pub struct UnitState {
-    pub id: String,
+    pub id: UnitId,
     pub label: String,
     /// Blocked intervals of its live bookings.
     pub blocks: Vec<Interval>,
@@ -142,7 +143,7 @@ mod tests {
 
     fn unit(label: &str, blocks: &[(i64, i64)]) -> UnitState {
         UnitState {
-            id: format!("id-{label}"),
+            id: UnitId::new(format!("id-{label}")),
             label: label.into(),
             blocks: blocks.iter().map(|&(a, b)| iv(a, b)).collect(),
             closed: vec![],
@@ -214,7 +215,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, bs)| UnitState {
-                    id: format!("u{i}"),
+                    id: UnitId::new(format!("u{i}")),
                     label: format!("U{i:02}"),
                     blocks: bs.iter().map(|&(s, l)| iv(s, s + l)).collect(),
                     closed: vec![],
@@ -246,7 +247,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, bs)| UnitState {
-                    id: format!("u{i}"),
+                    id: UnitId::new(format!("u{i}")),
                     label: format!("U{i}"),
                     blocks: bs.iter().map(|&(s, l)| iv(s, s + l)).collect(),
                     closed: vec![],

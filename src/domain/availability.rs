@@ -2,6 +2,7 @@
 //! Pure: everything it needs is passed in.
 
 use super::calendar::{CalendarError, RecurringWindow, check_window};
+use super::ids::{ResourceId, UnitId};
 use super::interval::{Interval, normalize, subtract};
 
 /// When a closure applies.
@@ -30,9 +31,9 @@ pub enum Scope {
     /// The whole space: every resource and unit.
     Space,
     /// One resource: all its units.
-    Resource(String),
+    Resource(ResourceId),
     /// One unit.
-    Unit(String),
+    Unit(UnitId),
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct Closure {
 /// One unit's free time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitFree {
-    pub unit_id: String,
+    pub unit_id: UnitId,
     pub free: Vec<Interval>,
 }
 
@@ -56,7 +57,7 @@ pub struct UnitFree {
 pub fn open_intervals(
     openings: &[RecurringWindow],
     closures: &[Closure],
-    resource_id: Option<&str>,
+    resource_id: Option<&ResourceId>,
     window: Interval,
 ) -> Result<Vec<Interval>, CalendarError> {
     check_window(window)?;
@@ -68,7 +69,7 @@ pub fn open_intervals(
     for c in closures {
         let applies = match &c.scope {
             Scope::Space => true,
-            Scope::Resource(r) => Some(r.as_str()) == resource_id,
+            Scope::Resource(r) => Some(r) == resource_id,
             Scope::Unit(_) => false,
         };
         if applies {
@@ -85,33 +86,33 @@ pub fn open_intervals(
 /// # Errors
 /// [`CalendarError`] when the window is too long or a rule expands too far.
 pub fn free_by_unit(
-    resource_id: &str,
-    unit_ids: &[String],
+    resource_id: &ResourceId,
+    unit_ids: &[UnitId],
     openings: &[RecurringWindow],
     closures: &[Closure],
-    blocks: &[(String, Interval)],
+    blocks: &[(UnitId, Interval)],
     window: Interval,
 ) -> Result<Vec<UnitFree>, CalendarError> {
     let open = open_intervals(openings, closures, Some(resource_id), window)?;
-    let mut unit_closed: Vec<(&str, Vec<Interval>)> = Vec::new();
+    let mut unit_closed: Vec<(&UnitId, Vec<Interval>)> = Vec::new();
     for c in closures {
         if let Scope::Unit(u) = &c.scope {
-            unit_closed.push((u.as_str(), c.when.within(window)?));
+            unit_closed.push((u, c.when.within(window)?));
         }
     }
     // Group once: scanning every block for every unit would be quadratic.
-    let mut by_unit: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
+    let mut by_unit: std::collections::HashMap<&UnitId, Vec<Interval>> = std::collections::HashMap::new();
     for (u, i) in blocks {
         if let Some(i) = i.intersection(&window) {
-            by_unit.entry(u.as_str()).or_default().push(i);
+            by_unit.entry(u).or_default().push(i);
         }
     }
     Ok(unit_ids
         .iter()
         .map(|unit| {
-            let mut taken: Vec<Interval> = by_unit.remove(unit.as_str()).unwrap_or_default();
+            let mut taken: Vec<Interval> = by_unit.remove(unit).unwrap_or_default();
             for (u, ivs) in &unit_closed {
-                if u == unit {
+                if *u == unit {
                     taken.extend(ivs.iter().copied());
                 }
             }
@@ -142,13 +143,13 @@ mod tests {
         let z = berlin();
         let day = local_day(z.tz(), NaiveDate::from_ymd_opt(2026, 3, 29).unwrap());
         let open = nine_to_six(z).expand(day).unwrap()[0];
-        let units = vec!["u1".to_owned(), "u2".to_owned()];
-        let blocks = vec![("u1".to_owned(), Interval::new(open.start() + H, open.start() + 2 * H).unwrap())];
+        let units = vec![UnitId::new("u1"), UnitId::new("u2")];
+        let blocks = vec![(UnitId::new("u1"), Interval::new(open.start() + H, open.start() + 2 * H).unwrap())];
         let closures = vec![Closure {
-            scope: Scope::Unit("u2".into()),
+            scope: Scope::Unit(UnitId::new("u2")),
             when: When::Once(Interval::new(open.start(), open.start() + 4 * H).unwrap()),
         }];
-        let got = free_by_unit("r", &units, &[nine_to_six(z)], &closures, &blocks, day).unwrap();
+        let got = free_by_unit(&ResourceId::new("r"), &units, &[nine_to_six(z)], &closures, &blocks, day).unwrap();
         let show = |f: &UnitFree| -> Vec<String> {
             f.free
                 .iter()
@@ -165,10 +166,10 @@ mod tests {
     fn a_space_closure_closes_every_resource_and_a_resource_closure_only_its_own() {
         let z = berlin();
         let day = local_day(z.tz(), NaiveDate::from_ymd_opt(2026, 5, 1).unwrap());
-        let closures = vec![Closure { scope: Scope::Resource("other".into()), when: When::Once(day) }];
-        assert_eq!(open_intervals(&[nine_to_six(z)], &closures, Some("r"), day).unwrap().len(), 1);
+        let closures = vec![Closure { scope: Scope::Resource(ResourceId::new("other")), when: When::Once(day) }];
+        assert_eq!(open_intervals(&[nine_to_six(z)], &closures, Some(&ResourceId::new("r")), day).unwrap().len(), 1);
         let closures = vec![Closure { scope: Scope::Space, when: When::Once(day) }];
-        assert!(open_intervals(&[nine_to_six(z)], &closures, Some("r"), day).unwrap().is_empty());
+        assert!(open_intervals(&[nine_to_six(z)], &closures, Some(&ResourceId::new("r")), day).unwrap().is_empty());
     }
 
     #[test]
@@ -187,14 +188,14 @@ mod tests {
                 local_day(z.tz(), NaiveDate::from_ymd_opt(2026, 3, 26).unwrap()).start(),
                 local_day(z.tz(), NaiveDate::from_ymd_opt(2026, 4, 1).unwrap()).end(),
             ).unwrap();
-            let units: Vec<String> = (0..3).map(|i| format!("u{i}")).collect();
-            let blocks: Vec<(String, Interval)> = blocks
+            let units: Vec<UnitId> = (0..3).map(|i| UnitId::new(format!("u{i}"))).collect();
+            let blocks: Vec<(UnitId, Interval)> = blocks
                 .into_iter()
-                .map(|(u, h, len)| (format!("u{u}"), Interval::new(week.start() + h * H, week.start() + (h + len) * H).unwrap()))
+                .map(|(u, h, len)| (UnitId::new(format!("u{u}")), Interval::new(week.start() + h * H, week.start() + (h + len) * H).unwrap()))
                 .collect();
             let rules = [nine_to_six(z)];
-            let open = open_intervals(&rules, &[], Some("r"), week).unwrap();
-            for uf in free_by_unit("r", &units, &rules, &[], &blocks, week).unwrap() {
+            let open = open_intervals(&rules, &[], Some(&ResourceId::new("r")), week).unwrap();
+            for uf in free_by_unit(&ResourceId::new("r"), &units, &rules, &[], &blocks, week).unwrap() {
                 for f in &uf.free {
                     prop_assert!(open.iter().any(|o| o.contains(f)));
                     for (u, b) in &blocks {

@@ -7,6 +7,72 @@ use super::policy::{BookingPolicy, Eligibility, Quota};
 use chrono::{Datelike, Duration, NaiveTime, Timelike};
 use serde::Serialize;
 
+text_enum! {
+    /// Where a booking stands. A *live* booking holds its unit: no other live booking of the
+    /// unit may overlap its blocked interval (the database enforces it).
+    pub enum BookingStatus {
+        /// Live; awaits an operator's approval.
+        Pending => "pending",
+        /// Live; can be checked in.
+        Confirmed => "confirmed",
+        /// Live; a metered session is open.
+        CheckedIn => "checked_in",
+        /// Checked out.
+        Completed => "completed",
+        /// Cancelled by its maker or an operator.
+        Cancelled => "cancelled",
+        /// An operator declined it.
+        Declined => "declined",
+        /// Not checked in by its start + the grace; released.
+        NoShow => "no_show",
+    }
+}
+
+impl BookingStatus {
+    /// The statuses that hold a unit.
+    pub const LIVE: [BookingStatus; 3] = [BookingStatus::Pending, BookingStatus::Confirmed, BookingStatus::CheckedIn];
+
+    /// Whether a booking of this status holds its unit (and has a check-in code).
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+
+    /// The status of a new booking: pending where an operator must approve it.
+    pub fn new_booking(requires_approval: bool) -> Self {
+        if requires_approval { BookingStatus::Pending } else { BookingStatus::Confirmed }
+    }
+}
+
+text_enum! {
+    /// How a booking was made.
+    pub enum BookingKind {
+        /// One booking of a unit or a resource.
+        Single => "single",
+        /// An occurrence of a recurring series.
+        Series => "series",
+        /// A maker-inn stay of whole nights.
+        Stay => "stay",
+        /// Made at a kiosk by a personal code, from now.
+        WalkUp => "walk_up",
+    }
+}
+
+text_enum! {
+    /// Where a waitlist entry stands.
+    pub enum WaitStatus {
+        /// Waiting for the time to free up.
+        Waiting => "waiting",
+        /// Claimed by a node that is trying to book it (answers show it as waiting).
+        Offered => "offered",
+        /// Booked: the entry names the booking.
+        Fulfilled => "fulfilled",
+        /// Its start passed while it waited.
+        Expired => "expired",
+        /// The maker left the waitlist.
+        Cancelled => "cancelled",
+    }
+}
+
 /// One broken rule, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {

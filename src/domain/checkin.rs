@@ -205,6 +205,29 @@ impl DenyReason {
     }
 }
 
+text_enum! {
+    /// Who opened or closed a metered session.
+    pub enum SessionOrigin {
+        /// A kiosk scanned the maker's code.
+        Kiosk => "kiosk",
+        /// An operator, by hand, with a reason.
+        Operator => "operator",
+        /// The automatic check-out at the booking's end + the grace (closing only).
+        Automatic => "automatic",
+        /// A walk-up at a kiosk (opening only).
+        WalkUp => "walk_up",
+    }
+}
+
+text_enum! {
+    /// What a kiosk decided about a scan.
+    pub enum ScanDecision {
+        CheckIn => "check_in",
+        CheckOut => "check_out",
+        Deny => "deny",
+    }
+}
+
 /// The kiosk's answer for one booking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -216,8 +239,8 @@ pub enum Outcome {
 
 /// What the kiosk knows about the scanned booking.
 #[derive(Debug, Clone)]
-pub struct BookingAtKiosk<'a> {
-    pub status: &'a str,
+pub struct BookingAtKiosk {
+    pub status: super::booking::BookingStatus,
     pub starts_at: Millis,
     pub ends_at: Millis,
     /// The booking's space is the kiosk's space.
@@ -230,17 +253,18 @@ pub struct BookingAtKiosk<'a> {
 
 /// The kiosk rule. A checked-in booking checks out; a confirmed one checks in from
 /// `start - checkin_opens` until `start + no_show_grace` (and never after its end).
-pub fn decide(b: &BookingAtKiosk<'_>, now: Millis) -> Outcome {
+pub fn decide(b: &BookingAtKiosk, now: Millis) -> Outcome {
+    use super::booking::BookingStatus as S;
     use DenyReason as R;
     let deny = |r| Outcome::Deny(r, None);
     match b.status {
-        "cancelled" | "declined" => return deny(R::Cancelled),
+        S::Cancelled | S::Declined => return deny(R::Cancelled),
         _ if !b.same_space => return deny(R::WrongSpace),
-        "pending" => return deny(R::PendingApproval),
-        "completed" => return deny(R::AlreadyCheckedOut),
-        "no_show" => return deny(R::NoShow),
-        "checked_in" => return Outcome::CheckOut,
-        _ => {}
+        S::Pending => return deny(R::PendingApproval),
+        S::Completed => return deny(R::AlreadyCheckedOut),
+        S::NoShow => return deny(R::NoShow),
+        S::CheckedIn => return Outcome::CheckOut,
+        S::Confirmed => {}
     }
     let opens = b.starts_at - b.checkin_opens_minutes_before.max(0) * MINUTE_MS;
     if now < opens {
@@ -259,6 +283,7 @@ pub fn decide(b: &BookingAtKiosk<'_>, now: Millis) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::booking::BookingStatus as S;
     use proptest::prelude::*;
 
     fn secret() -> Secret {
@@ -315,7 +340,7 @@ mod tests {
         assert!(Secret::new(vec![1; 31]).is_err());
     }
 
-    fn booking(status: &str) -> BookingAtKiosk<'_> {
+    fn booking(status: S) -> BookingAtKiosk {
         BookingAtKiosk {
             status,
             starts_at: 60 * MINUTE_MS,
@@ -330,18 +355,18 @@ mod tests {
     #[test]
     fn the_kiosk_rule() {
         let m = MINUTE_MS;
-        assert_eq!(decide(&booking("confirmed"), 44 * m), Outcome::Deny(DenyReason::TooEarly, Some(45 * m)));
-        assert_eq!(decide(&booking("confirmed"), 45 * m), Outcome::CheckIn);
-        assert_eq!(decide(&booking("confirmed"), 74 * m), Outcome::CheckIn);
-        assert_eq!(decide(&booking("confirmed"), 75 * m), Outcome::Deny(DenyReason::NoShow, None));
-        assert_eq!(decide(&booking("checked_in"), 200 * m), Outcome::CheckOut);
-        assert_eq!(decide(&booking("completed"), 70 * m), Outcome::Deny(DenyReason::AlreadyCheckedOut, None));
-        assert_eq!(decide(&booking("cancelled"), 70 * m), Outcome::Deny(DenyReason::Cancelled, None));
-        assert_eq!(decide(&booking("pending"), 70 * m), Outcome::Deny(DenyReason::PendingApproval, None));
-        assert_eq!(decide(&booking("no_show"), 70 * m), Outcome::Deny(DenyReason::NoShow, None));
-        let elsewhere = BookingAtKiosk { same_space: false, ..booking("confirmed") };
+        assert_eq!(decide(&booking(S::Confirmed), 44 * m), Outcome::Deny(DenyReason::TooEarly, Some(45 * m)));
+        assert_eq!(decide(&booking(S::Confirmed), 45 * m), Outcome::CheckIn);
+        assert_eq!(decide(&booking(S::Confirmed), 74 * m), Outcome::CheckIn);
+        assert_eq!(decide(&booking(S::Confirmed), 75 * m), Outcome::Deny(DenyReason::NoShow, None));
+        assert_eq!(decide(&booking(S::CheckedIn), 200 * m), Outcome::CheckOut);
+        assert_eq!(decide(&booking(S::Completed), 70 * m), Outcome::Deny(DenyReason::AlreadyCheckedOut, None));
+        assert_eq!(decide(&booking(S::Cancelled), 70 * m), Outcome::Deny(DenyReason::Cancelled, None));
+        assert_eq!(decide(&booking(S::Pending), 70 * m), Outcome::Deny(DenyReason::PendingApproval, None));
+        assert_eq!(decide(&booking(S::NoShow), 70 * m), Outcome::Deny(DenyReason::NoShow, None));
+        let elsewhere = BookingAtKiosk { same_space: false, ..booking(S::Confirmed) };
         assert_eq!(decide(&elsewhere, 70 * m), Outcome::Deny(DenyReason::WrongSpace, None));
-        let untrained = BookingAtKiosk { trainings_valid: false, ..booking("confirmed") };
+        let untrained = BookingAtKiosk { trainings_valid: false, ..booking(S::Confirmed) };
         assert_eq!(decide(&untrained, 70 * m), Outcome::Deny(DenyReason::TrainingExpired, None));
     }
 
@@ -349,11 +374,11 @@ mod tests {
         /// Check-in is granted only inside its window, and a granted check-in always has a
         /// confirmed booking in the kiosk's space.
         #[test]
-        fn check_in_only_inside_the_window(now in -1000i64..1000, opens in 0i64..120, grace in 0i64..120, status in prop::sample::select(vec!["confirmed", "pending", "checked_in", "completed", "cancelled", "no_show"]), same in any::<bool>()) {
+        fn check_in_only_inside_the_window(now in -1000i64..1000, opens in 0i64..120, grace in 0i64..120, status in prop::sample::select(S::ALL.to_vec()), same in any::<bool>()) {
             let b = BookingAtKiosk { status, starts_at: 0, ends_at: 60 * MINUTE_MS, same_space: same, checkin_opens_minutes_before: opens, no_show_grace_minutes: grace, trainings_valid: true };
             let at = now * MINUTE_MS;
             if decide(&b, at) == Outcome::CheckIn {
-                prop_assert!(status == "confirmed" && same);
+                prop_assert!(status == S::Confirmed && same);
                 prop_assert!(at >= -opens * MINUTE_MS && at < (grace * MINUTE_MS).min(60 * MINUTE_MS));
             }
         }

@@ -141,7 +141,7 @@ impl Locale {
 }
 
 /// What an account may do. `operator` is scoped to the spaces it runs; the others are global.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Books resources and checks in. Every registered account is a maker.
@@ -177,6 +177,15 @@ impl Role {
     /// Whether a grant of this role must name a space.
     pub fn is_space_scoped(self) -> bool {
         matches!(self, Role::Operator)
+    }
+}
+
+text_enum! {
+    /// A member's role in an organisation.
+    pub enum MemberRole {
+        /// Manages the members.
+        Owner => "owner",
+        Member => "member",
     }
 }
 

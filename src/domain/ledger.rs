@@ -13,6 +13,22 @@ use sha2::{Digest, Sha256};
 /// The "previous hash" of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+text_enum! {
+    /// What an entry records.
+    pub enum EntryKind {
+        /// A metered session opened (kiosk, operator, walk-up).
+        CheckIn => "check_in",
+        /// A metered session closed (kiosk, operator, automatic).
+        CheckOut => "check_out",
+        /// A booking released because nobody checked in.
+        NoShow => "no_show",
+        /// A booking cancelled.
+        Cancellation => "cancellation",
+        /// A session's facts corrected by an operator.
+        Correction => "correction",
+    }
+}
+
 /// One ledger entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

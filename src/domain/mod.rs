@@ -3,6 +3,45 @@
 //! Everything here takes `now` (and any data it needs) as arguments, so it can be
 //! property-tested and reused by the HTTP layer, the store and the jobs alike.
 
+/// Defines an enum stored as text: its variants with their text, `as_str`, `from_db` (the
+/// stored text back) and `ALL`. Statuses, kinds and origins are these, so that a misspelt
+/// status cannot compile (a report that counts by status counts what it says).
+macro_rules! text_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The text it is stored as.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The value stored as `s`, if any.
+            pub fn from_db(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod allocation;
 pub mod availability;
 pub mod booking;
@@ -10,6 +49,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod checkin;
 pub mod identity;
+pub mod ids;
 pub mod interval;
 pub mod ledger;
 pub mod policy;

@@ -41,10 +41,10 @@ async fn bench_insert(
 /// start of the hour it books.
 #[derive(serde::Deserialize)]
 struct BenchBooking {
-    unit: String,
-    resource: String,
-    space: String,
-    account: String,
+    unit: crate::domain::ids::UnitId,
+    resource: crate::domain::ids::ResourceId,
+    space: crate::domain::ids::SpaceId,
+    account: crate::domain::ids::AccountId,
     from: i64,
 }
 
@@ -67,12 +67,12 @@ async fn bench_insert_booking(
             space_id: &q.space,
             account_id: &q.account,
             organisation_id: None,
-            status: "confirmed",
+            status: crate::domain::booking::BookingStatus::Confirmed,
             span,
             blocked: span,
             purpose: "",
             checkin_nonce: &id[id.len() - 10..],
-            kind: "single",
+            kind: crate::domain::booking::BookingKind::Single,
             now,
         })
         .await?;

@@ -347,7 +347,7 @@ async fn space_page_in(
     let space = find_space(svc, slug).await?;
     let zone = zone_of(&space)?;
     let open = availability::open_state(svc, &space, now).await?;
-    let detail = space_detail(svc, &space.id).await?;
+    let detail = space_detail(svc, space.id.as_str()).await?;
     let day = availability::space_day(svc, space.clone(), q.date.as_deref(), now).await?;
     let status = match (open.until, open.next_open) {
         (Some(u), _) => format!("{} · {} {}", t.open_now, t.until, hhmm(&format_local(zone.tz(), u))),

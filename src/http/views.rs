@@ -61,13 +61,13 @@ pub fn booking_view(b: &BookingRow) -> Result<BookingView, ServiceError> {
         .map_err(|e| ServiceError::internal(anyhow::anyhow!("booking {} has a bad zone: {e:?}", b.id)))?;
     let when = Interval::new(b.starts_at, b.ends_at).map_err(ServiceError::internal)?;
     Ok(BookingView {
-        id: b.id.clone(),
-        status: b.status.clone(),
-        kind: b.kind.clone(),
-        resource_id: b.resource_id.clone(),
+        id: b.id.to_string(),
+        status: b.status.as_str().to_owned(),
+        kind: b.kind.as_str().to_owned(),
+        resource_id: b.resource_id.to_string(),
         resource_name_zh: b.resource_name_zh.clone(),
         resource_name_en: b.resource_name_en.clone(),
-        unit_id: b.unit_id.clone(),
+        unit_id: b.unit_id.to_string(),
         unit_label: b.unit_label.clone(),
         space: b.space_slug.clone(),
         timezone: b.timezone.clone(),
@@ -107,8 +107,12 @@ pub fn owner_view(svc: &Services, b: &BookingRow) -> Result<BookingView, Service
 ///
 /// # Errors
 /// As [`booking_view`].
-pub fn view_for(svc: &Services, viewer: &str, b: &BookingRow) -> Result<BookingView, ServiceError> {
-    if b.account_id == viewer { owner_view(svc, b) } else { booking_view(b) }
+pub fn view_for(
+    svc: &Services,
+    viewer: &crate::domain::ids::AccountId,
+    b: &BookingRow,
+) -> Result<BookingView, ServiceError> {
+    if &b.account_id == viewer { owner_view(svc, b) } else { booking_view(b) }
 }
 
 /// An account as others may see it (never the password hash).
@@ -128,7 +132,7 @@ pub struct AccountView {
 impl From<&AccountRow> for AccountView {
     fn from(a: &AccountRow) -> Self {
         AccountView {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             email: a.email.clone(),
             display_name: a.display_name.clone(),
             locale: a.locale.clone(),
@@ -150,7 +154,7 @@ pub struct RoleView {
 
 impl From<&RoleGrantRow> for RoleView {
     fn from(g: &RoleGrantRow) -> Self {
-        RoleView { role: g.role.clone(), space_id: g.space_id.clone() }
+        RoleView { role: g.role.as_str().to_owned(), space_id: g.space_id.as_ref().map(ToString::to_string) }
     }
 }
 
@@ -186,7 +190,7 @@ pub struct MyOrganisation {
 }
 
 impl MyOrganisation {
-    pub fn of((o, role): &(OrganisationRow, String)) -> Self {
-        MyOrganisation { organisation: o.into(), my_role: role.clone() }
+    pub fn of((o, role): &(OrganisationRow, crate::domain::identity::MemberRole)) -> Self {
+        MyOrganisation { organisation: o.into(), my_role: role.as_str().to_owned() }
     }
 }

@@ -6,6 +6,7 @@ use super::{Code, ServiceError, ServiceResult, Services};
 use crate::auth::new_token;
 use crate::domain::ValidationErrors;
 use crate::domain::identity::{DisplayName, Email, Locale, Password, Role};
+use crate::domain::ids::{AccountId, SpaceId};
 use crate::store::StoreError;
 use crate::store::accounts::{AccountRow, Grant, NewAccount, RoleGrantRow};
 use serde::Deserialize;
@@ -138,7 +139,7 @@ pub async fn search(
     Ok(out)
 }
 
-async fn resolve_space(svc: &Services, role: Role, space: Option<&str>) -> ServiceResult<Option<String>> {
+async fn resolve_space(svc: &Services, role: Role, space: Option<&str>) -> ServiceResult<Option<SpaceId>> {
     match (role.is_space_scoped(), space) {
         (true, None) => {
             Err(ServiceError::invalid_field("space", "required", "an operator role names the space it runs"))
@@ -178,13 +179,13 @@ pub async fn grant(
     req: &GrantRequest,
     now: i64,
 ) -> ServiceResult<Vec<RoleGrantRow>> {
-    let account = svc.db.account(account_id).await.map_err(ServiceError::missing("account"))?;
+    let account = svc.db.account(&AccountId::new(account_id)).await.map_err(ServiceError::missing("account"))?;
     let space_id = resolve_space(svc, req.role, req.space.as_deref()).await?;
     svc.db
         .grant_role(Grant {
             account_id: &account.id,
             role: req.role,
-            space_id: space_id.as_deref(),
+            space_id: space_id.as_ref(),
             granted_by: Some(admin.id()),
             now,
         })
@@ -205,11 +206,12 @@ pub async fn revoke(
     role: Role,
     space: Option<&str>,
 ) -> ServiceResult<()> {
-    if role == Role::Admin && account_id == admin.id() {
+    let account_id = AccountId::new(account_id);
+    if role == Role::Admin && &account_id == admin.id() {
         return Err(ServiceError::new(Code::LastAdminGuard, "an admin cannot revoke their own admin role"));
     }
     let space_id = resolve_space(svc, role, space).await?;
-    if svc.db.revoke_role(account_id, role, space_id.as_deref()).await? {
+    if svc.db.revoke_role(&account_id, role, space_id.as_ref()).await? {
         Ok(())
     } else {
         Err(ServiceError::not_found("role grant"))
@@ -221,7 +223,7 @@ pub async fn revoke(
 /// # Errors
 /// [`Code::NotFound`] for an unknown account.
 pub async fn set_verified(svc: &Services, _op: &AnyOperator, account_id: &str, verified: bool) -> ServiceResult<()> {
-    svc.db.set_verified(account_id, verified).await.map_err(ServiceError::missing("account"))
+    svc.db.set_verified(&AccountId::new(account_id), verified).await.map_err(ServiceError::missing("account"))
 }
 
 /// Who `labinn admin create` makes an admin: its flags, parsed.
@@ -282,7 +284,7 @@ pub async fn ensure_admin(svc: &Services, admin: &NewAdmin, now: i64) -> Service
 ///
 /// # Errors
 /// [`Code::NotFound`].
-pub async fn identity_of(svc: &Services, account_id: &str) -> ServiceResult<Identity> {
+pub async fn identity_of(svc: &Services, account_id: &AccountId) -> ServiceResult<Identity> {
     let account = svc.db.account(account_id).await.map_err(ServiceError::missing("account"))?;
     let roles = svc.db.roles_of(account_id).await?;
     Ok(Identity { account, roles, catalog_version: svc.db.catalog_version().await? })

@@ -4,6 +4,7 @@ use super::catalog::{closures_of, find_resource, find_space, opening_windows, zo
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::availability::{free_by_unit, open_intervals};
 use crate::domain::calendar::{DAY_MS, Zone, local_day, local_to_utc, parse_instant, utc_to_local};
+use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::store::catalog::{ResourceRow, SpaceRow, UnitRow};
 use chrono::NaiveDate;
@@ -81,11 +82,11 @@ pub struct ResourceFree {
 ///
 /// # Errors
 /// [`super::Code::WindowTooLong`], [`super::Code::NotFound`].
-pub async fn of_resource(svc: &Services, resource_id: &str, window: Interval) -> ServiceResult<ResourceFree> {
+pub async fn of_resource(svc: &Services, resource_id: &ResourceId, window: Interval) -> ServiceResult<ResourceFree> {
     crate::domain::calendar::check_window(window)?;
     let cal = svc.db.resource_calendar(resource_id, window).await?;
     let zone = zone_of(&cal.space)?;
-    let unit_ids: Vec<String> = cal.units.iter().map(|u| u.id.clone()).collect();
+    let unit_ids: Vec<UnitId> = cal.units.iter().map(|u| u.id.clone()).collect();
     let free = free_by_unit(
         &cal.resource.id,
         &unit_ids,
@@ -122,8 +123,8 @@ fn instant_or_date(field: &str, raw: &str, zone: Zone) -> ServiceResult<i64> {
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::ValidationFailed`], [`super::Code::WindowTooLong`].
 pub async fn of_resource_between(svc: &Services, id: &str, from: &str, to: &str) -> ServiceResult<ResourceFree> {
-    let resource = find_resource(svc, id).await?;
-    let space = find_space(svc, &resource.space_id).await?;
+    let resource = find_resource(svc, &ResourceId::new(id)).await?;
+    let space = find_space(svc, resource.space_id.as_str()).await?;
     let zone = zone_of(&space)?;
     let from = instant_or_date("from", from, zone)?;
     let to = instant_or_date("to", to, zone)?;

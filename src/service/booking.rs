@@ -18,8 +18,10 @@ use crate::domain::allocation::{UnitState, alternatives, rank};
 use crate::domain::booking::{
     BookingContext, MakerFacts, TrainingHold, Violation, check, local_week, needs_maker_record,
 };
+use crate::domain::booking::{BookingKind, BookingStatus};
 use crate::domain::calendar::{DAY_MS, MINUTE_MS, Span, Zone, parse_instant};
 use crate::domain::catalog::text;
+use crate::domain::ids::{AccountId, BookingId, ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::domain::policy::{BookingPolicy, ResourceKind, parse_hh_mm};
 use crate::domain::{FieldError, ValidationErrors};
@@ -41,7 +43,7 @@ pub const MAX_SERIES_OCCURRENCES: usize = 366;
 /// verified (then rules that read no other record of theirs need no read at all).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ForMaker<'a> {
-    pub id: &'a str,
+    pub id: &'a AccountId,
     pub verified: Option<bool>,
 }
 
@@ -52,7 +54,7 @@ impl<'a> ForMaker<'a> {
     }
 
     /// A maker known by id only (the waitlist books for them; a walk-up).
-    pub fn by_id(id: &'a str) -> Self {
+    pub fn by_id(id: &'a AccountId) -> Self {
         ForMaker { id, verified: None }
     }
 }
@@ -77,10 +79,10 @@ impl Loaded {
     }
 
     /// Every rule `span` breaks (a named unit's closures count too).
-    pub fn violations(&self, maker: &MakerFacts, span: Interval, unit: Option<&str>, now: i64) -> Vec<Violation> {
+    pub fn violations(&self, maker: &MakerFacts, span: Interval, unit: Option<&UnitId>, now: i64) -> Vec<Violation> {
         let mut closed = self.closed.clone();
         if let Some(u) = unit {
-            closed.extend(self.units.iter().filter(|x| x.id == u).flat_map(|x| x.closed.iter().copied()));
+            closed.extend(self.units.iter().filter(|x| &x.id == u).flat_map(|x| x.closed.iter().copied()));
         }
         check(
             &BookingContext {
@@ -119,25 +121,25 @@ impl Loaded {
 pub(crate) fn assemble(
     entry: &Entry,
     window: Interval,
-    only: Option<&str>,
-    blocks: &[(String, Interval)],
+    only: Option<&UnitId>,
+    blocks: &[(UnitId, Interval)],
 ) -> ServiceResult<Loaded> {
     let rules = entry_rules(entry)?;
     let zone = zone_of(&entry.space)?;
     let Expansion { hours, closed, unit_closed } = expansion(entry, window)?;
     // Group once: scanning every block for every unit would be quadratic.
-    let mut by_unit: std::collections::HashMap<&str, Vec<Interval>> = std::collections::HashMap::new();
+    let mut by_unit: std::collections::HashMap<&UnitId, Vec<Interval>> = std::collections::HashMap::new();
     for (id, i) in blocks {
-        by_unit.entry(id.as_str()).or_default().push(*i);
+        by_unit.entry(id).or_default().push(*i);
     }
     let units = entry
         .units
         .iter()
-        .filter(|u| only.is_none_or(|id| id == u.id))
+        .filter(|u| only.is_none_or(|id| *id == u.id))
         .map(|u| UnitState {
             id: u.id.clone(),
             label: u.label.clone(),
-            blocks: by_unit.remove(u.id.as_str()).unwrap_or_default(),
+            blocks: by_unit.remove(&u.id).unwrap_or_default(),
             closed: unit_closed.iter().filter(|(id, _)| id == &u.id).flat_map(|(_, ivs)| ivs.iter().copied()).collect(),
         })
         .collect();
@@ -151,11 +153,11 @@ pub(crate) fn assemble(
 /// Store errors.
 pub(crate) async fn maker_facts(
     svc: &Services,
-    maker: &str,
+    maker: &AccountId,
     entry: &Entry,
     loaded: &Loaded,
     at: i64,
-    blocks_of: Option<(&str, Interval)>,
+    blocks_of: Option<(&UnitId, Interval)>,
     now: i64,
 ) -> ServiceResult<(MakerFacts, Vec<Interval>)> {
     let resource = &entry.resource;
@@ -219,7 +221,7 @@ pub(crate) async fn decide(
     entry: &Entry,
     maker: ForMaker<'_>,
     span: Interval,
-    unit: Option<&str>,
+    unit: Option<&UnitId>,
     now: i64,
 ) -> ServiceResult<Decision> {
     let window = around(span)?;
@@ -259,18 +261,25 @@ fn around(span: Interval) -> ServiceResult<Interval> {
 /// A unit that could take the request, at the time it could.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Alternative {
-    pub unit_id: String,
+    #[schema(value_type = String)]
+    pub unit_id: UnitId,
     pub unit_label: String,
     pub when: Span,
 }
 
 /// The conflict for a taken unit (or a resource with no free unit): the blocks it overlaps
 /// and the nearest free alternatives on the same resource.
-pub(crate) fn conflict(d: &Decision, span: Interval, blocked: Interval, unit: Option<&str>, now: i64) -> ServiceError {
+pub(crate) fn conflict(
+    d: &Decision,
+    span: Interval,
+    blocked: Interval,
+    unit: Option<&UnitId>,
+    now: i64,
+) -> ServiceError {
     let conflicts: Vec<Span> = d
         .units
         .iter()
-        .filter(|u| unit.is_none_or(|id| id == u.id))
+        .filter(|u| unit.is_none_or(|id| *id == u.id))
         .flat_map(|u| u.blocks.iter().filter(|b| b.overlaps(&blocked)).copied())
         .take(20)
         .map(|i| Span::new(d.zone, i))
@@ -305,7 +314,7 @@ pub(crate) fn conflict(d: &Decision, span: Interval, blocked: Interval, unit: Op
 pub(crate) async fn entry_of(
     svc: &Services,
     version: Option<i64>,
-    resource_id: &str,
+    resource_id: &ResourceId,
 ) -> Result<Arc<Entry>, StoreError> {
     match version {
         Some(v) => svc.catalog.entry(&svc.db, v, resource_id).await,
@@ -324,9 +333,10 @@ pub(crate) async fn target(
     resource: Option<&str>,
     unit: Option<&str>,
     e: &mut ValidationErrors,
-) -> ServiceResult<Option<(Arc<Entry>, Option<String>)>> {
-    let resource_id = match (resource, unit) {
-        (Some(r), None) => r.to_owned(),
+) -> ServiceResult<Option<(Arc<Entry>, Option<UnitId>)>> {
+    let unit = unit.map(UnitId::new);
+    let resource_id = match (resource, &unit) {
+        (Some(r), None) => ResourceId::new(r),
         (None, Some(u)) => {
             let found = match version {
                 Some(_) => svc.catalog.resource_of_unit(&svc.db, u).await,
@@ -354,8 +364,8 @@ pub(crate) async fn target(
         }
         Err(err) => return Err(err.into()),
     };
-    if let Some(u) = unit
-        && !entry.units.iter().any(|x| x.id == u)
+    if let Some(u) = &unit
+        && !entry.units.iter().any(|x| &x.id == u)
     {
         // Not among the live units: retired (the entry keeps only live ones), or gone.
         match svc.db.unit(u).await {
@@ -373,7 +383,7 @@ pub(crate) async fn target(
         e.push(FieldError::new("resource", "archived", "this space is archived"));
         return Ok(None);
     }
-    Ok(Some((entry, unit.map(str::to_owned))))
+    Ok(Some((entry, unit)))
 }
 
 /// The team a maker books for: one they belong to.
@@ -382,7 +392,7 @@ pub(crate) async fn target(
 /// Store errors.
 pub(crate) async fn team_of(
     svc: &Services,
-    maker: &str,
+    maker: &AccountId,
     team: Option<&str>,
     e: &mut ValidationErrors,
 ) -> ServiceResult<Option<String>> {
@@ -414,11 +424,10 @@ pub(crate) fn nonce() -> ServiceResult<String> {
 /// Where a booking goes and for whom.
 pub(crate) struct Placement<'a> {
     pub entry: &'a Entry,
-    pub unit: Option<&'a str>,
+    pub unit: Option<&'a UnitId>,
     pub team: Option<&'a str>,
     pub purpose: &'a str,
-    /// `single`, `stay` or `walk_up`.
-    pub kind: &'a str,
+    pub kind: BookingKind,
 }
 
 /// Books `span` for `maker` on the best-fit unit (or the placement's unit), trying the next
@@ -428,7 +437,7 @@ pub(crate) struct Placement<'a> {
 /// Store errors other than an overlap.
 pub(crate) async fn place(
     svc: &Services,
-    maker: &str,
+    maker: &AccountId,
     t: &Placement<'_>,
     d: &Decision,
     span: Interval,
@@ -437,8 +446,8 @@ pub(crate) async fn place(
     let blocked = d.blocked(span);
     let horizon = around(span)?;
     let candidates: Vec<&UnitState> =
-        rank(&d.units, span, blocked, horizon).into_iter().filter(|u| t.unit.is_none_or(|id| id == u.id)).collect();
-    let status = if d.policy.requires_approval { "pending" } else { "confirmed" };
+        rank(&d.units, span, blocked, horizon).into_iter().filter(|u| t.unit.is_none_or(|id| *id == u.id)).collect();
+    let status = BookingStatus::new_booking(d.policy.requires_approval);
     let nonce = nonce()?;
     let (resource, space) = (&t.entry.resource, &t.entry.space);
     for candidate in &candidates {
@@ -458,7 +467,7 @@ pub(crate) async fn place(
         };
         match svc.db.insert_booking(&new).await {
             Ok(id) => {
-                tracing::info!(booking = %id, unit = %candidate.label, status, kind = t.kind, "booked");
+                tracing::info!(booking = %id, unit = %candidate.label, %status, kind = %t.kind, "booked");
                 // Everything the answer shows is known here: no read-back.
                 return Ok(Some(BookingRow {
                     id,
@@ -470,11 +479,11 @@ pub(crate) async fn place(
                     timezone: space.timezone.clone(),
                     resource_id: resource.id.clone(),
                     space_id: space.id.clone(),
-                    account_id: maker.to_owned(),
+                    account_id: maker.clone(),
                     organisation_id: t.team.map(str::to_owned),
                     series_id: None,
-                    kind: t.kind.to_owned(),
-                    status: status.to_owned(),
+                    kind: t.kind,
+                    status,
                     starts_at: span.start(),
                     ends_at: span.end(),
                     blocked_from: blocked.start(),
@@ -595,27 +604,32 @@ pub async fn book(svc: &Services, who: &Identity, req: &CreateBooking, now: i64)
     if let Some(rrule) = req.recurrence.as_deref() {
         let t = Placement {
             entry: &entry,
-            unit: unit.as_deref(),
+            unit: unit.as_ref(),
             team: team.as_deref(),
             purpose: &purpose,
-            kind: "series",
+            kind: BookingKind::Series,
         };
         return Ok(Booked::Series(book_series(svc, who, &t, span, rrule, req.on_conflict, now).await?));
     }
     let maker = ForMaker::of(who);
-    let d = decide(svc, &entry, maker, span, unit.as_deref(), now).await?;
+    let d = decide(svc, &entry, maker, span, unit.as_ref(), now).await?;
     if !d.violations.is_empty() {
         return Err(ServiceError::policy(&d.violations));
     }
-    let t =
-        Placement { entry: &entry, unit: unit.as_deref(), team: team.as_deref(), purpose: &purpose, kind: "single" };
+    let t = Placement {
+        entry: &entry,
+        unit: unit.as_ref(),
+        team: team.as_deref(),
+        purpose: &purpose,
+        kind: BookingKind::Single,
+    };
     if let Some(row) = place(svc, who.id(), &t, &d, span, now).await? {
         return Ok(Booked::One(Box::new(row)));
     }
     // Refresh what we know, so the answer names what took the time: every unit's blocks, for
     // the alternatives on the same resource.
     let fresh = decide(svc, &entry, maker, span, None, now).await?;
-    Err(conflict(&fresh, span, d.blocked(span), unit.as_deref(), now))
+    Err(conflict(&fresh, span, d.blocked(span), unit.as_ref(), now))
 }
 
 async fn book_series(
@@ -714,7 +728,7 @@ async fn book_series(
     // One unit for the whole series where it can; each occurrence otherwise to its best fit.
     let pairs: Vec<(Interval, Interval)> = accepted.iter().map(|o| (*o, loaded.blocked(*o))).collect();
     let units: Vec<UnitState> = match t.unit {
-        Some(id) => loaded.units.iter().filter(|u| u.id == id).cloned().collect(),
+        Some(id) => loaded.units.iter().filter(|u| &u.id == id).cloned().collect(),
         None => loaded.units.clone(),
     };
     let chosen = crate::domain::allocation::assign_series(&units, &pairs, window);
@@ -724,7 +738,7 @@ async fn book_series(
     for ((span, blocked), unit) in pairs.iter().zip(&chosen) {
         match unit {
             Some(u) => {
-                if anchor.as_deref() != Some(u.id.as_str()) {
+                if anchor.as_ref() != Some(&u.id) {
                     unit_changes.push(Alternative {
                         unit_id: u.id.clone(),
                         unit_label: u.label.clone(),
@@ -750,7 +764,7 @@ async fn book_series(
         return Err(ServiceError::new(Code::Conflict, "no occurrence of the series can be booked")
             .with_details(json!({ "skipped": skipped })));
     }
-    let status = if p.requires_approval { "pending" } else { "confirmed" };
+    let status = BookingStatus::new_booking(p.requires_approval);
     let nonces: Vec<String> = plan.iter().map(|_| nonce()).collect::<ServiceResult<_>>()?;
     let (resource, space) = (&t.entry.resource, &t.entry.space);
     let news: Vec<NewBooking<'_>> = plan
@@ -878,7 +892,7 @@ pub async fn book_stay(svc: &Services, who: &Identity, req: &CreateStay, now: i6
     if !d.violations.is_empty() {
         return Err(ServiceError::policy(&d.violations));
     }
-    let t = Placement { entry: &entry, unit: None, team: team.as_deref(), purpose: &purpose, kind: "stay" };
+    let t = Placement { entry: &entry, unit: None, team: team.as_deref(), purpose: &purpose, kind: BookingKind::Stay };
     match place(svc, who.id(), &t, &d, span, now).await? {
         Some(row) => Ok(row),
         None => Err(conflict(&d, span, span, None, now)),
@@ -917,7 +931,7 @@ pub async fn move_booking(
 ) -> ServiceResult<BookingRow> {
     let b = find(svc, id).await?;
     let as_operator = who.operates(&b.space_id);
-    if b.account_id != who.id() && !as_operator {
+    if &b.account_id != who.id() && !as_operator {
         return Err(who.not_theirs("moving"));
     }
     if !as_operator && b.starts_at <= now {
@@ -926,9 +940,9 @@ pub async fn move_booking(
     let mut e = ValidationErrors::default();
     let start = req.start.as_deref().map_or(Some(b.starts_at), |s| e.take(parse_instant("start", s)));
     let end = req.end.as_deref().map_or(Some(b.ends_at), |s| e.take(parse_instant("end", s)));
-    let unit = match req.unit.as_deref() {
+    let unit = match req.unit.as_ref() {
         None => Some(b.unit_id.clone()),
-        Some(u) => match svc.db.unit(u).await {
+        Some(u) => match svc.db.unit(&UnitId::new(u)).await {
             Ok(x) if x.resource_id == b.resource_id && x.retired_at.is_none() => Some(x.id),
             Ok(_) | Err(StoreError::NotFound) => {
                 e.push(FieldError::new("unit", "unknown_unit", "no live unit of this booking's resource has this id"));
@@ -958,7 +972,7 @@ pub async fn move_booking(
     let week = local_week(loaded.zone, span.start());
     facts.count(Interval::new(b.starts_at, b.ends_at).map_err(ServiceError::internal)?, week, now, -1);
     let mut violations = loaded.violations(&facts, span, Some(&unit), now);
-    if b.kind == "stay" {
+    if b.kind == BookingKind::Stay {
         violations.retain(|v| !nights_not_minutes(v));
     }
     if !violations.is_empty() {
@@ -979,7 +993,7 @@ pub async fn move_booking(
     tracing::info!(booking = %b.id, by = %who.id(), "booking moved");
     // The time it left may be what someone is waiting for.
     super::waitlist::promote(svc, &b.resource_id, now).await;
-    let moved = find(svc, &b.id).await?;
+    let moved = find(svc, b.id.as_str()).await?;
     super::notify::tell_maker(svc, who.id(), &moved, "booking_moved", None, 1, now).await;
     Ok(moved)
 }
@@ -991,7 +1005,7 @@ pub async fn move_booking(
 /// # Errors
 /// [`Code::NotFound`].
 pub async fn find(svc: &Services, id: &str) -> ServiceResult<BookingRow> {
-    svc.db.booking(id).await.map_err(ServiceError::missing("booking"))
+    svc.db.booking(&BookingId::new(id)).await.map_err(ServiceError::missing("booking"))
 }
 
 /// A booking: its maker, the space's operators, reviewers and admins may see it.
@@ -1000,14 +1014,11 @@ pub async fn find(svc: &Services, id: &str) -> ServiceResult<BookingRow> {
 /// [`Code::NotFound`] (also for a booking the caller may not see).
 pub async fn show(svc: &Services, who: &Identity, id: &str) -> ServiceResult<BookingRow> {
     let b = find(svc, id).await?;
-    if b.account_id != who.id() && !who.operates(&b.space_id) && who.reviewer().is_none() {
+    if &b.account_id != who.id() && !who.operates(&b.space_id) && who.reviewer().is_none() {
         return Err(ServiceError::not_found("booking"));
     }
     Ok(b)
 }
-
-/// Every booking status, as stored.
-pub const STATUSES: [&str; 7] = ["pending", "confirmed", "checked_in", "completed", "cancelled", "declined", "no_show"];
 
 /// Which bookings a list shows.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -1024,13 +1035,19 @@ pub struct ListQuery {
     pub to: Option<String>,
 }
 
-fn list_window(q: &ListQuery) -> ServiceResult<(Option<String>, Option<Interval>)> {
+fn list_window(q: &ListQuery) -> ServiceResult<(Option<BookingStatus>, Option<Interval>)> {
     let mut e = ValidationErrors::default();
-    if let Some(s) = &q.status
-        && !STATUSES.contains(&s.as_str())
-    {
-        e.push(FieldError::new("status", "invalid_choice", format!("must be one of {}", STATUSES.join(", "))));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => {
+            let parsed = BookingStatus::from_db(s);
+            if parsed.is_none() {
+                let all: Vec<&str> = BookingStatus::ALL.iter().map(|s| s.as_str()).collect();
+                e.push(FieldError::new("status", "invalid_choice", format!("must be one of {}", all.join(", "))));
+            }
+            parsed
+        }
+    };
     let from = q.from.as_deref().map(|f| e.take(parse_instant("from", f))).unwrap_or(Some(i64::MIN / 2));
     let to = q.to.as_deref().map(|t| e.take(parse_instant("to", t))).unwrap_or(Some(i64::MAX / 2));
     e.finish()?;
@@ -1040,7 +1057,7 @@ fn list_window(q: &ListQuery) -> ServiceResult<(Option<String>, Option<Interval>
         ),
         _ => None,
     };
-    Ok((q.status.clone(), window))
+    Ok((status, window))
 }
 
 /// The signed-in maker's bookings, by start (at most 500).
@@ -1051,13 +1068,7 @@ pub async fn mine(svc: &Services, who: &Identity, q: &ListQuery) -> ServiceResul
     let (status, window) = list_window(q)?;
     Ok(svc
         .db
-        .bookings(&BookingFilter {
-            account_id: Some(who.id()),
-            status: status.as_deref(),
-            window,
-            limit: 500,
-            ..Default::default()
-        })
+        .bookings(&BookingFilter { account_id: Some(who.id()), status, window, limit: 500, ..Default::default() })
         .await?)
 }
 
@@ -1089,7 +1100,7 @@ pub async fn of_space(
     let zone = zone_of(space)?;
     let window = match q.date.as_deref() {
         // Pending bookings are listed whatever their day unless a date is given.
-        None if q.status.as_deref() == Some("pending") => None,
+        None if q.status.as_deref() == Some(BookingStatus::Pending.as_str()) => None,
         None => Some(crate::domain::calendar::local_day(
             zone.tz(),
             crate::domain::calendar::utc_to_local(zone.tz(), now).date_naive(),
@@ -1102,12 +1113,13 @@ pub async fn of_space(
         )),
     };
     let (status, _) = list_window(&ListQuery { status: q.status.clone(), from: None, to: None })?;
+    let unit = q.unit.as_deref().map(UnitId::new);
     Ok(svc
         .db
         .bookings(&BookingFilter {
             space_id: Some(&space.id),
-            unit_id: q.unit.as_deref(),
-            status: status.as_deref(),
+            unit_id: unit.as_ref(),
+            status,
             window,
             limit: 2000,
             ..Default::default()
@@ -1174,7 +1186,7 @@ pub async fn cancel(
 ) -> ServiceResult<Vec<BookingRow>> {
     let b = find(svc, id).await?;
     let as_operator = who.operates(&b.space_id);
-    let own = b.account_id == who.id();
+    let own = &b.account_id == who.id();
     if !own && !as_operator {
         return Err(who.not_theirs("cancelling"));
     }

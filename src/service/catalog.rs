@@ -14,6 +14,7 @@ use crate::domain::calendar::{
 };
 use crate::domain::catalog::{SpaceKind, coordinates, name, numbered_labels, text, unit_label};
 use crate::domain::identity::{Role, Slug};
+use crate::domain::ids::{ResourceId, SpaceId, UnitId};
 use crate::domain::interval::{Interval, normalize};
 use crate::domain::policy::{BookingPolicy, ResourceKind};
 use crate::domain::{FieldError, ValidationErrors};
@@ -110,7 +111,7 @@ pub fn stored_policy(r: &ResourceRow) -> ServiceResult<BookingPolicy> {
 ///
 /// # Errors
 /// [`super::Code::Internal`].
-pub fn policy_of(id: &str, kind: &str, policy: &str) -> ServiceResult<BookingPolicy> {
+pub fn policy_of(id: &ResourceId, kind: &str, policy: &str) -> ServiceResult<BookingPolicy> {
     let kind = ResourceKind::from_db(kind)
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("resource {id} has kind {kind}")))?;
     let stored: Value = serde_json::from_str(policy).map_err(ServiceError::internal)?;
@@ -172,7 +173,7 @@ pub(crate) fn expansion(entry: &Entry, window: Interval) -> ServiceResult<Expans
             hours.extend(rule.expand(w)?);
         }
         let mut closed = Vec::new();
-        let mut unit_closed: Vec<(String, Vec<Interval>)> = Vec::new();
+        let mut unit_closed: Vec<(UnitId, Vec<Interval>)> = Vec::new();
         for c in &closures_of(zone, &cal.closures)? {
             let ivs = c.when.within(w)?;
             match &c.scope {
@@ -198,7 +199,7 @@ pub async fn find_space(svc: &Services, slug: &str) -> ServiceResult<SpaceRow> {
 ///
 /// # Errors
 /// [`super::Code::NotFound`].
-pub async fn find_resource(svc: &Services, id: &str) -> ServiceResult<ResourceRow> {
+pub async fn find_resource(svc: &Services, id: &ResourceId) -> ServiceResult<ResourceRow> {
     svc.db.resource(id).await.map_err(ServiceError::missing("resource"))
 }
 
@@ -211,8 +212,8 @@ pub async fn operator_of_resource(
     who: &Identity,
     id: &str,
 ) -> ServiceResult<(OperatorOf, ResourceRow)> {
-    let r = find_resource(svc, id).await?;
-    let op = operate(who, find_space(svc, &r.space_id).await?)?;
+    let r = find_resource(svc, &ResourceId::new(id)).await?;
+    let op = operate(who, find_space(svc, r.space_id.as_str()).await?)?;
     Ok((op, r))
 }
 
@@ -221,8 +222,8 @@ pub async fn operator_of_resource(
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
 pub async fn operator_of_unit(svc: &Services, who: &Identity, id: &str) -> ServiceResult<(OperatorOf, UnitRow)> {
-    let unit = svc.db.unit(id).await.map_err(ServiceError::missing("unit"))?;
-    let (op, _) = operator_of_resource(svc, who, &unit.resource_id).await?;
+    let unit = svc.db.unit(&UnitId::new(id)).await.map_err(ServiceError::missing("unit"))?;
+    let (op, _) = operator_of_resource(svc, who, unit.resource_id.as_str()).await?;
     Ok((op, unit))
 }
 
@@ -282,7 +283,7 @@ pub async fn space_detail(svc: &Services, slug: &str) -> ServiceResult<SpaceDeta
 ///
 /// # Errors
 /// [`super::Code::NotFound`].
-pub async fn resource_detail(svc: &Services, id: &str) -> ServiceResult<ResourceDetail> {
+pub async fn resource_detail(svc: &Services, id: &ResourceId) -> ServiceResult<ResourceDetail> {
     let r = find_resource(svc, id).await?;
     let units = svc.db.units_of(&r.id).await?;
     resource_detail_of(&r, &units)
@@ -353,7 +354,7 @@ fn kind_quotas_json(e: &mut ValidationErrors, v: &Value) -> Option<String> {
 ///
 /// # Errors
 /// [`super::Code::Forbidden`], [`super::Code::ValidationFailed`], [`super::Code::SlugTaken`].
-pub async fn create_space(svc: &Services, who: &Identity, req: &CreateSpace, now: i64) -> ServiceResult<String> {
+pub async fn create_space(svc: &Services, who: &Identity, req: &CreateSpace, now: i64) -> ServiceResult<SpaceId> {
     if who.admin().is_none() && !who.has_role(Role::Operator) {
         return Err(ServiceError::forbidden("creating a space needs the admin or operator role"));
     }
@@ -574,7 +575,12 @@ pub struct CreateResource {
 ///
 /// # Errors
 /// [`super::Code::ValidationFailed`].
-pub async fn create_resource(svc: &Services, op: &OperatorOf, req: &CreateResource, now: i64) -> ServiceResult<String> {
+pub async fn create_resource(
+    svc: &Services,
+    op: &OperatorOf,
+    req: &CreateResource,
+    now: i64,
+) -> ServiceResult<ResourceId> {
     let mut e = ValidationErrors::default();
     let name_zh = e.take(name("name_zh", &req.name_zh));
     let name_en = e.take(name("name_en", &req.name_en));
@@ -727,9 +733,9 @@ async fn resource_in_space(
     field: &str,
     id: Option<&str>,
     e: &mut ValidationErrors,
-) -> ServiceResult<Option<String>> {
+) -> ServiceResult<Option<ResourceId>> {
     let Some(id) = id else { return Ok(None) };
-    match svc.db.resource(id).await {
+    match svc.db.resource(&ResourceId::new(id)).await {
         Ok(r) if r.space_id == space.id => Ok(Some(r.id)),
         Ok(_) | Err(StoreError::NotFound) => {
             e.push(FieldError::new(field, "unknown_resource", "no resource of this space has this id"));
@@ -782,7 +788,7 @@ pub async fn create_opening_rule(
     let start = rule.start_local().format("%Y-%m-%dT%H:%M:%S").to_string();
     let id = svc
         .db
-        .insert_opening_rule(&space.id, resource.as_deref(), rule.rrule_text(), &start, rule.duration_min(), now)
+        .insert_opening_rule(&space.id, resource.as_ref(), rule.rrule_text(), &start, rule.duration_min(), now)
         .await?;
     Ok(OpeningRuleRow {
         id,
@@ -880,7 +886,7 @@ pub async fn create_closure(
     let mut resource = resource_in_space(svc, space, "resource", req.resource.as_deref(), &mut e).await?;
     let unit = match req.unit.as_deref() {
         None => None,
-        Some(u) => match svc.db.unit(u).await {
+        Some(u) => match svc.db.unit(&UnitId::new(u)).await {
             Ok(unit) => {
                 let r = svc.db.resource(&unit.resource_id).await?;
                 if r.space_id == space.id {
@@ -952,8 +958,8 @@ pub async fn create_closure(
         .db
         .insert_closure(&NewClosure {
             space_id: &space.id,
-            resource_id: resource.as_deref(),
-            unit_id: unit.as_deref(),
+            resource_id: resource.as_ref(),
+            unit_id: unit.as_ref(),
             reason: &reason,
             starts_at: from,
             ends_at: until,

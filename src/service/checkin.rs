@@ -6,8 +6,12 @@ use super::booking::{Placement, assemble, entry_of, maker_facts, place};
 use super::catalog::{policy_of, stored_policy};
 use super::powers::{Identity, OperatorOf, SpaceReader};
 use super::{Code, ServiceError, ServiceResult, Services};
+use crate::domain::booking::{BookingKind, BookingStatus};
 use crate::domain::calendar::MINUTE_MS;
-use crate::domain::checkin::{self as codes, BookingAtKiosk, DenyReason, Outcome, Scanned};
+use crate::domain::checkin::{
+    self as codes, BookingAtKiosk, DenyReason, Outcome, ScanDecision, Scanned, SessionOrigin,
+};
+use crate::domain::ids::{AccountId, BookingId, ResourceId};
 use crate::domain::interval::Interval;
 use crate::events::AccessEvent;
 use crate::store::StoreError;
@@ -39,11 +43,11 @@ pub struct CodeText {
 /// The check-in code of a booking, for its owner. `None` for bookings that can no longer
 /// check in or out.
 pub fn code_of(svc: &Services, b: &BookingRow) -> Option<CodeText> {
-    if !matches!(b.status.as_str(), "pending" | "confirmed" | "checked_in") {
+    if !b.status.is_live() {
         return None;
     }
     Some(CodeText {
-        qr: codes::booking_code(&svc.secret, &b.id, &b.checkin_nonce)?,
+        qr: codes::booking_code(&svc.secret, b.id.as_str(), &b.checkin_nonce)?,
         short: codes::display_short(&b.checkin_nonce),
     })
 }
@@ -54,7 +58,7 @@ pub fn code_of(svc: &Services, b: &BookingRow) -> Option<CodeText> {
 /// [`Code::NotFound`] (also for another maker's booking), [`Code::NotCheckable`].
 pub async fn own_booking_code(svc: &Services, who: &Identity, id: &str) -> ServiceResult<String> {
     let b = super::booking::find(svc, id).await?;
-    if b.account_id != who.id() {
+    if &b.account_id != who.id() {
         return Err(ServiceError::not_found("booking"));
     }
     code_of(svc, &b)
@@ -68,7 +72,7 @@ pub async fn own_booking_code(svc: &Services, who: &Identity, id: &str) -> Servi
 /// # Errors
 /// [`Code::Internal`] for an account id that is not a UUID.
 pub fn personal_code(svc: &Services, who: &Identity) -> ServiceResult<String> {
-    codes::personal_code(&svc.secret, who.id())
+    codes::personal_code(&svc.secret, who.id().as_str())
         .ok_or_else(|| ServiceError::internal(anyhow::anyhow!("account id {} is not a UUID", who.id())))
 }
 
@@ -118,7 +122,7 @@ pub async fn create_kiosk(svc: &Services, op: &OperatorOf, req: &CreateKiosk, no
         return Err(ServiceError::invalid_field("name", "invalid_length", "give a name of 1 to 80 characters"));
     }
     if let Some(r) = &req.resource {
-        match svc.db.resource(r).await {
+        match svc.db.resource(&ResourceId::new(r.as_str())).await {
             Ok(res) if res.space_id == space.id => {}
             Ok(_) | Err(StoreError::NotFound) => {
                 return Err(ServiceError::invalid_field(
@@ -136,7 +140,7 @@ pub async fn create_kiosk(svc: &Services, op: &OperatorOf, req: &CreateKiosk, no
         .db
         .insert_kiosk(
             &space.id,
-            req.resource.as_deref(),
+            req.resource.as_deref().map(ResourceId::new).as_ref(),
             name,
             &crate::auth::token_hash(&code),
             expires_at,
@@ -166,7 +170,7 @@ pub async fn operated_kiosk(svc: &Services, who: &Identity, id: &str) -> Service
     if !who.operates(&k.space_id) {
         return Err(ServiceError::not_found("kiosk"));
     }
-    let space = svc.db.space(&k.space_id).await?;
+    let space = svc.db.space(k.space_id.as_str()).await?;
     let op = who.operator_of(space).ok_or_else(|| ServiceError::not_found("kiosk"))?;
     Ok((op, k))
 }
@@ -209,7 +213,7 @@ pub async fn kiosk_scans(
     svc: &Services,
     op: &OperatorOf,
     k: &KioskRow,
-) -> ServiceResult<Vec<(Option<String>, String, Option<String>, i64)>> {
+) -> ServiceResult<Vec<(Option<BookingId>, ScanDecision, Option<String>, i64)>> {
     debug_assert_eq!(k.space_id, op.space().id);
     Ok(svc.db.scans_of(&k.id, 200).await?)
 }
@@ -263,7 +267,7 @@ pub async fn pair(svc: &Services, pairing_code: &str, now: i64) -> ServiceResult
     };
     let kiosk = svc.db.kiosk(&id).await?;
     tracing::info!(kiosk = %id, "kiosk paired");
-    let space = svc.db.space(&kiosk.space_id).await?;
+    let space = svc.db.space(kiosk.space_id.as_str()).await?;
     Ok(Paired { token, kiosk, space })
 }
 
@@ -272,7 +276,7 @@ pub async fn pair(svc: &Services, pairing_code: &str, now: i64) -> ServiceResult
 /// # Errors
 /// Store errors.
 pub async fn kiosk_space(svc: &Services, k: &Kiosk) -> ServiceResult<SpaceRow> {
-    Ok(svc.db.space(&k.0.space_id).await?)
+    Ok(svc.db.space(k.0.space_id.as_str()).await?)
 }
 
 /// What a scan decided.
@@ -298,10 +302,10 @@ pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceRes
     match codes::parse(&svc.secret, code) {
         Scanned::Unknown => deny(svc, k, None, DenyReason::Unknown, None, now).await,
         Scanned::ForgedPerson => deny(svc, k, None, DenyReason::Forged, None, now).await,
-        Scanned::Booking { id, tag } => match svc.db.booking(&id).await {
+        Scanned::Booking { id, tag } => match svc.db.booking(&BookingId::new(id)).await {
             Err(StoreError::NotFound) => deny(svc, k, None, DenyReason::Unknown, None, now).await,
             Err(e) => Err(e.into()),
-            Ok(b) if !codes::verify_booking(&svc.secret, &b.id, &b.checkin_nonce, &tag) => {
+            Ok(b) if !codes::verify_booking(&svc.secret, b.id.as_str(), &b.checkin_nonce, &tag) => {
                 deny(svc, k, None, DenyReason::Forged, None, now).await
             }
             Ok(b) => act(svc, k, b, now, false).await,
@@ -314,14 +318,14 @@ pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceRes
                 deny(svc, k, None, DenyReason::Unknown, None, now).await
             }
         }
-        Scanned::Person { account_id } => personal_scan(svc, k, &account_id, now).await,
+        Scanned::Person { account_id } => personal_scan(svc, k, &AccountId::new(account_id), now).await,
     }
 }
 
 /// A personal code: check out what is checked in, else check in what is due, else walk up.
-async fn personal_scan(svc: &Services, k: &KioskRow, account: &str, now: i64) -> ServiceResult<Scan> {
+async fn personal_scan(svc: &Services, k: &KioskRow, account: &AccountId, now: i64) -> ServiceResult<Scan> {
     let near = svc.db.bookings_near(account, &k.space_id, now - 86_400_000, now + 86_400_000).await?;
-    if let Some(b) = near.iter().find(|b| b.status == "checked_in") {
+    if let Some(b) = near.iter().find(|b| b.status == BookingStatus::CheckedIn) {
         return act(svc, k, b.clone(), now, false).await;
     }
     for b in &near {
@@ -337,7 +341,7 @@ async fn personal_scan(svc: &Services, k: &KioskRow, account: &str, now: i64) ->
 
 /// Books a unit that is free from now (until the opening window closes, the next booking,
 /// or the longest booking allowed) on the kiosk's resource, or a walk-up resource of the space.
-async fn walk_up(svc: &Services, k: &KioskRow, account: &str, now: i64) -> ServiceResult<Option<BookingRow>> {
+async fn walk_up(svc: &Services, k: &KioskRow, account: &AccountId, now: i64) -> ServiceResult<Option<BookingRow>> {
     let resources = match &k.resource_id {
         Some(r) => vec![svc.db.resource(r).await?],
         None => svc.db.resources_of(&k.space_id).await?,
@@ -373,7 +377,7 @@ async fn walk_up(svc: &Services, k: &KioskRow, account: &str, now: i64) -> Servi
             .filter(|v| !matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_little_notice" | "in_the_past"))
             .collect();
         if !blocking.is_empty() {
-            tracing::info!(account, resource = %resource.id, rules = ?blocking.iter().map(|v| &v.rule).collect::<Vec<_>>(), "walk-up refused");
+            tracing::info!(%account, resource = %resource.id, rules = ?blocking.iter().map(|v| &v.rule).collect::<Vec<_>>(), "walk-up refused");
             continue;
         }
         let unit = unit.id.clone();
@@ -384,7 +388,8 @@ async fn walk_up(svc: &Services, k: &KioskRow, account: &str, now: i64) -> Servi
             units: loaded.units.clone(),
             violations: vec![],
         };
-        let t = Placement { entry: &entry, unit: Some(&unit), team: None, purpose: "walk-up", kind: "walk_up" };
+        let t =
+            Placement { entry: &entry, unit: Some(&unit), team: None, purpose: "walk-up", kind: BookingKind::WalkUp };
         if let Some(b) = place(svc, account, &t, &d, span, now).await? {
             return Ok(Some(b));
         }
@@ -400,7 +405,7 @@ async fn deny(
     at: Option<i64>,
     now: i64,
 ) -> ServiceResult<Scan> {
-    svc.db.record_scan(&k.id, &k.space_id, b.map(|b| b.id.as_str()), reason.code(), now).await?;
+    svc.db.record_scan(&k.id, &k.space_id, b.map(|b| &b.id), reason.code(), now).await?;
     tracing::info!(kiosk = %k.id, reason = reason.code(), booking = ?b.map(|b| &b.id), "scan denied");
     Ok(Scan::Denied { reason, booking: b.cloned(), allowed_from: at })
 }
@@ -408,17 +413,17 @@ async fn deny(
 /// Publishes the access event of a committed check-in or check-out.
 pub async fn announce(svc: &Services, b: &BookingRow, s: &MeteredSession, check_in: bool, now: i64) {
     let event = AccessEvent {
-        action: if check_in { "check_in" } else { "check_out" }.into(),
+        action: if check_in { ScanDecision::CheckIn } else { ScanDecision::CheckOut }.as_str().into(),
         space: b.space_slug.clone(),
-        unit: b.unit_id.clone(),
+        unit: b.unit_id.to_string(),
         unit_label: b.unit_label.clone(),
-        resource: b.resource_id.clone(),
-        maker: b.account_id.clone(),
-        booking: b.id.clone(),
+        resource: b.resource_id.to_string(),
+        maker: b.account_id.to_string(),
+        booking: b.id.to_string(),
         session: s.id.clone(),
         until: check_in.then(|| crate::clock::rfc3339(b.ends_at)),
         at: crate::clock::rfc3339(now),
-        by: if check_in { s.opened_by.clone() } else { s.closed_by.clone().unwrap_or_default() },
+        by: if check_in { s.opened_by } else { s.closed_by.unwrap_or(SessionOrigin::Automatic) }.as_str().to_owned(),
     };
     svc.events.publish(&svc.db, &event, now).await;
 }
@@ -435,7 +440,7 @@ async fn trainings_valid(svc: &Services, b: &BookingRow, required: &[String], no
 async fn outcome(svc: &Services, k: &KioskRow, b: &BookingRow, now: i64) -> ServiceResult<Outcome> {
     let policy = policy_of(&b.resource_id, &b.resource_kind, &b.resource_policy)?;
     let facts = BookingAtKiosk {
-        status: &b.status,
+        status: b.status,
         starts_at: b.starts_at,
         ends_at: b.ends_at,
         same_space: b.space_id == k.space_id,
@@ -447,8 +452,12 @@ async fn outcome(svc: &Services, k: &KioskRow, b: &BookingRow, now: i64) -> Serv
 }
 
 async fn act(svc: &Services, k: &KioskRow, b: BookingRow, now: i64, walk_up: bool) -> ServiceResult<Scan> {
-    let actor =
-        Actor { how: if walk_up { "walk_up" } else { "kiosk" }, kiosk_id: Some(&k.id), operator_id: None, note: None };
+    let actor = Actor {
+        how: if walk_up { SessionOrigin::WalkUp } else { SessionOrigin::Kiosk },
+        kiosk_id: Some(&k.id),
+        operator_id: None,
+        note: None,
+    };
     match outcome(svc, k, &b, now).await? {
         Outcome::CheckIn => match svc.db.check_in(&b, &actor, now).await? {
             Some(s) => {
@@ -481,7 +490,7 @@ async fn act(svc: &Services, k: &KioskRow, b: BookingRow, now: i64, walk_up: boo
 /// A scanner that read the code twice: answer the check-in again, change nothing.
 async fn repeat_check_in(svc: &Services, k: &KioskRow, b: BookingRow, now: i64) -> ServiceResult<Scan> {
     match svc.db.metered_sessions_of(&b.id).await?.into_iter().rev().find(|s| s.ended_at.is_none()) {
-        Some(s) if b.status == "checked_in" => {
+        Some(s) if b.status == BookingStatus::CheckedIn => {
             Ok(Scan::Granted { booking: b, session: Box::new(s), check_in: true, walk_up: false })
         }
         _ => deny(svc, k, Some(&b), DenyReason::AlreadyCheckedOut, None, now).await,
@@ -541,7 +550,7 @@ pub async fn by_hand(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(ServiceError::invalid_field("reason", "required", "say why, in 1 to 500 characters"));
     }
-    let actor = Actor { how: "operator", kiosk_id: None, operator_id: Some(who.id()), note: Some(reason) };
+    let actor = Actor { how: SessionOrigin::Operator, kiosk_id: None, operator_id: Some(who.id()), note: Some(reason) };
     let s = if check_in {
         svc.db.check_in_manual(&b, &actor, now).await?.ok_or_else(|| {
             ServiceError::new(Code::NotCheckable, format!("a {} booking cannot be checked in", b.status))
@@ -635,7 +644,8 @@ pub async fn release_no_shows(svc: &Services, now: i64) -> ServiceResult<usize> 
 /// Store errors.
 pub async fn auto_check_out(svc: &Services, now: i64) -> ServiceResult<usize> {
     let grace = svc.config.checkout_grace_minutes * 60_000;
-    let actor = Actor { how: "automatic", kiosk_id: None, operator_id: None, note: Some("no check-out scanned") };
+    let actor =
+        Actor { how: SessionOrigin::Automatic, kiosk_id: None, operator_id: None, note: Some("no check-out scanned") };
     let mut total = 0;
     loop {
         let due = svc.db.overdue_check_outs(now, grace, BATCH).await?;

@@ -37,14 +37,14 @@ pub fn booking_payload(b: &BookingRow) -> serde_json::Value {
 /// error.
 pub async fn tell_maker(
     svc: &Services,
-    by: &str,
+    by: &crate::domain::ids::AccountId,
     b: &BookingRow,
     kind: &str,
     reason: Option<&str>,
     bookings: usize,
     now: i64,
 ) {
-    if b.account_id == by {
+    if &b.account_id == by {
         return;
     }
     let mut payload = booking_payload(b);
@@ -129,7 +129,7 @@ pub async fn deliver_mail(svc: &Services, now: i64) -> ServiceResult<usize> {
     for m in svc.db.claim_outbox("reminder", now, 120_000, 50).await? {
         let result = async {
             let p: serde_json::Value = serde_json::from_str(&m.payload)?;
-            let account = m.account_id.as_deref().ok_or_else(|| anyhow::anyhow!("a reminder without an account"))?;
+            let account = m.account_id.as_ref().ok_or_else(|| anyhow::anyhow!("a reminder without an account"))?;
             let to = svc.db.account(account).await?.email;
             let tz: chrono_tz::Tz = p["timezone"].as_str().unwrap_or("UTC").parse().unwrap_or(chrono_tz::UTC);
             let start = chrono::DateTime::parse_from_rfc3339(p["starts_at"].as_str().unwrap_or_default())?;

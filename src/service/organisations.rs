@@ -4,7 +4,8 @@
 use super::powers::Identity;
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::ValidationErrors;
-use crate::domain::identity::{DisplayName, Email, OrganisationKind, Slug};
+use crate::domain::identity::{DisplayName, Email, MemberRole, OrganisationKind, Slug};
+use crate::domain::ids::AccountId;
 use crate::store::organisations::{MemberRow, NewOrganisation, OrganisationRow};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,7 +14,7 @@ use utoipa::ToSchema;
 ///
 /// # Errors
 /// Store errors.
-pub async fn mine(svc: &Services, who: &Identity) -> ServiceResult<Vec<(OrganisationRow, String)>> {
+pub async fn mine(svc: &Services, who: &Identity) -> ServiceResult<Vec<(OrganisationRow, MemberRole)>> {
     Ok(svc.db.organisations_of(who.id()).await?)
 }
 
@@ -93,7 +94,7 @@ pub async fn visible(svc: &Services, who: &Identity, id: &str) -> ServiceResult<
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
 async fn owned(svc: &Services, who: &Identity, id: &str) -> ServiceResult<OrganisationRow> {
     let org = visible(svc, who, id).await?;
-    let owner = svc.db.membership(&org.id, who.id()).await?.is_some_and(|m| m.role == "owner");
+    let owner = svc.db.membership(&org.id, who.id()).await?.is_some_and(|m| m.role == MemberRole::Owner);
     if owner || who.admin().is_some() {
         Ok(org)
     } else {
@@ -122,7 +123,7 @@ pub struct PutMember {
 }
 
 fn default_member_role() -> String {
-    "member".into()
+    MemberRole::Member.as_str().into()
 }
 
 /// Adds a member by e-mail, or changes a member's role (owners and admins); returns the
@@ -140,16 +141,17 @@ pub async fn put_member(
     let org = owned(svc, who, id).await?;
     let mut errors = ValidationErrors::default();
     let email = errors.take(Email::parse("email", &req.email));
-    if req.role != "owner" && req.role != "member" {
+    let role = MemberRole::from_db(&req.role);
+    if role.is_none() {
         errors.push(crate::domain::FieldError::new("role", "invalid_choice", "must be owner or member"));
     }
-    let Some(email) = email else { return Err(errors.into()) };
+    let (Some(email), Some(role)) = (email, role) else { return Err(errors.into()) };
     errors.finish()?;
     let account =
         svc.db.account_by_email(email.as_str()).await?.ok_or_else(|| {
             ServiceError::invalid_field("email", "unknown_account", "no account has this e-mail address")
         })?;
-    svc.db.put_member(&org.id, &account.id, &req.role, now).await?;
+    svc.db.put_member(&org.id, &account.id, role, now).await?;
     show(svc, who, &org.id).await
 }
 
@@ -158,8 +160,9 @@ pub async fn put_member(
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
 pub async fn remove_member(svc: &Services, who: &Identity, id: &str, account_id: &str, now: i64) -> ServiceResult<()> {
-    let org = if account_id == who.id() { visible(svc, who, id).await? } else { owned(svc, who, id).await? };
-    if svc.db.end_membership(&org.id, account_id, now).await? {
+    let account_id = AccountId::new(account_id);
+    let org = if &account_id == who.id() { visible(svc, who, id).await? } else { owned(svc, who, id).await? };
+    if svc.db.end_membership(&org.id, &account_id, now).await? {
         Ok(())
     } else {
         Err(ServiceError::not_found("membership"))

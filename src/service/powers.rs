@@ -14,6 +14,7 @@
 
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::identity::Role;
+use crate::domain::ids::{AccountId, SpaceId};
 use crate::store::accounts::{AccountRow, RoleGrantRow};
 use crate::store::catalog::SpaceRow;
 
@@ -29,26 +30,26 @@ pub struct Identity {
 /// Runs labinn itself.
 #[derive(Debug, Clone)]
 pub struct Admin {
-    account_id: String,
+    account_id: AccountId,
 }
 
 /// The district office: reads every space's bookings, sessions and evidence.
 #[derive(Debug, Clone)]
 pub struct Reviewer {
-    account_id: String,
+    account_id: AccountId,
 }
 
 /// Runs one space (or is an admin, who runs every space).
 #[derive(Debug, Clone)]
 pub struct OperatorOf {
     space: SpaceRow,
-    account_id: String,
+    account_id: AccountId,
 }
 
 /// Runs at least one space (or is an admin).
 #[derive(Debug, Clone)]
 pub struct AnyOperator {
-    account_id: String,
+    account_id: AccountId,
     admin: bool,
 }
 
@@ -59,12 +60,12 @@ pub struct SpaceReader {
 }
 
 impl Identity {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &AccountId {
         &self.account.id
     }
 
     pub fn has_role(&self, role: Role) -> bool {
-        self.roles.iter().any(|g| g.role == role.as_str())
+        self.roles.iter().any(|g| g.role == role)
     }
 
     pub fn admin(&self) -> Option<Admin> {
@@ -76,12 +77,12 @@ impl Identity {
     }
 
     /// The spaces this account operates (by grant; an admin's are all, see [`Identity::operates`]).
-    pub fn operated_spaces(&self) -> impl Iterator<Item = &str> {
-        self.roles.iter().filter(|g| g.role == Role::Operator.as_str()).filter_map(|g| g.space_id.as_deref())
+    pub fn operated_spaces(&self) -> impl Iterator<Item = &SpaceId> {
+        self.roles.iter().filter(|g| g.role == Role::Operator).filter_map(|g| g.space_id.as_ref())
     }
 
     /// Whether this account runs the space with this id.
-    pub fn operates(&self, space_id: &str) -> bool {
+    pub fn operates(&self, space_id: &SpaceId) -> bool {
         self.has_role(Role::Admin) || self.operated_spaces().any(|s| s == space_id)
     }
 
@@ -123,13 +124,13 @@ impl Identity {
 }
 
 impl Admin {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &AccountId {
         &self.account_id
     }
 }
 
 impl Reviewer {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &AccountId {
         &self.account_id
     }
 }
@@ -140,13 +141,13 @@ impl OperatorOf {
     }
 
     /// The operator's account.
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &AccountId {
         &self.account_id
     }
 }
 
 impl AnyOperator {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &AccountId {
         &self.account_id
     }
 

@@ -68,7 +68,7 @@ pub async fn create(svc: &Services, _op: &AnyOperator, req: &CreateTraining, now
     };
     let (Some(slug), Some(zh), Some(en)) = (slug, zh, en) else { return Err(e.into()) };
     e.finish()?;
-    Ok(svc.db.create_training(slug.as_str(), &zh, &en, space.as_deref(), now).await?)
+    Ok(svc.db.create_training(slug.as_str(), &zh, &en, space.as_ref(), now).await?)
 }
 
 /// Every training (any signed-in account may read them).
@@ -147,7 +147,7 @@ pub async fn revoke(
     now: i64,
 ) -> ServiceResult<()> {
     let reason = reason.unwrap_or("revoked");
-    if svc.db.revoke_training(&t.id, account_id, op.id(), reason, now).await? {
+    if svc.db.revoke_training(&t.id, &crate::domain::ids::AccountId::new(account_id), op.id(), reason, now).await? {
         Ok(())
     } else {
         Err(ServiceError::not_found("training grant"))

@@ -8,7 +8,9 @@
 use super::booking::{ForMaker, Placement, decide, entry_of, place, target};
 use super::powers::Identity;
 use super::{ServiceError, ServiceResult, Services};
+use crate::domain::booking::{BookingKind, WaitStatus};
 use crate::domain::calendar::parse_instant;
+use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::domain::{FieldError, ValidationErrors};
 use crate::store::bookings::BookingRow;
@@ -45,7 +47,7 @@ pub async fn join(svc: &Services, who: &Identity, req: &JoinWaitlist, now: i64) 
         e.push(FieldError::new("start", "in_the_past", "the start has passed"));
     }
     let unit = match req.unit.as_deref() {
-        Some(u) => match svc.db.unit(u).await {
+        Some(u) => match svc.db.unit(&UnitId::new(u)).await {
             Ok(x) if x.resource_id == entry.resource.id => Some(x.id),
             _ => {
                 e.push(FieldError::new("unit", "unknown_unit", "no unit of this resource has this id"));
@@ -55,7 +57,7 @@ pub async fn join(svc: &Services, who: &Identity, req: &JoinWaitlist, now: i64) 
         None => None,
     };
     e.finish()?;
-    let row = svc.db.join_waitlist(who.id(), &entry.resource.id, unit.as_deref(), start, end, now).await?;
+    let row = svc.db.join_waitlist(who.id(), &entry.resource.id, unit.as_ref(), start, end, now).await?;
     promote(svc, &entry.resource.id, now).await;
     Ok(svc.db.wait_entry(&row.id).await?)
 }
@@ -74,7 +76,9 @@ pub async fn mine(svc: &Services, who: &Identity) -> ServiceResult<Vec<WaitRow>>
 /// [`super::Code::NotFound`] (also for someone else's entry, or one no longer waiting).
 pub async fn leave(svc: &Services, who: &Identity, id: &str) -> ServiceResult<()> {
     let entry = svc.db.wait_entry(id).await.map_err(ServiceError::missing("waitlist entry"))?;
-    if entry.account_id != who.id() || !svc.db.move_wait_entry(id, "waiting", "cancelled", None).await? {
+    if &entry.account_id != who.id()
+        || !svc.db.move_wait_entry(id, WaitStatus::Waiting, WaitStatus::Cancelled, None).await?
+    {
         return Err(ServiceError::not_found("waitlist entry"));
     }
     Ok(())
@@ -82,33 +86,33 @@ pub async fn leave(svc: &Services, who: &Identity, id: &str) -> ServiceResult<()
 
 /// Books the first waiting requests of a resource that now fit. Failures are logged, not
 /// returned: the change that freed the unit has already succeeded.
-pub async fn promote(svc: &Services, resource_id: &str, now: i64) {
+pub async fn promote(svc: &Services, resource_id: &ResourceId, now: i64) {
     if let Err(e) = try_promote(svc, resource_id, now).await {
         tracing::error!(resource = %resource_id, error = %e, "waitlist promotion failed");
     }
 }
 
-async fn try_promote(svc: &Services, resource_id: &str, now: i64) -> ServiceResult<()> {
+async fn try_promote(svc: &Services, resource_id: &ResourceId, now: i64) -> ServiceResult<()> {
     for w in svc.db.waiting_for(resource_id).await? {
         if w.starts_at <= now {
-            svc.db.move_wait_entry(&w.id, "waiting", "expired", None).await?;
+            svc.db.move_wait_entry(&w.id, WaitStatus::Waiting, WaitStatus::Expired, None).await?;
             continue;
         }
         // Claim it, so that another node promoting at the same moment skips it.
-        if !svc.db.move_wait_entry(&w.id, "waiting", "offered", None).await? {
+        if !svc.db.move_wait_entry(&w.id, WaitStatus::Waiting, WaitStatus::Offered, None).await? {
             continue;
         }
         match book_for(svc, &w, now).await {
             Ok(Some(row)) => {
-                svc.db.move_wait_entry(&w.id, "offered", "fulfilled", Some(&row.id)).await?;
+                svc.db.move_wait_entry(&w.id, WaitStatus::Offered, WaitStatus::Fulfilled, Some(&row.id)).await?;
                 svc.db.notify(&w.account_id, "waitlist_booked", &super::notify::booking_payload(&row), now).await?;
                 tracing::info!(waitlist = %w.id, booking = %row.id, "waitlist request booked");
             }
             Ok(None) => {
-                svc.db.move_wait_entry(&w.id, "offered", "waiting", None).await?;
+                svc.db.move_wait_entry(&w.id, WaitStatus::Offered, WaitStatus::Waiting, None).await?;
             }
             Err(e) => {
-                svc.db.move_wait_entry(&w.id, "offered", "waiting", None).await?;
+                svc.db.move_wait_entry(&w.id, WaitStatus::Offered, WaitStatus::Waiting, None).await?;
                 return Err(e);
             }
         }
@@ -119,11 +123,17 @@ async fn try_promote(svc: &Services, resource_id: &str, now: i64) -> ServiceResu
 async fn book_for(svc: &Services, w: &WaitRow, now: i64) -> ServiceResult<Option<BookingRow>> {
     let entry = entry_of(svc, None, &w.resource_id).await.map_err(ServiceError::missing("resource"))?;
     let span = Interval::new(w.starts_at, w.ends_at).map_err(ServiceError::internal)?;
-    let d = decide(svc, &entry, ForMaker::by_id(&w.account_id), span, w.unit_id.as_deref(), now).await?;
+    let d = decide(svc, &entry, ForMaker::by_id(&w.account_id), span, w.unit_id.as_ref(), now).await?;
     if !d.violations.is_empty() {
         // The maker can no longer book it (a training lapsed, a quota is full): keep waiting.
         return Ok(None);
     }
-    let t = Placement { entry: &entry, unit: w.unit_id.as_deref(), team: None, purpose: "waitlist", kind: "single" };
+    let t = Placement {
+        entry: &entry,
+        unit: w.unit_id.as_ref(),
+        team: None,
+        purpose: "waitlist",
+        kind: BookingKind::Single,
+    };
     place(svc, &w.account_id, &t, &d, span, now).await
 }

@@ -4,11 +4,12 @@ use super::dialect::Dialect;
 use super::login_cache::Forget;
 use super::{Db, StoreError, StoreResult, new_id};
 use crate::domain::identity::Role;
+use crate::domain::ids::{AccountId, SpaceId};
 use crate::{in_write_tx, on_read};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountRow {
-    pub id: String,
+    pub id: AccountId,
     pub email: String,
     pub password_hash: String,
     pub display_name: String,
@@ -20,8 +21,8 @@ pub struct AccountRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleGrantRow {
-    pub role: String,
-    pub space_id: Option<String>,
+    pub role: Role,
+    pub space_id: Option<SpaceId>,
 }
 
 /// What a new account needs; the password is already hashed.
@@ -37,10 +38,10 @@ pub struct NewAccount<'a> {
 /// A grant that may name a space (operators) or not (everyone else).
 #[derive(Debug, Clone, Copy)]
 pub struct Grant<'a> {
-    pub account_id: &'a str,
+    pub account_id: &'a AccountId,
     pub role: Role,
-    pub space_id: Option<&'a str>,
-    pub granted_by: Option<&'a str>,
+    pub space_id: Option<&'a SpaceId>,
+    pub granted_by: Option<&'a AccountId>,
     pub now: i64,
 }
 
@@ -52,7 +53,7 @@ impl Db {
     /// # Errors
     /// [`StoreError::Unique`] (`accounts_email_key`) when the e-mail is taken.
     pub async fn create_account(&self, a: &NewAccount<'_>) -> StoreResult<AccountRow> {
-        let id = new_id();
+        let id = AccountId::new(new_id());
         in_write_tx!(self, |tx| {
             let taken: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
                 .bind(a.email)
@@ -89,7 +90,7 @@ impl Db {
 
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn account(&self, id: &str) -> StoreResult<AccountRow> {
+    pub async fn account(&self, id: &AccountId) -> StoreResult<AccountRow> {
         let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
     }
@@ -116,7 +117,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn roles_of(&self, account_id: &str) -> StoreResult<Vec<RoleGrantRow>> {
+    pub async fn roles_of(&self, account_id: &AccountId) -> StoreResult<Vec<RoleGrantRow>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as("SELECT role, space_id FROM role_grants WHERE account_id = $1 ORDER BY role, space_id")
                 .bind(account_id)
@@ -154,7 +155,7 @@ impl Db {
                 .await?;
             }
         });
-        self.forget_logins(Forget::Account(g.account_id));
+        self.forget_logins(Forget::Account(g.account_id.as_str()));
         Ok(())
     }
 
@@ -162,7 +163,12 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn revoke_role(&self, account_id: &str, role: Role, space_id: Option<&str>) -> StoreResult<bool> {
+    pub async fn revoke_role(
+        &self,
+        account_id: &AccountId,
+        role: Role,
+        space_id: Option<&SpaceId>,
+    ) -> StoreResult<bool> {
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
                 "DELETE FROM role_grants WHERE account_id = $1 AND role = $2 AND COALESCE(space_id, '') = COALESCE($3, '')",
@@ -174,7 +180,7 @@ impl Db {
             .await?
             .rows_affected()
         });
-        self.forget_logins(Forget::Account(account_id));
+        self.forget_logins(Forget::Account(account_id.as_str()));
         Ok(n > 0)
     }
 
@@ -182,7 +188,13 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn insert_token(&self, token_hash: &str, account_id: &str, now: i64, expires_at: i64) -> StoreResult<()> {
+    pub async fn insert_token(
+        &self,
+        token_hash: &str,
+        account_id: &AccountId,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
         in_write_tx!(self, |tx| {
             // Expired tokens of this account are dead weight; clear them while we are here.
             sqlx::query("DELETE FROM auth_tokens WHERE account_id = $1 AND expires_at <= $2")
@@ -310,9 +322,11 @@ impl Db {
                 .unwrap_or_default()
                 .split(',')
                 .filter_map(|x| x.split_once('@'))
-                .map(|(role, space)| RoleGrantRow {
-                    role: role.to_owned(),
-                    space_id: (!space.is_empty()).then(|| space.to_owned()),
+                .filter_map(|(role, space)| {
+                    Some(RoleGrantRow {
+                        role: Role::from_db(role)?,
+                        space_id: (!space.is_empty()).then(|| SpaceId::new(space)),
+                    })
                 })
                 .collect();
             roles.sort_by(|a, b| (&a.role, &a.space_id).cmp(&(&b.role, &b.space_id)));
@@ -324,7 +338,7 @@ impl Db {
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn set_verified(&self, account: &str, verified: bool) -> StoreResult<()> {
+    pub async fn set_verified(&self, account: &AccountId, verified: bool) -> StoreResult<()> {
         let n = in_write_tx!(self, |tx| {
             sqlx::query("UPDATE accounts SET verified_maker = $2 WHERE id = $1")
                 .bind(account)
@@ -333,7 +347,7 @@ impl Db {
                 .await?
                 .rows_affected()
         });
-        self.forget_logins(super::login_cache::Forget::Account(account));
+        self.forget_logins(super::login_cache::Forget::Account(account.as_str()));
         if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 

@@ -9,24 +9,27 @@
 
 use super::dialect::Dialect;
 use super::{Db, StoreError, StoreResult, new_id};
+use crate::domain::booking::{BookingKind, BookingStatus};
+use crate::domain::ids::{AccountId, BookingId, ResourceId, SpaceId, UnitId};
 use crate::domain::interval::Interval;
+use crate::domain::ledger::EntryKind;
 use crate::{in_write_tx, on_read};
 
 /// What a new booking row needs. `blocked` must contain `span` (the buffers widen it).
 #[derive(Debug, Clone)]
 pub struct NewBooking<'a> {
-    pub unit_id: &'a str,
-    pub resource_id: &'a str,
-    pub space_id: &'a str,
-    pub account_id: &'a str,
+    pub unit_id: &'a UnitId,
+    pub resource_id: &'a ResourceId,
+    pub space_id: &'a SpaceId,
+    pub account_id: &'a AccountId,
     pub organisation_id: Option<&'a str>,
-    pub status: &'a str,
+    pub status: BookingStatus,
     pub span: Interval,
     pub blocked: Interval,
     pub purpose: &'a str,
     pub checkin_nonce: &'a str,
     /// `single`, `series`, `stay` or `walk_up`.
-    pub kind: &'a str,
+    pub kind: BookingKind,
     pub now: i64,
 }
 
@@ -75,20 +78,20 @@ pub(super) struct OwnedBooking {
 }
 
 impl OwnedBooking {
-    fn new(id: &str, b: &NewBooking<'_>) -> Self {
+    fn new(id: &BookingId, b: &NewBooking<'_>) -> Self {
         OwnedBooking {
-            id: id.to_owned(),
-            unit_id: b.unit_id.to_owned(),
-            resource_id: b.resource_id.to_owned(),
-            space_id: b.space_id.to_owned(),
-            account_id: b.account_id.to_owned(),
+            id: id.to_string(),
+            unit_id: b.unit_id.to_string(),
+            resource_id: b.resource_id.to_string(),
+            space_id: b.space_id.to_string(),
+            account_id: b.account_id.to_string(),
             organisation_id: b.organisation_id.map(str::to_owned),
-            status: b.status.to_owned(),
+            status: b.status.as_str().to_owned(),
             span: b.span,
             blocked: b.blocked,
             purpose: b.purpose.to_owned(),
             checkin_nonce: b.checkin_nonce.to_owned(),
-            kind: b.kind.to_owned(),
+            kind: b.kind.as_str().to_owned(),
             now: b.now,
         }
     }
@@ -123,8 +126,8 @@ impl Db {
     /// # Errors
     /// [`StoreError::Overlap`] when a live booking of the unit overlaps `blocked`; the
     /// database decides this, so it holds however many nodes race.
-    pub async fn insert_booking(&self, b: &NewBooking<'_>) -> StoreResult<String> {
-        let id = new_id();
+    pub async fn insert_booking(&self, b: &NewBooking<'_>) -> StoreResult<BookingId> {
+        let id = BookingId::new(new_id());
         match self {
             // With whatever other bookings are waiting, in one statement (see `pg_batch`).
             Db::Postgres { batcher, .. } => batcher.insert(OwnedBooking::new(&id, b)).await?,
@@ -162,20 +165,20 @@ impl Db {
 /// A booking as stored, with its unit's label.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BookingRow {
-    pub id: String,
-    pub unit_id: String,
+    pub id: BookingId,
+    pub unit_id: UnitId,
     pub unit_label: String,
     pub resource_name_zh: String,
     pub resource_name_en: String,
     pub space_slug: String,
     pub timezone: String,
-    pub resource_id: String,
-    pub space_id: String,
-    pub account_id: String,
+    pub resource_id: ResourceId,
+    pub space_id: SpaceId,
+    pub account_id: AccountId,
     pub organisation_id: Option<String>,
     pub series_id: Option<String>,
-    pub kind: String,
-    pub status: String,
+    pub kind: BookingKind,
+    pub status: BookingStatus,
     pub starts_at: i64,
     pub ends_at: i64,
     pub blocked_from: i64,
@@ -205,11 +208,11 @@ pub(crate) const BOOKING_SELECT: &str = "SELECT b.id, b.unit_id, u.label AS unit
 /// Filters for listing bookings. Every field narrows the list.
 #[derive(Debug, Clone, Default)]
 pub struct BookingFilter<'a> {
-    pub account_id: Option<&'a str>,
-    pub space_id: Option<&'a str>,
-    pub unit_id: Option<&'a str>,
+    pub account_id: Option<&'a AccountId>,
+    pub space_id: Option<&'a SpaceId>,
+    pub unit_id: Option<&'a UnitId>,
     pub series_id: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<BookingStatus>,
     /// Bookings that overlap this window.
     pub window: Option<Interval>,
     pub limit: i64,
@@ -218,15 +221,15 @@ pub struct BookingFilter<'a> {
 /// The resource a maker's facts are about: its id, and its space and kind (for kind quotas).
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceRef<'a> {
-    pub id: &'a str,
-    pub space_id: &'a str,
+    pub id: &'a ResourceId,
+    pub space_id: &'a SpaceId,
     pub kind: &'a str,
     /// Whether the space sets a quota for this kind; if not, the kind usage is not computed.
     pub kind_quota: bool,
     /// Whether the resource's policy sets a quota; if not, the usage of it is not computed.
     pub quota: bool,
     /// Also read this unit's live blocks in this window, in the same round trip.
-    pub blocks_of: Option<(&'a str, Interval)>,
+    pub blocks_of: Option<(&'a UnitId, Interval)>,
 }
 
 /// What the booking rules need to know about a maker.
@@ -247,7 +250,7 @@ pub struct MakerRow {
 impl Db {
     /// # Errors
     /// [`StoreError::NotFound`].
-    pub async fn booking(&self, id: &str) -> StoreResult<BookingRow> {
+    pub async fn booking(&self, id: &BookingId) -> StoreResult<BookingRow> {
         let sql = format!("{BOOKING_SELECT} WHERE b.id = $1");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
     }
@@ -261,10 +264,10 @@ impl Db {
         // Only the filters given are in the text: SQLite uses no index for a term such as
         // `$1 IS NULL OR b.account_id = $1`, and a maker's list read every booking.
         let given = [
-            ("b.account_id", f.account_id),
-            ("b.space_id", f.space_id),
-            ("b.unit_id", f.unit_id),
-            ("b.status", f.status),
+            ("b.account_id", f.account_id.map(AccountId::as_str)),
+            ("b.space_id", f.space_id.map(SpaceId::as_str)),
+            ("b.unit_id", f.unit_id.map(UnitId::as_str)),
+            ("b.status", f.status.map(BookingStatus::as_str)),
             ("b.series_id", f.series_id),
         ];
         let sql = bookings_sql(&given);
@@ -282,7 +285,13 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn cancel_booking(&self, id: &str, by: &str, reason: Option<&str>, now: i64) -> StoreResult<bool> {
+    pub async fn cancel_booking(
+        &self,
+        id: &BookingId,
+        by: &AccountId,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
         let lock = self.ledger_lock();
         let n = in_write_tx!(self, |tx| {
             let n = sqlx::query(
@@ -298,7 +307,7 @@ impl Db {
             .rows_affected();
             if n > 0 {
                 let facts = serde_json::json!({ "booking": id, "by": by, "reason": reason });
-                crate::ledger_append!(tx, lock, now, [("cancellation", id, facts)]);
+                crate::ledger_append!(tx, lock, now, [(EntryKind::Cancellation, id.as_str(), facts)]);
             }
             n
         });
@@ -311,13 +320,13 @@ impl Db {
     /// Database errors.
     pub async fn decide_booking(
         &self,
-        id: &str,
+        id: &BookingId,
         approve: bool,
-        by: &str,
+        by: &AccountId,
         reason: Option<&str>,
         now: i64,
     ) -> StoreResult<bool> {
-        let status = if approve { "confirmed" } else { "declined" };
+        let status = if approve { BookingStatus::Confirmed } else { BookingStatus::Declined };
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE bookings SET status = $2, decided_by = $3, decided_at = $4, decision_reason = $5, updated_at = $4 \
@@ -341,7 +350,7 @@ impl Db {
     /// Database errors.
     pub async fn maker_facts(
         &self,
-        account: &str,
+        account: &AccountId,
         resource: &ResourceRef<'_>,
         week: Interval,
         now: i64,
@@ -357,7 +366,7 @@ impl Db {
     #[doc(hidden)]
     pub async fn maker_facts_alone(
         &self,
-        account: &str,
+        account: &AccountId,
         resource: &ResourceRef<'_>,
         week: Interval,
         now: i64,
@@ -367,7 +376,7 @@ impl Db {
 
     async fn maker_facts_via(
         &self,
-        account: &str,
+        account: &AccountId,
         resource: &ResourceRef<'_>,
         week: Interval,
         now: i64,
@@ -402,13 +411,13 @@ impl Db {
             // With whatever other facts reads of the same shape are waiting, in one statement.
             Db::Postgres { facts, hot, .. } => {
                 let args = FactsArgs {
-                    account: account.to_owned(),
-                    resource: resource.id.to_owned(),
+                    account: account.to_string(),
+                    resource: resource.id.to_string(),
                     week: (week.start(), week.end()),
                     now,
-                    space: resource.space_id.to_owned(),
+                    space: resource.space_id.to_string(),
                     kind: resource.kind.to_owned(),
-                    unit: unit.map(str::to_owned),
+                    unit: unit.map(UnitId::to_string),
                     window: (window.start(), window.end()),
                 };
                 if grouped { facts.read(switches, args).await? } else { facts_alone(hot, switches, args).await? }
@@ -438,8 +447,8 @@ impl Db {
 /// A recurring series, stored with its bookings.
 #[derive(Debug, Clone)]
 pub struct NewSeries<'a> {
-    pub account_id: &'a str,
-    pub resource_id: &'a str,
+    pub account_id: &'a AccountId,
+    pub resource_id: &'a ResourceId,
     pub rrule: &'a str,
     pub dtstart_local: &'a str,
     pub timezone: &'a str,
@@ -460,7 +469,7 @@ impl Db {
         bookings: &[NewBooking<'_>],
         series: Option<&NewSeries<'_>>,
         all_or_nothing: bool,
-    ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
+    ) -> StoreResult<(Option<String>, Vec<Option<BookingId>>)> {
         // Two transactions inserting overlapping rows in different orders can deadlock on
         // PostgreSQL; the loser is rolled back whole and runs again.
         let mut attempt = 0;
@@ -480,9 +489,9 @@ impl Db {
         bookings: &[NewBooking<'_>],
         series: Option<&NewSeries<'_>>,
         all_or_nothing: bool,
-    ) -> StoreResult<(Option<String>, Vec<Option<String>>)> {
+    ) -> StoreResult<(Option<String>, Vec<Option<BookingId>>)> {
         let series_id = series.map(|_| new_id());
-        let ids: Vec<String> = bookings.iter().map(|_| new_id()).collect();
+        let ids: Vec<BookingId> = bookings.iter().map(|_| BookingId::new(new_id())).collect();
         let sql_pg = concat!(
             "INSERT INTO bookings (",
             booking_columns!(),
@@ -537,7 +546,7 @@ impl Db {
         &self,
         series_id: &str,
         from: i64,
-        by: &str,
+        by: &AccountId,
         reason: Option<&str>,
         now: i64,
     ) -> StoreResult<u64> {
@@ -555,10 +564,14 @@ impl Db {
             .fetch_all(&mut *tx)
             .await?;
             if !ids.is_empty() {
-                let entries: Vec<(&str, &str, serde_json::Value)> = ids
+                let entries: Vec<(EntryKind, &str, serde_json::Value)> = ids
                     .iter()
                     .map(|id| {
-                        ("cancellation", id.as_str(), serde_json::json!({ "booking": id, "by": by, "reason": reason }))
+                        (
+                            EntryKind::Cancellation,
+                            id.as_str(),
+                            serde_json::json!({ "booking": id, "by": by, "reason": reason }),
+                        )
                     })
                     .collect();
                 crate::ledger_append!(tx, lock, now, entries);
@@ -581,8 +594,8 @@ impl Db {
     /// [`StoreError::Overlap`] when the new place is taken.
     pub async fn move_booking(
         &self,
-        id: &str,
-        unit_id: &str,
+        id: &BookingId,
+        unit_id: &UnitId,
         span: Interval,
         blocked: Interval,
         now: i64,
@@ -615,7 +628,7 @@ fn facts_sql(d: Dialect, switches: usize) -> String {
     let trainings = d.join_commas(&format!("t.slug || ':' || COALESCE({}, '')", d.text("g.expires_at")));
     let blocks = d.join_intervals("x.blocked_from", "x.blocked_until");
     let touching = d.blocks_touching("x", "$8", "$9", "$10");
-    const LIVE: &str = "('pending', 'confirmed', 'checked_in')";
+    let live = super::types::sql_list(&BookingStatus::LIVE);
     // The maker's live minutes in the week and live bookings not yet ended, over `scope`.
     let usage = |on: bool, scope: &str| -> [String; 2] {
         if !on {
@@ -624,9 +637,9 @@ fn facts_sql(d: Dialect, switches: usize) -> String {
         [
             format!(
                 "(SELECT CAST(SUM(CASE WHEN b.ends_at > $3 AND b.starts_at < $4 THEN b.ends_at - b.starts_at ELSE 0 END) AS BIGINT) \
-                 {scope} AND b.status IN {LIVE})"
+                 {scope} AND b.status IN {live})"
             ),
-            format!("(SELECT COUNT(*) {scope} AND b.ends_at > $5 AND b.status IN {LIVE})"),
+            format!("(SELECT COUNT(*) {scope} AND b.ends_at > $5 AND b.status IN {live})"),
         ]
     };
     let [own_minutes, own_active] =
@@ -641,7 +654,7 @@ fn facts_sql(d: Dialect, switches: usize) -> String {
          (SELECT {trainings} FROM training_grants g JOIN trainings t ON t.id = g.training_id \
             WHERE g.account_id = a.id AND g.revoked_at IS NULL), \
          {kind_minutes}, {kind_active}, \
-         (SELECT {blocks} FROM bookings x WHERE x.status IN {LIVE} AND {touching}) \
+         (SELECT {blocks} FROM bookings x WHERE x.status IN {live} AND {touching}) \
          FROM accounts a WHERE a.id = $1"
     )
 }

@@ -2,6 +2,8 @@
 //! and when. Spaces and resources are archived, never deleted; units are retired.
 
 use super::{Db, StoreResult, new_id};
+use crate::domain::booking::BookingStatus;
+use crate::domain::ids::{AccountId, ResourceId, SpaceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::{in_catalog_tx, on_read};
 
@@ -18,7 +20,7 @@ pub struct NewSpace<'a> {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SpaceRow {
-    pub id: String,
+    pub id: SpaceId,
     pub slug: String,
     pub name_zh: String,
     pub name_en: String,
@@ -41,8 +43,8 @@ const SPACE_COLUMNS: &str = "id, slug, name_zh, name_en, kind, operator_org_id, 
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResourceRow {
-    pub id: String,
-    pub space_id: String,
+    pub id: ResourceId,
+    pub space_id: SpaceId,
     pub kind: String,
     pub name_zh: String,
     pub name_en: String,
@@ -58,8 +60,8 @@ const RESOURCE_COLUMNS: &str = "id, space_id, kind, name_zh, name_en, descriptio
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UnitRow {
-    pub id: String,
-    pub resource_id: String,
+    pub id: UnitId,
+    pub resource_id: ResourceId,
     pub label: String,
     pub retired_at: Option<i64>,
 }
@@ -67,8 +69,8 @@ pub struct UnitRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpeningRuleRow {
     pub id: String,
-    pub space_id: String,
-    pub resource_id: Option<String>,
+    pub space_id: SpaceId,
+    pub resource_id: Option<ResourceId>,
     pub rrule: String,
     pub dtstart_local: String,
     pub duration_min: i64,
@@ -77,9 +79,9 @@ pub struct OpeningRuleRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClosureRow {
     pub id: String,
-    pub space_id: String,
-    pub resource_id: Option<String>,
-    pub unit_id: Option<String>,
+    pub space_id: SpaceId,
+    pub resource_id: Option<ResourceId>,
+    pub unit_id: Option<UnitId>,
     pub reason: String,
     pub starts_at: i64,
     pub ends_at: i64,
@@ -110,7 +112,7 @@ pub struct SpaceFields {
 /// A new resource with its first units.
 #[derive(Debug, Clone)]
 pub struct NewResource<'a> {
-    pub space_id: &'a str,
+    pub space_id: &'a SpaceId,
     pub kind: &'a str,
     pub name_zh: &'a str,
     pub name_en: &'a str,
@@ -123,9 +125,9 @@ pub struct NewResource<'a> {
 /// A new closure: one-off (`rrule` None) or recurring.
 #[derive(Debug, Clone)]
 pub struct NewClosure<'a> {
-    pub space_id: &'a str,
-    pub resource_id: Option<&'a str>,
-    pub unit_id: Option<&'a str>,
+    pub space_id: &'a SpaceId,
+    pub resource_id: Option<&'a ResourceId>,
+    pub unit_id: Option<&'a UnitId>,
     pub reason: &'a str,
     /// For a recurring closure: first start and last end (or far future), to filter by window.
     pub starts_at: i64,
@@ -133,16 +135,16 @@ pub struct NewClosure<'a> {
     pub rrule: Option<&'a str>,
     pub dtstart_local: Option<&'a str>,
     pub duration_min: Option<i64>,
-    pub created_by: Option<&'a str>,
+    pub created_by: Option<&'a AccountId>,
     pub now: i64,
 }
 
 impl<'a> NewClosure<'a> {
     /// A one-off closure of a space, or of one resource or unit of it.
     pub fn once(
-        space_id: &'a str,
-        resource_id: Option<&'a str>,
-        unit_id: Option<&'a str>,
+        space_id: &'a SpaceId,
+        resource_id: Option<&'a ResourceId>,
+        unit_id: Option<&'a UnitId>,
         reason: &'a str,
         interval: Interval,
         now: i64,
@@ -174,7 +176,7 @@ pub struct ResourceCalendar {
     /// Closures of the space, the resource or its units that may touch the window.
     pub closures: Vec<ClosureRow>,
     /// Live bookings' blocked intervals: (unit id, interval).
-    pub blocks: Vec<(String, Interval)>,
+    pub blocks: Vec<(UnitId, Interval)>,
 }
 
 impl Db {
@@ -182,8 +184,8 @@ impl Db {
     ///
     /// # Errors
     /// [`super::StoreError::Unique`] when the slug is taken.
-    pub async fn insert_space(&self, s: NewSpace<'_>) -> StoreResult<String> {
-        let id = new_id();
+    pub async fn insert_space(&self, s: NewSpace<'_>) -> StoreResult<SpaceId> {
+        let id = SpaceId::new(new_id());
         in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO spaces (id, slug, name_zh, name_en, kind, timezone, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -203,7 +205,7 @@ impl Db {
 
     /// # Errors
     /// [`super::StoreError::NotFound`].
-    pub async fn update_space(&self, id: &str, f: &SpaceFields) -> StoreResult<()> {
+    pub async fn update_space(&self, id: &SpaceId, f: &SpaceFields) -> StoreResult<()> {
         let n = in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE spaces SET name_zh = $2, name_en = $3, kind = $4, operator_org_id = $5, address = $6, latitude = $7, \
@@ -232,7 +234,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn set_space_archived(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
+    pub async fn set_space_archived(&self, id: &SpaceId, at: Option<i64>) -> StoreResult<()> {
         in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE spaces SET archived_at = $2 WHERE id = $1").bind(id).bind(at).execute(&mut *tx).await?;
         });
@@ -272,8 +274,8 @@ impl Db {
     ///
     /// # Errors
     /// [`super::StoreError::Unique`] when two labels repeat.
-    pub async fn insert_resource_with_units(&self, r: &NewResource<'_>) -> StoreResult<String> {
-        let id = new_id();
+    pub async fn insert_resource_with_units(&self, r: &NewResource<'_>) -> StoreResult<ResourceId> {
+        let id = ResourceId::new(new_id());
         in_catalog_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO resources (id, space_id, kind, name_zh, name_en, description, policy, created_at) \
@@ -308,12 +310,12 @@ impl Db {
     /// [`super::StoreError::ForeignKey`] when the space does not exist.
     pub async fn insert_resource(
         &self,
-        space_id: &str,
+        space_id: &SpaceId,
         kind: &str,
         name_zh: &str,
         name_en: &str,
         now: i64,
-    ) -> StoreResult<String> {
+    ) -> StoreResult<ResourceId> {
         self.insert_resource_with_units(&NewResource {
             space_id,
             kind,
@@ -331,7 +333,7 @@ impl Db {
     /// [`super::StoreError::NotFound`].
     pub async fn update_resource(
         &self,
-        id: &str,
+        id: &ResourceId,
         name_zh: &str,
         name_en: &str,
         description: &str,
@@ -353,7 +355,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn set_resource_archived(&self, id: &str, at: Option<i64>) -> StoreResult<()> {
+    pub async fn set_resource_archived(&self, id: &ResourceId, at: Option<i64>) -> StoreResult<()> {
         in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE resources SET archived_at = $2 WHERE id = $1")
                 .bind(id)
@@ -366,7 +368,7 @@ impl Db {
 
     /// # Errors
     /// [`super::StoreError::NotFound`].
-    pub async fn resource(&self, id: &str) -> StoreResult<ResourceRow> {
+    pub async fn resource(&self, id: &ResourceId) -> StoreResult<ResourceRow> {
         let sql = format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = $1");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
     }
@@ -375,7 +377,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn resources_of(&self, space_id: &str) -> StoreResult<Vec<ResourceRow>> {
+    pub async fn resources_of(&self, space_id: &SpaceId) -> StoreResult<Vec<ResourceRow>> {
         let sql = format!(
             "SELECT {RESOURCE_COLUMNS} FROM resources WHERE space_id = $1 AND archived_at IS NULL ORDER BY kind, name_en, id"
         );
@@ -386,7 +388,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn units_of_space(&self, space_id: &str) -> StoreResult<Vec<UnitRow>> {
+    pub async fn units_of_space(&self, space_id: &SpaceId) -> StoreResult<Vec<UnitRow>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT u.id, u.resource_id, u.label, u.retired_at FROM units u JOIN resources r ON r.id = u.resource_id \
@@ -400,7 +402,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn units_of(&self, resource_id: &str) -> StoreResult<Vec<UnitRow>> {
+    pub async fn units_of(&self, resource_id: &ResourceId) -> StoreResult<Vec<UnitRow>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, resource_id, label, retired_at FROM units WHERE resource_id = $1 AND retired_at IS NULL ORDER BY label",
@@ -413,7 +415,7 @@ impl Db {
 
     /// # Errors
     /// [`super::StoreError::NotFound`].
-    pub async fn unit(&self, id: &str) -> StoreResult<UnitRow> {
+    pub async fn unit(&self, id: &UnitId) -> StoreResult<UnitRow> {
         Ok(on_read!(self, |p| {
             sqlx::query_as("SELECT id, resource_id, label, retired_at FROM units WHERE id = $1")
                 .bind(id)
@@ -424,7 +426,7 @@ impl Db {
 
     /// # Errors
     /// [`super::StoreError::Unique`] when a live unit of the resource has the label.
-    pub async fn insert_unit(&self, resource_id: &str, label: &str, now: i64) -> StoreResult<String> {
+    pub async fn insert_unit(&self, resource_id: &ResourceId, label: &str, now: i64) -> StoreResult<UnitId> {
         let ids = self.insert_units(resource_id, &[label.to_owned()], now).await?;
         Ok(ids.into_iter().next().unwrap_or_default())
     }
@@ -433,8 +435,13 @@ impl Db {
     ///
     /// # Errors
     /// [`super::StoreError::Unique`] when a live unit of the resource has one of the labels.
-    pub async fn insert_units(&self, resource_id: &str, labels: &[String], now: i64) -> StoreResult<Vec<String>> {
-        let ids: Vec<String> = labels.iter().map(|_| new_id()).collect();
+    pub async fn insert_units(
+        &self,
+        resource_id: &ResourceId,
+        labels: &[String],
+        now: i64,
+    ) -> StoreResult<Vec<UnitId>> {
+        let ids: Vec<UnitId> = labels.iter().map(|_| UnitId::new(new_id())).collect();
         in_catalog_tx!(self, |tx| {
             for (id, label) in ids.iter().zip(labels) {
                 sqlx::query("INSERT INTO units (id, resource_id, label, created_at) VALUES ($1, $2, $3, $4)")
@@ -451,7 +458,7 @@ impl Db {
 
     /// # Errors
     /// [`super::StoreError::Unique`] when another live unit has the label.
-    pub async fn relabel_unit(&self, id: &str, label: &str) -> StoreResult<()> {
+    pub async fn relabel_unit(&self, id: &UnitId, label: &str) -> StoreResult<()> {
         in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE units SET label = $2 WHERE id = $1").bind(id).bind(label).execute(&mut *tx).await?;
         });
@@ -462,7 +469,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn retire_unit(&self, id: &str, now: i64) -> StoreResult<()> {
+    pub async fn retire_unit(&self, id: &UnitId, now: i64) -> StoreResult<()> {
         in_catalog_tx!(self, |tx| {
             sqlx::query("UPDATE units SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL")
                 .bind(id)
@@ -477,8 +484,8 @@ impl Db {
     /// Database errors.
     pub async fn insert_opening_rule(
         &self,
-        space_id: &str,
-        resource_id: Option<&str>,
+        space_id: &SpaceId,
+        resource_id: Option<&ResourceId>,
         rrule: &str,
         dtstart_local: &str,
         duration_min: i64,
@@ -507,7 +514,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn opening_rules_of(&self, space_id: &str) -> StoreResult<Vec<OpeningRuleRow>> {
+    pub async fn opening_rules_of(&self, space_id: &SpaceId) -> StoreResult<Vec<OpeningRuleRow>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, space_id, resource_id, rrule, dtstart_local, duration_min FROM opening_rules \
@@ -523,7 +530,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn delete_opening_rule(&self, space_id: &str, id: &str) -> StoreResult<bool> {
+    pub async fn delete_opening_rule(&self, space_id: &SpaceId, id: &str) -> StoreResult<bool> {
         let n = in_catalog_tx!(self, |tx| {
             sqlx::query("DELETE FROM opening_rules WHERE id = $1 AND space_id = $2")
                 .bind(id)
@@ -566,7 +573,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn closures_of(&self, space_id: &str, window: Option<Interval>) -> StoreResult<Vec<ClosureRow>> {
+    pub async fn closures_of(&self, space_id: &SpaceId, window: Option<Interval>) -> StoreResult<Vec<ClosureRow>> {
         let (from, until) = window.map_or((i64::MIN, i64::MAX), |w| (w.start(), w.end()));
         let sql = format!(
             "SELECT {CLOSURE_COLUMNS} FROM closures WHERE space_id = $1 AND ends_at > $2 AND starts_at < $3 ORDER BY starts_at, id"
@@ -581,7 +588,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn delete_closure(&self, space_id: &str, id: &str) -> StoreResult<bool> {
+    pub async fn delete_closure(&self, space_id: &SpaceId, id: &str) -> StoreResult<bool> {
         let n = in_catalog_tx!(self, |tx| {
             sqlx::query("DELETE FROM closures WHERE id = $1 AND space_id = $2")
                 .bind(id)
@@ -598,9 +605,9 @@ impl Db {
     ///
     /// # Errors
     /// [`super::StoreError::NotFound`] when the resource does not exist.
-    pub async fn resource_calendar(&self, resource_id: &str, window: Interval) -> StoreResult<ResourceCalendar> {
+    pub async fn resource_calendar(&self, resource_id: &ResourceId, window: Interval) -> StoreResult<ResourceCalendar> {
         let resource = self.resource(resource_id).await?;
-        let space = self.space(&resource.space_id).await?;
+        let space = self.space(resource.space_id.as_str()).await?;
         self.calendar_of(resource, space, window).await
     }
 
@@ -614,7 +621,7 @@ impl Db {
         space: SpaceRow,
         window: Interval,
     ) -> StoreResult<ResourceCalendar> {
-        let resource_id = resource.id.as_str();
+        let resource_id = &resource.id;
         // Independent reads, concurrently (on separate pooled connections).
         let (units, rules, closures, blocks) = tokio::try_join!(
             self.units_of(resource_id),
@@ -623,14 +630,14 @@ impl Db {
             self.blocked_intervals(&resource, window),
         )?;
         let own: Vec<OpeningRuleRow> =
-            rules.iter().filter(|r| r.resource_id.as_deref() == Some(resource_id)).cloned().collect();
+            rules.iter().filter(|r| r.resource_id.as_ref() == Some(resource_id)).cloned().collect();
         let opening_rules =
             if own.is_empty() { rules.into_iter().filter(|r| r.resource_id.is_none()).collect() } else { own };
         let closures = closures
             .into_iter()
             .filter(|c| {
-                c.resource_id.as_deref().is_none_or(|r| r == resource_id)
-                    && c.unit_id.as_deref().is_none_or(|u| units.iter().any(|x| x.id == u))
+                c.resource_id.as_ref().is_none_or(|r| r == resource_id)
+                    && c.unit_id.as_ref().is_none_or(|u| units.iter().any(|x| &x.id == u))
             })
             .collect();
         Ok(ResourceCalendar { space, resource, units, opening_rules, closures, blocks })
@@ -643,20 +650,23 @@ impl Db {
         &self,
         resource: &ResourceRow,
         window: Interval,
-    ) -> StoreResult<Vec<(String, Interval)>> {
+    ) -> StoreResult<Vec<(UnitId, Interval)>> {
         // The lower bound reads max_blocked_ms fresh (a cached resource row may be older);
         // the subquery is evaluated once, and the index range is still bounded on both sides.
         /// The longest window read inline on SQLite (a booking decision reads its span ± a day).
         const INLINE_WINDOW_MS: i64 = 8 * 86_400_000;
-        const WHERE: &str = "WHERE resource_id = $1 AND blocked_from >= $2 - (SELECT max_blocked_ms FROM resources WHERE id = $1) \
-             AND blocked_from < $3 AND blocked_until > $4 \
-             AND status IN ('pending', 'confirmed', 'checked_in') GROUP BY unit_id";
         static SQL: std::sync::LazyLock<super::TwoDialects> = std::sync::LazyLock::new(|| {
             super::TwoDialects::new(|d| {
-                format!("SELECT unit_id, {} FROM bookings {WHERE}", d.join_intervals("blocked_from", "blocked_until"))
+                format!(
+                    "SELECT unit_id, {} FROM bookings \
+                     WHERE resource_id = $1 AND blocked_from >= $2 - (SELECT max_blocked_ms FROM resources WHERE id = $1) \
+                     AND blocked_from < $3 AND blocked_until > $4 AND status IN {} GROUP BY unit_id",
+                    d.join_intervals("blocked_from", "blocked_until"),
+                    super::types::sql_list(&BookingStatus::LIVE),
+                )
             })
         });
-        let rows: Vec<(String, String)> = match self {
+        let rows: Vec<(UnitId, String)> = match self {
             // A booking decision's window (a few days) is a short index range: inline, without
             // sqlx's thread hand-off. Long windows (availability) stay on the pool.
             Db::Sqlite { direct, .. } if window.end() - window.start() <= INLINE_WINDOW_MS => direct.read(|c| {

@@ -15,6 +15,7 @@
 //! its stamp, on whichever node the change was made. Live bookings (blocked intervals) and
 //! `max_blocked_ms` are never cached.
 
+use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::{Interval, normalize};
 use crate::domain::policy::{BookingPolicy, Quota};
 use crate::store::catalog::{ClosureRow, OpeningRuleRow, ResourceCalendar, ResourceRow, SpaceRow, UnitRow};
@@ -58,7 +59,7 @@ pub struct Expansion {
     /// Closures of the space or the resource.
     pub closed: Vec<Interval>,
     /// Closures of single units: (unit id, intervals).
-    pub unit_closed: Vec<(String, Vec<Interval>)>,
+    pub unit_closed: Vec<(UnitId, Vec<Interval>)>,
 }
 
 /// The indexes of the blocks that cover `window`.
@@ -74,18 +75,18 @@ fn block_span(k: i64) -> Interval {
 fn join(window: Interval, blocks: &[Arc<Expansion>]) -> Expansion {
     let mut hours = Vec::new();
     let mut closed = Vec::new();
-    let mut unit_closed: HashMap<&str, Vec<Interval>> = HashMap::new();
+    let mut unit_closed: HashMap<&UnitId, Vec<Interval>> = HashMap::new();
     let clip = |v: &[Interval]| v.iter().filter_map(|i| i.intersection(&window)).collect::<Vec<_>>();
     for b in blocks {
         hours.extend(clip(&b.hours));
         closed.extend(clip(&b.closed));
         for (unit, ivs) in &b.unit_closed {
-            unit_closed.entry(unit.as_str()).or_default().extend(clip(ivs));
+            unit_closed.entry(unit).or_default().extend(clip(ivs));
         }
     }
-    let mut unit_closed: Vec<(String, Vec<Interval>)> = unit_closed
+    let mut unit_closed: Vec<(UnitId, Vec<Interval>)> = unit_closed
         .into_iter()
-        .map(|(u, ivs)| (u.to_owned(), normalize(ivs)))
+        .map(|(u, ivs)| (u.clone(), normalize(ivs)))
         .filter(|(_, ivs)| !ivs.is_empty())
         .collect();
     unit_closed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -103,9 +104,9 @@ const MEMO_BLOCKS: i64 = 8;
 
 #[derive(Debug, Default)]
 pub struct CatalogCache {
-    entries: Mutex<HashMap<String, Arc<Entry>>>,
+    entries: Mutex<HashMap<ResourceId, Arc<Entry>>>,
     /// A unit's resource never changes: unit id -> resource id, kept for good.
-    unit_resource: Mutex<HashMap<String, String>>,
+    unit_resource: Mutex<HashMap<UnitId, ResourceId>>,
 }
 
 /// Bounds the cache (a district has hundreds of resources, not hundreds of thousands).
@@ -117,7 +118,7 @@ impl CatalogCache {
     ///
     /// # Errors
     /// Store errors ([`crate::store::StoreError::NotFound`] for an unknown resource).
-    pub async fn entry(&self, db: &Db, version: i64, resource_id: &str) -> StoreResult<Arc<Entry>> {
+    pub async fn entry(&self, db: &Db, version: i64, resource_id: &ResourceId) -> StoreResult<Arc<Entry>> {
         if let Some(e) = self.entries.lock().expect("cache lock").get(resource_id)
             && e.version.is_some_and(|v| v >= version)
         {
@@ -128,7 +129,7 @@ impl CatalogCache {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
-        map.insert(resource_id.to_owned(), entry.clone());
+        map.insert(resource_id.clone(), entry.clone());
         Ok(entry)
     }
 
@@ -136,7 +137,7 @@ impl CatalogCache {
     ///
     /// # Errors
     /// Store errors ([`crate::store::StoreError::NotFound`] for an unknown unit).
-    pub async fn resource_of_unit(&self, db: &Db, unit_id: &str) -> StoreResult<String> {
+    pub async fn resource_of_unit(&self, db: &Db, unit_id: &UnitId) -> StoreResult<ResourceId> {
         if let Some(r) = self.unit_resource.lock().expect("cache lock").get(unit_id) {
             return Ok(r.clone());
         }
@@ -145,7 +146,7 @@ impl CatalogCache {
         if map.len() >= MAX_ENTRIES * 10 {
             map.clear();
         }
-        map.insert(unit_id.to_owned(), unit.resource_id.clone());
+        map.insert(unit_id.clone(), unit.resource_id.clone());
         Ok(unit.resource_id)
     }
 }
@@ -156,14 +157,14 @@ impl Entry {
     ///
     /// # Errors
     /// Store errors ([`crate::store::StoreError::NotFound`] for an unknown resource).
-    pub async fn load(db: &Db, resource_id: &str) -> StoreResult<Arc<Entry>> {
+    pub async fn load(db: &Db, resource_id: &ResourceId) -> StoreResult<Arc<Entry>> {
         Ok(Arc::new(Entry::read(db, None, resource_id).await?))
     }
 
-    async fn read(db: &Db, version: Option<i64>, resource_id: &str) -> StoreResult<Entry> {
+    async fn read(db: &Db, version: Option<i64>, resource_id: &ResourceId) -> StoreResult<Entry> {
         let resource = db.resource(resource_id).await?;
         let (space, units, rules, closures) = tokio::try_join!(
-            db.space(&resource.space_id),
+            db.space(resource.space_id.as_str()),
             db.units_of(resource_id),
             db.opening_rules_of(&resource.space_id),
             db.closures_of(&resource.space_id, None),
@@ -218,9 +219,9 @@ impl Entry {
 
     /// What [`Db::calendar_of`] returns about the catalog (no bookings), from the entry's rows.
     pub fn calendar(&self, window: Interval) -> ResourceCalendar {
-        let rid = self.resource.id.as_str();
+        let rid = &self.resource.id;
         let own: Vec<OpeningRuleRow> =
-            self.rules.iter().filter(|r| r.resource_id.as_deref() == Some(rid)).cloned().collect();
+            self.rules.iter().filter(|r| r.resource_id.as_ref() == Some(rid)).cloned().collect();
         let opening_rules =
             if own.is_empty() { self.rules.iter().filter(|r| r.resource_id.is_none()).cloned().collect() } else { own };
         let closures = self
@@ -228,8 +229,8 @@ impl Entry {
             .iter()
             .filter(|c| c.ends_at > window.start() && c.starts_at < window.end())
             .filter(|c| {
-                c.resource_id.as_deref().is_none_or(|r| r == rid)
-                    && c.unit_id.as_deref().is_none_or(|u| self.units.iter().any(|x| x.id == u))
+                c.resource_id.as_ref().is_none_or(|r| r == rid)
+                    && c.unit_id.as_ref().is_none_or(|u| self.units.iter().any(|x| &x.id == u))
             })
             .cloned()
             .collect();
@@ -261,7 +262,7 @@ mod tests {
         Ok(Expansion {
             hours: open.expand(w).unwrap(),
             closed: Vec::new(),
-            unit_closed: vec![("u1".into(), shut.expand(w).unwrap())],
+            unit_closed: vec![(UnitId::new("u1"), shut.expand(w).unwrap())],
         })
     }
 
@@ -275,7 +276,7 @@ mod tests {
             let joined = join(window, &blocks);
             let direct = expand(window).unwrap();
             prop_assert_eq!(joined.hours, normalize(direct.hours));
-            let want: Vec<(String, Vec<Interval>)> = direct
+            let want: Vec<(UnitId, Vec<Interval>)> = direct
                 .unit_closed
                 .into_iter()
                 .map(|(u, v)| (u, normalize(v)))

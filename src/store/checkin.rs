@@ -6,14 +6,17 @@
 
 use super::bookings::{BOOKING_SELECT, BookingRow};
 use super::{Db, StoreResult, new_id};
+use crate::domain::checkin::{ScanDecision, SessionOrigin};
+use crate::domain::ids::{AccountId, BookingId, ResourceId, SpaceId, UnitId};
+use crate::domain::ledger::EntryKind;
 use crate::{in_write_tx, ledger_append, on_read};
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct KioskRow {
     pub id: String,
-    pub space_id: String,
-    pub resource_id: Option<String>,
+    pub space_id: SpaceId,
+    pub resource_id: Option<ResourceId>,
     pub name: String,
     pub pairing_expires_at: Option<i64>,
     pub paired_at: Option<i64>,
@@ -28,13 +31,13 @@ const KIOSK_SELECT: &str = "SELECT k.id, k.space_id, k.resource_id, k.name, k.pa
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MeteredSession {
     pub id: String,
-    pub booking_id: Option<String>,
-    pub unit_id: String,
-    pub account_id: String,
+    pub booking_id: Option<BookingId>,
+    pub unit_id: UnitId,
+    pub account_id: AccountId,
     pub started_at: i64,
     pub ended_at: Option<i64>,
-    pub opened_by: String,
-    pub closed_by: Option<String>,
+    pub opened_by: SessionOrigin,
+    pub closed_by: Option<SessionOrigin>,
     pub kiosk_id: Option<String>,
     pub note: Option<String>,
     pub overstay_ms: i64,
@@ -47,9 +50,9 @@ const METERED_COLUMNS: &str =
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
     /// `kiosk`, `operator`, `walk_up` (opening) or `automatic` (closing).
-    pub how: &'a str,
+    pub how: SessionOrigin,
     pub kiosk_id: Option<&'a str>,
-    pub operator_id: Option<&'a str>,
+    pub operator_id: Option<&'a AccountId>,
     pub note: Option<&'a str>,
 }
 
@@ -85,12 +88,12 @@ impl Db {
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_kiosk(
         &self,
-        space_id: &str,
-        resource_id: Option<&str>,
+        space_id: &SpaceId,
+        resource_id: Option<&ResourceId>,
         name: &str,
         pairing_hash: &str,
         pairing_expires_at: i64,
-        by: &str,
+        by: &AccountId,
         now: i64,
     ) -> StoreResult<String> {
         let id = new_id();
@@ -171,7 +174,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn kiosks_of(&self, space_id: &str) -> StoreResult<Vec<KioskRow>> {
+    pub async fn kiosks_of(&self, space_id: &SpaceId) -> StoreResult<Vec<KioskRow>> {
         let sql = format!("{KIOSK_SELECT} WHERE k.space_id = $1 ORDER BY k.created_at, k.id");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(space_id).fetch_all(p).await?))
     }
@@ -211,8 +214,8 @@ impl Db {
     /// Database errors.
     pub async fn bookings_near(
         &self,
-        account: &str,
-        space_id: &str,
+        account: &AccountId,
+        space_id: &SpaceId,
         from: i64,
         until: i64,
     ) -> StoreResult<Vec<BookingRow>> {
@@ -238,8 +241,8 @@ impl Db {
     pub async fn record_scan(
         &self,
         kiosk_id: &str,
-        space_id: &str,
-        booking_id: Option<&str>,
+        space_id: &SpaceId,
+        booking_id: Option<&BookingId>,
         reason: &str,
         now: i64,
     ) -> StoreResult<()> {
@@ -346,7 +349,7 @@ impl Db {
                     .await?;
                 }
                 let facts = with_actor(session_facts(&session), by);
-                ledger_append!(tx, lock, now, [("check_in", session.id.as_str(), facts)]);
+                ledger_append!(tx, lock, now, [(EntryKind::CheckIn, session.id.as_str(), facts)]);
                 true
             }
         });
@@ -361,7 +364,7 @@ impl Db {
     /// Database errors.
     pub async fn check_out(
         &self,
-        booking_id: &str,
+        booking_id: &BookingId,
         by: &Actor<'_>,
         ended_at: i64,
         now: i64,
@@ -415,7 +418,7 @@ impl Db {
                     }
                     if let Some(s) = &s {
                         let facts = with_actor(session_facts(s), by);
-                        ledger_append!(tx, lock, now, [("check_out", s.id.as_str(), facts)]);
+                        ledger_append!(tx, lock, now, [(EntryKind::CheckOut, s.id.as_str(), facts)]);
                     }
                     s
                 }
@@ -430,7 +433,7 @@ impl Db {
     /// Database errors.
     pub async fn metered_sessions(
         &self,
-        space_id: Option<&str>,
+        space_id: Option<&SpaceId>,
         from: i64,
         until: i64,
         limit: i64,
@@ -456,7 +459,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn metered_sessions_of(&self, booking_id: &str) -> StoreResult<Vec<MeteredSession>> {
+    pub async fn metered_sessions_of(&self, booking_id: &BookingId) -> StoreResult<Vec<MeteredSession>> {
         let sql = format!("SELECT {METERED_COLUMNS} FROM sessions WHERE booking_id = $1 ORDER BY started_at, id");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(booking_id).fetch_all(p).await?))
     }
@@ -478,7 +481,7 @@ impl Db {
         &self,
         kiosk_id: &str,
         limit: i64,
-    ) -> StoreResult<Vec<(Option<String>, String, Option<String>, i64)>> {
+    ) -> StoreResult<Vec<(Option<BookingId>, ScanDecision, Option<String>, i64)>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT booking_id, decision, reason, scanned_at FROM scans WHERE kiosk_id = $1 \

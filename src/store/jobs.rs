@@ -3,15 +3,17 @@
 
 use super::bookings::{BOOKING_SELECT, BookingRow};
 use super::{Db, StoreResult, new_id};
+use crate::domain::ids::{AccountId, BookingId, ResourceId};
+use crate::domain::ledger::EntryKind;
 use crate::{in_write_tx, ledger_append, on_read};
 use serde_json::{Value, json};
 
 /// A booking that became a no-show, or a session that was closed automatically.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Released {
-    pub booking_id: String,
-    pub resource_id: String,
-    pub account_id: String,
+    pub booking_id: BookingId,
+    pub resource_id: ResourceId,
+    pub account_id: AccountId,
 }
 
 impl Db {
@@ -35,10 +37,14 @@ impl Db {
             let rows: Vec<Released> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(limit).fetch_all(&mut *tx).await?;
             if !rows.is_empty() {
-                let entries: Vec<(&str, &str, Value)> = rows
+                let entries: Vec<(EntryKind, &str, Value)> = rows
                     .iter()
                     .map(|r| {
-                        ("no_show", r.booking_id.as_str(), json!({ "booking": r.booking_id, "account": r.account_id }))
+                        (
+                            EntryKind::NoShow,
+                            r.booking_id.as_str(),
+                            json!({ "booking": r.booking_id, "account": r.account_id }),
+                        )
                     })
                     .collect();
                 ledger_append!(tx, lock, now, entries);
@@ -51,7 +57,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn overdue_check_outs(&self, now: i64, grace_ms: i64, limit: i64) -> StoreResult<Vec<(String, i64)>> {
+    pub async fn overdue_check_outs(&self, now: i64, grace_ms: i64, limit: i64) -> StoreResult<Vec<(BookingId, i64)>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, ends_at FROM bookings WHERE status = 'checked_in' AND ends_at <= $1 ORDER BY ends_at LIMIT $2",
@@ -69,13 +75,19 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn queue_reminders(&self, now: i64, lead_ms: i64, limit: i64, email: bool) -> StoreResult<Vec<String>> {
+    pub async fn queue_reminders(
+        &self,
+        now: i64,
+        lead_ms: i64,
+        limit: i64,
+        email: bool,
+    ) -> StoreResult<Vec<BookingId>> {
         let sql = "UPDATE bookings SET reminded_at = $1 WHERE id IN (SELECT id FROM bookings WHERE status = 'confirmed' \
              AND starts_at > $1 AND starts_at <= $2 AND reminded_at IS NULL ORDER BY starts_at LIMIT $3) \
              AND reminded_at IS NULL RETURNING id";
         let select = format!("{BOOKING_SELECT} WHERE b.id = $1");
         Ok(in_write_tx!(self, |tx| {
-            let ids: Vec<String> =
+            let ids: Vec<BookingId> =
                 sqlx::query_scalar(sql).bind(now).bind(now + lead_ms).bind(limit).fetch_all(&mut *tx).await?;
             for id in &ids {
                 let b: BookingRow =

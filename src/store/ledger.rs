@@ -8,7 +8,8 @@
 
 use super::checkin::{MeteredSession, session_facts};
 use super::{Db, StoreResult};
-use crate::domain::ledger::{Entry, GENESIS};
+use crate::domain::booking::BookingStatus;
+use crate::domain::ledger::{Entry, EntryKind, GENESIS};
 use crate::on_read;
 use serde_json::Value;
 
@@ -27,7 +28,7 @@ macro_rules! ledger_append {
         let (mut seq, mut prev) = head.unwrap_or((0, $crate::domain::ledger::GENESIS.to_owned()));
         let mut rows: Vec<(i64, String, String, String, String, String)> = Vec::new();
         for (kind, subject, payload) in $entries {
-            let kind: &str = kind;
+            let kind: &str = $crate::domain::ledger::EntryKind::as_str(kind);
             let subject: &str = subject;
             seq += 1;
             let payload = $crate::domain::ledger::canonical_json(&payload);
@@ -119,7 +120,7 @@ impl Db {
         if let Err(why) = cross_check(&sessions, &entries) {
             return Ok(Err(why));
         }
-        let released: Vec<(String, String)> = on_read!(self, |p| {
+        let released: Vec<(String, BookingStatus)> = on_read!(self, |p| {
             sqlx::query_as("SELECT id, status FROM bookings WHERE status IN ('cancelled', 'no_show') ORDER BY id")
                 .fetch_all(p)
                 .await?
@@ -127,7 +128,8 @@ impl Db {
         let noted: std::collections::HashSet<(&str, &str)> =
             entries.iter().map(|e| (e.subject.as_str(), e.kind.as_str())).collect();
         for (id, status) in &released {
-            let kind = if status == "cancelled" { "cancellation" } else { "no_show" };
+            let kind = if *status == BookingStatus::Cancelled { EntryKind::Cancellation } else { EntryKind::NoShow };
+            let kind = kind.as_str();
             if !noted.contains(&(id.as_str(), kind)) {
                 return Ok(Err(format!("booking {id} is {status} but the ledger has no {kind} entry for it")));
             }
@@ -141,7 +143,11 @@ impl Db {
 pub fn cross_check(sessions: &[MeteredSession], entries: &[Entry]) -> Result<(), String> {
     let mut last: std::collections::HashMap<&str, &Entry> = std::collections::HashMap::new();
     for e in entries {
-        if e.kind == "check_in" || e.kind == "check_out" || e.kind == "correction" {
+        let about_a_session = matches!(
+            EntryKind::from_db(&e.kind),
+            Some(EntryKind::CheckIn | EntryKind::CheckOut | EntryKind::Correction)
+        );
+        if about_a_session {
             last.insert(e.subject.as_str(), e);
         }
     }

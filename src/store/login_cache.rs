@@ -251,7 +251,7 @@ mod tests {
 
     fn login(account: &str) -> Login {
         let a = AccountRow {
-            id: account.into(),
+            id: crate::domain::ids::AccountId::new(account),
             email: format!("{account}@example.org"),
             password_hash: String::new(),
             display_name: account.into(),
@@ -260,7 +260,7 @@ mod tests {
             disabled: false,
             created_at: 0,
         };
-        (a, vec![RoleGrantRow { role: "maker".into(), space_id: None }], 7)
+        (a, vec![RoleGrantRow { role: crate::domain::identity::Role::Maker, space_id: None }], 7)
     }
 
     fn listening() -> LoginCache {
@@ -278,7 +278,7 @@ mod tests {
         c.set_listening(true);
         let g = c.generation();
         c.put("h1", &login("a"), 1_000, 0, g);
-        assert_eq!(c.get("h1", 10).map(|s| s.0.id), Some("a".to_owned()));
+        assert_eq!(c.get("h1", 10).map(|s| s.0.id), Some(crate::domain::ids::AccountId::new("a")));
         c.set_listening(false);
         assert!(c.get("h1", 10).is_none(), "a node that stopped listening reads the database");
         assert!(c.is_empty(), "and forgets what it kept");

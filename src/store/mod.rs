@@ -29,6 +29,7 @@ pub mod outbox;
 pub(crate) mod pg_batch;
 pub mod settings;
 pub mod trainings;
+pub(crate) mod types;
 pub mod waitlist;
 
 pub use group_commit::WriteError;

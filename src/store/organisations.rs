@@ -1,6 +1,8 @@
 //! Organisations (teams, start-ups, operators) and who belongs to them, over time.
 
 use super::{Db, StoreError, StoreResult, new_id};
+use crate::domain::identity::MemberRole;
+use crate::domain::ids::AccountId;
 use crate::{in_write_tx, on_read};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -16,10 +18,10 @@ pub struct OrganisationRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
     pub organisation_id: String,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: MemberRole,
     pub joined_at: i64,
 }
 
@@ -30,7 +32,7 @@ pub struct NewOrganisation<'a> {
     pub name: &'a str,
     pub kind: &'a str,
     /// Becomes the first owner, if given.
-    pub owner: Option<&'a str>,
+    pub owner: Option<&'a AccountId>,
     pub now: i64,
 }
 
@@ -90,7 +92,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn organisations_of(&self, account_id: &str) -> StoreResult<Vec<(OrganisationRow, String)>> {
+    pub async fn organisations_of(&self, account_id: &AccountId) -> StoreResult<Vec<(OrganisationRow, MemberRole)>> {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: String,
@@ -98,7 +100,7 @@ impl Db {
             name: String,
             kind: String,
             created_at: i64,
-            role: String,
+            role: MemberRole,
         }
         let rows: Vec<Row> = on_read!(self, |p| {
             sqlx::query_as(
@@ -134,7 +136,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn membership(&self, organisation_id: &str, account_id: &str) -> StoreResult<Option<MemberRow>> {
+    pub async fn membership(&self, organisation_id: &str, account_id: &AccountId) -> StoreResult<Option<MemberRow>> {
         let sql = format!("{MEMBER_SELECT} AND m.organisation_id = $1 AND m.account_id = $2");
         Ok(on_read!(self, |p| {
             sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(organisation_id).bind(account_id).fetch_optional(p).await?
@@ -145,7 +147,13 @@ impl Db {
     ///
     /// # Errors
     /// [`StoreError::ForeignKey`] when the account or organisation does not exist.
-    pub async fn put_member(&self, organisation_id: &str, account_id: &str, role: &str, now: i64) -> StoreResult<()> {
+    pub async fn put_member(
+        &self,
+        organisation_id: &str,
+        account_id: &AccountId,
+        role: MemberRole,
+        now: i64,
+    ) -> StoreResult<()> {
         in_write_tx!(self, |tx| {
             let changed = sqlx::query(
                 "UPDATE memberships SET role = $3 WHERE organisation_id = $1 AND account_id = $2 AND left_at IS NULL",
@@ -177,7 +185,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn end_membership(&self, organisation_id: &str, account_id: &str, now: i64) -> StoreResult<bool> {
+    pub async fn end_membership(&self, organisation_id: &str, account_id: &AccountId, now: i64) -> StoreResult<bool> {
         let n = in_write_tx!(self, |tx| {
             sqlx::query("UPDATE memberships SET left_at = $3 WHERE organisation_id = $1 AND account_id = $2 AND left_at IS NULL")
                 .bind(organisation_id)

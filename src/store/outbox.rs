@@ -3,12 +3,13 @@
 //! them, and retried with backoff.
 
 use super::{Db, StoreResult, new_id};
+use crate::domain::ids::AccountId;
 use crate::{in_write_tx, on_read};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxRow {
     pub id: String,
-    pub account_id: Option<String>,
+    pub account_id: Option<AccountId>,
     pub kind: String,
     pub payload: String,
     pub attempts: i64,
@@ -21,7 +22,7 @@ impl Db {
     /// Database errors.
     pub async fn enqueue(
         &self,
-        account: Option<&str>,
+        account: Option<&AccountId>,
         kind: &str,
         payload: &str,
         due_at: i64,

@@ -1,6 +1,7 @@
 //! Trainings (safety inductions and the like), the makers who hold them, and until when.
 
 use super::{Db, StoreResult, new_id};
+use crate::domain::ids::{AccountId, SpaceId};
 use crate::{in_write_tx, on_read};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -9,12 +10,12 @@ pub struct TrainingRow {
     pub slug: String,
     pub name_zh: String,
     pub name_en: String,
-    pub space_id: Option<String>,
+    pub space_id: Option<SpaceId>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TrainingGrantRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub email: String,
     pub display_name: String,
     pub granted_at: i64,
@@ -29,7 +30,7 @@ impl Db {
         slug: &str,
         name_zh: &str,
         name_en: &str,
-        space_id: Option<&str>,
+        space_id: Option<&SpaceId>,
         now: i64,
     ) -> StoreResult<TrainingRow> {
         let id = new_id();
@@ -75,8 +76,8 @@ impl Db {
     pub async fn grant_training(
         &self,
         training_id: &str,
-        account: &str,
-        by: &str,
+        account: &AccountId,
+        by: &AccountId,
         expires_at: Option<i64>,
         now: i64,
     ) -> StoreResult<()> {
@@ -113,8 +114,8 @@ impl Db {
     pub async fn revoke_training(
         &self,
         training_id: &str,
-        account: &str,
-        by: &str,
+        account: &AccountId,
+        by: &AccountId,
         reason: &str,
         now: i64,
     ) -> StoreResult<bool> {
@@ -155,7 +156,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn training_holds(&self, account: &str) -> StoreResult<Vec<(String, Option<i64>)>> {
+    pub async fn training_holds(&self, account: &AccountId) -> StoreResult<Vec<(String, Option<i64>)>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT t.slug, g.expires_at FROM training_grants g JOIN trainings t ON t.id = g.training_id \

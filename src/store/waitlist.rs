@@ -1,18 +1,20 @@
 //! The waitlist, and makers' notifications.
 
 use super::{Db, StoreResult, new_id};
+use crate::domain::booking::WaitStatus;
+use crate::domain::ids::{AccountId, BookingId, ResourceId, UnitId};
 use crate::{in_write_tx, on_read};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WaitRow {
     pub id: String,
-    pub account_id: String,
-    pub resource_id: String,
-    pub unit_id: Option<String>,
+    pub account_id: AccountId,
+    pub resource_id: ResourceId,
+    pub unit_id: Option<UnitId>,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub status: String,
-    pub booking_id: Option<String>,
+    pub status: WaitStatus,
+    pub booking_id: Option<BookingId>,
     pub created_at: i64,
 }
 
@@ -32,9 +34,9 @@ impl Db {
     /// Database errors.
     pub async fn join_waitlist(
         &self,
-        account: &str,
-        resource: &str,
-        unit: Option<&str>,
+        account: &AccountId,
+        resource: &ResourceId,
+        unit: Option<&UnitId>,
         start: i64,
         end: i64,
         now: i64,
@@ -67,7 +69,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn waitlist_of(&self, account: &str) -> StoreResult<Vec<WaitRow>> {
+    pub async fn waitlist_of(&self, account: &AccountId) -> StoreResult<Vec<WaitRow>> {
         let sql =
             format!("SELECT {WAIT_COLUMNS} FROM waitlist WHERE account_id = $1 ORDER BY created_at DESC, id LIMIT 200");
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account).fetch_all(p).await?))
@@ -77,7 +79,7 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn waiting_for(&self, resource: &str) -> StoreResult<Vec<WaitRow>> {
+    pub async fn waiting_for(&self, resource: &ResourceId) -> StoreResult<Vec<WaitRow>> {
         let sql = format!(
             "SELECT {WAIT_COLUMNS} FROM waitlist WHERE resource_id = $1 AND status = 'waiting' ORDER BY created_at, id"
         );
@@ -89,7 +91,13 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn move_wait_entry(&self, id: &str, from: &str, to: &str, booking: Option<&str>) -> StoreResult<bool> {
+    pub async fn move_wait_entry(
+        &self,
+        id: &str,
+        from: WaitStatus,
+        to: WaitStatus,
+        booking: Option<&BookingId>,
+    ) -> StoreResult<bool> {
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
                 "UPDATE waitlist SET status = $3, booking_id = COALESCE($4, booking_id) WHERE id = $1 AND status = $2",
@@ -107,7 +115,13 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn notify(&self, account: &str, kind: &str, payload: &serde_json::Value, now: i64) -> StoreResult<()> {
+    pub async fn notify(
+        &self,
+        account: &AccountId,
+        kind: &str,
+        payload: &serde_json::Value,
+        now: i64,
+    ) -> StoreResult<()> {
         in_write_tx!(self, |tx| {
             sqlx::query(
                 "INSERT INTO notifications (id, account_id, kind, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -125,7 +139,7 @@ impl Db {
 
     /// # Errors
     /// Database errors.
-    pub async fn notifications_of(&self, account: &str) -> StoreResult<Vec<NotificationRow>> {
+    pub async fn notifications_of(&self, account: &AccountId) -> StoreResult<Vec<NotificationRow>> {
         Ok(on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT id, kind, payload, created_at, read_at FROM notifications WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200",

@@ -112,7 +112,7 @@ async fn a_bad_token_is_a_401_never_an_anonymous_user() {
 async fn passwords_are_stored_as_argon2id_hashes_and_tokens_only_as_digests() {
     let app = spawn_app().await;
     let (id, token) = app.maker("hash@example.org").await;
-    let row = app.db.account(&id).await.unwrap();
+    let row = app.db.account(&labinn::domain::ids::AccountId::new(id)).await.unwrap();
     assert!(row.password_hash.starts_with("$argon2id$"), "{}", row.password_hash);
     assert!(!row.password_hash.contains("correct horse battery"));
     assert!(

@@ -2,6 +2,8 @@
 //! per unit, in UTC and local time, across DST in Berlin and Los Angeles and in Shanghai.
 
 use crate::helpers::{TestApp, operated_space, spawn_app, spawn_app_at};
+use labinn::domain::booking::{BookingKind, BookingStatus};
+use labinn::domain::ids::{AccountId, ResourceId, SpaceId, UnitId};
 use labinn::domain::interval::Interval;
 use labinn::store::bookings::NewBooking;
 use serde_json::{Value, json};
@@ -93,17 +95,17 @@ async fn a_booking_with_buffers_and_a_unit_closure_cut_only_their_own_unit() {
     let t = |h: i64, m: i64| 1_788_739_200_000 + (h * 60 + m) * 60_000 - 8 * 3_600_000; // 2026-09-07 local h:m
     app.db
         .insert_booking(&NewBooking {
-            unit_id: &lc1,
-            resource_id: &rid,
-            space_id: &space_id,
-            account_id: &maker,
+            unit_id: &UnitId::new(&lc1),
+            resource_id: &ResourceId::new(&rid),
+            space_id: &SpaceId::new(&space_id),
+            account_id: &AccountId::new(&maker),
             organisation_id: None,
-            status: "confirmed",
+            status: BookingStatus::Confirmed,
             span: Interval::new(t(10, 0), t(11, 0)).unwrap(),
             blocked: Interval::new(t(10, 0), t(11, 30)).unwrap(),
             purpose: "",
             checkin_nonce: "n",
-            kind: "single",
+            kind: BookingKind::Single,
             now: 0,
         })
         .await
@@ -241,17 +243,17 @@ async fn a_long_booking_that_began_before_the_window_still_blocks_it() {
     let stay = Interval::new(start, start + 20 * 86_400_000).unwrap();
     app.db
         .insert_booking(&NewBooking {
-            unit_id: &unit,
-            resource_id: &rid,
-            space_id: &space_id,
-            account_id: &maker,
+            unit_id: &UnitId::new(&unit),
+            resource_id: &ResourceId::new(&rid),
+            space_id: &SpaceId::new(&space_id),
+            account_id: &AccountId::new(&maker),
             organisation_id: None,
-            status: "confirmed",
+            status: BookingStatus::Confirmed,
             span: stay,
             blocked: stay,
             purpose: "",
             checkin_nonce: "n",
-            kind: "single",
+            kind: BookingKind::Single,
             now: 0,
         })
         .await

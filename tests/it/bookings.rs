@@ -1099,8 +1099,13 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
         for blocks in [false, true] {
             let mut asked = Vec::new();
             for (id, _) in &makers {
-                let (db, id, space, seats, unit) =
-                    (lab.app.db.clone(), id.clone(), space.clone(), lab.seats.clone(), lab.laser_unit.clone());
+                let (db, id, space, seats, unit) = (
+                    lab.app.db.clone(),
+                    labinn::domain::ids::AccountId::new(id),
+                    space.clone(),
+                    labinn::domain::ids::ResourceId::new(&lab.seats),
+                    labinn::domain::ids::UnitId::new(&lab.laser_unit),
+                );
                 asked.push(tokio::spawn(async move {
                     let r = ResourceRef {
                         id: &seats,
@@ -1108,7 +1113,7 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
                         kind: "broadband_seat",
                         kind_quota: switches & 2 != 0,
                         quota: switches & 1 != 0,
-                        blocks_of: blocks.then_some((unit.as_str(), day)),
+                        blocks_of: blocks.then_some((&unit, day)),
                     };
                     let together = db.maker_facts(&id, &r, week, NOW).await.unwrap();
                     let alone = db.maker_facts_alone(&id, &r, week, NOW).await.unwrap();
@@ -1145,7 +1150,9 @@ async fn reads_asked_together_give_each_maker_their_own_facts_and_session() {
         let (together, alone) = task.await.unwrap();
         assert_eq!(together, alone, "session {k}");
         match makers.get(k) {
-            Some((id, _)) => assert_eq!(together.map(|s| s.0.id).as_deref(), Some(id.as_str()), "session {k}"),
+            Some((id, _)) => {
+                assert_eq!(together.map(|s| s.0.id.into_string()).as_deref(), Some(id.as_str()), "session {k}")
+            }
             None => assert!(together.is_none(), "an unknown token has no session"),
         }
     }

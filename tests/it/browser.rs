@@ -4,6 +4,9 @@
 
 use crate::checkin::{Lab, lab_at, ms};
 use crate::helpers::missing_component;
+use labinn::domain::booking::BookingStatus;
+use labinn::domain::checkin::SessionOrigin;
+use labinn::domain::ids::BookingId;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -176,9 +179,9 @@ async fn the_kiosk_page_pairs_checks_in_with_a_wedge_scanner_denies_a_forgery_an
     assert!(green.as_str().unwrap().starts_with("check_in||已签到：激光切割机 LC-1，至 11:00"), "{green}");
     let shot = b.screenshot("kiosk-green-check-in.png").await;
     assert!(std::fs::metadata(shot).unwrap().len() > 1000);
-    let sessions = lab.app.db.metered_sessions_of(&booking).await.unwrap();
+    let sessions = lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap();
     assert_eq!(sessions.len(), 1, "the session exists");
-    assert_eq!(sessions[0].opened_by, "kiosk");
+    assert_eq!(sessions[0].opened_by, SessionOrigin::Kiosk);
 
     // Forged: flip a character of the signature.
     b.wait_for(READY, "the reset").await;
@@ -198,7 +201,7 @@ async fn the_kiosk_page_pairs_checks_in_with_a_wedge_scanner_denies_a_forgery_an
     b.type_into("#scan-input", &format!("{code}\u{E007}")).await;
     let out = b.wait_for(RESULT, "the check-out answer").await;
     assert!(out.as_str().unwrap().starts_with("check_out||Checked out: Laser cutter LC-1"), "{out}");
-    assert!(lab.app.db.metered_sessions_of(&booking).await.unwrap()[0].ended_at.is_some());
+    assert!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap()[0].ended_at.is_some());
     b.quit().await;
 }
 
@@ -247,13 +250,13 @@ async fn the_kiosk_camera_reads_a_qr_code_from_chromiums_fake_camera() {
     b.goto(&lab.app.url("/kiosk?camera=1&reset=800")).await;
     let answer = b.wait_for(RESULT, "a check-in from the camera").await;
     assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
-    assert_eq!(lab.app.db.metered_sessions_of(&booking).await.unwrap().len(), 1);
+    assert_eq!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap().len(), 1);
     b.screenshot("kiosk-camera-check-in.png").await;
     // The phone is still in front of the camera after the panel resets: that must not check out.
     lab.app.clock.set(ms(9, 55) + 10_000);
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(lab.app.db.booking(&booking).await.unwrap().status, "checked_in");
-    assert!(lab.app.db.metered_sessions_of(&booking).await.unwrap()[0].ended_at.is_none());
+    assert_eq!(lab.app.db.booking(&BookingId::new(&booking)).await.unwrap().status, BookingStatus::CheckedIn);
+    assert!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap()[0].ended_at.is_none());
     b.quit().await;
     let _ = std::fs::remove_file(video);
 }
@@ -278,7 +281,10 @@ async fn the_kiosk_says_when_the_network_drops_and_retries_the_scan() {
         .wait_for("const n = document.getElementById('network'); return n.hidden ? null : n.textContent;", "the banner")
         .await;
     assert!(banner.as_str().unwrap().contains("网络中断"), "{banner}");
-    assert!(lab.app.db.metered_sessions_of(&booking).await.unwrap().is_empty(), "nothing reached the server");
+    assert!(
+        lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap().is_empty(),
+        "nothing reached the server"
+    );
 
     // It comes back: the same scan goes through and the banner goes away.
     let online = json!({"network_conditions": {"offline": false, "latency": 0, "download_throughput": -1, "upload_throughput": -1}});
@@ -286,7 +292,7 @@ async fn the_kiosk_says_when_the_network_drops_and_retries_the_scan() {
     let answer = b.wait_for(RESULT, "the retried check-in").await;
     assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
     assert_eq!(b.js("return document.getElementById('network').hidden").await, true);
-    assert_eq!(lab.app.db.metered_sessions_of(&booking).await.unwrap().len(), 1);
+    assert_eq!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap().len(), 1);
     b.quit().await;
 }
 

@@ -400,8 +400,8 @@ async fn the_no_show_job_releases_once_even_when_two_nodes_run_it_together_and_o
     assert_eq!(entries.iter().filter(|e| e.kind == "no_show").count(), 2);
     for b in &bookings {
         let id = b["id"].as_str().unwrap();
-        let row = lab.app.db.booking(id).await.unwrap();
-        assert_eq!(row.status, "no_show");
+        let row = lab.app.db.booking(&labinn::domain::ids::BookingId::new(id)).await.unwrap();
+        assert_eq!(row.status, labinn::domain::booking::BookingStatus::NoShow);
     }
     let mine = lab.app.get("/api/v1/bookings", Some(&waiting)).await;
     assert_eq!(mine.body.as_array().unwrap().len(), 1, "the waiting maker got a freed seat: {}", mine.text);
@@ -855,7 +855,7 @@ async fn across_the_spring_forward_night_in_berlin_the_kiosk_speaks_wall_clock_a
     app.clock.set(utc_ms("2026-03-29T03:30:00+02:00"));
     assert_eq!(scan(code).await.body["decision"], "check_out");
     let id = b["id"].as_str().unwrap();
-    let s = app.db.metered_sessions_of(id).await.unwrap();
+    let s = app.db.metered_sessions_of(&labinn::domain::ids::BookingId::new(id)).await.unwrap();
     assert_eq!(s[0].ended_at.unwrap() - s[0].started_at, 70 * MIN, "01:20 CET to 03:30 CEST is 70 real minutes");
 }
 

@@ -102,8 +102,12 @@ async fn a_sigkill_during_a_booking_load_loses_no_acknowledged_booking_and_no_se
             assert_eq!(n, 3, "acknowledged series {series} has all three occurrences");
         } else {
             let id = a["id"].as_str().expect("a booking id");
-            let b = check.db.booking(id).await.unwrap_or_else(|e| panic!("acknowledged booking {id} is lost: {e}"));
-            assert_eq!(b.status, "confirmed");
+            let b = check
+                .db
+                .booking(&labinn::domain::ids::BookingId::new(id))
+                .await
+                .unwrap_or_else(|e| panic!("acknowledged booking {id} is lost: {e}"));
+            assert_eq!(b.status, labinn::domain::booking::BookingStatus::Confirmed);
         }
     }
     // Nothing half-written: every series in the database, acknowledged or not, is whole.

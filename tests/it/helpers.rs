@@ -287,7 +287,7 @@ impl TestApp {
         let (id, _) = self.maker("root@labinn.test").await;
         self.db
             .grant_role(labinn::store::accounts::Grant {
-                account_id: &id,
+                account_id: &labinn::domain::ids::AccountId::new(id),
                 role: labinn::domain::identity::Role::Admin,
                 space_id: None,
                 granted_by: None,

@@ -2,6 +2,8 @@
 //! store (no application check in front) and through raw SQL, and race.
 
 use crate::helpers::{FreshDb, TestApp, postgres_server, spawn_app, spawn_on};
+use labinn::domain::booking::{BookingKind, BookingStatus};
+use labinn::domain::ids::{AccountId, BookingId, ResourceId, SpaceId, UnitId};
 use labinn::domain::interval::Interval;
 use labinn::store::bookings::NewBooking;
 use labinn::store::catalog::NewSpace;
@@ -12,14 +14,15 @@ const MIN: i64 = 60_000;
 const T0: i64 = 1_798_761_600_000; // 2027-01-01T00:00:00Z
 
 struct Fixture {
-    space: String,
-    resource: String,
-    unit: String,
-    account: String,
+    space: SpaceId,
+    resource: ResourceId,
+    unit: UnitId,
+    account: AccountId,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
     let (account, _) = app.maker("racer@example.org").await;
+    let account = AccountId::new(account);
     let space = app
         .db
         .insert_space(NewSpace {
@@ -37,12 +40,12 @@ async fn fixture(app: &TestApp) -> Fixture {
     Fixture { space, resource, unit, account }
 }
 
-async fn book(db: &Db, f: &Fixture, from: i64, until: i64) -> Result<String, StoreError> {
+async fn book(db: &Db, f: &Fixture, from: i64, until: i64) -> Result<BookingId, StoreError> {
     book_on(db, f, &f.unit, from, until).await
 }
 
 /// [`book`] on `unit` (which may not exist), with the fixture's resource, space and maker.
-async fn book_on(db: &Db, f: &Fixture, unit: &str, from: i64, until: i64) -> Result<String, StoreError> {
+async fn book_on(db: &Db, f: &Fixture, unit: &UnitId, from: i64, until: i64) -> Result<BookingId, StoreError> {
     let span = Interval::new(from, until).unwrap();
     db.insert_booking(&NewBooking {
         unit_id: unit,
@@ -50,18 +53,18 @@ async fn book_on(db: &Db, f: &Fixture, unit: &str, from: i64, until: i64) -> Res
         space_id: &f.space,
         account_id: &f.account,
         organisation_id: None,
-        status: "confirmed",
+        status: BookingStatus::Confirmed,
         span,
         blocked: span,
         purpose: "",
         checkin_nonce: "n",
-        kind: "single",
+        kind: BookingKind::Single,
         now: 0,
     })
     .await
 }
 
-async fn live_count(db: &Db, unit: &str) -> i64 {
+async fn live_count(db: &Db, unit: &UnitId) -> i64 {
     labinn::on_read!(db, |p| sqlx::query_scalar(
         "SELECT COUNT(*) FROM bookings WHERE unit_id = $1 AND status IN ('pending', 'confirmed', 'checked_in')"
     )
@@ -114,7 +117,7 @@ async fn a_bad_row_among_concurrent_bookings_fails_alone() {
     for i in 0..24_i64 {
         let (db, f) = (app.db.clone(), f.clone());
         tasks.push(tokio::spawn(async move {
-            let unit = if i == 7 { labinn::store::new_id() } else { f.unit.clone() };
+            let unit = if i == 7 { UnitId::new(labinn::store::new_id()) } else { f.unit.clone() };
             book_on(&db, &f, &unit, T0 + i * 60 * MIN, T0 + (i + 1) * 60 * MIN).await
         }));
     }
@@ -248,7 +251,7 @@ async fn the_bare_booking_insert_is_off_by_default_and_obeys_the_guarantee_when_
 async fn the_database_refuses_exactly_the_overlapping_bookings_and_moves() {
     let app = spawn_app().await;
     let f = fixture(&app).await;
-    let mut live: Vec<(String, i64, i64)> = Vec::new();
+    let mut live: Vec<(BookingId, i64, i64)> = Vec::new();
     let mut seed: u64 = 0x5eed_1abb;
     let mut next = |n: u64| {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -261,7 +264,7 @@ async fn the_database_refuses_exactly_the_overlapping_bookings_and_moves() {
         let len = if next(10) == 0 { 96 } else { 1 + i64::try_from(next(8)).unwrap() } * 15 * MIN;
         let (until, action) = (from + len, next(10));
         let overlaps =
-            |skip: Option<&str>| live.iter().any(|(id, a, b)| skip != Some(id.as_str()) && *a < until && from < *b);
+            |skip: Option<&BookingId>| live.iter().any(|(id, a, b)| skip != Some(id) && *a < until && from < *b);
         if action == 0 && !live.is_empty() {
             let k = usize::try_from(next(live.len() as u64)).unwrap();
             let (id, _, _) = live.remove(k);

@@ -4,7 +4,7 @@ use crate::helpers::spawn_app;
 use labinn::store::catalog::NewSpace;
 use serde_json::json;
 
-async fn a_space(app: &crate::helpers::TestApp, slug: &str) -> String {
+async fn a_space(app: &crate::helpers::TestApp, slug: &str) -> labinn::domain::ids::SpaceId {
     app.db
         .insert_space(NewSpace {
             slug,

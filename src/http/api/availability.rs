@@ -99,7 +99,7 @@ pub struct ResourceAvailability {
 fn resource_availability_of(f: ResourceFree) -> ResourceAvailability {
     let zone: Zone = f.zone;
     ResourceAvailability {
-        resource_id: f.resource.id,
+        resource_id: f.resource.id.to_string(),
         kind: f.resource.kind,
         name_zh: f.resource.name_zh,
         name_en: f.resource.name_en,
@@ -110,7 +110,7 @@ fn resource_availability_of(f: ResourceFree) -> ResourceAvailability {
             .units
             .into_iter()
             .map(|(u, free)| UnitAvailability {
-                id: u.id,
+                id: u.id.to_string(),
                 label: u.label,
                 free: free.iter().map(|i| Span::new(zone, *i)).collect(),
             })

@@ -5,6 +5,7 @@
 //! live in [`crate::service::catalog`].
 
 use crate::domain::calendar::{Span, Zone};
+use crate::domain::ids::ResourceId;
 use crate::domain::interval::Interval;
 use crate::domain::policy::BookingPolicy;
 use crate::http::AppState;
@@ -69,7 +70,7 @@ pub struct SpaceView {
 impl From<&SpaceRow> for SpaceView {
     fn from(s: &SpaceRow) -> Self {
         SpaceView {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             slug: s.slug.clone(),
             name_zh: s.name_zh.clone(),
             name_en: s.name_en.clone(),
@@ -95,7 +96,7 @@ pub struct UnitView {
 
 impl From<&UnitRow> for UnitView {
     fn from(u: &UnitRow) -> Self {
-        UnitView { id: u.id.clone(), label: u.label.clone() }
+        UnitView { id: u.id.to_string(), label: u.label.clone() }
     }
 }
 
@@ -115,8 +116,8 @@ impl From<ResourceDetail> for ResourceView {
     fn from(d: ResourceDetail) -> Self {
         let r = d.resource;
         ResourceView {
-            id: r.id,
-            space_id: r.space_id,
+            id: r.id.to_string(),
+            space_id: r.space_id.to_string(),
             kind: r.kind,
             name_zh: r.name_zh,
             name_en: r.name_en,
@@ -139,7 +140,7 @@ async fn space_detail(state: &AppState, slug: &str) -> ApiResult<SpaceDetail> {
     Ok(SpaceDetail { space: (&d.space).into(), resources: d.resources.into_iter().map(ResourceView::from).collect() })
 }
 
-async fn resource_detail(state: &AppState, id: &str) -> ApiResult<ResourceView> {
+async fn resource_detail(state: &AppState, id: &ResourceId) -> ApiResult<ResourceView> {
     Ok(catalog::resource_detail(&state.svc, id).await?.into())
 }
 
@@ -154,7 +155,7 @@ async fn create_space(
     ApiJson(req): ApiJson<CreateSpace>,
 ) -> ApiResult<impl IntoResponse> {
     let id = catalog::create_space(&state.svc, &user.identity, &req, state.clock.now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(space_detail(&state, &id).await?)))
+    Ok((StatusCode::CREATED, Json(space_detail(&state, id.as_str()).await?)))
 }
 
 /// A space with its resources, their policies and their units. Public.
@@ -175,7 +176,7 @@ async fn update_space(
 ) -> ApiResult<Json<SpaceDetail>> {
     let op = catalog::operator_of_space(&state.svc, &user.identity, &slug).await?;
     catalog::update_space(&state.svc, &op, &req).await?;
-    Ok(Json(space_detail(&state, &op.space().id).await?))
+    Ok(Json(space_detail(&state, op.space().id.as_str()).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -201,7 +202,7 @@ async fn archive_space(
 ) -> ApiResult<Json<SpaceDetail>> {
     let op = catalog::operator_of_space(&state.svc, &user.identity, &slug).await?;
     catalog::archive_space(&state.svc, &op, req.archived, state.clock.now_ms()).await?;
-    Ok(Json(space_detail(&state, &op.space().id).await?))
+    Ok(Json(space_detail(&state, op.space().id.as_str()).await?))
 }
 
 // ---------- resources and units ----------
@@ -279,7 +280,7 @@ async fn relabel_unit(
 ) -> ApiResult<Json<UnitView>> {
     let (op, unit) = catalog::operator_of_unit(&state.svc, &user.identity, &id).await?;
     let label = catalog::relabel_unit(&state.svc, &op, &unit, &req.label).await?;
-    Ok(Json(UnitView { id: unit.id, label }))
+    Ok(Json(UnitView { id: unit.id.to_string(), label }))
 }
 
 /// Retires a unit: it takes no new bookings; its history stays.
@@ -312,7 +313,7 @@ impl From<&OpeningRuleRow> for OpeningRuleView {
     fn from(r: &OpeningRuleRow) -> Self {
         OpeningRuleView {
             id: r.id.clone(),
-            resource_id: r.resource_id.clone(),
+            resource_id: r.resource_id.as_ref().map(ToString::to_string),
             rrule: r.rrule.clone(),
             start: r.dtstart_local.clone(),
             duration_minutes: r.duration_min,
@@ -379,8 +380,8 @@ pub struct ClosureView {
 fn closure_view(zone: Zone, c: &ClosureRow) -> ClosureView {
     ClosureView {
         id: c.id.clone(),
-        resource_id: c.resource_id.clone(),
-        unit_id: c.unit_id.clone(),
+        resource_id: c.resource_id.as_ref().map(ToString::to_string),
+        unit_id: c.unit_id.as_ref().map(ToString::to_string),
         reason: c.reason.clone(),
         start: Span::new(
             zone,

@@ -3,7 +3,7 @@
 //! [`crate::service::checkin`]; here are the answers' shapes, the kiosk's words in both
 //! languages, and the QR images.
 
-use crate::domain::checkin::DenyReason;
+use crate::domain::checkin::{DenyReason, ScanDecision};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, KioskAuth};
@@ -138,8 +138,8 @@ fn kiosk_view(k: &KioskRow) -> KioskView {
     };
     KioskView {
         id: k.id.clone(),
-        space_id: k.space_id.clone(),
-        resource_id: k.resource_id.clone(),
+        space_id: k.space_id.to_string(),
+        resource_id: k.resource_id.as_ref().map(ToString::to_string),
         name: k.name.clone(),
         state: state.into(),
         paired_at: k.paired_at.map(crate::clock::rfc3339),
@@ -240,8 +240,8 @@ async fn kiosk_scans(
             .await?
             .into_iter()
             .map(|(booking_id, decision, reason, at)| ScanRecord {
-                booking_id,
-                decision,
+                booking_id: booking_id.map(String::from),
+                decision: decision.as_str().into(),
                 reason,
                 scanned_at: crate::clock::rfc3339(at),
             })
@@ -348,7 +348,7 @@ fn scanned(b: &BookingRow) -> (ScannedBooking, chrono_tz::Tz) {
     let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
     (
         ScannedBooking {
-            id: b.id.clone(),
+            id: b.id.to_string(),
             resource_zh: b.resource_name_zh.clone(),
             resource_en: b.resource_name_en.clone(),
             unit: b.unit_label.clone(),
@@ -390,7 +390,7 @@ fn scan_result(scan: Scan) -> ScanResult {
             let local = allowed_from.map(|t| hhmm(tz, t));
             let (zh, en) = deny_text(reason, local.as_deref());
             ScanResult {
-                decision: "deny".into(),
+                decision: ScanDecision::Deny.as_str().into(),
                 reason: Some(reason.code().into()),
                 message_zh: zh,
                 message_en: en,
@@ -415,7 +415,7 @@ fn scan_result(scan: Scan) -> ScanResult {
                 )
             };
             ScanResult {
-                decision: if check_in { "check_in" } else { "check_out" }.into(),
+                decision: if check_in { ScanDecision::CheckIn } else { ScanDecision::CheckOut }.as_str().into(),
                 reason: None,
                 message_zh: zh,
                 message_en: en,
@@ -490,13 +490,13 @@ pub struct SessionView {
 fn session_view(s: &MeteredSession, now: i64) -> SessionView {
     SessionView {
         id: s.id.clone(),
-        booking_id: s.booking_id.clone(),
-        unit_id: s.unit_id.clone(),
-        account_id: s.account_id.clone(),
+        booking_id: s.booking_id.as_ref().map(ToString::to_string),
+        unit_id: s.unit_id.to_string(),
+        account_id: s.account_id.to_string(),
         started_at: crate::clock::rfc3339(s.started_at),
         ended_at: s.ended_at.map(crate::clock::rfc3339),
-        opened_by: s.opened_by.clone(),
-        closed_by: s.closed_by.clone(),
+        opened_by: s.opened_by.as_str().to_owned(),
+        closed_by: s.closed_by.as_ref().map(ToString::to_string),
         kiosk_id: s.kiosk_id.clone(),
         note: s.note.clone(),
         minutes: (s.ended_at.unwrap_or(now) - s.started_at).max(0) / 60_000,

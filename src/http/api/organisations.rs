@@ -37,10 +37,10 @@ pub struct MemberView {
 impl From<&MemberRow> for MemberView {
     fn from(m: &MemberRow) -> Self {
         MemberView {
-            account_id: m.account_id.clone(),
+            account_id: m.account_id.to_string(),
             email: m.email.clone(),
             display_name: m.display_name.clone(),
-            role: m.role.clone(),
+            role: m.role.as_str().to_owned(),
             joined_at: rfc3339(m.joined_at),
         }
     }

@@ -41,7 +41,7 @@ impl From<&TrainingRow> for TrainingView {
             slug: t.slug.clone(),
             name_zh: t.name_zh.clone(),
             name_en: t.name_en.clone(),
-            space_id: t.space_id.clone(),
+            space_id: t.space_id.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -78,7 +78,7 @@ pub struct GrantView {
 fn grant_views(rows: Vec<TrainingGrantRow>) -> Vec<GrantView> {
     rows.into_iter()
         .map(|g| GrantView {
-            account_id: g.account_id,
+            account_id: g.account_id.to_string(),
             email: g.email,
             display_name: g.display_name,
             granted_at: crate::clock::rfc3339(g.granted_at),

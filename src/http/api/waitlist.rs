@@ -1,6 +1,7 @@
 //! The waitlist (join, list, leave) and the maker's notifications; the rules live in
 //! [`crate::service::waitlist`].
 
+use crate::domain::booking::WaitStatus;
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, AuthUser};
@@ -36,12 +37,13 @@ impl From<&WaitRow> for WaitView {
     fn from(w: &WaitRow) -> Self {
         WaitView {
             id: w.id.clone(),
-            resource_id: w.resource_id.clone(),
-            unit_id: w.unit_id.clone(),
+            resource_id: w.resource_id.to_string(),
+            unit_id: w.unit_id.as_ref().map(ToString::to_string),
             start: crate::clock::rfc3339(w.starts_at),
             end: crate::clock::rfc3339(w.ends_at),
-            status: if w.status == "offered" { "waiting".into() } else { w.status.clone() },
-            booking_id: w.booking_id.clone(),
+            // A claimed entry is still waiting, as far as its maker can tell.
+            status: if w.status == WaitStatus::Offered { WaitStatus::Waiting } else { w.status }.as_str().to_owned(),
+            booking_id: w.booking_id.as_ref().map(ToString::to_string),
             created_at: crate::clock::rfc3339(w.created_at),
         }
     }
