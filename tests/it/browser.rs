@@ -151,7 +151,7 @@ const READY: &str = "return !document.getElementById('ready').hidden;";
 async fn booked(lab: &Lab, email: &str) -> (String, String) {
     let (_, maker) = lab.app.maker(email).await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    (b["id"].as_str().unwrap().to_owned(), b["checkin_code"]["qr"].as_str().unwrap().to_owned())
+    (b.id.clone(), b.qr().to_owned())
 }
 
 #[tokio::test]
@@ -302,7 +302,7 @@ async fn a_maker_signs_in_on_the_phone_page_and_sees_the_qr_code_and_the_typed_c
     let lab = lab_at(ms(9, 55)).await;
     let (_, maker) = lab.app.maker("phone@example.org").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let short = b["checkin_code"]["short"].as_str().unwrap().to_owned();
+    let short = b.short().to_owned();
     let br = driver.browser(&["--window-size=412,915".to_owned()]).await;
     br.goto(&lab.app.url("/me")).await;
     br.wait_for("return !document.getElementById('login').hidden;", "the sign-in form").await;

@@ -1,6 +1,7 @@
 //! Check-in at the kiosk: signed codes and QR images, kiosk pairing, every scan decision,
 //! walk-ups, operators by hand, metered sessions, the jobs, and the tamper-evident ledger.
 
+use crate::api::Booking;
 use crate::helpers::{TestApp, open_daily, operated_space, spawn_app_at};
 use serde_json::{Value, json};
 
@@ -30,8 +31,8 @@ pub fn ms(hh: i64, mm: i64) -> i64 {
 }
 
 impl Lab {
-    pub async fn book(&self, token: &str, resource: &str, from: (u32, u32), to: (u32, u32)) -> Value {
-        crate::helpers::book_ok(&self.app, token, resource, &at(from.0, from.1), &at(to.0, to.1)).await.body
+    pub async fn book(&self, token: &str, resource: &str, from: (u32, u32), to: (u32, u32)) -> Booking {
+        self.app.book(token, json!({"resource": resource, "start": at(from.0, from.1), "end": at(to.0, to.1)})).await
     }
 
     /// A paired kiosk of the lab: (kiosk id, device token).
@@ -56,30 +57,22 @@ impl Lab {
     }
 }
 
-fn qr(b: &Value) -> String {
-    b["checkin_code"]["qr"].as_str().expect("the owner sees the check-in code").to_owned()
-}
-
 #[tokio::test]
 async fn a_booking_has_a_signed_code_whose_qr_png_decodes_back_to_it() {
     let lab = lab_at(NOW).await;
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let code = qr(&b);
+    let code = b.qr().to_owned();
     assert!(code.starts_with("B.") && code.len() == 45, "{code}");
-    let short = b["checkin_code"]["short"].as_str().unwrap();
+    let short = b.short();
     assert_eq!(short.len(), 11, "ABCDE-FGHJK: {short}");
     assert!(!short.contains(['0', 'O', '1', 'I', 'L']), "no ambiguous letters: {short}");
 
-    let id = b["id"].as_str().unwrap();
-    let png = lab
-        .app
-        .client
-        .get(lab.app.url(&format!("/api/v1/bookings/{id}/qr.png")))
-        .bearer_auth(&maker)
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(b.space, lab.slug);
+    let id = b.id.as_str();
+    let images = b.checkin_code.as_ref().unwrap();
+    assert_eq!(images.qr_png, format!("/api/v1/bookings/{id}/qr.png"));
+    let png = lab.app.client.get(lab.app.url(&images.qr_png)).bearer_auth(&maker).send().await.unwrap();
     assert_eq!(png.status(), 200);
     assert_eq!(png.headers()["content-type"], "image/png");
     let bytes = png.bytes().await.unwrap();
@@ -90,7 +83,7 @@ async fn a_booking_has_a_signed_code_whose_qr_png_decodes_back_to_it() {
     let (_, text) = grids[0].decode().expect("decodes");
     assert_eq!(text, code);
 
-    let svg = lab.app.get(&format!("/api/v1/bookings/{id}/qr.svg"), Some(&maker)).await;
+    let svg = lab.app.get(&images.qr_svg, Some(&maker)).await;
     assert_eq!(svg.status, 200);
     assert!(svg.text.contains("<svg"), "{}", &svg.text[..60.min(svg.text.len())]);
 
@@ -99,8 +92,8 @@ async fn a_booking_has_a_signed_code_whose_qr_png_decodes_back_to_it() {
     assert_eq!(lab.app.get(&format!("/api/v1/bookings/{id}/qr.png"), Some(&other)).await.status, 404);
     let seen_by_op = lab.app.get(&format!("/api/v1/bookings/{id}"), Some(&lab.op)).await;
     assert_eq!(seen_by_op.body["checkin_code"], Value::Null);
-    let mine = lab.app.get("/api/v1/bookings", Some(&maker)).await;
-    assert_eq!(qr(&mine.body[0]), code);
+    let mine = lab.app.my_bookings(&maker, "").await;
+    assert_eq!(mine[0].qr(), code);
 }
 
 #[tokio::test]
@@ -181,7 +174,7 @@ async fn a_maker_checks_in_and_out_and_every_scan_is_recorded() {
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (kiosk_id, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let code = qr(&b);
+    let code = b.qr().to_owned();
 
     let early = lab.scan(&kiosk, &code).await;
     assert_eq!(early["decision"], "deny");
@@ -198,7 +191,7 @@ async fn a_maker_checks_in_and_out_and_every_scan_is_recorded() {
     assert_eq!(ok["booking"]["unit"], "LC-1");
     assert_eq!(ok["message_en"], "Checked in: Laser cutter LC-1, until 11:00");
     assert_eq!(lab.app.db.ledger_head().await.unwrap().0, head_before + 1, "check-in is in the ledger");
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     let s = lab.app.get(&format!("/api/v1/bookings/{id}/sessions"), Some(&maker)).await;
     assert_eq!(s.body.as_array().unwrap().len(), 1);
     assert_eq!(s.body[0]["opened_by"], "kiosk");
@@ -241,7 +234,7 @@ async fn forged_unknown_cancelled_pending_and_foreign_codes_are_denied_with_thei
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let code = qr(&b);
+    let code = b.qr().to_owned();
 
     // Flip one character of the signature.
     let mut forged: Vec<char> = code.chars().collect();
@@ -260,7 +253,7 @@ async fn forged_unknown_cancelled_pending_and_foreign_codes_are_denied_with_thei
     assert_eq!(lab.scan(foreign, &code).await["reason"], "wrong_space");
 
     // A cancelled booking's code stops working at once.
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     let c = lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&maker), json!({})).await;
     assert_eq!(c.status, 200, "{}", c.text);
     let denied = lab.scan(&kiosk, &code).await;
@@ -278,7 +271,7 @@ async fn forged_unknown_cancelled_pending_and_foreign_codes_are_denied_with_thei
         )
         .await;
     let pending = lab.book(&maker, approvals.body["id"].as_str().unwrap(), (10, 0), (11, 0)).await;
-    assert_eq!(lab.scan(&kiosk, &qr(&pending)).await["reason"], "pending_approval");
+    assert_eq!(lab.scan(&kiosk, pending.qr()).await["reason"], "pending_approval");
 }
 
 #[tokio::test]
@@ -287,7 +280,7 @@ async fn the_short_code_is_typed_and_a_lapsed_training_is_refused_at_the_door() 
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let short = b["checkin_code"]["short"].as_str().unwrap().to_lowercase();
+    let short = b.short().to_lowercase();
     let ok = lab.scan(&kiosk, &short).await;
     assert_eq!(ok["decision"], "check_in", "{ok}");
 
@@ -326,7 +319,7 @@ async fn the_short_code_is_typed_and_a_lapsed_training_is_refused_at_the_door() 
     let g = grant(json!("2026-09-07T02:05:00Z")).await;
     assert_eq!(g.status, 201, "{}", g.text);
     lab.app.clock.set(ms(10, 10));
-    assert_eq!(lab.scan(&kiosk, &qr(&booked)).await["reason"], "training_expired");
+    assert_eq!(lab.scan(&kiosk, booked.qr()).await["reason"], "training_expired");
 }
 
 #[tokio::test]
@@ -334,7 +327,7 @@ async fn operators_check_in_and_out_by_hand_with_a_reason_and_correct_a_no_show(
     let lab = lab_at(ms(9, 50)).await;
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     let by_maker =
         lab.app.post(&format!("/api/v1/bookings/{id}/check-in"), Some(&maker), json!({"reason": "me"})).await;
     assert_eq!(by_maker.status, 403);
@@ -399,7 +392,7 @@ async fn the_no_show_job_releases_once_even_when_two_nodes_run_it_together_and_o
     let entries = lab.app.db.ledger_entries().await.unwrap();
     assert_eq!(entries.iter().filter(|e| e.kind == "no_show").count(), 2);
     for b in &bookings {
-        let id = b["id"].as_str().unwrap();
+        let id = b.id.as_str();
         let row = lab.app.db.booking(&labinn::domain::ids::BookingId::new(id)).await.unwrap();
         assert_eq!(row.status, labinn::domain::booking::BookingStatus::NoShow);
     }
@@ -414,13 +407,13 @@ async fn an_open_session_is_closed_automatically_after_the_end_and_the_overstay_
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    assert_eq!(lab.scan(&kiosk, &qr(&b)).await["decision"], "check_in");
+    assert_eq!(lab.scan(&kiosk, b.qr()).await["decision"], "check_in");
     lab.app.clock.set(ms(11, 14));
     assert_eq!(lab.run_jobs().await.checked_out, 0, "15 minutes' grace after the end");
     lab.app.clock.set(ms(11, 16));
     assert_eq!(lab.run_jobs().await.checked_out, 1);
     assert_eq!(lab.run_jobs().await.checked_out, 0, "idempotent");
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     let s = lab.app.get(&format!("/api/v1/bookings/{id}/sessions"), Some(&maker)).await;
     assert_eq!(s.body[0]["closed_by"], "automatic");
     assert_eq!(s.body[0]["ended_at"], "2026-09-07T03:15:00Z");
@@ -512,7 +505,7 @@ async fn with_an_smtp_relay_the_reminder_is_mailed_and_retried_when_the_relay_is
     assert!(mail.contains("To: lin@example.org"), "{mail}");
     assert!(mail.contains("Subject: =?UTF-8?B?"), "a Chinese subject is encoded: {mail}");
     assert!(mail.contains("starts at 2026-09-07 10:00 (Asia/Shanghai)"), "{mail}");
-    let short = b["checkin_code"]["short"].as_str().unwrap();
+    let short = b.short();
     assert!(mail.contains(short), "the typed code is in the mail: {mail}");
     assert_eq!(lab.run_jobs().await.mailed, 0, "sent once");
 }
@@ -532,9 +525,9 @@ async fn a_walk_up_with_a_personal_code_books_a_free_seat_and_checks_in() {
     assert_eq!(r["booking"]["from_local"], "13:07");
     // The seat policy allows up to 24 h, so the walk-up runs to closing time (22:00).
     assert_eq!(r["booking"]["until_local"], "22:00");
-    let mine = lab.app.get("/api/v1/bookings", Some(&maker)).await;
-    assert_eq!(mine.body[0]["kind"], "walk_up");
-    assert_eq!(mine.body[0]["status"], "checked_in");
+    let mine = lab.app.my_bookings(&maker, "").await;
+    assert_eq!(mine[0].kind, "walk_up");
+    assert_eq!(mine[0].status, "checked_in");
 
     // The same personal code checks out.
     lab.app.clock.set(ms(15, 0));
@@ -563,9 +556,9 @@ async fn the_ledger_catches_an_edited_session_and_a_rewritten_entry() {
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    lab.scan(&kiosk, &qr(&b)).await;
+    lab.scan(&kiosk, b.qr()).await;
     lab.app.clock.set(ms(10, 30));
-    lab.scan(&kiosk, &qr(&b)).await;
+    lab.scan(&kiosk, b.qr()).await;
     let head = lab.app.get("/api/v1/ledger/head", Some(&lab.op)).await;
     assert_eq!(head.status, 200, "{}", head.text);
     assert_eq!(head.body["count"], 2);
@@ -575,7 +568,7 @@ async fn the_ledger_catches_an_edited_session_and_a_rewritten_entry() {
     assert_eq!(verdict, Ok((2, head.body["head"].as_str().unwrap().to_owned())));
 
     // Someone stretches the metered time directly in the database.
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     sqlx_exec(&lab.app, &format!("UPDATE sessions SET ended_at = ended_at + 3600000 WHERE booking_id = '{id}'")).await;
     let broken = lab.app.db.verify_ledger().await.unwrap().unwrap_err();
     assert!(broken.contains("differs from ledger entry 2 in ended_at"), "{broken}");
@@ -679,7 +672,7 @@ async fn a_check_in_is_published_to_the_mqtt_topic_of_its_unit() {
     let (maker_id, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let unit = b["unit_id"].as_str().unwrap().to_owned();
+    let unit = b.unit_id.as_str().to_owned();
 
     // A door controller subscribes to its unit's topic.
     let topic = format!("labinn/fab/{unit}/access");
@@ -697,7 +690,7 @@ async fn a_check_in_is_published_to_the_mqtt_topic_of_its_unit() {
     .await;
     assert!(subscribed.is_ok(), "subscribed to the broker");
 
-    assert_eq!(lab.scan(&kiosk, &qr(&b)).await["decision"], "check_in");
+    assert_eq!(lab.scan(&kiosk, b.qr()).await["decision"], "check_in");
     let got = tokio::time::timeout(std::time::Duration::from_secs(5), async {
         loop {
             if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = events.poll().await.unwrap() {
@@ -751,7 +744,7 @@ async fn webhooks_are_signed_and_retried_until_the_receiver_takes_them() {
     let (_, maker) = lab.app.maker("lin@example.org").await;
     let (_, kiosk) = lab.kiosk("Front door").await;
     let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    assert_eq!(lab.scan(&kiosk, &qr(&b)).await["decision"], "check_in");
+    assert_eq!(lab.scan(&kiosk, b.qr()).await["decision"], "check_in");
 
     let client = reqwest::Client::new();
     let now = lab.app.clock.now_ms();
@@ -797,7 +790,7 @@ async fn a_second_node_on_the_same_database_accepts_the_codes_of_the_first() {
     assert_eq!(k.status, 201, "{}", k.text);
     let p = other.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
     let token = p.body["token"].as_str().unwrap();
-    let r = other.post("/api/v1/kiosk/scan", Some(token), json!({"code": qr(&b)})).await;
+    let r = other.post("/api/v1/kiosk/scan", Some(token), json!({"code": b.qr().to_owned()})).await;
     assert_eq!(r.body["decision"], "check_in", "{}", r.text);
     if !lab.app.fresh.is_postgres() {
         let dir = std::path::Path::new(lab.app.fresh.url.trim_start_matches("sqlite://")).parent().unwrap().to_owned();
@@ -813,7 +806,7 @@ fn utc_ms(rfc3339: &str) -> i64 {
 }
 
 /// A space in `zone`, open around the clock, with one tool; a maker's booking of `from`–`to`.
-async fn round_the_clock(zone: &str, now: &str, from: &str, to: &str) -> (TestApp, String, Value) {
+async fn round_the_clock(zone: &str, now: &str, from: &str, to: &str) -> (TestApp, String, Booking) {
     let app = spawn_app_at(utc_ms(now)).await;
     let (op, slug) = operated_space(&app, "zone-lab", zone).await;
     open_daily(&app, &op, &slug, "00:00", 1440).await;
@@ -825,13 +818,10 @@ async fn round_the_clock(zone: &str, now: &str, from: &str, to: &str) -> (TestAp
         )
         .await;
     let (_, maker) = app.maker("night@example.org").await;
-    let b = app
-        .post("/api/v1/bookings", Some(&maker), json!({"resource": tool.body["id"], "start": from, "end": to}))
-        .await;
-    assert_eq!(b.status, 201, "{}", b.text);
+    let b = app.book(&maker, json!({"resource": tool.body["id"], "start": from, "end": to})).await;
     let k = app.post(&format!("/api/v1/spaces/{slug}/kiosks"), Some(&op), json!({"name": "Door"})).await;
     let p = app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
-    (app, p.body["token"].as_str().unwrap().to_owned(), b.body)
+    (app, p.body["token"].as_str().unwrap().to_owned(), b)
 }
 
 #[tokio::test]
@@ -844,7 +834,7 @@ async fn across_the_spring_forward_night_in_berlin_the_kiosk_speaks_wall_clock_a
         "2026-03-29T03:30:00+02:00",
     )
     .await;
-    let code = qr(&b);
+    let code = b.qr().to_owned();
     let scan = |c: String| app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": c}));
     let early = scan(code.clone()).await;
     assert_eq!(early.body["reason"], "too_early");
@@ -854,7 +844,7 @@ async fn across_the_spring_forward_night_in_berlin_the_kiosk_speaks_wall_clock_a
     assert_eq!(ok.body["booking"]["until_local"], "03:30", "{}", ok.text);
     app.clock.set(utc_ms("2026-03-29T03:30:00+02:00"));
     assert_eq!(scan(code).await.body["decision"], "check_out");
-    let id = b["id"].as_str().unwrap();
+    let id = b.id.as_str();
     let s = app.db.metered_sessions_of(&labinn::domain::ids::BookingId::new(id)).await.unwrap();
     assert_eq!(s[0].ended_at.unwrap() - s[0].started_at, 70 * MIN, "01:20 CET to 03:30 CEST is 70 real minutes");
 }
@@ -869,7 +859,7 @@ async fn across_the_fall_back_night_in_los_angeles_a_no_show_waits_for_real_time
         "2026-11-01T01:30:00-08:00",
     )
     .await;
-    assert_eq!(b["when"]["end_local"], "2026-11-01T01:30:00-08:00");
+    assert_eq!(b.when.end_local, "2026-11-01T01:30:00-08:00");
     // The no-show grace (15 minutes) is real time: at the first 00:44 nothing is due...
     app.clock.set(utc_ms("2026-11-01T00:44:00-07:00"));
     let jobs = labinn::jobs::run_once(&app.state.svc, &reqwest::Client::new(), app.clock.now_ms()).await;
@@ -878,7 +868,7 @@ async fn across_the_fall_back_night_in_los_angeles_a_no_show_waits_for_real_time
     app.clock.set(utc_ms("2026-11-01T01:00:00-08:00"));
     let jobs = labinn::jobs::run_once(&app.state.svc, &reqwest::Client::new(), app.clock.now_ms()).await;
     assert_eq!(jobs.no_shows, 1);
-    let r = app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": qr(&b)})).await;
+    let r = app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": b.qr().to_owned()})).await;
     assert_eq!(r.body["reason"], "no_show", "{}", r.text);
     assert_eq!(r.body["booking"]["until_local"], "01:30");
 }

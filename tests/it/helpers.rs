@@ -394,11 +394,3 @@ pub async fn notified_since(db: &Db, generation: Option<u64>) {
 pub fn cache_generation(db: &Db) -> Option<u64> {
     db.login_cache().map(labinn::store::LoginCache::generation)
 }
-
-/// `POST /api/v1/bookings` of `resource` from `start` to `end` (RFC 3339) as `token`'s maker;
-/// asserts 201.
-pub async fn book_ok(app: &TestApp, token: &str, resource: &str, start: &str, end: &str) -> Reply {
-    let r = app.post("/api/v1/bookings", Some(token), json!({"resource": resource, "start": start, "end": end})).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r
-}

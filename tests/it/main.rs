@@ -1,6 +1,7 @@
 //! labinn's integration tests: one binary, every test on the backend selected by
 //! `TEST_DATABASE_URL` (SQLite when unset).
 
+mod api;
 mod helpers;
 
 mod auth;
@@ -13,9 +14,8 @@ mod cli;
 mod demo;
 mod durability;
 mod errors;
-mod invariant;
 mod organisations;
 mod pages;
 mod roles;
-mod sessions;
+mod store;
 mod system;

@@ -1,8 +1,8 @@
-//! Sessions kept by a node (PostgreSQL: `store::login_cache`) end wherever they are ended.
+//! Logins kept by a node (PostgreSQL: `store::login_cache`) end wherever they are ended.
 //! A sign-out, a revoked role or a disabled account on one node, or a change written straight
 //! into the database, reaches every other node; a node that loses its notification
-//! connection reads sessions from the database until it listens again. On SQLite (one file,
-//! sessions read in-process, no cache) the same stories hold at once.
+//! connection reads logins from the database until it listens again. On SQLite (one file,
+//! logins read in-process, no cache) the same stories hold at once.
 
 use crate::checkin::sqlx_exec;
 use crate::helpers::{FreshDb, TestApp, cache_generation, notified_since, spawn_app, spawn_with_clock};
