@@ -43,14 +43,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn main() {
     // `cargo bench` passes --bench; this harness takes no options.
-    let bin = env!("CARGO_BIN_EXE_labinn");
+    // LABINN_BENCH_BIN: another build's binary, to compare two builds in one sitting.
+    let bin = std::env::var_os("LABINN_BENCH_BIN")
+        .map_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_labinn")), std::path::PathBuf::from);
     let mut ready_ms = Vec::with_capacity(RUNS);
     let mut rss_mib = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let started = Instant::now();
-        let mut child = Command::new(bin)
+        let mut child = Command::new(&bin)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log", "warn"])
             .arg("--data-dir")
             .arg(dir.path())

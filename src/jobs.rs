@@ -62,7 +62,7 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
 /// # Errors
 /// When the scheduler cannot start.
 pub async fn start(
-    svc: Services,
+    svc: std::sync::Arc<Services>,
     clock: Clock,
     interval: Duration,
 ) -> anyhow::Result<tokio_cron_scheduler::JobScheduler> {

@@ -62,12 +62,19 @@ where
     }
 }
 
-/// Starts the release `labinn serve` on port 0 over `url`, with `extra` flags and `env`, and
-/// returns the child and its base URL (read from the "listening on" line).
+/// The server binary the benches start: `LABINN_BENCH_BIN` (another build, to compare two
+/// builds interleaved in one sitting), else this build's release `labinn`.
+#[allow(dead_code)] // each bench compiles this module; not every one starts a node
+pub fn server_binary() -> std::path::PathBuf {
+    std::env::var_os("LABINN_BENCH_BIN").map_or_else(|| env!("CARGO_BIN_EXE_labinn").into(), Into::into)
+}
+
+/// Starts the release `labinn serve` ([`server_binary`]) on port 0 over `url`, with `extra`
+/// flags and `env`, and returns the child and its base URL (read from the "listening on" line).
 #[allow(dead_code)] // each bench compiles this module; not every one starts a node
 pub fn start_node(url: &str, extra: &[&str], env: &[(&str, String)]) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_labinn"));
+    let mut cmd = std::process::Command::new(server_binary());
     cmd.args(["serve", "--bind", "127.0.0.1:0", "--database-url", url, "--log", "error"]).args(extra);
     for (k, v) in env {
         cmd.env(k, v);

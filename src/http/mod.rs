@@ -23,7 +23,9 @@ use tower_http::trace::TraceLayer;
 /// pass it down).
 #[derive(Clone)]
 pub struct AppState {
-    pub svc: Services,
+    /// Behind one `Arc`: axum clones the state for every request, and one reference count is
+    /// cheaper than the several inside `Services`.
+    pub svc: Arc<Services>,
     pub clock: Clock,
     /// The OpenAPI document, rendered once at start.
     pub openapi_json: Arc<String>,
@@ -98,7 +100,7 @@ pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
     let (api, openapi) = api::router().split_for_parts();
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
     let config = svc.config.clone();
-    let state = AppState { svc, clock, openapi_json };
+    let state = AppState { svc: Arc::new(svc), clock, openapi_json };
 
     let api = if config.bench_endpoints {
         api.route("/_bench/insert", axum::routing::post(bench_insert))

@@ -160,7 +160,7 @@ async fn resolve_space(svc: &Services, role: Role, space: Option<&str>) -> Servi
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GrantRequest {
+pub struct GrantRole {
     pub role: Role,
     /// Required for `operator` (the space's id or slug); not allowed for other roles.
     #[serde(default)]
@@ -176,7 +176,7 @@ pub async fn grant(
     svc: &Services,
     admin: &Admin,
     account_id: &str,
-    req: &GrantRequest,
+    req: &GrantRole,
     now: i64,
 ) -> ServiceResult<Vec<RoleGrantRow>> {
     let account = svc.db.account(&AccountId::new(account_id)).await.map_err(ServiceError::missing("account"))?;

@@ -46,11 +46,13 @@ pub struct CreateTraining {
     pub space: Option<String>,
 }
 
-/// Defines a training.
+/// Defines a training: a district-wide one (no `space`) by any operator, one of a space by
+/// that space's operators (or an admin), as [`managed`] decides who runs it afterwards.
 ///
 /// # Errors
-/// [`super::Code::ValidationFailed`], [`super::Code::SlugTaken`].
-pub async fn create(svc: &Services, _op: &AnyOperator, req: &CreateTraining, now: i64) -> ServiceResult<TrainingRow> {
+/// [`super::Code::Forbidden`], [`super::Code::ValidationFailed`], [`super::Code::SlugTaken`].
+pub async fn create(svc: &Services, who: &Identity, req: &CreateTraining, now: i64) -> ServiceResult<TrainingRow> {
+    let op = any_operator(who)?;
     let mut e = ValidationErrors::default();
     let slug = e.take(Slug::parse("slug", &req.slug));
     let zh = e.take(name("name_zh", &req.name_zh));
@@ -58,6 +60,9 @@ pub async fn create(svc: &Services, _op: &AnyOperator, req: &CreateTraining, now
     let space = match req.space.as_deref() {
         None => None,
         Some(s) => match svc.db.space(s).await {
+            Ok(sp) if !op.is_admin() && !who.operates(&sp.id) => {
+                return Err(ServiceError::forbidden("a training of a space is defined by that space's operators"));
+            }
             Ok(sp) => Some(sp.id),
             Err(StoreError::NotFound) => {
                 e.push(FieldError::new("space", "unknown_space", "no space has this id or slug"));
@@ -89,7 +94,7 @@ pub async fn grants(svc: &Services, _op: &AnyOperator, t: &TrainingRow) -> Servi
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct GrantRequest {
+pub struct GrantTraining {
     /// The maker's e-mail address.
     pub email: String,
     /// RFC 3339, or a date (valid through the end of that day, Asia/Shanghai); absent: no expiry.
@@ -105,7 +110,7 @@ pub async fn grant(
     svc: &Services,
     op: &AnyOperator,
     t: &TrainingRow,
-    req: &GrantRequest,
+    req: &GrantTraining,
     now: i64,
 ) -> ServiceResult<Vec<TrainingGrantRow>> {
     let mut e = ValidationErrors::default();

@@ -23,6 +23,11 @@ use crate::store::{Db, StoreResult};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The tables an [`Entry`] is read from ([`Entry::load`]). Each must bump `catalog_version`
+/// on every insert, update and delete (the triggers of migration 0005), or a cached entry
+/// outlives the change; a test holds the schema to this list.
+pub const TABLES: &[&str] = &["spaces", "resources", "units", "opening_rules", "closures"];
+
 /// The catalog rows of one resource, as of `version`.
 #[derive(Debug)]
 pub struct Entry {

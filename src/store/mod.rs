@@ -16,6 +16,9 @@ pub mod accounts;
 pub mod bookings;
 pub mod catalog;
 pub(crate) mod catalog_cache;
+/// The tables the catalog cache reads (each bumps `catalog_version` on every change).
+#[doc(hidden)]
+pub use catalog_cache::TABLES as CATALOG_TABLES;
 pub mod checkin;
 pub(crate) mod dialect;
 pub(crate) mod direct_read;

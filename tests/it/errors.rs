@@ -96,3 +96,38 @@ async fn a_malformed_query_is_a_400_problem() {
     let r = app.get("/api/v1/admin/accounts?limit=many", Some(&admin)).await;
     assert_problem(&r, 400, "invalid_query");
 }
+
+/// When the database is gone, looking something up is a server failure, never "not found":
+/// a maker told that their waitlist entry or booking does not exist would believe it.
+#[tokio::test]
+async fn a_database_that_is_gone_is_never_answered_as_not_found() {
+    let lab = crate::bookings::lab().await;
+    let (maker_id, maker) = lab.app.maker("lin@example.org").await;
+    let admin = lab.app.admin().await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    lab.app.db.close().await;
+    let space = format!("/api/v1/spaces/{}", lab.slug);
+    let replies = [
+        ("the space", lab.app.get(&space, None).await),
+        ("the space page", lab.app.get(&format!("/spaces/{}", lab.slug), None).await),
+        ("a booking", lab.app.get(&format!("/api/v1/bookings/{}", b.id), Some(&maker)).await),
+        (
+            "a waitlist entry",
+            lab.app.delete("/api/v1/waitlist/01900000-0000-7000-8000-000000000000", Some(&maker)).await,
+        ),
+        (
+            "an account's roles",
+            lab.app
+                .post(&format!("/api/v1/admin/accounts/{maker_id}/roles"), Some(&admin), json!({"role": "reviewer"}))
+                .await,
+        ),
+    ];
+    for (what, r) in replies {
+        assert!(r.status >= 500, "{what}: {} {}", r.status, r.text);
+        assert!(
+            ["internal", "not_ready", "try_again"].contains(&r.code()) || r.text.contains("labinn-error"),
+            "{what}: {}",
+            r.text
+        );
+    }
+}

@@ -16,6 +16,7 @@ mod durability;
 mod errors;
 mod organisations;
 mod pages;
+mod powers;
 mod roles;
 mod store;
 mod system;

@@ -74,9 +74,103 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
     assert!(r.body["components"]["schemas"]["Problem"].is_object());
 }
 
+/// Clients switch on `code`: the document lists every code with its status and meaning, and
+/// the schema of a problem's `code` is exactly that list; so does the README.
+#[tokio::test]
+async fn the_openapi_document_and_the_readme_list_every_error_code_with_its_status() {
+    use labinn::service::Code;
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.body;
+    let description = doc["info"]["description"].as_str().unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for c in Code::ALL {
+        let status = match c {
+            Code::HttpError => "the response's".to_owned(),
+            _ => labinn::http::error::status_of(*c).as_u16().to_string(),
+        };
+        let row = format!("| `{}` | {status} | {} |", c.as_str(), c.about());
+        assert!(description.contains(&row), "the document lacks {row}");
+        let readme_row = format!("| `{}` | {status} |", c.as_str());
+        assert!(readme.contains(&readme_row), "README.md lacks {readme_row}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["ProblemBody"]["properties"]["code"]["$ref"], "#/components/schemas/Code");
+    let listed: Vec<&str> = schemas["Code"]["enum"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, all);
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let app = spawn_app().await;
     let r = app.get("/healthz", None).await;
     assert!(r.headers.get("x-request-id").is_some_and(|v| !v.is_empty()));
+}
+
+/// The layers import only what they may (ARCHITECTURE.md): the domain is pure, the store and
+/// the service know nothing of HTTP, the other adapters never reach into the JSON handlers,
+/// and no handler module imports another.
+#[test]
+fn the_layers_import_only_what_they_may() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().to_string_lossy().into_owned();
+                out.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 50, "found the sources");
+    let rules: &[(&str, &[&str])] = &[
+        (
+            "src/domain/",
+            &[
+                "sqlx",
+                "axum",
+                "tokio",
+                "reqwest",
+                "std::fs",
+                "std::net",
+                "crate::store",
+                "crate::service",
+                "crate::http",
+            ],
+        ),
+        ("src/store/", &["axum", "crate::service", "crate::http"]),
+        ("src/service/", &["axum", "crate::http"]),
+        ("src/jobs.rs", &["http::api"]),
+        ("src/demo", &["http::api"]),
+        ("src/main.rs", &["http::api"]),
+        ("src/http/pages.rs", &["http::api", "api::"]),
+    ];
+    let mut broken = Vec::new();
+    for (name, text) in &files {
+        // Only code: comments may name what they like.
+        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        for (prefix, banned) in rules {
+            if name.starts_with(prefix) {
+                broken.extend(banned.iter().filter(|b| code.contains(*b)).map(|b| format!("{name} uses {b}")));
+            }
+        }
+        if let Some(module) = name.strip_prefix("src/http/api/").and_then(|m| m.strip_suffix(".rs")) {
+            for (other, _) in &files {
+                let Some(other) = other.strip_prefix("src/http/api/").and_then(|m| m.strip_suffix(".rs")) else {
+                    continue;
+                };
+                if other != module && other != "mod" {
+                    for path in [format!("api::{other}"), format!("super::{other}")] {
+                        if code.contains(&format!("{path}::")) || code.contains(&format!("{path};")) {
+                            broken.push(format!("{name} imports the handler module {other}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{broken:#?}");
 }

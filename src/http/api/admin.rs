@@ -5,7 +5,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{AdminUser, ApiJson, ApiPath, ApiQuery};
 use crate::http::views::{AccountView, RoleView};
-use crate::service::accounts::{self, GrantRequest};
+use crate::service::accounts::{self, GrantRole};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,14 +54,14 @@ async fn list_accounts(
 }
 
 /// Grants a role. Granting a role that is already held changes nothing.
-#[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/roles", tag = "admin", request_body = GrantRequest, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/roles", tag = "admin", request_body = GrantRole, security(("bearer" = [])),
     params(("id" = String, Path, description = "account id")),
     responses((status = 200, body = Vec<RoleView>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn grant(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     ApiPath(id): ApiPath<String>,
-    ApiJson(req): ApiJson<GrantRequest>,
+    ApiJson(req): ApiJson<GrantRole>,
 ) -> ApiResult<Json<Vec<RoleView>>> {
     let roles = accounts::grant(&state.svc, &admin, &id, &req, state.clock.now_ms()).await?;
     Ok(Json(roles.iter().map(RoleView::from).collect()))

@@ -5,7 +5,7 @@
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::service::trainings::{self, CreateTraining, GrantRequest};
+use crate::service::trainings::{self, CreateTraining, GrantTraining};
 use crate::store::trainings::{TrainingGrantRow, TrainingRow};
 use axum::Json;
 use axum::extract::State;
@@ -54,8 +54,7 @@ async fn create(
     user: AuthUser,
     ApiJson(req): ApiJson<CreateTraining>,
 ) -> ApiResult<impl IntoResponse> {
-    let op = trainings::any_operator(&user.identity)?;
-    let t = trainings::create(&state.svc, &op, &req, state.clock.now_ms()).await?;
+    let t = trainings::create(&state.svc, &user.identity, &req, state.clock.now_ms()).await?;
     Ok((StatusCode::CREATED, Json(TrainingView::from(&t))))
 }
 
@@ -100,13 +99,13 @@ async fn grants(
 }
 
 /// Grants a training to a maker (replacing an earlier grant of it).
-#[utoipa::path(post, path = "/api/v1/trainings/{slug}/grants", tag = "trainings", request_body = GrantRequest, params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/trainings/{slug}/grants", tag = "trainings", request_body = GrantTraining, params(("slug" = String, Path)),
     security(("bearer" = [])), responses((status = 201, body = Vec<GrantView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn grant(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(slug): ApiPath<String>,
-    ApiJson(req): ApiJson<GrantRequest>,
+    ApiJson(req): ApiJson<GrantTraining>,
 ) -> ApiResult<impl IntoResponse> {
     let (op, t) = trainings::managed(&state.svc, &user.identity, &slug).await?;
     let rows = trainings::grant(&state.svc, &op, &t, &req, state.clock.now_ms()).await?;
