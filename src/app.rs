@@ -47,7 +47,7 @@ impl Application {
         Ok(Self { listener, router, state, db, config })
     }
 
-    /// The state the handlers share (tests run jobs and seed data through it).
+    /// The state the handlers share; its `svc` is what tests run jobs and seed data through.
     pub fn state(&self) -> &http::AppState {
         &self.state
     }

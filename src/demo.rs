@@ -516,13 +516,13 @@ async fn ensure_account(svc: &Services, login: &DemoLogin, now: i64) -> anyhow::
         if login.role == "admin" {
             // The role may be missing (an account made by hand before the demo ran).
             let admin = NewAdmin::parse(login.email, login.password, "管理员 Admin")?;
-            accounts::ensure_admin(svc, &admin, now).await?;
+            accounts::ensure_admin(&svc.db, &svc.hasher, &admin, now).await?;
         }
         return Ok(a.id);
     }
     if login.role == "admin" {
         let admin = NewAdmin::parse(login.email, login.password, "管理员 Admin")?;
-        return Ok(accounts::ensure_admin(svc, &admin, now).await?.id);
+        return Ok(accounts::ensure_admin(&svc.db, &svc.hasher, &admin, now).await?.id);
     }
     let display = match login.role {
         "operator" => "空间运营 Operator",

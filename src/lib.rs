@@ -1,7 +1,9 @@
 //! labinn: booking, QR check-in and metered-use evidence for a district's maker spaces.
 //!
 //! Layers, from the inside out: [`domain`] (pure rules), [`store`] (SQL on SQLite or
-//! PostgreSQL), [`http`] (axum handlers, thin), [`app`] (wiring and lifecycle).
+//! PostgreSQL), [`service`] (the use cases, and the powers they take), then the adapters that
+//! call the service: [`http`] (the JSON API and the pages, thin), [`jobs`], the CLI and
+//! [`demo`]; [`app`] wires them and runs the node. ARCHITECTURE.md has who may import whom.
 #![forbid(unsafe_code)]
 
 pub mod app;

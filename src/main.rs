@@ -5,11 +5,9 @@ use clap::{Parser, Subcommand};
 use labinn::app::{Application, shutdown_signal};
 use labinn::clock::Clock;
 use labinn::config::{Config, Settings};
-use labinn::service::Services;
 use labinn::store::Db;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 /// mimalloc instead of glibc's malloc: under booking load, malloc and free were about a sixth
 /// of the server's CPU samples, spread over the runtime's threads and the SQLite writer;
@@ -120,9 +118,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::VerifyLedger => {
-            let svc = services(config, false).await?;
-            let verdict = labinn::service::checkin::verify_ledger(&svc).await?;
-            svc.db.close().await;
+            let db = Db::connect(&config).await?;
+            let verdict = labinn::service::checkin::verify_ledger(&db).await?;
+            db.close().await;
             match verdict {
                 Ok((count, head)) => {
                     println!("labinn: ledger intact: {count} entries, head {head}");
@@ -138,17 +136,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             admin_create(config, &email, &password, &display_name).await
         }
     }
-}
-
-/// The use cases for a one-off command: the database (migrated first when `migrate`), the
-/// check-in secret as a server finds it, and no access events.
-async fn services(config: Config, migrate: bool) -> anyhow::Result<Services> {
-    let db = Db::connect(&config).await?;
-    if migrate {
-        db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
-    }
-    let secret = labinn::app::checkin_secret(&config, &db).await?;
-    Ok(Services::new(db, Arc::new(config), secret, labinn::events::Events::none()))
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
@@ -194,9 +181,11 @@ async fn admin_create(config: Config, email: &str, password: &str, display_name:
             anyhow::bail!("invalid input: {}", list.join("; "))
         }
     };
-    let svc = services(config, true).await?;
-    let made = labinn::service::accounts::ensure_admin(&svc, &admin, Clock::system().now_ms()).await;
-    svc.db.close().await;
+    let db = Db::connect(&config).await?;
+    db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+    let hasher = labinn::auth::Hasher::new(config.hash_cost);
+    let made = labinn::service::accounts::ensure_admin(&db, &hasher, &admin, Clock::system().now_ms()).await;
+    db.close().await;
     let account = made?;
     println!("labinn: {} is an admin (account {})", account.email, account.id);
     Ok(())

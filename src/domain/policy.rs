@@ -134,6 +134,13 @@ pub struct BookingPolicy {
 }
 
 impl BookingPolicy {
+    /// The interval a booking of `span` blocks on its unit: the span with the set-up buffer
+    /// before it and the cool-down buffer after it.
+    pub fn blocked(&self, span: super::interval::Interval) -> super::interval::Interval {
+        use super::calendar::MINUTE_MS;
+        span.widened(self.buffer_before_minutes * MINUTE_MS, self.buffer_after_minutes * MINUTE_MS)
+    }
+
     /// Sensible defaults for each kind.
     pub fn defaults(kind: ResourceKind) -> Self {
         let base = BookingPolicy {

@@ -252,30 +252,33 @@ impl NewAdmin {
 }
 
 /// Creates an admin account, or gives an existing account the admin role (`labinn admin
-/// create` and the demo: run by whoever runs the machine, so it needs no power). Returns the
+/// create` and the demo: run by whoever runs the machine, so it needs no power). It takes
+/// only the database and the hasher, so the command needs no check-in secret. Returns the
 /// account.
 ///
 /// # Errors
 /// Store errors.
-pub async fn ensure_admin(svc: &Services, admin: &NewAdmin, now: i64) -> ServiceResult<AccountRow> {
-    let account = match svc.db.account_by_email(admin.email.as_str()).await? {
+pub async fn ensure_admin(
+    db: &crate::store::Db,
+    hasher: &crate::auth::Hasher,
+    admin: &NewAdmin,
+    now: i64,
+) -> ServiceResult<AccountRow> {
+    let account = match db.account_by_email(admin.email.as_str()).await? {
         Some(a) => a,
         None => {
-            let hash = svc.hasher.hash(admin.password.expose().to_owned()).await?;
-            svc.db
-                .create_account(&NewAccount {
-                    email: admin.email.as_str(),
-                    password_hash: &hash,
-                    display_name: admin.name.as_str(),
-                    locale: "zh-CN",
-                    now,
-                })
-                .await?
+            let hash = hasher.hash(admin.password.expose().to_owned()).await?;
+            db.create_account(&NewAccount {
+                email: admin.email.as_str(),
+                password_hash: &hash,
+                display_name: admin.name.as_str(),
+                locale: "zh-CN",
+                now,
+            })
+            .await?
         }
     };
-    svc.db
-        .grant_role(Grant { account_id: &account.id, role: Role::Admin, space_id: None, granted_by: None, now })
-        .await?;
+    db.grant_role(Grant { account_id: &account.id, role: Role::Admin, space_id: None, granted_by: None, now }).await?;
     Ok(account)
 }
 

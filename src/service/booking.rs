@@ -1,10 +1,11 @@
-//! Bookings: book a unit or any free unit of a resource (single, a recurring series, an
-//! inn stay, a seat), move, cancel (with a scope for series), approve and decline, and the
+//! Bookings: book a unit or any free unit of a resource (single — a seat of a pool is one —,
+//! a recurring series, an inn stay), move, cancel (with a scope for series), approve and decline, and the
 //! lists. Every rule is checked here; a refusal lists every broken rule; a taken unit is a
 //! `conflict` naming what took it and the nearest free alternatives. The database has the
 //! last word on overlaps, so a race is a conflict too, never a double booking.
 //!
-//! One decision path. A booking request is decided in four steps: [`target`] finds the
+//! One decision path. A booking request is decided in four steps: [`target`] (or, for the
+//! walk-up and the waitlist's promotion, which know their resource, [`entry_of`]) finds the
 //! resource's catalog [`Entry`] (from the node's cache when the caller read the catalog's
 //! stamp with its login, read afresh otherwise: the jobs, the kiosk); [`decide`] reads the
 //! live blocks and the maker's facts (as few as the rules need) and checks every rule;
@@ -105,7 +106,7 @@ impl Loaded {
 
     /// The blocked interval of a booking of `span` on this resource (its buffers added).
     pub fn blocked(&self, span: Interval) -> Interval {
-        span.widened(self.policy.buffer_before_minutes * MINUTE_MS, self.policy.buffer_after_minutes * MINUTE_MS)
+        self.policy.blocked(span)
     }
 
     fn decision(self, violations: Vec<Violation>) -> Decision {
@@ -199,7 +200,7 @@ pub(crate) struct Decision {
 
 impl Decision {
     fn blocked(&self, span: Interval) -> Interval {
-        span.widened(self.policy.buffer_before_minutes * MINUTE_MS, self.policy.buffer_after_minutes * MINUTE_MS)
+        self.policy.blocked(span)
     }
 }
 

@@ -6,7 +6,7 @@
 //! ([`OperatorOf`]), or for a new space an operator of any space or an admin. Spaces and
 //! resources are archived, never deleted; units are retired.
 
-use super::powers::{Identity, OperatorOf};
+use super::powers::{Identity, Operated, OperatorOf};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::availability::{Closure, Scope, When};
 use crate::domain::calendar::{
@@ -207,24 +207,20 @@ pub async fn find_resource(svc: &Services, id: &ResourceId) -> ServiceResult<Res
 ///
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
-pub async fn operator_of_resource(
-    svc: &Services,
-    who: &Identity,
-    id: &str,
-) -> ServiceResult<(OperatorOf, ResourceRow)> {
+pub async fn operator_of_resource(svc: &Services, who: &Identity, id: &str) -> ServiceResult<Operated<ResourceRow>> {
     let r = find_resource(svc, &ResourceId::new(id)).await?;
     let op = operate(who, find_space(svc, r.space_id.as_str()).await?)?;
-    Ok((op, r))
+    Ok(Operated::new(op, r))
 }
 
 /// The operator of the space of unit `id`.
 ///
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
-pub async fn operator_of_unit(svc: &Services, who: &Identity, id: &str) -> ServiceResult<(OperatorOf, UnitRow)> {
+pub async fn operator_of_unit(svc: &Services, who: &Identity, id: &str) -> ServiceResult<Operated<UnitRow>> {
     let unit = svc.db.unit(&UnitId::new(id)).await.map_err(ServiceError::missing("unit"))?;
-    let (op, _) = operator_of_resource(svc, who, unit.resource_id.as_str()).await?;
-    Ok((op, unit))
+    let resource = operator_of_resource(svc, who, unit.resource_id.as_str()).await?;
+    Ok(Operated::new(resource.op().clone(), unit))
 }
 
 /// The operator of `space`, refused in the catalog's words.
@@ -631,13 +627,8 @@ pub struct UpdateResource {
 ///
 /// # Errors
 /// [`super::Code::ValidationFailed`].
-pub async fn update_resource(
-    svc: &Services,
-    op: &OperatorOf,
-    r: &ResourceRow,
-    req: &UpdateResource,
-) -> ServiceResult<()> {
-    debug_assert_eq!(r.space_id, op.space().id);
+pub async fn update_resource(svc: &Services, r: &Operated<ResourceRow>, req: &UpdateResource) -> ServiceResult<()> {
+    let r = r.row();
     let kind = resource_kind(r)?;
     let mut e = ValidationErrors::default();
     let name_zh = e.take(name("name_zh", req.name_zh.as_deref().unwrap_or(&r.name_zh)));
@@ -665,31 +656,22 @@ pub async fn update_resource(
 /// Store errors.
 pub async fn archive_resource(
     svc: &Services,
-    op: &OperatorOf,
-    r: &ResourceRow,
+    r: &Operated<ResourceRow>,
     archived: bool,
     now: i64,
 ) -> ServiceResult<()> {
-    debug_assert_eq!(r.space_id, op.space().id);
-    Ok(svc.db.set_resource_archived(&r.id, archived.then_some(now)).await?)
+    Ok(svc.db.set_resource_archived(&r.row().id, archived.then_some(now)).await?)
 }
 
 /// Adds units to a resource.
 ///
 /// # Errors
 /// [`super::Code::ValidationFailed`], [`super::Code::LabelTaken`].
-pub async fn add_units(
-    svc: &Services,
-    op: &OperatorOf,
-    r: &ResourceRow,
-    req: &UnitsSpec,
-    now: i64,
-) -> ServiceResult<()> {
-    debug_assert_eq!(r.space_id, op.space().id);
+pub async fn add_units(svc: &Services, r: &Operated<ResourceRow>, req: &UnitsSpec, now: i64) -> ServiceResult<()> {
     let mut e = ValidationErrors::default();
     let labels = unit_labels(Some(req), &mut e);
     e.finish()?;
-    svc.db.insert_units(&r.id, &labels, now).await?;
+    svc.db.insert_units(&r.row().id, &labels, now).await?;
     Ok(())
 }
 
@@ -697,9 +679,9 @@ pub async fn add_units(
 ///
 /// # Errors
 /// [`super::Code::ValidationFailed`], [`super::Code::LabelTaken`].
-pub async fn relabel_unit(svc: &Services, _op: &OperatorOf, unit: &UnitRow, label: &str) -> ServiceResult<String> {
+pub async fn relabel_unit(svc: &Services, unit: &Operated<UnitRow>, label: &str) -> ServiceResult<String> {
     let label = unit_label("label", label).map_err(|f| ServiceError::from(ValidationErrors(vec![f])))?;
-    svc.db.relabel_unit(&unit.id, &label).await?;
+    svc.db.relabel_unit(&unit.row().id, &label).await?;
     Ok(label)
 }
 
@@ -707,8 +689,8 @@ pub async fn relabel_unit(svc: &Services, _op: &OperatorOf, unit: &UnitRow, labe
 ///
 /// # Errors
 /// Store errors.
-pub async fn retire_unit(svc: &Services, _op: &OperatorOf, unit: &UnitRow, now: i64) -> ServiceResult<()> {
-    Ok(svc.db.retire_unit(&unit.id, now).await?)
+pub async fn retire_unit(svc: &Services, unit: &Operated<UnitRow>, now: i64) -> ServiceResult<()> {
+    Ok(svc.db.retire_unit(&unit.row().id, now).await?)
 }
 
 // ---------- opening rules ----------

@@ -4,7 +4,7 @@
 
 use super::booking::{Placement, assemble, entry_of, maker_facts, place};
 use super::catalog::{policy_of, stored_policy};
-use super::powers::{Identity, OperatorOf, SpaceReader};
+use super::powers::{Identity, Operated, OperatorOf, SpaceReader};
 use super::{Code, ServiceError, ServiceResult, Services};
 use crate::domain::booking::{BookingKind, BookingStatus};
 use crate::domain::calendar::MINUTE_MS;
@@ -27,9 +27,7 @@ const PAIRING_MINUTES: i64 = 15;
 /// A second read of the same code within this time (a scanner that fires twice) repeats
 /// the check-in answer instead of checking out.
 const REPEAT_MS: i64 = 3_000;
-/// Rows per transaction of the jobs: big enough to be quick, small enough not to hold the
-/// writer long.
-const BATCH: i64 = 500;
+use super::JOB_BATCH as BATCH;
 
 // ---------- codes ----------
 
@@ -165,24 +163,25 @@ pub async fn kiosks(svc: &Services, op: &OperatorOf) -> ServiceResult<Vec<KioskR
 ///
 /// # Errors
 /// [`Code::NotFound`].
-pub async fn operated_kiosk(svc: &Services, who: &Identity, id: &str) -> ServiceResult<(OperatorOf, KioskRow)> {
+pub async fn operated_kiosk(svc: &Services, who: &Identity, id: &str) -> ServiceResult<Operated<KioskRow>> {
     let k = svc.db.kiosk(id).await.map_err(ServiceError::missing("kiosk"))?;
     if !who.operates(&k.space_id) {
         return Err(ServiceError::not_found("kiosk"));
     }
     let space = svc.db.space(k.space_id.as_str()).await?;
     let op = who.operator_of(space).ok_or_else(|| ServiceError::not_found("kiosk"))?;
-    Ok((op, k))
+    Ok(Operated::new(op, k))
 }
 
 /// Revokes a kiosk of the operator's space: its device token stops working at once.
 ///
 /// # Errors
 /// Store errors.
-pub async fn revoke_kiosk(svc: &Services, op: &OperatorOf, k: &KioskRow, now: i64) -> ServiceResult<KioskRow> {
-    debug_assert_eq!(k.space_id, op.space().id);
+pub async fn revoke_kiosk(svc: &Services, k: &Operated<KioskRow>, now: i64) -> ServiceResult<KioskRow> {
+    let by = k.op().id();
+    let k = k.row();
     svc.db.revoke_kiosk(&k.id, now).await?;
-    tracing::info!(kiosk = %k.id, by = %op.id(), "kiosk revoked");
+    tracing::info!(kiosk = %k.id, %by, "kiosk revoked");
     Ok(svc.db.kiosk(&k.id).await?)
 }
 
@@ -191,8 +190,8 @@ pub async fn revoke_kiosk(svc: &Services, op: &OperatorOf, k: &KioskRow, now: i6
 ///
 /// # Errors
 /// [`Code::KioskAlreadyRevoked`].
-pub async fn new_pairing_code(svc: &Services, op: &OperatorOf, k: &KioskRow, now: i64) -> ServiceResult<Pairing> {
-    debug_assert_eq!(k.space_id, op.space().id);
+pub async fn new_pairing_code(svc: &Services, k: &Operated<KioskRow>, now: i64) -> ServiceResult<Pairing> {
+    let k = k.row();
     let code = fresh_pairing_code()?;
     let expires_at = now + PAIRING_MINUTES * 60_000;
     if !svc.db.repair_kiosk(&k.id, &crate::auth::token_hash(&code), expires_at).await? {
@@ -211,11 +210,9 @@ pub async fn new_pairing_code(svc: &Services, op: &OperatorOf, k: &KioskRow, now
 /// Store errors.
 pub async fn kiosk_scans(
     svc: &Services,
-    op: &OperatorOf,
-    k: &KioskRow,
+    k: &Operated<KioskRow>,
 ) -> ServiceResult<Vec<(Option<BookingId>, ScanDecision, Option<String>, i64)>> {
-    debug_assert_eq!(k.space_id, op.space().id);
-    Ok(svc.db.scans_of(&k.id, 200).await?)
+    Ok(svc.db.scans_of(&k.row().id, 200).await?)
 }
 
 // ---------- the kiosk device ----------
@@ -603,11 +600,13 @@ pub async fn ledger_head(svc: &Services, who: &Identity) -> ServiceResult<(i64, 
 
 /// Recomputes the ledger's chain and checks the evidence rows against it: `Ok((entries,
 /// head))`, or `Err(why)` naming the first entry or row that was altered, inserted or removed.
+/// It reads and writes nothing else (no check-in secret), so `labinn verify-ledger` works
+/// with a read-only database role.
 ///
 /// # Errors
 /// Store errors.
-pub async fn verify_ledger(svc: &Services) -> ServiceResult<Result<(i64, String), String>> {
-    Ok(svc.db.verify_ledger().await?)
+pub async fn verify_ledger(db: &crate::store::Db) -> ServiceResult<Result<(i64, String), String>> {
+    Ok(db.verify_ledger().await?)
 }
 
 // ---------- jobs ----------

@@ -8,8 +8,8 @@
 //! the result in one transaction.
 //!
 //! One module per family: [`catalog`] (spaces, resources, units, rules; stored rules turned
-//! into calendar values), [`availability`], [`booking`] (single, series, stay, seat, move,
-//! cancel, approve, decline), [`waitlist`], [`checkin`] (codes, kiosks, scans, walk-ups,
+//! into calendar values), [`availability`], [`booking`] (single, series, stay, move,
+//! cancel, approve, decline; a seat is a single booking of a seat pool), [`waitlist`], [`checkin`] (codes, kiosks, scans, walk-ups,
 //! manual check-in, no-shows, the ledger), [`notify`] (what makers are told, reminders,
 //! webhooks), [`accounts`], [`organisations`], [`trainings`].
 
@@ -35,6 +35,10 @@ use crate::events::Events;
 use crate::store::Db;
 use crate::store::catalog_cache::CatalogCache;
 use std::sync::Arc;
+
+/// Rows per transaction of the jobs (no-shows, check-outs, reminders, deliveries): big enough
+/// to be quick, small enough not to hold the writer long.
+pub(crate) const JOB_BATCH: i64 = 500;
 
 /// What the use cases may reach: the store, the settings, password hashing, the key of
 /// check-in codes, where access events go, and this node's catalog cache. Cheap to clone.

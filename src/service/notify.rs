@@ -11,8 +11,7 @@ use crate::store::waitlist::NotificationRow;
 use serde_json::json;
 use std::time::Duration;
 
-/// Rows per transaction: big enough to be quick, small enough not to hold the writer long.
-const BATCH: i64 = 500;
+use super::JOB_BATCH as BATCH;
 /// Delivery attempts before giving up.
 const MAX_ATTEMPTS: i64 = 10;
 

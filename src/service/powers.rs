@@ -46,6 +46,16 @@ pub struct OperatorOf {
     account_id: AccountId,
 }
 
+/// A row that belongs to a space (a resource, a unit, a kiosk), together with the power over
+/// that space. Made only by the look-ups that checked the row's space against the identity
+/// (`catalog::operator_of_resource`, `operator_of_unit`, `checkin::operated_kiosk`), so a use
+/// case that takes one cannot be handed a row of a space its caller does not run.
+#[derive(Debug, Clone)]
+pub struct Operated<T> {
+    op: OperatorOf,
+    row: T,
+}
+
 /// Runs at least one space (or is an admin).
 #[derive(Debug, Clone)]
 pub struct AnyOperator {
@@ -143,6 +153,21 @@ impl OperatorOf {
     /// The operator's account.
     pub fn id(&self) -> &AccountId {
         &self.account_id
+    }
+}
+
+impl<T> Operated<T> {
+    /// `row` of `op`'s space: the caller has checked that it belongs there.
+    pub(super) fn new(op: OperatorOf, row: T) -> Self {
+        Operated { op, row }
+    }
+
+    pub fn op(&self) -> &OperatorOf {
+        &self.op
+    }
+
+    pub fn row(&self) -> &T {
+        &self.row
     }
 }
 

@@ -20,18 +20,32 @@ pub fn any_operator(who: &Identity) -> ServiceResult<AnyOperator> {
     who.any_operator().ok_or_else(|| ServiceError::forbidden("this needs the operator or admin role"))
 }
 
+/// A training, with the power to run it: made only by [`managed`], so the use cases that take
+/// one cannot be handed a training of a space their caller does not run.
+#[derive(Debug, Clone)]
+pub struct Managed {
+    op: AnyOperator,
+    training: TrainingRow,
+}
+
+impl Managed {
+    pub fn training(&self) -> &TrainingRow {
+        &self.training
+    }
+}
+
 /// A training scoped to a space is managed by that space's operators; others by any operator.
 ///
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::Forbidden`].
-pub async fn managed(svc: &Services, who: &Identity, slug: &str) -> ServiceResult<(AnyOperator, TrainingRow)> {
+pub async fn managed(svc: &Services, who: &Identity, slug: &str) -> ServiceResult<Managed> {
     let t = svc.db.training(slug).await.map_err(ServiceError::missing("training"))?;
     let op = any_operator(who)?;
     match &t.space_id {
         Some(space) if !op.is_admin() && !who.operated_spaces().any(|s| s == space) => {
             Err(ServiceError::forbidden("this training belongs to a space you do not operate"))
         }
-        _ => Ok((op, t)),
+        _ => Ok(Managed { op, training: t }),
     }
 }
 
@@ -88,8 +102,8 @@ pub async fn list(svc: &Services, _who: &Identity) -> ServiceResult<Vec<Training
 ///
 /// # Errors
 /// Store errors.
-pub async fn grants(svc: &Services, _op: &AnyOperator, t: &TrainingRow) -> ServiceResult<Vec<TrainingGrantRow>> {
-    Ok(svc.db.training_grants(&t.id).await?)
+pub async fn grants(svc: &Services, t: &Managed) -> ServiceResult<Vec<TrainingGrantRow>> {
+    Ok(svc.db.training_grants(&t.training.id).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -106,13 +120,8 @@ pub struct GrantTraining {
 ///
 /// # Errors
 /// [`super::Code::ValidationFailed`].
-pub async fn grant(
-    svc: &Services,
-    op: &AnyOperator,
-    t: &TrainingRow,
-    req: &GrantTraining,
-    now: i64,
-) -> ServiceResult<Vec<TrainingGrantRow>> {
+pub async fn grant(svc: &Services, m: &Managed, req: &GrantTraining, now: i64) -> ServiceResult<Vec<TrainingGrantRow>> {
+    let (op, t) = (&m.op, &m.training);
     let mut e = ValidationErrors::default();
     let email = e.take(Email::parse("email", &req.email));
     let expires = match req.expires.as_deref() {
@@ -136,7 +145,7 @@ pub async fn grant(
         })?;
     svc.db.grant_training(&t.id, &account.id, op.id(), expires, now).await?;
     tracing::info!(training = %t.slug, account = %account.id, by = %op.id(), "training granted");
-    grants(svc, op, t).await
+    grants(svc, m).await
 }
 
 /// Revokes a maker's training. Their next booking that needs it is refused.
@@ -145,12 +154,12 @@ pub async fn grant(
 /// [`super::Code::NotFound`] when they held none.
 pub async fn revoke(
     svc: &Services,
-    op: &AnyOperator,
-    t: &TrainingRow,
+    m: &Managed,
     account_id: &str,
     reason: Option<&str>,
     now: i64,
 ) -> ServiceResult<()> {
+    let (op, t) = (&m.op, &m.training);
     let reason = reason.unwrap_or("revoked");
     if svc.db.revoke_training(&t.id, &crate::domain::ids::AccountId::new(account_id), op.id(), reason, now).await? {
         Ok(())

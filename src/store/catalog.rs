@@ -93,7 +93,7 @@ pub struct ClosureRow {
 const CLOSURE_COLUMNS: &str =
     "id, space_id, resource_id, unit_id, reason, starts_at, ends_at, rrule, dtstart_local, duration_min";
 
-/// The mutable fields of a space, all at once (the handler merges a patch over the row).
+/// The mutable fields of a space, all at once (the catalog service merges a patch over the row).
 #[derive(Debug, Clone)]
 pub struct SpaceFields {
     pub name_zh: String,

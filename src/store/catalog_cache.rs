@@ -10,7 +10,7 @@
 //!
 //! Validity comes from the database, not from a timer: every catalog change bumps
 //! `catalog_version` in its own transaction (triggers), and each request reads the stamp
-//! together with its session (no extra round trip). An entry made under an older stamp is
+//! together with its login (no extra round trip). An entry made under an older stamp is
 //! read again. Entries are loaded after the stamp was read, so an entry is never older than
 //! its stamp, on whichever node the change was made. Live bookings (blocked intervals) and
 //! `max_blocked_ms` are never cached.

@@ -96,6 +96,25 @@ async fn migrate_then_admin_create_gives_a_working_admin_login() {
     assert!(roles.contains(&"admin"), "{roles:?}");
 }
 
+/// The one-off commands need no check-in secret: `admin create` and `verify-ledger` on a new
+/// SQLite database leave no `checkin-secret` beside it (a file made by whoever ran the
+/// command, root perhaps, could later stop the server reading it), and `verify-ledger`
+/// writes nothing (a read-only PostgreSQL role may run it).
+#[test]
+fn admin_create_and_verify_ledger_make_no_check_in_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    let out = labinn()
+        .args(["admin", "create", "--email", "a@b.org", "--password", "a long admin password", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = labinn().args(["verify-ledger", "--database-url", &url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ledger intact: 0 entries"), "{:?}", out);
+    assert!(!dir.path().join("checkin-secret").exists(), "a one-off command made the check-in secret");
+}
+
 #[test]
 fn admin_create_refuses_a_short_password_in_one_line() {
     let dir = tempfile::tempdir().unwrap();

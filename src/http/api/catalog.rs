@@ -230,9 +230,9 @@ async fn update_resource(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateResource>,
 ) -> ApiResult<Json<ResourceView>> {
-    let (op, r) = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
-    catalog::update_resource(&state.svc, &op, &r, &req).await?;
-    Ok(Json(resource_detail(&state, &r.id).await?))
+    let r = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
+    catalog::update_resource(&state.svc, &r, &req).await?;
+    Ok(Json(resource_detail(&state, &r.row().id).await?))
 }
 
 /// Archives a resource (or restores it): it takes no new bookings; history stays.
@@ -244,8 +244,8 @@ async fn archive_resource(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<ArchiveRequest>,
 ) -> ApiResult<StatusCode> {
-    let (op, r) = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
-    catalog::archive_resource(&state.svc, &op, &r, req.archived, state.clock.now_ms()).await?;
+    let r = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
+    catalog::archive_resource(&state.svc, &r, req.archived, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,9 +258,9 @@ async fn add_units(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UnitsSpec>,
 ) -> ApiResult<impl IntoResponse> {
-    let (op, r) = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
-    catalog::add_units(&state.svc, &op, &r, &req, state.clock.now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(resource_detail(&state, &r.id).await?)))
+    let r = catalog::operator_of_resource(&state.svc, &user.identity, &id).await?;
+    catalog::add_units(&state.svc, &r, &req, state.clock.now_ms()).await?;
+    Ok((StatusCode::CREATED, Json(resource_detail(&state, &r.row().id).await?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -278,9 +278,9 @@ async fn relabel_unit(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<Relabel>,
 ) -> ApiResult<Json<UnitView>> {
-    let (op, unit) = catalog::operator_of_unit(&state.svc, &user.identity, &id).await?;
-    let label = catalog::relabel_unit(&state.svc, &op, &unit, &req.label).await?;
-    Ok(Json(UnitView { id: unit.id.to_string(), label }))
+    let unit = catalog::operator_of_unit(&state.svc, &user.identity, &id).await?;
+    let label = catalog::relabel_unit(&state.svc, &unit, &req.label).await?;
+    Ok(Json(UnitView { id: unit.row().id.to_string(), label }))
 }
 
 /// Retires a unit: it takes no new bookings; its history stays.
@@ -291,8 +291,8 @@ async fn retire_unit(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    let (op, unit) = catalog::operator_of_unit(&state.svc, &user.identity, &id).await?;
-    catalog::retire_unit(&state.svc, &op, &unit, state.clock.now_ms()).await?;
+    let unit = catalog::operator_of_unit(&state.svc, &user.identity, &id).await?;
+    catalog::retire_unit(&state.svc, &unit, state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

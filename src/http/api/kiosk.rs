@@ -202,8 +202,8 @@ async fn revoke_kiosk(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<KioskView>> {
-    let (op, k) = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
-    Ok(Json(kiosk_view(&checkin::revoke_kiosk(&state.svc, &op, &k, state.clock.now_ms()).await?)))
+    let k = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
+    Ok(Json(kiosk_view(&checkin::revoke_kiosk(&state.svc, &k, state.clock.now_ms()).await?)))
 }
 
 /// A new pairing code for a kiosk (a replaced tablet); the old device token stops working.
@@ -214,8 +214,8 @@ async fn new_pairing_code(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<PairingCode>> {
-    let (op, k) = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
-    Ok(Json(checkin::new_pairing_code(&state.svc, &op, &k, state.clock.now_ms()).await?.into()))
+    let k = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
+    Ok(Json(checkin::new_pairing_code(&state.svc, &k, state.clock.now_ms()).await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -234,9 +234,9 @@ async fn kiosk_scans(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<ScanRecord>>> {
-    let (op, k) = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
+    let k = checkin::operated_kiosk(&state.svc, &user.identity, &id).await?;
     Ok(Json(
-        checkin::kiosk_scans(&state.svc, &op, &k)
+        checkin::kiosk_scans(&state.svc, &k)
             .await?
             .into_iter()
             .map(|(booking_id, decision, reason, at)| ScanRecord {

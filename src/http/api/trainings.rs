@@ -94,8 +94,8 @@ async fn grants(
     user: AuthUser,
     ApiPath(slug): ApiPath<String>,
 ) -> ApiResult<Json<Vec<GrantView>>> {
-    let (op, t) = trainings::managed(&state.svc, &user.identity, &slug).await?;
-    Ok(Json(grant_views(trainings::grants(&state.svc, &op, &t).await?)))
+    let t = trainings::managed(&state.svc, &user.identity, &slug).await?;
+    Ok(Json(grant_views(trainings::grants(&state.svc, &t).await?)))
 }
 
 /// Grants a training to a maker (replacing an earlier grant of it).
@@ -107,8 +107,8 @@ async fn grant(
     ApiPath(slug): ApiPath<String>,
     ApiJson(req): ApiJson<GrantTraining>,
 ) -> ApiResult<impl IntoResponse> {
-    let (op, t) = trainings::managed(&state.svc, &user.identity, &slug).await?;
-    let rows = trainings::grant(&state.svc, &op, &t, &req, state.clock.now_ms()).await?;
+    let t = trainings::managed(&state.svc, &user.identity, &slug).await?;
+    let rows = trainings::grant(&state.svc, &t, &req, state.clock.now_ms()).await?;
     Ok((StatusCode::CREATED, Json(grant_views(rows))))
 }
 
@@ -129,8 +129,8 @@ async fn revoke(
     ApiPath((slug, account_id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<RevokeQuery>,
 ) -> ApiResult<StatusCode> {
-    let (op, t) = trainings::managed(&state.svc, &user.identity, &slug).await?;
-    trainings::revoke(&state.svc, &op, &t, &account_id, q.reason.as_deref(), state.clock.now_ms()).await?;
+    let t = trainings::managed(&state.svc, &user.identity, &slug).await?;
+    trainings::revoke(&state.svc, &t, &account_id, q.reason.as_deref(), state.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
