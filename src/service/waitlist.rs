@@ -13,6 +13,7 @@ use crate::domain::calendar::parse_instant;
 use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::domain::{FieldError, ValidationErrors};
+use crate::store::StoreError;
 use crate::store::bookings::BookingRow;
 use crate::store::waitlist::WaitRow;
 use serde::Deserialize;
@@ -49,10 +50,12 @@ pub async fn join(svc: &Services, who: &Identity, req: &JoinWaitlist, now: i64) 
     let unit = match req.unit.as_deref() {
         Some(u) => match svc.db.unit(&UnitId::new(u)).await {
             Ok(x) if x.resource_id == entry.resource.id => Some(x.id),
-            _ => {
+            Ok(_) | Err(StoreError::NotFound) => {
                 e.push(FieldError::new("unit", "unknown_unit", "no unit of this resource has this id"));
                 None
             }
+            // A failing database is not an unknown unit.
+            Err(err) => return Err(err.into()),
         },
         None => None,
     };
