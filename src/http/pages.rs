@@ -55,9 +55,9 @@ impl PageQuery {
     /// The query of a page request. One that does not parse is an error page in the
     /// language its `lang=` asks for, if that much can be read.
     fn parse(uri: &Uri) -> Result<PageQuery, PageError> {
-        axum::extract::Query::<PageQuery>::try_from_uri(uri).map(|q| q.0).map_err(|e| {
-            let lang = uri.query().unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang="));
-            PageError { t: texts(lang), error: ServiceError::new(Code::InvalidQuery, e.body_text()) }
+        axum::extract::Query::<PageQuery>::try_from_uri(uri).map(|q| q.0).map_err(|e| PageError {
+            t: texts_of_query(uri.query()),
+            error: ServiceError::new(Code::InvalidQuery, e.body_text()),
         })
     }
 }
@@ -159,6 +159,11 @@ const EN: Texts = Texts {
     api_hint: "Developers: the JSON API is described at",
     error_code: "Error code",
 };
+
+/// The words a raw query's `lang=` asks for, when the query as a whole could not be read.
+fn texts_of_query(query: Option<&str>) -> &'static Texts {
+    texts(query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang=")))
+}
 
 fn texts(lang: Option<&str>) -> &'static Texts {
     match lang.map(str::to_ascii_lowercase).as_deref() {
@@ -447,8 +452,7 @@ impl PageError {
     /// A page that does not exist, in the language the query's `lang=` asks for (Chinese
     /// first).
     pub fn unknown_page(query: Option<&str>) -> Self {
-        let lang = query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang="));
-        PageError { t: texts(lang), error: ServiceError::new(Code::NotFound, "no such page") }
+        PageError { t: texts_of_query(query), error: ServiceError::new(Code::NotFound, "no such page") }
     }
 }
 

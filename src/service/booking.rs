@@ -104,12 +104,7 @@ impl Loaded {
         needs_maker_record(&self.policy, self.kind_quota.as_ref())
     }
 
-    /// The blocked interval of a booking of `span` on this resource (its buffers added).
-    pub fn blocked(&self, span: Interval) -> Interval {
-        self.policy.blocked(span)
-    }
-
-    fn decision(self, violations: Vec<Violation>) -> Decision {
+    pub(crate) fn decision(self, violations: Vec<Violation>) -> Decision {
         Decision { zone: self.zone, open: self.open(), policy: self.policy, units: self.units, violations }
     }
 }
@@ -196,12 +191,6 @@ pub(crate) struct Decision {
     pub open: Vec<Interval>,
     pub units: Vec<UnitState>,
     pub violations: Vec<Violation>,
-}
-
-impl Decision {
-    fn blocked(&self, span: Interval) -> Interval {
-        self.policy.blocked(span)
-    }
 }
 
 /// The one booking decision: the calendar of `entry` around `span` (a day each side), the
@@ -444,7 +433,7 @@ pub(crate) async fn place(
     span: Interval,
     now: i64,
 ) -> ServiceResult<Option<BookingRow>> {
-    let blocked = d.blocked(span);
+    let blocked = d.policy.blocked(span);
     let horizon = around(span)?;
     let candidates: Vec<&UnitState> =
         rank(&d.units, span, blocked, horizon).into_iter().filter(|u| t.unit.is_none_or(|id| *id == u.id)).collect();
@@ -630,7 +619,7 @@ pub async fn book(svc: &Services, who: &Identity, req: &CreateBooking, now: i64)
     // Refresh what we know, so the answer names what took the time: every unit's blocks, for
     // the alternatives on the same resource.
     let fresh = decide(svc, &entry, maker, span, None, now).await?;
-    Err(conflict(&fresh, span, d.blocked(span), unit.as_ref(), now))
+    Err(conflict(&fresh, span, d.policy.blocked(span), unit.as_ref(), now))
 }
 
 async fn book_series(
@@ -727,7 +716,7 @@ async fn book_series(
     }
 
     // One unit for the whole series where it can; each occurrence otherwise to its best fit.
-    let pairs: Vec<(Interval, Interval)> = accepted.iter().map(|o| (*o, loaded.blocked(*o))).collect();
+    let pairs: Vec<(Interval, Interval)> = accepted.iter().map(|o| (*o, loaded.policy.blocked(*o))).collect();
     let units: Vec<UnitState> = match t.unit {
         Some(id) => loaded.units.iter().filter(|u| &u.id == id).cloned().collect(),
         None => loaded.units.clone(),
@@ -749,14 +738,7 @@ async fn book_series(
                 plan.push((*span, *blocked, u));
             }
             None if mode == OnConflict::Reject => {
-                let d = Decision {
-                    zone,
-                    policy: loaded.policy.clone(),
-                    open: loaded.open(),
-                    units: loaded.units.clone(),
-                    violations: vec![],
-                };
-                return Err(conflict(&d, *span, *blocked, t.unit, now));
+                return Err(conflict(&loaded.decision(vec![]), *span, *blocked, t.unit, now));
             }
             None => skipped.push(Skipped { when: Span::new(zone, *span), reasons: vec!["conflict".into()] }),
         }
@@ -979,7 +961,7 @@ pub async fn move_booking(
     if !violations.is_empty() {
         return Err(ServiceError::policy(&violations));
     }
-    let blocked = loaded.blocked(span);
+    let blocked = loaded.policy.blocked(span);
     let d = loaded.decision(vec![]);
     let free = d.units.iter().find(|u| u.id == unit).is_some_and(|u| crate::domain::allocation::fits(u, span, blocked));
     if !free {

@@ -378,13 +378,7 @@ async fn walk_up(svc: &Services, k: &KioskRow, account: &AccountId, now: i64) ->
             continue;
         }
         let unit = unit.id.clone();
-        let d = super::booking::Decision {
-            zone: loaded.zone,
-            open: loaded.open(),
-            policy: loaded.policy.clone(),
-            units: loaded.units.clone(),
-            violations: vec![],
-        };
+        let d = loaded.decision(vec![]);
         let t =
             Placement { entry: &entry, unit: Some(&unit), team: None, purpose: "walk-up", kind: BookingKind::WalkUp };
         if let Some(b) = place(svc, account, &t, &d, span, now).await? {
