@@ -73,6 +73,12 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
         units_of_space.push((space_id.clone(), kiosk.clone(), tz, units));
     }
     let today = utc_to_local(chrono_tz::Asia::Shanghai, now).date_naive();
+    // The units were there before the history began (they count as open from creation).
+    for (space_id, _) in kiosks {
+        let first =
+            local_to_utc(chrono_tz::Asia::Shanghai, (today - chrono::Days::new(91)).and_time(chrono::NaiveTime::MIN));
+        db.backdate_catalog(space_id, first).await?;
+    }
     for back in (1..=90).rev() {
         let day = today - chrono::Days::new(back);
         let mut steps: Vec<(i64, Step)> = Vec::new();

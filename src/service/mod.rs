@@ -19,9 +19,11 @@ pub mod booking;
 pub mod catalog;
 pub mod checkin;
 pub mod error;
+pub mod exports;
 pub mod notify;
 pub mod organisations;
 pub mod powers;
+pub mod reports;
 pub mod trainings;
 pub mod waitlist;
 

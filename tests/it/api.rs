@@ -243,3 +243,94 @@ impl TestApp {
         self.get("/api/v1/notifications", Some(token)).await.result(200).expect("notifications")
     }
 }
+
+/// The figures of one group in one bucket of a utilization report (the fields the stories
+/// check; the README's glossary defines each).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Figures {
+    pub open_hours: Option<f64>,
+    pub booked_hours: f64,
+    pub used_hours: f64,
+    pub utilization: Option<f64>,
+    pub booked_share: Option<f64>,
+    pub show_rate: Option<f64>,
+    pub bookings: u64,
+    pub checked_in: u64,
+    pub check_in_rate: Option<f64>,
+    pub no_shows: u64,
+    pub no_show_rate: Option<f64>,
+    pub cancellations: u64,
+    pub late_cancellations: u64,
+    pub cancellation_lead_hours_median: Option<f64>,
+    pub overstay_hours: f64,
+    pub sessions: u64,
+    pub walk_ups: u64,
+    pub walk_up_share: Option<f64>,
+    pub makers: u64,
+    pub new_makers: u64,
+    pub returning_makers: u64,
+    pub organisations: u64,
+    pub peak_concurrent: u64,
+    pub seat_days_open: u64,
+    pub seat_days_used: u64,
+    pub seat_day_rate: Option<f64>,
+    pub room_nights_available: u64,
+    pub room_nights_occupied: u64,
+    pub occupancy: Option<f64>,
+    pub nights_by_verified_makers: u64,
+    pub stays: u64,
+    pub average_stay_nights: Option<f64>,
+    pub subsidised_value_minor: i64,
+}
+
+/// One bucket of a group.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BucketFigures {
+    pub label: String,
+    pub from: String,
+    pub to: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One group of a report.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupFigures {
+    pub key: String,
+    pub name_en: String,
+    pub total: Figures,
+    pub buckets: Vec<BucketFigures>,
+    pub heatmap: Vec<Vec<f64>>,
+}
+
+impl GroupFigures {
+    /// The bucket labelled `label`.
+    pub fn bucket(&self, label: &str) -> &Figures {
+        &self.buckets.iter().find(|b| b.label == label).unwrap_or_else(|| panic!("no bucket {label}: {self:?}")).figures
+    }
+}
+
+/// `GET /api/v1/reports/utilization` as JSON.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UtilizationReport {
+    pub from: String,
+    pub to: String,
+    pub bucket: String,
+    pub by: String,
+    pub groups: Vec<GroupFigures>,
+    pub whole: GroupFigures,
+}
+
+impl UtilizationReport {
+    /// The group named `name_en`.
+    pub fn group(&self, name_en: &str) -> &GroupFigures {
+        self.groups.iter().find(|g| g.name_en == name_en).unwrap_or_else(|| panic!("no group {name_en}: {self:?}"))
+    }
+}
+
+impl TestApp {
+    /// The utilization report of `space` for `query` (`from=…&to=…&bucket=…&by=…`) as `token`.
+    pub async fn utilization(&self, token: &str, space: &str, query: &str) -> Result<UtilizationReport, Problem> {
+        self.get(&format!("/api/v1/reports/utilization?space={space}&{query}"), Some(token)).await.result(200)
+    }
+}

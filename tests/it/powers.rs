@@ -127,6 +127,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/ledger/head", May::Overseer, none),
     route("GET", "/api/v1/spaces/{slug}/bookings?date=2026-09-07", May::SpaceReader, none),
     route("GET", "/api/v1/spaces/{slug}/sessions", May::SpaceReader, none),
+    route("GET", "/api/v1/reports/utilization?space={slug}&from=2026-09-01&to=2026-09-30", May::SpaceReader, none),
     route("PATCH", "/api/v1/spaces/{slug}", May::Operator, |_| json!({"name_en": "Fab lab"})),
     route(
         "POST",

@@ -1,0 +1,1058 @@
+//! Utilization: what the metered record says a space was used for. Pure roll-ups over
+//! facts passed in (units with their open time, bookings, metered sessions); the service
+//! reads the facts, this module counts them.
+//!
+//! Every figure is defined once, here next to the code that computes it, and in the
+//! README's glossary ("Report figures"). Durations are summed in integer milliseconds and
+//! only turned into hours (3 decimals) and ratios (4 decimals, half away from zero) at the
+//! end, so that the same facts always give the same digits.
+//!
+//! Time rules: the period and its buckets are whole local days in the space's zone (a DST
+//! day is 23 or 25 hours long); every interval is clipped to each bucket it overlaps, so a
+//! session or stay that crosses midnight, a bucket's end or the period's end counts in each
+//! part, and a multi-day booking counts on every day it covers. Counts of events (bookings,
+//! no-shows, cancellations, sessions) go to the bucket in which the booking or session
+//! starts.
+
+use super::booking::{BookingKind, BookingStatus};
+use super::calendar::{local_day, local_to_utc, utc_to_local};
+use super::ids::{AccountId, BookingId, ResourceId, UnitId};
+use super::interval::{Interval, Millis, normalize};
+use super::policy::ResourceKind;
+use chrono::{Datelike, Duration, NaiveDate, Timelike};
+use chrono_tz::Tz;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// The longest period one report covers, in days (two years and a leap day).
+pub const MAX_REPORT_DAYS: i64 = 731;
+
+/// A broadband seat counts as used on a local day when its metered sessions on that day add
+/// up to at least this long.
+pub const SEAT_DAY_MIN_USE_MS: i64 = 60 * 60_000;
+
+/// A cancellation is late when it comes less than this long before the booking's start.
+pub const LATE_CANCELLATION_MS: i64 = 24 * 3_600_000;
+
+const HOUR_MS: i64 = 3_600_000;
+
+text_enum! {
+    /// How a report's period is cut.
+    pub enum BucketSize {
+        Day => "day",
+        /// ISO weeks, Monday to Sunday.
+        Week => "week",
+        Month => "month",
+        Quarter => "quarter",
+        Year => "year",
+    }
+}
+
+text_enum! {
+    /// What a report's rows are per.
+    pub enum GroupBy {
+        /// The whole space (one group).
+        Space => "space",
+        Resource => "resource",
+        Unit => "unit",
+        /// The kind of resource (tool, lab facility, inn room, broadband seat).
+        Kind => "kind",
+        /// The organisation a booking was made for (no open hours: an organisation has none).
+        Organisation => "organisation",
+        /// The maker who booked (no open hours).
+        Maker => "maker",
+    }
+}
+
+impl GroupBy {
+    /// Whether the groups own units, so that open hours and the ratios over them mean
+    /// something (organisations and makers do not own units).
+    pub fn has_open_time(self) -> bool {
+        !matches!(self, GroupBy::Organisation | GroupBy::Maker)
+    }
+}
+
+/// A report's period: whole local days `first..=last` in a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub zone: Tz,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    /// `[start of first, end of last)` in UTC.
+    pub interval: Interval,
+}
+
+/// Why a period cannot be reported on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeriodError {
+    #[error("the period ends before it starts")]
+    Reversed,
+    #[error("the period is {days} days long; at most {MAX_REPORT_DAYS} are allowed")]
+    TooLong { days: i64 },
+}
+
+impl Period {
+    /// The local days `first..=last` of `zone`.
+    ///
+    /// # Errors
+    /// [`PeriodError`].
+    pub fn new(zone: Tz, first: NaiveDate, last: NaiveDate) -> Result<Self, PeriodError> {
+        if last < first {
+            return Err(PeriodError::Reversed);
+        }
+        let days = (last - first).num_days() + 1;
+        if days > MAX_REPORT_DAYS {
+            return Err(PeriodError::TooLong { days });
+        }
+        let start = local_day(zone, first).start();
+        let end = local_day(zone, last).end();
+        Ok(Self { zone, first, last, interval: Interval::new(start, end).expect("whole days") })
+    }
+
+    /// The local days of the period, in order, as UTC intervals.
+    pub fn days(&self) -> Vec<(NaiveDate, Interval)> {
+        self.first.iter_days().take_while(|d| *d <= self.last).map(|d| (d, local_day(self.zone, d))).collect()
+    }
+}
+
+/// One bucket of a period: whole local days, clipped to the period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// `2026-03-29`, `2026-W13`, `2026-03`, `2026-Q1`, `2026`; `total` for the whole period.
+    pub label: String,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    #[serde(skip)]
+    pub interval: Interval,
+}
+
+fn bucket_start(size: BucketSize, d: NaiveDate) -> NaiveDate {
+    let ymd = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("valid date");
+    match size {
+        BucketSize::Day => d,
+        BucketSize::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+        BucketSize::Month => ymd(d.year(), d.month(), 1),
+        BucketSize::Quarter => ymd(d.year(), (d.month0() / 3) * 3 + 1, 1),
+        BucketSize::Year => ymd(d.year(), 1, 1),
+    }
+}
+
+fn next_bucket_start(size: BucketSize, start: NaiveDate) -> NaiveDate {
+    match size {
+        BucketSize::Day => start + Duration::days(1),
+        BucketSize::Week => start + Duration::days(7),
+        BucketSize::Month => start.checked_add_months(chrono::Months::new(1)).expect("in range"),
+        BucketSize::Quarter => start.checked_add_months(chrono::Months::new(3)).expect("in range"),
+        BucketSize::Year => start.checked_add_months(chrono::Months::new(12)).expect("in range"),
+    }
+}
+
+fn bucket_label(size: BucketSize, start: NaiveDate) -> String {
+    match size {
+        BucketSize::Day => start.format("%Y-%m-%d").to_string(),
+        BucketSize::Week => {
+            let w = start.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        BucketSize::Month => start.format("%Y-%m").to_string(),
+        BucketSize::Quarter => format!("{}-Q{}", start.year(), start.month0() / 3 + 1),
+        BucketSize::Year => start.year().to_string(),
+    }
+}
+
+/// The buckets of `period`: calendar days, ISO weeks, months, quarters or years in the
+/// period's zone, the first and last clipped to the period.
+pub fn buckets(period: &Period, size: BucketSize) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let mut start = bucket_start(size, period.first);
+    while start <= period.last {
+        let next = next_bucket_start(size, start);
+        let first = start.max(period.first);
+        let last = (next - Duration::days(1)).min(period.last);
+        let interval = Interval::new(local_day(period.zone, first).start(), local_day(period.zone, last).end())
+            .expect("whole days");
+        out.push(Bucket { label: bucket_label(size, start), first, last, interval });
+        start = next;
+    }
+    out
+}
+
+/// The bucket of the whole period.
+pub fn whole(period: &Period) -> Bucket {
+    Bucket { label: "total".into(), first: period.first, last: period.last, interval: period.interval }
+}
+
+/// A unit and the time it was open for booking within the period.
+#[derive(Debug, Clone)]
+pub struct UnitFacts {
+    pub unit: UnitId,
+    pub resource: ResourceId,
+    pub kind: ResourceKind,
+    /// Opening hours minus closures (of the space, the resource and the unit), within the
+    /// unit's life (created, not yet retired), clipped to the period. Normalized.
+    pub open: Vec<Interval>,
+    /// The recorded price per night, in minor units, for inn rooms priced per night.
+    pub night_price_minor: Option<i64>,
+}
+
+/// A booking as the report sees it.
+#[derive(Debug, Clone)]
+pub struct BookingFacts {
+    pub id: BookingId,
+    pub unit: UnitId,
+    pub account: AccountId,
+    pub organisation: Option<String>,
+    pub kind: BookingKind,
+    pub status: BookingStatus,
+    /// `[starts_at, ends_at)`: the booked time, without buffers.
+    pub span: Interval,
+    pub cancelled_at: Option<Millis>,
+}
+
+impl BookingFacts {
+    /// Held: the booking kept its unit for its time. Confirmed, checked in, completed, or a
+    /// no-show (it held the unit until released). Pending, declined and cancelled bookings
+    /// are not held.
+    pub fn held(&self) -> bool {
+        held(self.status)
+    }
+
+    /// Booked ahead: held, and not a walk-up. A walk-up is use without a booking made
+    /// before (the kiosk books the unit as the maker arrives): it counts as a session and in
+    /// the walk-up share, never in booked hours or the booking counts.
+    pub fn booked_ahead(&self) -> bool {
+        self.held() && self.kind != BookingKind::WalkUp
+    }
+}
+
+/// Whether a booking of this status held its unit for its time (see [`BookingFacts::held`]).
+pub fn held(status: BookingStatus) -> bool {
+    matches!(
+        status,
+        BookingStatus::Confirmed | BookingStatus::CheckedIn | BookingStatus::Completed | BookingStatus::NoShow
+    )
+}
+
+/// A metered session as the report sees it.
+#[derive(Debug, Clone)]
+pub struct SessionFacts {
+    pub booking: Option<BookingId>,
+    pub unit: UnitId,
+    pub account: AccountId,
+    /// The organisation of its booking.
+    pub organisation: Option<String>,
+    /// `[started_at, ended_at)`; an open session runs to the report's `now`.
+    pub span: Interval,
+    /// Opened by a walk-up (a personal code at a kiosk, not a booking made before).
+    pub walk_up: bool,
+    /// Its booking's booked time, when it has a booking booked ahead
+    /// ([`BookingFacts::booked_ahead`]).
+    pub booked: Option<Interval>,
+}
+
+/// Everything one report counts, for one space.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub units: Vec<UnitFacts>,
+    pub bookings: Vec<BookingFacts>,
+    pub sessions: Vec<SessionFacts>,
+    /// Each maker's first metered session in this space, ever.
+    pub first_session: HashMap<AccountId, Millis>,
+    /// Makers verified at the time of the report.
+    pub verified: HashSet<AccountId>,
+}
+
+/// The figures of one group in one bucket. `None` where a ratio has no denominator, or
+/// where the grouping has no open time (organisations, makers).
+#[derive(Debug, Clone, PartialEq, Serialize, Default, utoipa::ToSchema)]
+pub struct Figures {
+    /// Open hours: the units' open time in the bucket (opening rules minus closures, per
+    /// unit, while the unit exists), summed over units.
+    pub open_hours: Option<f64>,
+    /// Booked hours: the booked time (start to end, no buffers) of bookings booked ahead
+    /// (held, not walk-ups) in the bucket, summed over bookings.
+    pub booked_hours: f64,
+    /// Used hours: metered session time (check-in to check-out; an open session to now)
+    /// in the bucket, summed over sessions, whether or not the space was open.
+    pub used_hours: f64,
+    /// Utilization: the part of each unit's open time during which it was in a metered
+    /// session, summed over units, ÷ open hours. At most 1.
+    pub utilization: Option<f64>,
+    /// Booked share: the part of each unit's open time covered by bookings booked ahead,
+    /// summed over units, ÷ open hours. At most 1.
+    pub booked_share: Option<f64>,
+    /// Show rate: the part of the booked time (bookings booked ahead) spent in their own
+    /// metered sessions ÷ booked hours. At most 1.
+    pub show_rate: Option<f64>,
+    /// Bookings: bookings booked ahead (held, not walk-ups) that start in the bucket.
+    pub bookings: u64,
+    /// Checked in: those of them with at least one metered session.
+    pub checked_in: u64,
+    /// Check-in rate: checked in ÷ bookings.
+    pub check_in_rate: Option<f64>,
+    /// No-shows: bookings starting in the bucket that were released as no-shows.
+    pub no_shows: u64,
+    /// No-show rate: no-shows ÷ bookings.
+    pub no_show_rate: Option<f64>,
+    /// Cancellations: bookings starting in the bucket that were cancelled (by the maker or
+    /// an operator; declined requests are not cancellations).
+    pub cancellations: u64,
+    /// Late cancellations: those cancelled less than 24 hours before their start (or after).
+    pub late_cancellations: u64,
+    /// The median lead time of the cancellations, in hours (start minus the moment of
+    /// cancelling; negative when cancelled after the start). The mean of the middle two
+    /// when their number is even.
+    pub cancellation_lead_hours_median: Option<f64>,
+    /// Overstay hours: session time after its booking's booked end, in the bucket.
+    pub overstay_hours: f64,
+    /// Sessions: metered sessions that start in the bucket.
+    pub sessions: u64,
+    /// Walk-ups: those of them opened by a walk-up.
+    pub walk_ups: u64,
+    /// Walk-up share: walk-ups ÷ sessions.
+    pub walk_up_share: Option<f64>,
+    /// Makers served: distinct makers with metered time in the bucket.
+    pub makers: u64,
+    /// New makers: makers served whose first metered session in this space, ever, starts in
+    /// the bucket. Returning makers are the others served.
+    pub new_makers: u64,
+    pub returning_makers: u64,
+    /// Organisations served: distinct organisations of the bookings behind the sessions with
+    /// metered time in the bucket.
+    pub organisations: u64,
+    /// Peak concurrent use: the most metered sessions open at one instant in the bucket.
+    pub peak_concurrent: u64,
+    /// Broadband seats only: seat-days open (a seat on a local day with any open time) and
+    /// used (an open seat-day whose metered sessions that day add up to at least 60 minutes).
+    pub seat_days_open: u64,
+    pub seat_days_used: u64,
+    /// Seat-day rate: seat-days used ÷ seat-days open.
+    pub seat_day_rate: Option<f64>,
+    /// Inn rooms only: room-nights available (the night that starts on a local date counts
+    /// when the room is open in the last instant of that date) and occupied (an available
+    /// room-night whose room has a metered session spanning the midnight that ends it).
+    pub room_nights_available: u64,
+    pub room_nights_occupied: u64,
+    /// Occupancy: room-nights occupied ÷ available.
+    pub occupancy: Option<f64>,
+    /// Occupied room-nights whose session's maker is verified.
+    pub nights_by_verified_makers: u64,
+    /// Stays: held stay bookings that start in the bucket; their average length in nights
+    /// (local dates from arrival to departure).
+    pub stays: u64,
+    pub average_stay_nights: Option<f64>,
+    /// The value of the occupied room-nights at each room's recorded price per night, in
+    /// minor units (fen).
+    pub subsidised_value_minor: i64,
+}
+
+/// Hours, rounded to 3 decimals (3.6 s), from milliseconds.
+pub fn hours(ms: i64) -> f64 {
+    ratio_digits(i128::from(ms), i128::from(HOUR_MS), 1000)
+}
+
+/// `num ÷ den` rounded to 4 decimals, half away from zero; `None` when `den` is 0.
+pub fn ratio(num: i64, den: i64) -> Option<f64> {
+    (den != 0).then(|| ratio_digits(i128::from(num), i128::from(den), 10_000))
+}
+
+fn ratio_digits(num: i128, den: i128, scale: i128) -> f64 {
+    let n = num * scale;
+    let q = (2 * n.abs() + den.abs()) / (2 * den.abs());
+    let signed = if (n < 0) != (den < 0) { -q } else { q };
+    signed as f64 / scale as f64
+}
+
+/// The key a fact is grouped by.
+fn key_of(by: GroupBy, unit: &UnitFacts, account: Option<&AccountId>, org: Option<&str>) -> String {
+    match by {
+        GroupBy::Space => "space".into(),
+        GroupBy::Resource => unit.resource.as_str().to_owned(),
+        GroupBy::Unit => unit.unit.as_str().to_owned(),
+        GroupBy::Kind => unit.kind.as_str().to_owned(),
+        GroupBy::Organisation => org.unwrap_or("").to_owned(),
+        GroupBy::Maker => account.map(|a| a.as_str().to_owned()).unwrap_or_default(),
+    }
+}
+
+/// One group's figures, bucket by bucket, and for the whole period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupReport {
+    /// The group's key: `space`, a resource or unit id, a kind, an organisation id (empty:
+    /// bookings for no organisation), an account id.
+    pub key: String,
+    pub buckets: Vec<(Bucket, Figures)>,
+    pub total: Figures,
+    /// Used hours by local weekday (Monday first) and local hour, over the whole period.
+    pub heatmap: [[f64; 24]; 7],
+}
+
+/// The report of one space: one [`GroupReport`] per group that has any unit or fact, and the
+/// space as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub groups: Vec<GroupReport>,
+    pub whole: GroupReport,
+}
+
+/// Rolls `facts` up over `period`, cut into `size` buckets, per `by`. Sessions and bookings
+/// whose unit is not in `facts.units` are ignored.
+pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy) -> Report {
+    let units: HashMap<&UnitId, &UnitFacts> = facts.units.iter().map(|u| (&u.unit, u)).collect();
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push_key = |k: String, keys: &mut Vec<String>| {
+        if seen.insert(k.clone()) {
+            keys.push(k);
+        }
+    };
+    if by.has_open_time() {
+        for u in &facts.units {
+            push_key(key_of(by, u, None, None), &mut keys);
+        }
+    }
+    for b in &facts.bookings {
+        if let Some(u) = units.get(&b.unit) {
+            push_key(key_of(by, u, Some(&b.account), b.organisation.as_deref()), &mut keys);
+        }
+    }
+    for s in &facts.sessions {
+        if let Some(u) = units.get(&s.unit) {
+            push_key(key_of(by, u, Some(&s.account), s.organisation.as_deref()), &mut keys);
+        }
+    }
+    keys.sort();
+    let bucket_list = buckets(period, size);
+    let groups = keys
+        .iter()
+        .map(|k| {
+            let sel = Selection {
+                units: facts.units.iter().filter(|u| !by.has_open_time() || &key_of(by, u, None, None) == k).collect(),
+                bookings: facts
+                    .bookings
+                    .iter()
+                    .filter(|b| {
+                        units
+                            .get(&b.unit)
+                            .is_some_and(|u| &key_of(by, u, Some(&b.account), b.organisation.as_deref()) == k)
+                    })
+                    .collect(),
+                sessions: facts
+                    .sessions
+                    .iter()
+                    .filter(|s| {
+                        units
+                            .get(&s.unit)
+                            .is_some_and(|u| &key_of(by, u, Some(&s.account), s.organisation.as_deref()) == k)
+                    })
+                    .collect(),
+            };
+            group_report(k.clone(), &sel, facts, period, &bucket_list, by.has_open_time())
+        })
+        .collect();
+    let all = Selection {
+        units: facts.units.iter().collect(),
+        bookings: facts.bookings.iter().filter(|b| units.contains_key(&b.unit)).collect(),
+        sessions: facts.sessions.iter().filter(|s| units.contains_key(&s.unit)).collect(),
+    };
+    Report { groups, whole: group_report("space".into(), &all, facts, period, &bucket_list, true) }
+}
+
+struct Selection<'a> {
+    units: Vec<&'a UnitFacts>,
+    bookings: Vec<&'a BookingFacts>,
+    sessions: Vec<&'a SessionFacts>,
+}
+
+fn group_report(
+    key: String,
+    sel: &Selection<'_>,
+    facts: &Facts,
+    period: &Period,
+    bucket_list: &[Bucket],
+    with_open: bool,
+) -> GroupReport {
+    let total_bucket = whole(period);
+    let mut all = bucket_list.to_vec();
+    all.push(total_bucket);
+    let mut figures = figures_per_bucket(sel, facts, period, &all, with_open);
+    let total = figures.pop().expect("the whole period is the last bucket");
+    let buckets = bucket_list.iter().cloned().zip(figures).collect();
+    GroupReport { key, buckets, total, heatmap: heatmap(&sel.sessions, period) }
+}
+
+/// The indices of the buckets that overlap `iv`. All buckets but the last are in order and
+/// disjoint (binary search); the last is the whole period.
+fn overlapping(buckets: &[Bucket], iv: Interval) -> impl Iterator<Item = usize> + '_ {
+    let sorted = &buckets[..buckets.len() - 1];
+    let first = sorted.partition_point(|b| b.interval.end() <= iv.start());
+    let ordered = (first..sorted.len()).take_while(move |i| sorted[*i].interval.start() < iv.end());
+    let last = buckets.len() - 1;
+    ordered.chain(buckets[last].interval.overlaps(&iv).then_some(last))
+}
+
+/// Milliseconds of `iv` that fall in each bucket, added to `acc`.
+fn split_into(acc: &mut [i64], buckets: &[Bucket], iv: Interval) {
+    for i in overlapping(buckets, iv) {
+        if let Some(x) = buckets[i].interval.intersection(&iv) {
+            acc[i] += x.duration_ms();
+        }
+    }
+}
+
+/// The index of each bucket containing instant `t`.
+fn containing(buckets: &[Bucket], t: Millis) -> impl Iterator<Item = usize> + '_ {
+    overlapping(buckets, Interval::new(t, t + 1).expect("one millisecond"))
+}
+
+fn intersect_total(a: &[Interval], b: &[Interval], buckets: &[Bucket], acc: &mut [i64]) {
+    // Both normalized: a merge walk.
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if let Some(x) = a[i].intersection(&b[j]) {
+            split_into(acc, buckets, x);
+        }
+        if a[i].end() < b[j].end() {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+}
+
+fn median_hours(mut v: Vec<i64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    let twice = if n % 2 == 1 { 2 * v[n / 2] } else { v[n / 2 - 1] + v[n / 2] };
+    Some(ratio_digits(i128::from(twice), i128::from(2 * HOUR_MS), 1000))
+}
+
+#[allow(clippy::too_many_lines)]
+fn figures_per_bucket(
+    sel: &Selection<'_>,
+    facts: &Facts,
+    period: &Period,
+    buckets: &[Bucket],
+    with_open: bool,
+) -> Vec<Figures> {
+    let n = buckets.len();
+    let zeros = || vec![0i64; n];
+    let counts = || vec![0u64; n];
+    let (mut open, mut booked, mut used, mut used_open, mut booked_open, mut shown, mut over) =
+        (zeros(), zeros(), zeros(), zeros(), zeros(), zeros(), zeros());
+    let (mut bookings, mut checked_in, mut no_shows, mut cancels, mut late) =
+        (counts(), counts(), counts(), counts(), counts());
+    let mut leads: Vec<Vec<i64>> = vec![Vec::new(); n];
+    let (mut sessions, mut walk_ups) = (counts(), counts());
+    let mut makers: Vec<HashSet<&AccountId>> = vec![HashSet::new(); n];
+    let mut orgs: Vec<HashSet<&str>> = vec![HashSet::new(); n];
+    let (mut seat_open, mut seat_used, mut nights_avail, mut nights_occ, mut nights_verified) =
+        (counts(), counts(), counts(), counts(), counts());
+    let mut stays = counts();
+    let mut stay_nights = zeros();
+    let mut value = zeros();
+
+    let with_session: HashSet<&BookingId> = sel.sessions.iter().filter_map(|s| s.booking.as_ref()).collect();
+
+    // Booked time, counts by start, cancellations.
+    for b in &sel.bookings {
+        if !b.span.overlaps(&period.interval) {
+            continue;
+        }
+        if b.booked_ahead() {
+            split_into(&mut booked, buckets, b.span);
+            for i in containing(buckets, b.span.start()) {
+                bookings[i] += 1;
+                if with_session.contains(&b.id) {
+                    checked_in[i] += 1;
+                }
+                if b.status == BookingStatus::NoShow {
+                    no_shows[i] += 1;
+                }
+                if b.kind == BookingKind::Stay {
+                    stays[i] += 1;
+                    let zone = period.zone;
+                    let nights = (utc_to_local(zone, b.span.end()).date_naive()
+                        - utc_to_local(zone, b.span.start()).date_naive())
+                    .num_days();
+                    stay_nights[i] += nights;
+                }
+            }
+        } else if b.status == BookingStatus::Cancelled {
+            let lead = b.span.start() - b.cancelled_at.unwrap_or(b.span.start());
+            for i in containing(buckets, b.span.start()) {
+                cancels[i] += 1;
+                if lead < LATE_CANCELLATION_MS {
+                    late[i] += 1;
+                }
+                leads[i].push(lead);
+            }
+        }
+    }
+
+    // Session time, overstay, show time, distinct makers, counts by start.
+    for s in &sel.sessions {
+        let Some(span) = s.span.intersection(&period.interval) else { continue };
+        split_into(&mut used, buckets, span);
+        if let Some(booked) = s.booked {
+            if let Some(x) = span.intersection(&booked) {
+                split_into(&mut shown, buckets, x);
+            }
+            if let Ok(after) = Interval::new(booked.end().max(span.start()), span.end()) {
+                split_into(&mut over, buckets, after);
+            }
+        }
+        for i in overlapping(buckets, span) {
+            makers[i].insert(&s.account);
+            if let Some(o) = s.organisation.as_deref() {
+                orgs[i].insert(o);
+            }
+        }
+        for i in containing(buckets, s.span.start()) {
+            sessions[i] += 1;
+            if s.walk_up {
+                walk_ups[i] += 1;
+            }
+        }
+    }
+
+    // Per unit: open time, and the open time covered by sessions and by held bookings.
+    if with_open {
+        let days = period.days();
+        for u in &sel.units {
+            for iv in &u.open {
+                split_into(&mut open, buckets, *iv);
+            }
+            let on_unit: Vec<&&SessionFacts> = sel.sessions.iter().filter(|s| s.unit == u.unit).collect();
+            let sess = normalize(on_unit.iter().filter_map(|s| s.span.intersection(&period.interval)).collect());
+            intersect_total(&u.open, &sess, buckets, &mut used_open);
+            let held_spans = normalize(
+                sel.bookings
+                    .iter()
+                    .filter(|b| b.unit == u.unit && b.booked_ahead())
+                    .filter_map(|b| b.span.intersection(&period.interval))
+                    .collect(),
+            );
+            intersect_total(&u.open, &held_spans, buckets, &mut booked_open);
+            match u.kind {
+                ResourceKind::BroadbandSeat => {
+                    for (_, day) in &days {
+                        let is_open = u.open.iter().any(|o| o.overlaps(day));
+                        let use_ms: i64 =
+                            on_unit.iter().filter_map(|s| s.span.intersection(day)).map(|x| x.duration_ms()).sum();
+                        for i in containing(buckets, day.start()) {
+                            if is_open {
+                                seat_open[i] += 1;
+                            }
+                            if is_open && use_ms >= SEAT_DAY_MIN_USE_MS {
+                                seat_used[i] += 1;
+                            }
+                        }
+                    }
+                }
+                ResourceKind::InnRoom => {
+                    for (_, day) in &days {
+                        // The night of a date ends at the midnight that ends the date.
+                        let midnight = day.end();
+                        let is_open = u.open.iter().any(|o| o.contains_instant(midnight - 1));
+                        let occupant = on_unit.iter().find(|s| s.span.start() <= midnight && midnight < s.span.end());
+                        for i in containing(buckets, day.start()) {
+                            if is_open {
+                                nights_avail[i] += 1;
+                            }
+                            if let Some(s) = occupant.filter(|_| is_open) {
+                                nights_occ[i] += 1;
+                                if facts.verified.contains(&s.account) {
+                                    nights_verified[i] += 1;
+                                }
+                                value[i] += u.night_price_minor.unwrap_or(0);
+                            }
+                        }
+                    }
+                }
+                ResourceKind::Tool | ResourceKind::LabFacility => {}
+            }
+        }
+    }
+
+    // Peak concurrency: a sweep over session starts and ends, an end before a start at the
+    // same instant (half-open intervals that touch do not overlap). `open_before[k]` is the
+    // number of sessions open after the first k events.
+    let mut events: Vec<(Millis, i32)> = Vec::with_capacity(sel.sessions.len() * 2);
+    for s in &sel.sessions {
+        events.push((s.span.start(), 1));
+        events.push((s.span.end(), -1));
+    }
+    events.sort_unstable();
+    let mut open_before = Vec::with_capacity(events.len() + 1);
+    open_before.push(0i64);
+    for (_, d) in &events {
+        open_before.push(open_before.last().copied().unwrap_or(0) + i64::from(*d));
+    }
+    let peaks: Vec<u64> = buckets
+        .iter()
+        .map(|b| {
+            let k = events.partition_point(|(t, _)| *t <= b.interval.start());
+            let mut peak = open_before[k];
+            for (j, (t, _)) in events.iter().enumerate().skip(k) {
+                if *t >= b.interval.end() {
+                    break;
+                }
+                peak = peak.max(open_before[j + 1]);
+            }
+            u64::try_from(peak).unwrap_or(0)
+        })
+        .collect();
+
+    (0..n)
+        .map(|i| {
+            let served: Vec<&&AccountId> = makers[i].iter().collect();
+            let new_makers = served
+                .iter()
+                .filter(|a| facts.first_session.get(**a).is_some_and(|t| *t >= buckets[i].interval.start()))
+                .count() as u64;
+            Figures {
+                open_hours: with_open.then(|| hours(open[i])),
+                booked_hours: hours(booked[i]),
+                used_hours: hours(used[i]),
+                utilization: if with_open { ratio(used_open[i], open[i]) } else { None },
+                booked_share: if with_open { ratio(booked_open[i], open[i]) } else { None },
+                show_rate: ratio(shown[i], booked[i]),
+                bookings: bookings[i],
+                checked_in: checked_in[i],
+                check_in_rate: ratio(checked_in[i] as i64, bookings[i] as i64),
+                no_shows: no_shows[i],
+                no_show_rate: ratio(no_shows[i] as i64, bookings[i] as i64),
+                cancellations: cancels[i],
+                late_cancellations: late[i],
+                cancellation_lead_hours_median: median_hours(leads[i].clone()),
+                overstay_hours: hours(over[i]),
+                sessions: sessions[i],
+                walk_ups: walk_ups[i],
+                walk_up_share: ratio(walk_ups[i] as i64, sessions[i] as i64),
+                makers: served.len() as u64,
+                new_makers,
+                returning_makers: served.len() as u64 - new_makers,
+                organisations: orgs[i].len() as u64,
+                peak_concurrent: peaks[i],
+                seat_days_open: seat_open[i],
+                seat_days_used: seat_used[i],
+                seat_day_rate: ratio(seat_used[i] as i64, seat_open[i] as i64),
+                room_nights_available: nights_avail[i],
+                room_nights_occupied: nights_occ[i],
+                occupancy: ratio(nights_occ[i] as i64, nights_avail[i] as i64),
+                nights_by_verified_makers: nights_verified[i],
+                stays: stays[i],
+                average_stay_nights: ratio(stay_nights[i], stays[i] as i64),
+                subsidised_value_minor: value[i],
+            }
+        })
+        .collect()
+}
+
+/// The local hour that `t` falls in, and the UTC instant at which that local hour ends.
+fn local_hour_end(zone: Tz, t: Millis) -> (chrono::Weekday, u32, Millis) {
+    let local = utc_to_local(zone, t);
+    let floor = local.naive_local().date().and_hms_opt(local.hour(), 0, 0).expect("valid hour");
+    let next = local_to_utc(zone, floor + Duration::hours(1));
+    (local.weekday(), local.hour(), if next > t { next } else { t + HOUR_MS })
+}
+
+/// Used hours by local weekday and hour of the period: each session, clipped to the period,
+/// is cut at local hour boundaries. A 25-hour day puts two hours' use into its repeated
+/// hour; a 23-hour day has none in the skipped one.
+fn heatmap(sessions: &[&SessionFacts], period: &Period) -> [[f64; 24]; 7] {
+    let mut ms = [[0i64; 24]; 7];
+    for s in sessions {
+        let Some(span) = s.span.intersection(&period.interval) else { continue };
+        let mut t = span.start();
+        while t < span.end() {
+            let (wd, h, end) = local_hour_end(period.zone, t);
+            let end = end.min(span.end());
+            ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
+            t = end;
+        }
+    }
+    ms.map(|row| row.map(hours))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const H: i64 = HOUR_MS;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn at(zone: Tz, s: &str) -> Millis {
+        local_to_utc(zone, chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap())
+    }
+
+    fn iv(a: Millis, b: Millis) -> Interval {
+        Interval::new(a, b).unwrap()
+    }
+
+    fn unit(id: &str, kind: ResourceKind, open: Vec<Interval>) -> UnitFacts {
+        UnitFacts {
+            unit: UnitId::new(id),
+            resource: ResourceId::new("r1"),
+            kind,
+            open: normalize(open),
+            night_price_minor: None,
+        }
+    }
+
+    fn session(unit: &str, who: &str, span: Interval, booked: Option<Interval>) -> SessionFacts {
+        SessionFacts {
+            booking: booked.map(|_| BookingId::new(format!("b-{who}-{}", span.start()))),
+            unit: UnitId::new(unit),
+            account: AccountId::new(who),
+            organisation: None,
+            span,
+            walk_up: false,
+            booked,
+        }
+    }
+
+    #[test]
+    fn a_dst_week_in_berlin_has_a_23_hour_day_and_buckets_cut_at_local_midnight() {
+        let z = chrono_tz::Europe::Berlin;
+        let p = Period::new(z, date("2026-03-23"), date("2026-04-05")).unwrap();
+        let days = buckets(&p, BucketSize::Day);
+        assert_eq!(days.len(), 14);
+        assert_eq!(days[6].label, "2026-03-29");
+        assert_eq!(days[6].interval.duration_ms(), 23 * H);
+        let weeks = buckets(&p, BucketSize::Week);
+        assert_eq!(weeks.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["2026-W13", "2026-W14"]);
+        assert_eq!(weeks[0].interval.duration_ms(), 7 * 24 * H - H);
+        let months = buckets(&p, BucketSize::Month);
+        assert_eq!(months[0].first, date("2026-03-23"));
+        assert_eq!(months[1].last, date("2026-04-05"));
+        assert_eq!(
+            buckets(&p, BucketSize::Quarter).iter().map(|b| b.label.clone()).collect::<Vec<_>>(),
+            ["2026-Q1", "2026-Q2"]
+        );
+    }
+
+    #[test]
+    fn a_session_across_midnight_counts_in_both_days_and_the_heatmap_follows_local_hours() {
+        let z = chrono_tz::Asia::Shanghai;
+        let p = Period::new(z, date("2026-05-01"), date("2026-05-02")).unwrap();
+        let open = vec![iv(at(z, "2026-05-01T00:00"), at(z, "2026-05-03T00:00"))];
+        let facts = Facts {
+            units: vec![unit("u1", ResourceKind::Tool, open)],
+            sessions: vec![session("u1", "m1", iv(at(z, "2026-05-01T23:00"), at(z, "2026-05-02T01:30")), None)],
+            ..Facts::default()
+        };
+        let r = utilization(&facts, &p, BucketSize::Day, GroupBy::Space);
+        let days = &r.whole.buckets;
+        assert_eq!(days[0].1.used_hours, 1.0);
+        assert_eq!(days[1].1.used_hours, 1.5);
+        assert_eq!(days[0].1.sessions, 1);
+        assert_eq!(days[1].1.sessions, 0);
+        assert_eq!(days[1].1.makers, 1);
+        assert_eq!(r.whole.total.utilization, Some(0.0521)); // 2.5 / 48
+        // 2026-05-01 is a Friday.
+        assert_eq!(r.whole.heatmap[4][23], 1.0);
+        assert_eq!(r.whole.heatmap[5][0], 1.0);
+        assert_eq!(r.whole.heatmap[5][1], 0.5);
+    }
+
+    #[test]
+    fn the_repeated_hour_of_a_fall_back_night_holds_two_hours() {
+        let z = chrono_tz::America::Los_Angeles;
+        let p = Period::new(z, date("2026-11-01"), date("2026-11-01")).unwrap();
+        assert_eq!(p.interval.duration_ms(), 25 * H);
+        let facts = Facts {
+            units: vec![unit("u1", ResourceKind::Tool, vec![p.interval])],
+            sessions: vec![session("u1", "m1", p.interval, None)],
+            ..Facts::default()
+        };
+        let r = utilization(&facts, &p, BucketSize::Day, GroupBy::Unit);
+        let heat = r.groups[0].heatmap;
+        assert_eq!(heat[6][1], 2.0); // Sunday 01:00–02:00 happens twice
+        assert_eq!(heat[6][2], 1.0);
+        assert_eq!(r.whole.total.used_hours, 25.0);
+        assert_eq!(r.whole.total.utilization, Some(1.0));
+    }
+
+    #[test]
+    fn ratios_round_half_away_from_zero_and_have_no_value_without_a_denominator() {
+        assert_eq!(ratio(1, 3), Some(0.3333));
+        assert_eq!(ratio(2, 3), Some(0.6667));
+        assert_eq!(ratio(1, 8), Some(0.125));
+        assert_eq!(ratio(5, 0), None);
+        assert_eq!(hours(-30 * 60_000), -0.5);
+        assert_eq!(median_hours(vec![H, 4 * H]), Some(2.5));
+    }
+
+    #[test]
+    fn peak_concurrency_counts_sessions_open_at_a_bucket_start_and_touching_ones_apart() {
+        let z = chrono_tz::Asia::Shanghai;
+        let p = Period::new(z, date("2026-05-01"), date("2026-05-02")).unwrap();
+        let t = |s| at(z, s);
+        let facts = Facts {
+            units: vec![unit("u1", ResourceKind::Tool, vec![]), unit("u2", ResourceKind::Tool, vec![])],
+            sessions: vec![
+                session("u1", "a", iv(t("2026-05-01T22:00"), t("2026-05-02T02:00")), None),
+                session("u2", "b", iv(t("2026-05-01T10:00"), t("2026-05-01T11:00")), None),
+                session("u2", "c", iv(t("2026-05-01T11:00"), t("2026-05-01T12:00")), None),
+            ],
+            ..Facts::default()
+        };
+        let r = utilization(&facts, &p, BucketSize::Day, GroupBy::Space);
+        assert_eq!(r.whole.buckets[0].1.peak_concurrent, 1);
+        assert_eq!(r.whole.buckets[1].1.peak_concurrent, 1);
+        assert_eq!(r.whole.total.utilization, None, "no open time: no ratio");
+    }
+
+    fn arb_facts() -> impl Strategy<Value = (Facts, i64, i64)> {
+        // A 60-day period from 2026-03-01 in Berlin; sessions and bookings anywhere near it.
+        let z = chrono_tz::Europe::Berlin;
+        let base = at(z, "2026-03-01T00:00");
+        let span = (-3 * 24i64..62 * 24, 1i64..72).prop_map(move |(h, d)| iv(base + h * H, base + (h + d) * H));
+        let sessions = prop::collection::vec((0usize..3, 0usize..4, span.clone(), any::<bool>()), 0..25);
+        let bookings = prop::collection::vec((0usize..3, 0usize..4, span.clone(), 0usize..5), 0..25);
+        let opens = prop::collection::vec(prop::collection::vec(span, 0..6), 3);
+        (sessions, bookings, opens, 0i64..30, 1i64..30).prop_map(move |(ss, bs, opens, cut, len)| {
+            let kinds = [ResourceKind::Tool, ResourceKind::BroadbandSeat, ResourceKind::InnRoom];
+            let units = opens
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let p = iv(base, base + 60 * 24 * H);
+                    let mut u = unit(&format!("u{i}"), kinds[i], o.iter().filter_map(|x| x.intersection(&p)).collect());
+                    u.night_price_minor = Some(6000);
+                    u
+                })
+                .collect();
+            let statuses = [
+                BookingStatus::Confirmed,
+                BookingStatus::Completed,
+                BookingStatus::NoShow,
+                BookingStatus::Cancelled,
+                BookingStatus::Declined,
+            ];
+            let bookings = bs
+                .iter()
+                .enumerate()
+                .map(|(i, (u, who, span, st))| BookingFacts {
+                    id: BookingId::new(format!("b{i}")),
+                    unit: UnitId::new(format!("u{u}")),
+                    account: AccountId::new(format!("m{who}")),
+                    organisation: (who % 2 == 0).then(|| format!("o{who}")),
+                    kind: if *u == 2 { BookingKind::Stay } else { BookingKind::Single },
+                    status: statuses[*st],
+                    span: *span,
+                    cancelled_at: Some(span.start() - H),
+                })
+                .collect::<Vec<_>>();
+            let sessions = ss
+                .iter()
+                .enumerate()
+                .map(|(i, (u, who, span, walk))| {
+                    // Every other session belongs to a booking (on its unit, by its maker).
+                    match bookings.get(i).filter(|_| i % 2 == 0) {
+                        Some(b) => SessionFacts {
+                            booking: Some(b.id.clone()),
+                            unit: b.unit.clone(),
+                            account: b.account.clone(),
+                            organisation: b.organisation.clone(),
+                            span: *span,
+                            walk_up: *walk,
+                            booked: b.booked_ahead().then_some(b.span),
+                        },
+                        None => SessionFacts {
+                            booking: None,
+                            unit: UnitId::new(format!("u{u}")),
+                            account: AccountId::new(format!("m{who}")),
+                            organisation: None,
+                            span: *span,
+                            walk_up: *walk,
+                            booked: None,
+                        },
+                    }
+                })
+                .collect();
+            (Facts { units, bookings, sessions, ..Facts::default() }, cut, len)
+        })
+    }
+
+    fn additive(f: &Figures) -> [i64; 14] {
+        let ms = |h: f64| (h * 1000.0).round() as i64;
+        [
+            ms(f.open_hours.unwrap_or(0.0)),
+            ms(f.booked_hours),
+            ms(f.used_hours),
+            ms(f.overstay_hours),
+            f.bookings as i64,
+            f.checked_in as i64,
+            f.no_shows as i64,
+            f.cancellations as i64,
+            f.sessions as i64,
+            f.walk_ups as i64,
+            f.seat_days_open as i64,
+            f.seat_days_used as i64,
+            f.room_nights_occupied as i64,
+            f.subsidised_value_minor,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn buckets_sum_to_the_whole_and_a_unit_never_uses_more_than_the_period(
+            (facts, _, _) in arb_facts(),
+            size in prop::sample::select(BucketSize::ALL.to_vec()),
+        ) {
+            let z = chrono_tz::Europe::Berlin;
+            let p = Period::new(z, date("2026-03-01"), date("2026-04-29")).unwrap();
+            let r = utilization(&facts, &p, size, GroupBy::Unit);
+            for g in r.groups.iter().chain([&r.whole]) {
+                let mut sum = [0i64; 14];
+                for (_, f) in &g.buckets {
+                    for (s, v) in sum.iter_mut().zip(additive(f)) { *s += v; }
+                }
+                // Hours are rounded per bucket: allow a rounding step per bucket.
+                let total = additive(&g.total);
+                for (k, (s, t)) in sum.iter().zip(total).enumerate() {
+                    let slack = if k < 4 { g.buckets.len() as i64 } else { 0 };
+                    prop_assert!((s - t).abs() <= slack, "figure {k}: buckets {s} whole {t}");
+                }
+                for (_, f) in g.buckets.iter().chain([&(whole(&p), g.total.clone())]) {
+                    for r in [f.utilization, f.booked_share, f.show_rate, f.check_in_rate, f.occupancy, f.seat_day_rate].into_iter().flatten() {
+                        prop_assert!((0.0..=1.0).contains(&r), "ratio {r} out of range in {f:?}");
+                    }
+                }
+            }
+            for g in &r.groups {
+                let period_h = hours(p.interval.duration_ms());
+                prop_assert!(g.total.open_hours.unwrap_or(0.0) <= period_h);
+            }
+        }
+
+        #[test]
+        fn splitting_the_period_never_changes_the_totals((facts, cut, _) in arb_facts()) {
+            let z = chrono_tz::Europe::Berlin;
+            let first = date("2026-03-01");
+            let last = date("2026-04-29");
+            let mid = first + Duration::days(cut);
+            let whole_p = Period::new(z, first, last).unwrap();
+            let a = Period::new(z, first, mid).unwrap();
+            let b = Period::new(z, mid + Duration::days(1), last).unwrap();
+            let w = utilization(&facts, &whole_p, BucketSize::Month, GroupBy::Space).whole.total;
+            let x = utilization(&facts, &a, BucketSize::Month, GroupBy::Space).whole.total;
+            let y = utilization(&facts, &b, BucketSize::Month, GroupBy::Space).whole.total;
+            let (wa, xa, ya) = (additive(&w), additive(&x), additive(&y));
+            for k in 0..14 {
+                let slack = if k < 4 { 1 } else { 0 };
+                prop_assert!((xa[k] + ya[k] - wa[k]).abs() <= slack, "figure {k}: {} + {} vs {}", xa[k], ya[k], wa[k]);
+            }
+        }
+    }
+}

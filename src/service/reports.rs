@@ -1,0 +1,363 @@
+//! Utilization reports: the metered record of a space, rolled up
+//! ([`crate::domain::report`]). This module reads the facts (units with their open time,
+//! bookings, sessions) and names the groups; the figures are computed in the domain.
+//!
+//! Who sees what: a [`SpaceReader`] (the space's operators, reviewers, admins). Makers are
+//! never named in a report: a per-maker row carries a stable pseudonym
+//! ([`maker_pseudonym`]).
+
+use super::catalog::{closures_of, opening_windows, policy_of, zone_of};
+use super::powers::SpaceReader;
+use super::{ServiceError, ServiceResult, Services};
+use crate::domain::availability::{Closure, Scope, open_intervals};
+use crate::domain::booking::BookingKind;
+use crate::domain::calendar::{DAY_MS, MAX_WINDOW_DAYS, Zone};
+use crate::domain::checkin::SessionOrigin;
+use crate::domain::ids::{AccountId, ResourceId};
+use crate::domain::interval::{Interval, normalize, subtract};
+use crate::domain::policy::ResourceKind;
+use crate::domain::report::{
+    self, BookingFacts, BucketSize, Facts, GroupBy, Period, PeriodError, Report, SessionFacts, UnitFacts,
+};
+use crate::store::catalog::{OpeningRuleRow, SpaceRow};
+use crate::store::reports::ReportUnit;
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// What a utilization report is asked for: local dates `from..=to` of the space, the bucket
+/// size (default `month`) and the grouping (default `resource`).
+#[derive(Debug, Clone, Default)]
+pub struct UtilizationQuery {
+    pub from: String,
+    pub to: String,
+    pub bucket: Option<String>,
+    pub by: Option<String>,
+}
+
+/// A group's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupName {
+    pub zh: String,
+    pub en: String,
+}
+
+/// A utilization report of one space.
+#[derive(Debug, Clone)]
+pub struct Utilization {
+    pub space: SpaceRow,
+    pub zone: Zone,
+    pub period: Period,
+    pub bucket: BucketSize,
+    pub by: GroupBy,
+    pub report: Report,
+    /// The name of each group key.
+    pub names: HashMap<String, GroupName>,
+    /// When it was computed; an open session counts up to here.
+    pub generated_at: i64,
+}
+
+fn parse_date(field: &str, raw: &str) -> ServiceResult<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| ServiceError::invalid_field(field, "invalid_date", "must be a date such as 2026-03-29"))
+}
+
+fn choice<T: Copy>(
+    field: &str,
+    raw: Option<&str>,
+    all: &[T],
+    text: fn(T) -> &'static str,
+    default: T,
+) -> ServiceResult<T> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(default) };
+    all.iter().copied().find(|v| text(*v) == raw).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|v| text(*v)).collect();
+        ServiceError::invalid_field(field, "invalid_choice", &format!("must be one of {}", names.join(", ")))
+    })
+}
+
+/// The period of a query in the space's zone.
+///
+/// # Errors
+/// [`super::Code::ValidationFailed`] for dates that do not parse, a reversed period or one
+/// longer than [`report::MAX_REPORT_DAYS`].
+pub fn period_of(zone: Zone, from: &str, to: &str) -> ServiceResult<Period> {
+    let first = parse_date("from", from);
+    let last = parse_date("to", to);
+    let (first, last) = match (first, last) {
+        (Ok(f), Ok(l)) => (f, l),
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
+    Period::new(zone.tz(), first, last).map_err(|e| match e {
+        PeriodError::Reversed => ServiceError::invalid_field("to", "before_start", "must not be before from"),
+        PeriodError::TooLong { .. } => ServiceError::invalid_field("to", "period_too_long", &e.to_string()),
+    })
+}
+
+/// A maker as a report shows them: `maker-` and 10 hex digits of SHA-256 over the space id
+/// and the account id. The same maker has the same pseudonym in every report of a space,
+/// and different ones in different spaces.
+pub fn maker_pseudonym(space: &SpaceRow, account: &AccountId) -> String {
+    let mut h = Sha256::new();
+    h.update(space.id.as_str().as_bytes());
+    h.update([0]);
+    h.update(account.as_str().as_bytes());
+    format!("maker-{}", &crate::domain::hex(&h.finalize())[..10])
+}
+
+/// The opening rules of a resource: its own, or else the space's.
+fn rules_for<'a>(rules: &'a [OpeningRuleRow], resource: &ResourceId) -> Vec<&'a OpeningRuleRow> {
+    let own: Vec<&OpeningRuleRow> = rules.iter().filter(|r| r.resource_id.as_ref() == Some(resource)).collect();
+    if own.is_empty() { rules.iter().filter(|r| r.resource_id.is_none()).collect() } else { own }
+}
+
+/// Open time of each unit over `period`: its resource's opening hours (its own rules, or the
+/// space's), minus closures of the space, the resource and the unit, within the unit's life
+/// (from its creation to its retirement or its resource's archiving). Expanded in windows of
+/// at most [`MAX_WINDOW_DAYS`] days, then merged.
+fn open_time(
+    zone: Zone,
+    units: &[ReportUnit],
+    rules: &[OpeningRuleRow],
+    closures: &[Closure],
+    period: &Period,
+) -> ServiceResult<Vec<Vec<Interval>>> {
+    let mut chunks = Vec::new();
+    let mut t = period.interval.start();
+    while t < period.interval.end() {
+        let end = (t + MAX_WINDOW_DAYS * DAY_MS).min(period.interval.end());
+        chunks.push(Interval::new(t, end).expect("positive"));
+        t = end;
+    }
+    let mut by_resource: HashMap<&ResourceId, Vec<Interval>> = HashMap::new();
+    let mut out = Vec::with_capacity(units.len());
+    for u in units {
+        if !by_resource.contains_key(&u.resource_id) {
+            let rows: Vec<OpeningRuleRow> = rules_for(rules, &u.resource_id).into_iter().cloned().collect();
+            let windows = opening_windows(zone, &rows)?;
+            let mut open = Vec::new();
+            for c in &chunks {
+                open.extend(open_intervals(&windows, closures, Some(&u.resource_id), *c)?);
+            }
+            by_resource.insert(&u.resource_id, normalize(open));
+        }
+        let mut closed = Vec::new();
+        for c in closures {
+            if let Scope::Unit(id) = &c.scope
+                && id == &u.id
+            {
+                for w in &chunks {
+                    closed.extend(c.when.within(*w)?);
+                }
+            }
+        }
+        let end_of_life = [u.retired_at, u.archived_at].into_iter().flatten().min().unwrap_or(i64::MAX);
+        let life = Interval::new(u.created_at.max(period.interval.start()), end_of_life.min(period.interval.end()));
+        let open = match life {
+            Ok(life) => subtract(by_resource[&u.resource_id].clone(), closed)
+                .into_iter()
+                .filter_map(|i| i.intersection(&life))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        out.push(open);
+    }
+    Ok(out)
+}
+
+/// The utilization report of `reader`'s space for `q`, as of `now`.
+///
+/// # Errors
+/// [`super::Code::ValidationFailed`] for a bad period, bucket or grouping; store errors.
+pub async fn utilization(
+    svc: &Services,
+    reader: &SpaceReader,
+    q: &UtilizationQuery,
+    now: i64,
+) -> ServiceResult<Utilization> {
+    let by = choice("by", q.by.as_deref(), GroupBy::ALL, GroupBy::as_str, GroupBy::Resource)?;
+    let mut all = utilization_by(svc, reader, q, &[by], now).await?;
+    Ok(all.remove(0))
+}
+
+/// The report of `q` once for each grouping in `groupings` (the facts are read once).
+///
+/// # Errors
+/// As [`utilization`].
+pub async fn utilization_by(
+    svc: &Services,
+    reader: &SpaceReader,
+    q: &UtilizationQuery,
+    groupings: &[GroupBy],
+    now: i64,
+) -> ServiceResult<Vec<Utilization>> {
+    let space = reader.space().clone();
+    let zone = zone_of(&space)?;
+    let period = period_of(zone, &q.from, &q.to)?;
+    let bucket = choice("bucket", q.bucket.as_deref(), BucketSize::ALL, BucketSize::as_str, BucketSize::Month)?;
+    let (facts, base_names) = facts_of(svc, &space, zone, &period, now).await?;
+    let mut out = Vec::with_capacity(groupings.len());
+    for by in groupings {
+        let report = report::utilization(&facts, &period, bucket, *by);
+        let mut names = base_names.clone();
+        name_groups(svc, &space, &report, *by, &mut names).await?;
+        out.push(Utilization { space: space.clone(), zone, period, bucket, by: *by, report, names, generated_at: now });
+    }
+    Ok(out)
+}
+
+/// The name of a grouping (an XLSX sheet's name).
+pub fn grouping_name(by: GroupBy) -> GroupName {
+    let (zh, en) = match by {
+        GroupBy::Space => ("空间", "Space"),
+        GroupBy::Resource => ("资源", "Resources"),
+        GroupBy::Unit => ("单元", "Units"),
+        GroupBy::Kind => ("资源类型", "Kinds"),
+        GroupBy::Organisation => ("团队", "Organisations"),
+        GroupBy::Maker => ("创客", "Makers"),
+    };
+    GroupName { zh: zh.into(), en: en.into() }
+}
+
+/// The facts of `space` over `period`, and the names of its resources, units and kinds.
+async fn facts_of(
+    svc: &Services,
+    space: &SpaceRow,
+    zone: Zone,
+    period: &Period,
+    now: i64,
+) -> ServiceResult<(Facts, HashMap<String, GroupName>)> {
+    // Sessions that span the midnight ending the period's last night are read a day further.
+    let reach = Interval::new(period.interval.start(), period.interval.end() + DAY_MS).expect("positive");
+    let (units, rules, closure_rows, bookings, sessions, first) = tokio::try_join!(
+        svc.db.report_units(&space.id),
+        svc.db.opening_rules_of(&space.id),
+        svc.db.closures_of(&space.id, Some(period.interval)),
+        svc.db.report_bookings(&space.id, period.interval),
+        svc.db.report_sessions(&space.id, reach),
+        svc.db.first_sessions(&space.id, period.interval.end()),
+    )?;
+    let closures = closures_of(zone, &closure_rows)?;
+    let open = open_time(zone, &units, &rules, &closures, period)?;
+    let mut names = HashMap::new();
+    let mut unit_facts = Vec::with_capacity(units.len());
+    for (u, open) in units.iter().zip(open) {
+        let kind = ResourceKind::from_db(&u.resource_kind).ok_or_else(|| {
+            ServiceError::internal(anyhow::anyhow!("resource {} has kind {}", u.resource_id, u.resource_kind))
+        })?;
+        let policy = policy_of(&u.resource_id, &u.resource_kind, &u.policy)?;
+        let night_price_minor = (policy.price.per == "night").then_some(policy.price.amount_minor);
+        names.insert(
+            u.resource_id.as_str().to_owned(),
+            GroupName { zh: u.resource_name_zh.clone(), en: u.resource_name_en.clone() },
+        );
+        names.insert(
+            u.id.as_str().to_owned(),
+            GroupName {
+                zh: format!("{} · {}", u.resource_name_zh, u.label),
+                en: format!("{} · {}", u.resource_name_en, u.label),
+            },
+        );
+        unit_facts.push(UnitFacts {
+            unit: u.id.clone(),
+            resource: u.resource_id.clone(),
+            kind,
+            open,
+            night_price_minor,
+        });
+    }
+    let bookings = bookings
+        .into_iter()
+        .filter_map(|b| {
+            Some(BookingFacts {
+                span: Interval::new(b.starts_at, b.ends_at).ok()?,
+                id: b.id,
+                unit: b.unit_id,
+                account: b.account_id,
+                organisation: b.organisation_id,
+                kind: b.kind,
+                status: b.status,
+                cancelled_at: b.cancelled_at,
+            })
+        })
+        .collect();
+    let mut verified = std::collections::HashSet::new();
+    let sessions = sessions
+        .into_iter()
+        .filter_map(|s| {
+            if s.verified_maker {
+                verified.insert(s.account_id.clone());
+            }
+            let held = s.booking_status.is_some_and(report::held) && s.booking_kind != Some(BookingKind::WalkUp);
+            let booked = match (s.booking_starts_at, s.booking_ends_at) {
+                (Some(a), Some(b)) if held => Interval::new(a, b).ok(),
+                _ => None,
+            };
+            Some(SessionFacts {
+                span: Interval::new(s.started_at, s.ended_at.unwrap_or(now)).ok()?,
+                booking: s.booking_id,
+                unit: s.unit_id,
+                account: s.account_id,
+                organisation: s.organisation_id,
+                walk_up: s.opened_by == SessionOrigin::WalkUp || s.booking_kind == Some(BookingKind::WalkUp),
+                booked,
+            })
+        })
+        .collect();
+    let facts = Facts { units: unit_facts, bookings, sessions, first_session: first.into_iter().collect(), verified };
+    Ok((facts, names))
+}
+
+/// Names for the groups that are not resources or units: kinds, organisations, makers.
+async fn name_groups(
+    svc: &Services,
+    space: &SpaceRow,
+    report: &Report,
+    by: GroupBy,
+    names: &mut HashMap<String, GroupName>,
+) -> ServiceResult<()> {
+    for g in &report.groups {
+        let name = match by {
+            GroupBy::Space => GroupName { zh: space.name_zh.clone(), en: space.name_en.clone() },
+            GroupBy::Resource | GroupBy::Unit => continue,
+            GroupBy::Kind => kind_name(&g.key),
+            GroupBy::Organisation if g.key.is_empty() => {
+                GroupName { zh: "未关联组织".into(), en: "No organisation".into() }
+            }
+            GroupBy::Organisation => match svc.db.organisation(&g.key).await {
+                Ok(o) => GroupName { zh: o.name.clone(), en: o.name },
+                Err(crate::store::StoreError::NotFound) => GroupName { zh: g.key.clone(), en: g.key.clone() },
+                Err(e) => return Err(e.into()),
+            },
+            GroupBy::Maker => {
+                let p = maker_pseudonym(space, &AccountId::new(g.key.clone()));
+                GroupName { zh: p.clone(), en: p }
+            }
+        };
+        names.insert(g.key.clone(), name);
+    }
+    names.insert("space".into(), GroupName { zh: space.name_zh.clone(), en: space.name_en.clone() });
+    Ok(())
+}
+
+/// The names of a resource kind.
+pub fn kind_name(kind: &str) -> GroupName {
+    let (zh, en) = match ResourceKind::from_db(kind) {
+        Some(ResourceKind::Tool) => ("原型工具", "Tools"),
+        Some(ResourceKind::LabFacility) => ("开放实验设施", "Lab facilities"),
+        Some(ResourceKind::InnRoom) => ("创客客栈房间", "Inn rooms"),
+        Some(ResourceKind::BroadbandSeat) => ("免费宽带工位", "Broadband seats"),
+        None => (kind, kind),
+    };
+    GroupName { zh: zh.into(), en: en.into() }
+}
+
+impl Utilization {
+    /// The key a group is shown under: makers by pseudonym, everything else by its key.
+    pub fn shown_key(&self, key: &str) -> String {
+        match self.by {
+            GroupBy::Maker if key != "space" => maker_pseudonym(&self.space, &AccountId::new(key)),
+            _ => key.to_owned(),
+        }
+    }
+}

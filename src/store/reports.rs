@@ -1,0 +1,173 @@
+//! The reads behind utilization reports: a space's units (retired ones too), the bookings
+//! and metered sessions that touch a window, and each maker's first session there.
+//! Read-only; every query is bounded by the space and the window.
+
+use super::{Db, StoreResult};
+use crate::domain::booking::{BookingKind, BookingStatus};
+use crate::domain::checkin::SessionOrigin;
+use crate::domain::ids::{AccountId, BookingId, ResourceId, SpaceId, UnitId};
+use crate::domain::interval::Interval;
+use crate::on_read;
+
+/// A unit of a space, with what a report needs of its resource.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportUnit {
+    pub id: UnitId,
+    pub label: String,
+    pub resource_id: ResourceId,
+    pub resource_kind: String,
+    pub resource_name_zh: String,
+    pub resource_name_en: String,
+    /// The resource's booking policy, JSON (its recorded price).
+    pub policy: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub archived_at: Option<i64>,
+}
+
+/// A booking of the space that touches the window.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportBooking {
+    pub id: BookingId,
+    pub unit_id: UnitId,
+    pub account_id: AccountId,
+    pub organisation_id: Option<String>,
+    pub kind: BookingKind,
+    pub status: BookingStatus,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub cancelled_at: Option<i64>,
+}
+
+/// A metered session of the space that touches the window, with its booking's facts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportSession {
+    pub id: String,
+    pub booking_id: Option<BookingId>,
+    pub unit_id: UnitId,
+    pub account_id: AccountId,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub opened_by: SessionOrigin,
+    pub organisation_id: Option<String>,
+    pub booking_kind: Option<BookingKind>,
+    pub booking_status: Option<BookingStatus>,
+    pub booking_starts_at: Option<i64>,
+    pub booking_ends_at: Option<i64>,
+    pub verified_maker: bool,
+}
+
+/// How far before a window a booking or session that reaches into it may start: the longest
+/// blocked interval of any of the space's resources (kept by the database), plus two days
+/// for automatic check-out's grace and the buffers. A session is closed automatically after
+/// its booking's end, so none runs longer; open sessions are read apart.
+const LEAD_SLACK_MS: i64 = 2 * 86_400_000;
+
+impl Db {
+    /// Every unit of the space's resources, retired and archived ones too (they count while
+    /// they existed), ordered by resource and label.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn report_units(&self, space_id: &SpaceId) -> StoreResult<Vec<ReportUnit>> {
+        let sql = "SELECT u.id, u.label, u.resource_id, r.kind AS resource_kind, r.name_zh AS resource_name_zh, \
+                   r.name_en AS resource_name_en, r.policy, u.created_at, u.retired_at, r.archived_at \
+                   FROM units u JOIN resources r ON r.id = u.resource_id WHERE r.space_id = $1 \
+                   ORDER BY r.created_at, r.id, u.label, u.id";
+        Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).fetch_all(p).await?))
+    }
+
+    async fn space_lead_ms(&self, space_id: &SpaceId) -> StoreResult<i64> {
+        let sql = "SELECT COALESCE(MAX(max_blocked_ms), 0) FROM resources WHERE space_id = $1";
+        let longest: i64 = on_read!(self, |p| sqlx::query_scalar(sql).bind(space_id).fetch_one(p).await?);
+        Ok(longest + LEAD_SLACK_MS)
+    }
+
+    /// The space's bookings, of any status, whose booked time overlaps `window`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn report_bookings(&self, space_id: &SpaceId, window: Interval) -> StoreResult<Vec<ReportBooking>> {
+        let lead = self.space_lead_ms(space_id).await?;
+        let sql = "SELECT id, unit_id, account_id, organisation_id, kind, status, starts_at, ends_at, cancelled_at \
+                   FROM bookings WHERE space_id = $1 AND starts_at >= $2 AND starts_at < $3 AND ends_at > $4 \
+                   ORDER BY starts_at, id";
+        Ok(on_read!(self, |p| sqlx::query_as(sql)
+            .bind(space_id)
+            .bind(window.start() - lead)
+            .bind(window.end())
+            .bind(window.start())
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// The space's metered sessions that overlap `window` (an open one runs on), each with
+    /// its booking's organisation, kind, status and booked time, and whether its maker is
+    /// verified.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn report_sessions(&self, space_id: &SpaceId, window: Interval) -> StoreResult<Vec<ReportSession>> {
+        let lead = self.space_lead_ms(space_id).await?;
+        const SELECT: &str = "SELECT s.id, s.booking_id, s.unit_id, s.account_id, s.started_at, s.ended_at, \
+             s.opened_by, b.organisation_id, b.kind AS booking_kind, b.status AS booking_status, \
+             b.starts_at AS booking_starts_at, b.ends_at AS booking_ends_at, a.verified_maker \
+             FROM sessions s JOIN units u ON u.id = s.unit_id JOIN resources r ON r.id = u.resource_id \
+             JOIN accounts a ON a.id = s.account_id LEFT JOIN bookings b ON b.id = s.booking_id \
+             WHERE r.space_id = $1";
+        let closed = format!("{SELECT} AND s.started_at >= $2 AND s.started_at < $3 AND s.ended_at > $4");
+        let open = format!("{SELECT} AND s.started_at < $2 AND s.ended_at IS NULL");
+        let mut rows: Vec<ReportSession> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(closed))
+            .bind(space_id)
+            .bind(window.start() - lead)
+            .bind(window.end())
+            .bind(window.start())
+            .fetch_all(p)
+            .await?);
+        let still_open: Vec<ReportSession> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(open))
+            .bind(space_id)
+            .bind(window.end())
+            .fetch_all(p)
+            .await?);
+        rows.extend(still_open);
+        rows.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
+        Ok(rows)
+    }
+
+    /// Each maker's first metered session in the space, ever (for new against returning
+    /// makers), for the makers who have one before `before`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn first_sessions(&self, space_id: &SpaceId, before: i64) -> StoreResult<Vec<(AccountId, i64)>> {
+        let sql = "SELECT s.account_id, MIN(s.started_at) FROM sessions s JOIN units u ON u.id = s.unit_id \
+                   JOIN resources r ON r.id = u.resource_id WHERE r.space_id = $1 AND s.started_at < $2 \
+                   GROUP BY s.account_id";
+        Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).bind(before).fetch_all(p).await?))
+    }
+
+    /// Dates the space's units and resources from `at` (when they were created later): the
+    /// demo's history begins before the demo was seeded, and a unit counts as open only from
+    /// its creation.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn backdate_catalog(&self, space_id: &SpaceId, at: i64) -> StoreResult<()> {
+        crate::in_write_tx!(self, |tx| {
+            sqlx::query(
+                "UPDATE units SET created_at = $2 WHERE created_at > $2 \
+                 AND resource_id IN (SELECT id FROM resources WHERE space_id = $1)",
+            )
+            .bind(space_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE resources SET created_at = $2 WHERE created_at > $2 AND space_id = $1")
+                .bind(space_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+}
