@@ -26,6 +26,9 @@ text_enum! {
         Cancellation => "cancellation",
         /// A session's facts corrected by an operator.
         Correction => "correction",
+        /// A register row (area plan, residency, event, document) recorded or changed; the
+        /// payload states the row as it now stands.
+        Register => "register",
     }
 }
 

@@ -53,6 +53,7 @@ pub mod ids;
 pub mod interval;
 pub mod ledger;
 pub mod policy;
+pub mod registers;
 pub mod report;
 
 use serde::Serialize;

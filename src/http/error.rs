@@ -55,7 +55,8 @@ pub fn status_of(code: Code) -> StatusCode {
         | Code::NotCheckable
         | Code::NotCheckedIn
         | Code::LastAdminGuard
-        | Code::KioskAlreadyRevoked => StatusCode::CONFLICT,
+        | Code::KioskAlreadyRevoked
+        | Code::AlreadyEnded => StatusCode::CONFLICT,
         Code::Unavailable | Code::TryAgain | Code::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

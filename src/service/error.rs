@@ -132,6 +132,9 @@ codes! {
     LastAdminGuard => "last_admin_guard",
     /// A revoked kiosk cannot be paired again.
     KioskAlreadyRevoked => "kiosk_already_revoked",
+    /// The register row (a part of the area plan, an event, a document) was already ended,
+    /// cancelled or withdrawn.
+    AlreadyEnded => "already_ended",
     // --- the server ---
     /// The database abandoned the request for a concurrent one: send it again.
     TryAgain => "try_again",

@@ -23,6 +23,7 @@ pub mod exports;
 pub mod notify;
 pub mod organisations;
 pub mod powers;
+pub mod registers;
 pub mod reports;
 pub mod trainings;
 pub mod waitlist;

@@ -30,6 +30,7 @@ pub(crate) mod login_cache;
 pub mod organisations;
 pub mod outbox;
 pub(crate) mod pg_batch;
+pub mod registers;
 pub mod reports;
 pub mod settings;
 pub mod trainings;

@@ -144,6 +144,23 @@ mod tests {
         sql[at..sql[at..].find(')').unwrap() + at].split(", ").map(|v| v.trim_matches('\'').to_owned()).collect()
     }
 
+    /// The registers' lists (migration 0010, both dialects) are the domain's enums.
+    #[test]
+    fn the_registers_allow_exactly_the_values_the_enums_have() {
+        use crate::domain::registers::{DocumentKind, EventKind, EventRole, UseClass};
+        for sql in [
+            include_str!("../../migrations/sqlite/0010_registers.sql"),
+            include_str!("../../migrations/postgres/0010_registers.sql"),
+        ] {
+            assert_eq!(check_list(sql, "use_class")[..], texts(UseClass::ALL, UseClass::as_str)[..]);
+            let events = &sql[sql.find("CREATE TABLE events").unwrap()..];
+            assert_eq!(check_list(events, "kind")[..], texts(EventKind::ALL, EventKind::as_str)[..]);
+            assert_eq!(check_list(events, "role")[..], texts(EventRole::ALL, EventRole::as_str)[..]);
+            let documents = &sql[sql.find("CREATE TABLE documents").unwrap()..];
+            assert_eq!(check_list(documents, "kind")[..], texts(DocumentKind::ALL, DocumentKind::as_str)[..]);
+        }
+    }
+
     #[test]
     fn the_schema_allows_exactly_the_values_the_enums_have() {
         for sql in [MIGRATIONS[0], MIGRATIONS[3]] {

@@ -17,6 +17,7 @@ mod errors;
 mod organisations;
 mod pages;
 mod powers;
+mod registers;
 mod reports;
 mod roles;
 mod store;

@@ -128,6 +128,42 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/spaces/{slug}/bookings?date=2026-09-07", May::SpaceReader, none),
     route("GET", "/api/v1/spaces/{slug}/sessions", May::SpaceReader, none),
     route("GET", "/api/v1/reports/utilization?space={slug}&from=2026-09-01&to=2026-09-30", May::SpaceReader, none),
+    route("GET", "/api/v1/spaces/{slug}/area-plan", May::SpaceReader, none),
+    route(
+        "POST",
+        "/api/v1/spaces/{slug}/area-plan",
+        May::Operator,
+        |_| json!({"name": "Hall", "area_m2": 120.0, "use_class": "public_service"}),
+    ),
+    route("GET", "/api/v1/spaces/{slug}/residents", May::SpaceReader, none),
+    route(
+        "POST",
+        "/api/v1/spaces/{slug}/residents",
+        May::Operator,
+        |w| json!({"organisation": w.ids["organisation"], "agreement_ref": "RZ-2", "starts_on": "2026-09-01", "founder": "Lin", "product": "robots"}),
+    ),
+    route(
+        "PUT",
+        "/api/v1/residents/{residency}",
+        May::Operator,
+        |_| json!({"agreement_ref": "RZ-1", "starts_on": "2026-08-01", "founder": "Lin", "product": "robots"}),
+    ),
+    route("GET", "/api/v1/spaces/{slug}/events", May::SpaceReader, none),
+    route(
+        "POST",
+        "/api/v1/spaces/{slug}/events",
+        May::Operator,
+        |w| json!({"kind": "salon", "role": "host", "topic": "Open day", "booking": w.ids["booking"]}),
+    ),
+    route("PUT", "/api/v1/events/{event}/attendance", May::Operator, |_| json!({"count": 30, "attested": true})),
+    route("GET", "/api/v1/spaces/{slug}/documents", May::SpaceReader, none),
+    route(
+        "POST",
+        "/api/v1/spaces/{slug}/documents",
+        May::Operator,
+        |_| json!({"kind": "lease", "title": "Lease", "file_name": "lease.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0="}),
+    ),
+    route("GET", "/api/v1/documents/{document}/content", May::SpaceReader, none),
     route("PATCH", "/api/v1/spaces/{slug}", May::Operator, |_| json!({"name_en": "Fab lab"})),
     route(
         "POST",
@@ -179,6 +215,9 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/kiosk/scan", May::Kiosk, |w| json!({"code": w.qr})),
     route("POST", "/api/v1/kiosk/decode?width=2&height=2", May::Kiosk, |_| json!("frame")),
     // Destructive: last.
+    route("POST", "/api/v1/area-plan/{area}/end", May::Operator, none),
+    route("POST", "/api/v1/events/{event}/cancel", May::Operator, none),
+    route("POST", "/api/v1/documents/{document}/withdraw", May::Operator, none),
     route("DELETE", "/api/v1/admin/accounts/{maker}/roles/reviewer", May::Admin, none),
     route("DELETE", "/api/v1/trainings/{training}/grants/{maker}", May::Operator, none),
     route("DELETE", "/api/v1/organisations/{organisation}/members/{member}", May::Owner, none),
@@ -309,6 +348,37 @@ async fn world() -> World {
         assert!(r.status == 201 || r.status == 200, "{}", r.text);
     }
     assert_eq!(m.status, 200, "{}", m.text);
+    let area = app
+        .post(
+            "/api/v1/spaces/fab/area-plan",
+            Some(&op),
+            json!({"name": "Floor", "area_m2": 800.0, "use_class": "maker_work"}),
+        )
+        .await;
+    let residency = app
+        .post(
+            "/api/v1/spaces/fab/residents",
+            Some(&op),
+            json!({"organisation": organisation, "agreement_ref": "RZ-1", "starts_on": "2026-08-01", "founder": "Lin", "product": "robots"}),
+        )
+        .await;
+    let event = app
+        .post(
+            "/api/v1/spaces/fab/events",
+            Some(&op),
+            json!({"kind": "training", "role": "host", "topic": "Laser basics", "booking": booking.id}),
+        )
+        .await;
+    let document = app
+        .post(
+            "/api/v1/spaces/fab/documents",
+            Some(&op),
+            json!({"kind": "lease", "title": "Lease", "file_name": "租约.pdf", "content_type": "application/pdf", "content_base64": "JVBERi0="}),
+        )
+        .await;
+    for r in [&area, &residency, &event, &document] {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
 
     let ids = HashMap::from([
         ("slug", slug),
@@ -325,6 +395,10 @@ async fn world() -> World {
         ("training", "laser-safety".to_owned()),
         ("maker", maker_id),
         ("member", member_id),
+        ("area", area.body["id"].as_str().unwrap().to_owned()),
+        ("residency", residency.body["id"].as_str().unwrap().to_owned()),
+        ("event", event.body["id"].as_str().unwrap().to_owned()),
+        ("document", document.body["id"].as_str().unwrap().to_owned()),
     ]);
     World {
         qr: booking.qr().to_owned(),

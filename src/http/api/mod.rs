@@ -8,6 +8,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod kiosk;
 pub mod organisations;
+pub mod registers;
 pub mod reports;
 pub mod stays;
 pub mod system;
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "bookings", description = "Reservations: book, list, cancel, approve, decline"),
         (name = "check-in", description = "Check-in codes, kiosks, scans, metered sessions and the evidence ledger"),
         (name = "trainings", description = "Trainings that resources require, and verified makers"),
+        (name = "registers", description = "The area plan, residents, events and documents a space keeps for its evidence"),
         (name = "reports", description = "Utilization reports from metered use"),
         (name = "admin", description = "Running labinn itself"),
     )
@@ -97,4 +99,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(waitlist::router())
         .merge(kiosk::router())
         .merge(reports::router())
+        .merge(registers::router())
 }
