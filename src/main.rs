@@ -42,6 +42,52 @@ enum Command {
     /// Recompute the evidence ledger's hash chain and check sessions and released bookings
     /// against it; exits 1 naming the first entry or row that was altered, inserted or removed
     VerifyLedger,
+    /// Write a space's utilization report (the same file as the API's), then exit
+    Report {
+        /// The space's slug
+        #[arg(long)]
+        space: String,
+        /// First and last local dates, both included (2026-01-01)
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "resource")]
+        by: String,
+        #[arg(long, default_value = "month")]
+        bucket: String,
+        /// csv, xlsx (every grouping) or json
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long, default_value = "zh")]
+        lang: String,
+        /// Where to write it
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Write a space's evidence pack for a scheme (ZIP or JSON), then exit
+    Evidence {
+        #[arg(long)]
+        space: String,
+        /// The scheme's id or the SHA-256 of its file
+        #[arg(long)]
+        scheme: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// zip or json
+        #[arg(long, default_value = "zip")]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Check an evidence pack (pack.json or the ZIP) against the database: recompute it and
+    /// name every difference (a row changed or removed since, a changed scheme); exits 1 if any
+    VerifyPack {
+        /// The pack: its ZIP or its pack.json
+        file: std::path::PathBuf,
+    },
     /// Administer accounts
     Admin {
         #[command(subcommand)]
@@ -132,6 +178,93 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::Report { space, from, to, by, bucket, format, lang, out } => {
+            let svc = offline(&config).await?;
+            let q = labinn::service::reports::UtilizationQuery { from, to, bucket: Some(bucket), by: Some(by.clone()) };
+            let now = Clock::system().now_ms();
+            let bytes = match format.as_str() {
+                "xlsx" => {
+                    let all = labinn::service::reports::utilization_of_space(
+                        &svc,
+                        &space,
+                        &q,
+                        labinn::domain::report::GroupBy::ALL,
+                        now,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+                    labinn::service::exports::utilization_xlsx(&all, &lang).map_err(|e| anyhow::anyhow!(e.message))?
+                }
+                "csv" | "json" => {
+                    let by = labinn::domain::report::GroupBy::from_db(&by).ok_or_else(|| {
+                        anyhow::anyhow!("--by must be space, resource, unit, kind, organisation or maker")
+                    })?;
+                    let u = labinn::service::reports::utilization_of_space(&svc, &space, &q, &[by], now)
+                        .await
+                        .map_err(|e| anyhow::anyhow!(e.message))?
+                        .remove(0);
+                    if format == "csv" {
+                        labinn::service::exports::utilization_csv(&u, &lang).map_err(|e| anyhow::anyhow!(e.message))?
+                    } else {
+                        serde_json::to_vec_pretty(&u.report)?
+                    }
+                }
+                _ => anyhow::bail!("--format must be csv, xlsx or json"),
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            svc.db.close().await;
+            println!("labinn: wrote {}", out.display());
+            Ok(())
+        }
+        Command::Evidence { space, scheme, from, to, format, out } => {
+            let svc = offline(&config).await?;
+            let pack =
+                labinn::service::evidence::pack_of_space(&svc, &space, &scheme, &from, &to, Clock::system().now_ms())
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?;
+            let bytes = match format.as_str() {
+                "zip" => labinn::service::evidence::pack_zip(&pack).map_err(|e| anyhow::anyhow!(e.message))?,
+                "json" => serde_json::to_vec_pretty(&pack)?,
+                _ => anyhow::bail!("--format must be zip or json"),
+            };
+            std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            svc.db.close().await;
+            println!(
+                "labinn: wrote {} ({} met, {} not met, {} attested only)",
+                out.display(),
+                pack.met,
+                pack.not_met,
+                pack.attested_only
+            );
+            Ok(())
+        }
+        Command::VerifyPack { file } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let json: serde_json::Value = if bytes.starts_with(b"PK") {
+                let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("not a ZIP")?;
+                let mut text = String::new();
+                std::io::Read::read_to_string(
+                    &mut zip.by_name("pack.json").context("the ZIP has no pack.json")?,
+                    &mut text,
+                )?;
+                serde_json::from_str(&text).context("pack.json is not JSON")?
+            } else {
+                serde_json::from_slice(&bytes).context("the file is not JSON")?
+            };
+            let svc = offline(&config).await?;
+            let differences =
+                labinn::service::evidence::verify_pack(&svc, &json).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            svc.db.close().await;
+            if differences.is_empty() {
+                println!("labinn: pack holds: every cited row and value is as the database has it");
+                Ok(())
+            } else {
+                for d in &differences {
+                    eprintln!("labinn: pack differs: {}", d.what);
+                }
+                std::process::exit(1);
+            }
+        }
         Command::Admin { command: AdminCommand::Create { email, password, display_name } } => {
             admin_create(config, &email, &password, &display_name).await
         }
@@ -189,4 +322,12 @@ async fn admin_create(config: Config, email: &str, password: &str, display_name:
     let account = made?;
     println!("labinn: {} is an admin (account {})", account.email, account.id);
     Ok(())
+}
+
+/// The service layer for a one-off command that reads: the database, migrated to this
+/// build's schema.
+async fn offline(config: &Config) -> anyhow::Result<labinn::service::Services> {
+    let db = Db::connect(config).await?;
+    db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+    labinn::service::Services::offline(db, std::sync::Arc::new(config.clone()))
 }

@@ -55,6 +55,7 @@ pub mod ledger;
 pub mod policy;
 pub mod registers;
 pub mod report;
+pub mod scheme;
 
 use serde::Serialize;
 

@@ -236,6 +236,7 @@ pub fn held(status: BookingStatus) -> bool {
 /// A metered session as the report sees it.
 #[derive(Debug, Clone)]
 pub struct SessionFacts {
+    pub id: String,
     pub booking: Option<BookingId>,
     pub unit: UnitId,
     pub account: AccountId,
@@ -810,6 +811,7 @@ mod tests {
 
     fn session(unit: &str, who: &str, span: Interval, booked: Option<Interval>) -> SessionFacts {
         SessionFacts {
+            id: format!("s-{who}-{}", span.start()),
             booking: booked.map(|_| BookingId::new(format!("b-{who}-{}", span.start()))),
             unit: UnitId::new(unit),
             account: AccountId::new(who),
@@ -960,6 +962,7 @@ mod tests {
                     // Every other session belongs to a booking (on its unit, by its maker).
                     match bookings.get(i).filter(|_| i % 2 == 0) {
                         Some(b) => SessionFacts {
+                            id: format!("s{i}"),
                             booking: Some(b.id.clone()),
                             unit: b.unit.clone(),
                             account: b.account.clone(),
@@ -969,6 +972,7 @@ mod tests {
                             booked: b.booked_ahead().then_some(b.span),
                         },
                         None => SessionFacts {
+                            id: format!("s{i}"),
                             booking: None,
                             unit: UnitId::new(format!("u{u}")),
                             account: AccountId::new(format!("m{who}")),

@@ -237,3 +237,47 @@ pub fn utilization_xlsx(reports: &[Utilization], lang: &str) -> ServiceResult<Ve
     }
     book.save_to_buffer().map_err(x)
 }
+
+/// The district overview as CSV (BOM, RFC 4180): a row per space, a value and a status
+/// column per criterion.
+///
+/// # Errors
+/// [`super::Code::Internal`] if writing to memory fails.
+pub fn overview_csv(scheme: &str, spaces: &[super::evidence::OverviewSpace]) -> ServiceResult<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let ids: Vec<String> = spaces
+        .first()
+        .map(|s| s.criteria.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    let mut header = vec![
+        "scheme".to_owned(),
+        "space".into(),
+        "name_zh".into(),
+        "name_en".into(),
+        "met".into(),
+        "not_met".into(),
+        "attested_only".into(),
+    ];
+    for id in &ids {
+        header.push(format!("{id}.value"));
+        header.push(format!("{id}.status"));
+    }
+    w.write_record(&header).map_err(ServiceError::internal)?;
+    for s in spaces {
+        let mut row = vec![
+            scheme.to_owned(),
+            s.slug.clone(),
+            s.name_zh.clone(),
+            s.name_en.clone(),
+            s.met.to_string(),
+            s.not_met.to_string(),
+            s.attested_only.to_string(),
+        ];
+        for c in &s.criteria {
+            row.push(c["value"].as_f64().map(|v| v.to_string()).unwrap_or_default());
+            row.push(c["status"].as_str().unwrap_or_default().to_owned());
+        }
+        w.write_record(&row).map_err(ServiceError::internal)?;
+    }
+    w.into_inner().map_err(|e| ServiceError::internal(anyhow::anyhow!("{e}")))
+}

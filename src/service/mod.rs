@@ -19,6 +19,7 @@ pub mod booking;
 pub mod catalog;
 pub mod checkin;
 pub mod error;
+pub mod evidence;
 pub mod exports;
 pub mod notify;
 pub mod organisations;
@@ -61,6 +62,18 @@ pub struct Services {
 impl Services {
     pub fn new(db: Db, config: Arc<Config>, secret: Secret, events: Events) -> Self {
         Services { hasher: Hasher::new(config.hash_cost), db, config, secret, events, catalog: Arc::default() }
+    }
+
+    /// For one-off commands that only read (`labinn verify-pack`, `labinn report`): no events,
+    /// and a random check-in key that signs nothing (the node's key is neither read nor made).
+    ///
+    /// # Errors
+    /// When the system has no randomness.
+    pub fn offline(db: Db, config: Arc<Config>) -> anyhow::Result<Self> {
+        let mut key = vec![0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let secret = Secret::new(key).map_err(|e| anyhow::anyhow!(e))?;
+        Ok(Self::new(db, config, secret, Events::none()))
     }
 }
 

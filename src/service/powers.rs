@@ -182,6 +182,12 @@ impl AnyOperator {
 }
 
 impl SpaceReader {
+    /// A reader for `labinn verify-pack` and the other one-off commands: whoever holds the
+    /// database's address may read it whole.
+    pub(crate) fn for_verification(space: SpaceRow) -> Self {
+        SpaceReader { space }
+    }
+
     pub fn space(&self) -> &SpaceRow {
         &self.space
     }

@@ -292,20 +292,26 @@ pub struct NewEvent {
 /// Records an event of the space in the place booking `req.booking` holds.
 ///
 /// # Errors
-/// [`super::Code::ValidationFailed`]: an unknown booking, one of another space or one that
-/// is not live is `unknown_booking`.
+/// [`super::Code::ValidationFailed`]: an unknown booking, one of another space, or one that
+/// holds no place (cancelled, declined, a no-show) is `unknown_booking`.
 pub async fn create_event(svc: &Services, op: &OperatorOf, req: &NewEvent, now: i64) -> ServiceResult<EventRow> {
     let mut e = ValidationErrors::default();
     let kind = e.take(choice("kind", &req.kind, EventKind::ALL, EventKind::as_str));
     let role = e.take(choice("role", &req.role, EventRole::ALL, EventRole::as_str));
     let topic = e.take(text("topic", &req.topic, 300));
     let booking = match svc.db.booking(&BookingId::new(req.booking.trim())).await {
-        Ok(b) if b.space_id == op.space().id && BookingStatus::LIVE.contains(&b.status) => Some(b),
+        // Live, or completed (an event recorded after it took place): it held the place.
+        Ok(b)
+            if b.space_id == op.space().id
+                && (BookingStatus::LIVE.contains(&b.status) || b.status == BookingStatus::Completed) =>
+        {
+            Some(b)
+        }
         Ok(_) | Err(StoreError::NotFound) => {
             e.push(crate::domain::FieldError::new(
                 "booking",
                 "unknown_booking",
-                "must be a live booking of a resource of this space",
+                "must be a booking of this space that holds its place (pending, confirmed, checked in or completed)",
             ));
             None
         }

@@ -58,6 +58,36 @@ macro_rules! ledger_append {
 }
 
 impl Db {
+    /// The latest ledger entry (sequence number, hash) of each of `subjects` that has one:
+    /// what a pack cites for a row. Read 500 subjects a statement.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn latest_entries(
+        &self,
+        subjects: &[&str],
+    ) -> StoreResult<std::collections::HashMap<String, (i64, String)>> {
+        let mut out = std::collections::HashMap::with_capacity(subjects.len());
+        for chunk in subjects.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT l.subject_id, l.seq, l.hash FROM ledger l JOIN \
+                 (SELECT subject_id, MAX(seq) AS seq FROM ledger WHERE subject_id IN ({}) GROUP BY subject_id) m \
+                 ON m.subject_id = l.subject_id AND m.seq = l.seq",
+                marks.join(", ")
+            );
+            let rows: Vec<(String, i64, String)> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                for s in chunk {
+                    q = q.bind(*s);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(rows.into_iter().map(|(s, seq, h)| (s, (seq, h))));
+        }
+        Ok(out)
+    }
+
     /// The statement that serialises ledger appends (see the module documentation).
     pub fn ledger_lock(&self) -> Option<&'static str> {
         self.dialect().ledger_lock()

@@ -170,4 +170,34 @@ impl Db {
         });
         Ok(())
     }
+
+    /// When the space was created.
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`].
+    pub async fn space_created_at(&self, space_id: &SpaceId) -> StoreResult<i64> {
+        Ok(on_read!(self, |p| sqlx::query_scalar("SELECT created_at FROM spaces WHERE id = $1")
+            .bind(space_id)
+            .fetch_one(p)
+            .await?))
+    }
+
+    /// Whether row `id` of `table` (one of the tables a pack cites) is there.
+    ///
+    /// # Errors
+    /// Database errors; [`super::StoreError::NotFound`] for a table a pack never cites.
+    pub async fn row_exists(&self, table: &str, id: &str) -> StoreResult<bool> {
+        let sql = match table {
+            "sessions" => "SELECT COUNT(*) FROM sessions WHERE id = $1",
+            "bookings" => "SELECT COUNT(*) FROM bookings WHERE id = $1",
+            "residencies" => "SELECT COUNT(*) FROM residencies WHERE id = $1",
+            "area_parts" => "SELECT COUNT(*) FROM area_parts WHERE id = $1",
+            "events" => "SELECT COUNT(*) FROM events WHERE id = $1",
+            "documents" => "SELECT COUNT(*) FROM documents WHERE id = $1",
+            "spaces" => "SELECT COUNT(*) FROM spaces WHERE id = $1",
+            _ => return Err(super::StoreError::NotFound),
+        };
+        let n: i64 = on_read!(self, |p| sqlx::query_scalar(sql).bind(id).fetch_one(p).await?);
+        Ok(n > 0)
+    }
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn labinn() -> Command {
+pub(crate) fn labinn() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_labinn"));
     // Keep the developer's environment out of these runs.
     for (k, _) in std::env::vars() {

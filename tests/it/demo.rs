@@ -26,6 +26,9 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
         "sessions",
         "scans",
         "ledger",
+        "area_parts",
+        "residencies",
+        "events",
     ];
     let mut first = Vec::new();
     for t in tables {
@@ -114,4 +117,24 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
             assert_eq!(u["free"], serde_json::json!([]), "{} is free during Spring Festival", u["label"]);
         }
     }
+
+    // The district's registers: the reviewer sees the old factory meet the Shenzhen
+    // recognition rules over the last 12 months, and the incubator miss two of them.
+    let reviewer = app.login_with("reviewer@labinn.demo", "demo-reviewer-2026").await;
+    let r = app.get("/api/v1/district/overview?scheme=sz-zc-2020&from=2025-11-17&to=2026-11-16", Some(&reviewer)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let spaces = r.body["spaces"].as_array().unwrap();
+    let judged = |slug: &str| spaces.iter().find(|s| s["slug"] == slug).unwrap_or_else(|| panic!("{slug}: {}", r.text));
+    let factory = judged("longgang-factory");
+    assert_eq!((factory["met"].as_u64(), factory["not_met"].as_u64()), (Some(7), Some(0)), "{factory}");
+    assert_eq!(spaces[0]["slug"], "longgang-factory", "sorted by criteria met");
+    let incubator = judged("cloud-valley-incubator");
+    let missed: Vec<&str> = incubator["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "not_met")
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(missed, ["residents", "residency_length"], "{incubator}");
 }

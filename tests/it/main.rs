@@ -14,6 +14,7 @@ mod cli;
 mod demo;
 mod durability;
 mod errors;
+mod evidence;
 mod organisations;
 mod pages;
 mod powers;

@@ -31,6 +31,8 @@ enum May {
     AnyOperator,
     /// A reviewer, an operator or an admin.
     Overseer,
+    /// The district office: a reviewer or an admin.
+    District,
     /// An admin.
     Admin,
     /// A paired kiosk's device token.
@@ -128,6 +130,20 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/spaces/{slug}/bookings?date=2026-09-07", May::SpaceReader, none),
     route("GET", "/api/v1/spaces/{slug}/sessions", May::SpaceReader, none),
     route("GET", "/api/v1/reports/utilization?space={slug}&from=2026-09-01&to=2026-09-30", May::SpaceReader, none),
+    route(
+        "GET",
+        "/api/v1/spaces/{slug}/evidence?scheme=sz-zc-2020&from=2026-01-01&to=2026-08-31",
+        May::SpaceReader,
+        none,
+    ),
+    route("GET", "/api/v1/schemes", May::SignedIn, none),
+    route("GET", "/api/v1/district/overview?scheme=sz-zc-2020&from=2026-01-01&to=2026-08-31", May::District, none),
+    route(
+        "POST",
+        "/api/v1/admin/schemes",
+        May::Admin,
+        |_| json!({"toml": include_str!("../../schemes/sz-zc-2020.toml")}),
+    ),
     route("GET", "/api/v1/spaces/{slug}/area-plan", May::SpaceReader, none),
     route(
         "POST",
@@ -446,6 +462,7 @@ impl World {
             May::SpaceReader => (vec![anon, maker, op2], vec![reviewer, op]),
             May::AnyOperator => (vec![anon, maker, reviewer], vec![op2]),
             May::Overseer => (vec![anon, maker], vec![reviewer, op, admin]),
+            May::District => (vec![anon, maker, op], vec![reviewer, admin]),
             May::Admin => (vec![anon, maker, op], vec![admin]),
             May::Kiosk => (vec![anon, maker, op], vec![kiosk]),
         }

@@ -4,9 +4,10 @@ use crate::clock::rfc3339;
 use crate::domain::report::{Figures, GroupBy, GroupReport};
 use crate::http::AppState;
 use crate::http::error::{ApiResult, Problem};
+use crate::http::extract::{AdminUser, ApiJson, ApiPath};
 use crate::http::extract::{ApiQuery, AuthUser};
 use crate::service::reports::{self, Utilization, UtilizationQuery};
-use crate::service::{exports, powers};
+use crate::service::{evidence as packs, exports, powers};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -17,7 +18,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(utilization))
+    OpenApiRouter::new()
+        .routes(routes!(utilization))
+        .routes(routes!(evidence))
+        .routes(routes!(list_schemes))
+        .routes(routes!(load_scheme))
+        .routes(routes!(district_overview))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -170,4 +176,141 @@ async fn utilization(
                 .into())
         }
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceParams {
+    /// The scheme's id (its newest file) or the SHA-256 of one file.
+    scheme: String,
+    /// The first and last local dates of the period, both included.
+    from: String,
+    to: String,
+    /// `json` (default) or `zip`.
+    format: Option<String>,
+}
+
+/// The evidence pack of a space for a scheme and period: each criterion's measured value,
+/// threshold, outcome (`met`, `not_met`, `attested_only`), source kind (`metered`,
+/// `recorded`, `attested`) and the rows behind it with their ledger entries; the ledger head
+/// when it was made. `format=zip` gives `pack.json`, `rows.csv`, `documents.csv` and
+/// `manifest.json`. Operators of the space, reviewers and admins.
+#[utoipa::path(get, path = "/api/v1/spaces/{slug}/evidence", tag = "reports", params(("slug" = String, Path), EvidenceParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "the pack as JSON, or with format=zip a ZIP file"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn evidence(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(p): ApiQuery<EvidenceParams>,
+) -> ApiResult<Response> {
+    let reader = powers::reader_of(&state.svc, &user.identity, &slug).await?;
+    let format = p.format.as_deref().unwrap_or("json");
+    if !["json", "zip"].contains(&format) {
+        return Err(
+            crate::service::ServiceError::invalid_field("format", "invalid_choice", "must be json or zip").into()
+        );
+    }
+    let pack = packs::pack(&state.svc, &reader, &p.scheme, &p.from, &p.to, state.clock.now_ms()).await?;
+    if format == "zip" {
+        let name = format!("evidence-{}-{}-{}-{}.zip", pack.space.slug, pack.scheme.id, pack.from, pack.to);
+        return Ok(file("application/zip", &name, packs::pack_zip(&pack)?));
+    }
+    Ok(Json(pack).into_response())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemeView {
+    pub id: String,
+    pub version: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub period: String,
+    pub source: String,
+    /// SHA-256 of the file: what a pack names.
+    pub sha256: String,
+    /// Shipped with labinn, or loaded by an admin.
+    pub shipped: bool,
+    /// Each criterion: id, labels, metric, comparison, threshold.
+    pub criteria: Vec<serde_json::Value>,
+}
+
+fn scheme_view(l: &crate::domain::scheme::LoadedScheme) -> SchemeView {
+    SchemeView {
+        id: l.scheme.id.clone(),
+        version: l.scheme.version.clone(),
+        name_zh: l.scheme.name_zh.clone(),
+        name_en: l.scheme.name_en.clone(),
+        period: l.scheme.period.as_str().into(),
+        source: l.scheme.source.clone(),
+        sha256: l.sha256.clone(),
+        shipped: packs::SHIPPED.iter().any(|t| t.as_bytes() == l.text.as_bytes()),
+        criteria: l.scheme.criteria.iter().map(|c| serde_json::to_value(c).unwrap_or_default()).collect(),
+    }
+}
+
+/// Every subsidy scheme: the shipped ones and those admins loaded.
+#[utoipa::path(get, path = "/api/v1/schemes", tag = "reports", security(("bearer" = [])),
+    responses((status = 200, body = Vec<SchemeView>), (status = 401, body = Problem)))]
+async fn list_schemes(State(state): State<AppState>, _user: AuthUser) -> ApiResult<Json<Vec<SchemeView>>> {
+    Ok(Json(packs::schemes(&state.svc).await?.iter().map(scheme_view).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadScheme {
+    /// The scheme file (TOML), as in `schemes/`.
+    pub toml: String,
+}
+
+/// Loads a scheme file (admins). 201 when new, 200 when the same file was loaded before.
+#[utoipa::path(post, path = "/api/v1/admin/schemes", tag = "admin", request_body = LoadScheme, security(("bearer" = [])),
+    responses((status = 201, body = SchemeView), (status = 200, body = SchemeView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn load_scheme(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiJson(body): ApiJson<LoadScheme>,
+) -> ApiResult<(axum::http::StatusCode, Json<SchemeView>)> {
+    let (loaded, new) = packs::load_scheme(&state.svc, &admin, &body.toml, state.clock.now_ms()).await?;
+    let status = if new { axum::http::StatusCode::CREATED } else { axum::http::StatusCode::OK };
+    Ok((status, Json(scheme_view(&loaded))))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OverviewParams {
+    scheme: String,
+    from: String,
+    to: String,
+    /// `met` (default), `name`, or a criterion's id (highest value first).
+    sort: Option<String>,
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// Every space of the district judged against one scheme and period, side by side, sorted.
+/// Reviewers and admins.
+#[utoipa::path(get, path = "/api/v1/district/overview", tag = "reports", params(OverviewParams), security(("bearer" = [])),
+    responses((status = 200, description = "{scheme, from, to, spaces: [{slug, names, met, not_met, attested_only, criteria}]}; CSV with format=csv"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn district_overview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(p): ApiQuery<OverviewParams>,
+) -> ApiResult<Response> {
+    let format = p.format.as_deref().unwrap_or("json");
+    if !["json", "csv"].contains(&format) {
+        return Err(
+            crate::service::ServiceError::invalid_field("format", "invalid_choice", "must be json or csv").into()
+        );
+    }
+    let (scheme, spaces) =
+        packs::overview(&state.svc, &user.identity, &p.scheme, &p.from, &p.to, p.sort.as_deref(), state.clock.now_ms())
+            .await?;
+    if format == "csv" {
+        let bytes = exports::overview_csv(&scheme.id, &spaces)?;
+        return Ok(file("text/csv; charset=utf-8", &format!("district-{}-{}-{}.csv", scheme.id, p.from, p.to), bytes));
+    }
+    Ok(Json(serde_json::json!({"scheme": scheme, "from": p.from, "to": p.to, "spaces": spaces})).into_response())
 }
