@@ -179,6 +179,18 @@ pub struct Pack {
     pub events: crate::domain::registers::EventFigures,
 }
 
+fn pack_scheme(loaded: &LoadedScheme) -> PackScheme {
+    PackScheme {
+        id: loaded.scheme.id.clone(),
+        version: loaded.scheme.version.clone(),
+        name_zh: loaded.scheme.name_zh.clone(),
+        name_en: loaded.scheme.name_en.clone(),
+        source: loaded.scheme.source.clone(),
+        period: loaded.scheme.period.as_str().into(),
+        sha256: loaded.sha256.clone(),
+    }
+}
+
 /// Whole months from `start` to `last` (the day after `last` on or after start + n months).
 fn whole_months(start: NaiveDate, last: NaiveDate) -> u32 {
     let Some(after) = last.succ_opt() else { return 0 };
@@ -194,7 +206,6 @@ fn whole_months(start: NaiveDate, last: NaiveDate) -> u32 {
 ///
 /// # Errors
 /// [`Code::ValidationFailed`] (period, scheme); store errors.
-#[allow(clippy::too_many_lines)]
 pub async fn pack(
     svc: &Services,
     reader: &SpaceReader,
@@ -202,6 +213,21 @@ pub async fn pack(
     from: &str,
     to: &str,
     now: i64,
+) -> ServiceResult<Pack> {
+    pack_with(svc, reader, scheme_name, from, to, now, true).await
+}
+
+/// [`pack`], with the rows behind each criterion and their ledger entries only when `rows`
+/// (the district overview needs the outcomes alone).
+#[allow(clippy::too_many_lines, clippy::too_many_arguments)]
+async fn pack_with(
+    svc: &Services,
+    reader: &SpaceReader,
+    scheme_name: &str,
+    from: &str,
+    to: &str,
+    now: i64,
+    with_rows: bool,
 ) -> ServiceResult<Pack> {
     let space = reader.space().clone();
     let zone = super::catalog::zone_of(&space)?;
@@ -369,7 +395,7 @@ pub async fn pack(
                 (count(docs.len() as u64), docs)
             }
         };
-        judged.push((c, value, rows));
+        judged.push((c, value, if with_rows { rows } else { Vec::new() }));
     }
     let subjects: Vec<&str> = judged.iter().flat_map(|(_, _, rows)| rows.iter().map(|(_, id)| id.as_str())).collect();
     let entries = svc.db.latest_entries(&subjects).await?;
@@ -403,15 +429,7 @@ pub async fn pack(
             name_en: space.name_en.clone(),
             timezone: space.timezone.clone(),
         },
-        scheme: PackScheme {
-            id: loaded.scheme.id.clone(),
-            version: loaded.scheme.version.clone(),
-            name_zh: loaded.scheme.name_zh.clone(),
-            name_en: loaded.scheme.name_en.clone(),
-            source: loaded.scheme.source.clone(),
-            period: loaded.scheme.period.as_str().into(),
-            sha256: loaded.sha256.clone(),
-        },
+        scheme: pack_scheme(&loaded),
         from: period.first.to_string(),
         to: period.last.to_string(),
         generated_at: crate::clock::rfc3339(now),
@@ -647,11 +665,9 @@ pub async fn overview(
         return Err(ServiceError::invalid_field("sort", "invalid_choice", "must be met, name or a criterion's id"));
     }
     let mut out = Vec::new();
-    let mut scheme = None;
     for space in svc.db.spaces(false).await? {
         let reader = who.reader_of(space).ok_or_else(|| ServiceError::forbidden("reviewers read every space"))?;
-        let p = pack(svc, &reader, &loaded.sha256, from, to, now).await?;
-        scheme.get_or_insert(p.scheme.clone());
+        let p = pack_with(svc, &reader, &loaded.sha256, from, to, now, false).await?;
         out.push(OverviewSpace {
             slug: p.space.slug,
             name_zh: p.space.name_zh,
@@ -674,14 +690,5 @@ pub async fn overview(
         "name" => a.slug.cmp(&b.slug),
         _ => value_of(b).total_cmp(&value_of(a)).then_with(|| a.slug.cmp(&b.slug)),
     });
-    let scheme = scheme.unwrap_or(PackScheme {
-        id: loaded.scheme.id.clone(),
-        version: loaded.scheme.version.clone(),
-        name_zh: loaded.scheme.name_zh.clone(),
-        name_en: loaded.scheme.name_en.clone(),
-        source: loaded.scheme.source.clone(),
-        period: loaded.scheme.period.as_str().into(),
-        sha256: loaded.sha256.clone(),
-    });
-    Ok((scheme, out))
+    Ok((pack_scheme(&loaded), out))
 }

@@ -88,6 +88,12 @@ pub fn period_of(zone: Zone, from: &str, to: &str) -> ServiceResult<Period> {
         (Ok(f), Ok(l)) => (f, l),
         (Err(e), _) | (_, Err(e)) => return Err(e),
     };
+    // Bounded work: opening rules are expanded over the whole period.
+    for (field, d) in [("from", first), ("to", last)] {
+        if !(2000..=2100).contains(&chrono::Datelike::year(&d)) {
+            return Err(ServiceError::invalid_field(field, "out_of_range", "must be a date from 2000 to 2100"));
+        }
+    }
     Period::new(zone.tz(), first, last).map_err(|e| match e {
         PeriodError::Reversed => ServiceError::invalid_field("to", "before_start", "must not be before from"),
         PeriodError::TooLong { .. } => ServiceError::invalid_field("to", "period_too_long", &e.to_string()),

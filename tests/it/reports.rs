@@ -249,6 +249,7 @@ async fn reports_are_for_the_spaces_operators_and_reviewers_and_bad_queries_say_
         ("from=2026-03-29&to=2026-03-23", "to", "before_start"),
         ("from=2026-01-01&to=2028-01-05", "to", "period_too_long"),
         ("from=yesterday&to=2026-03-23", "from", "invalid_date"),
+        ("from=9999-01-01&to=9999-12-31", "from", "out_of_range"),
         ("from=2026-03-23&to=2026-03-29&bucket=hour", "bucket", "invalid_choice"),
         ("from=2026-03-23&to=2026-03-29&by=colour", "by", "invalid_choice"),
         ("from=2026-03-23&to=2026-03-29&format=pdf", "format", "invalid_choice"),
