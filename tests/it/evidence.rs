@@ -183,3 +183,26 @@ async fn verify_pack_names_a_residency_changed_or_removed_since_and_a_changed_sc
     let (ok, said) = verify(&app, &edited);
     assert!(!ok && said.contains("the scheme changed"), "{said}");
 }
+
+#[tokio::test]
+async fn verify_pack_names_a_metered_value_that_a_session_edited_behind_labinns_back_changed() {
+    // The Berlin week: the desk is used on 3 of its 6 open days (the walk-up's 2 h on Friday).
+    let (app, op, slug) = crate::reports::berlin_week().await;
+    let url = format!("/api/v1/spaces/{slug}/evidence?scheme=sz-rs-occupancy&from=2026-03-23&to=2026-03-29");
+    let pack = app.get(&url, Some(&op)).await;
+    assert_eq!(pack.status, 200, "{}", pack.text);
+    let occupancy = criterion(&pack.body, "occupancy");
+    assert_eq!((occupancy["value"].as_f64(), occupancy["status"].as_str()), (Some(0.5), Some("not_met")));
+    assert_eq!(occupancy["source_kind"], "metered");
+    assert_eq!(occupancy["rows"].as_array().unwrap().len(), 3, "the desk's three sessions: {occupancy}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pack.json");
+    std::fs::write(&file, &pack.text).unwrap();
+    assert!(verify(&app, &file).0);
+
+    // The walk-up is cut to 30 minutes in the database, with no ledger entry.
+    sqlx_exec(&app, "UPDATE sessions SET ended_at = started_at + 1800000 WHERE opened_by = 'walk_up'").await;
+    let (ok, said) = verify(&app, &file);
+    assert!(!ok);
+    assert!(said.contains("criterion occupancy: the pack says 0.5 (not_met), the database now gives 0.3333"), "{said}");
+}

@@ -40,7 +40,7 @@ async fn run_jobs(app: &TestApp, at: &str) {
 ///   uses all of it: 4 h on Saturday, 3 h on Sunday, across midnight and the lost hour.
 /// - E: lin books the desk Sun 29th 22:00 to Mon 30th 02:00 and uses all of it: 2 h fall
 ///   in the period, 2 h after its end.
-async fn berlin_week() -> (TestApp, String, String) {
+pub(crate) async fn berlin_week() -> (TestApp, String, String) {
     let app = spawn_app_at(utc_ms("2026-03-20T12:00:00+01:00")).await;
     let (op, slug) = operated_space(&app, "berlin-lab", "Europe/Berlin").await;
     open_daily(&app, &op, &slug, "09:00", 600).await;
