@@ -233,18 +233,34 @@ pub(crate) async fn facts_of(
     period: &Period,
     now: i64,
 ) -> ServiceResult<(Facts, HashMap<String, GroupName>)> {
+    facts_for(svc, space, zone, period, now, None).await
+}
+
+/// [`facts_of`], only `account`'s bookings and sessions when given (and then no open time:
+/// a maker owns no units).
+async fn facts_for(
+    svc: &Services,
+    space: &SpaceRow,
+    zone: Zone,
+    period: &Period,
+    now: i64,
+    account: Option<&AccountId>,
+) -> ServiceResult<(Facts, HashMap<String, GroupName>)> {
     // Sessions that span the midnight ending the period's last night are read a day further.
     let reach = Interval::new(period.interval.start(), period.interval.end() + DAY_MS).expect("positive");
     let (units, rules, closure_rows, bookings, sessions, first) = tokio::try_join!(
         svc.db.report_units(&space.id),
         svc.db.opening_rules_of(&space.id),
         svc.db.closures_of(&space.id, Some(period.interval)),
-        svc.db.report_bookings(&space.id, period.interval),
-        svc.db.report_sessions(&space.id, reach),
-        svc.db.first_sessions(&space.id, period.interval.end()),
+        svc.db.report_bookings(&space.id, period.interval, account),
+        svc.db.report_sessions(&space.id, reach, account),
+        svc.db.first_sessions(&space.id, period.interval.end(), account),
     )?;
     let closures = closures_of(zone, &closure_rows)?;
-    let open = open_time(zone, &units, &rules, &closures, period)?;
+    let open = match account {
+        None => open_time(zone, &units, &rules, &closures, period)?,
+        Some(_) => vec![Vec::new(); units.len()],
+    };
     let mut names = HashMap::new();
     let mut unit_facts = Vec::with_capacity(units.len());
     for (u, open) in units.iter().zip(open) {
@@ -384,4 +400,57 @@ pub async fn utilization_of_space(
 ) -> ServiceResult<Vec<Utilization>> {
     let space = super::catalog::find_space(svc, slug).await?;
     utilization_by(svc, &SpaceReader::for_verification(space), q, groupings, now).await
+}
+
+/// A maker's own use of one space.
+#[derive(Debug, Clone)]
+pub struct SpaceUsage {
+    pub space: SpaceRow,
+    pub period: Period,
+    /// The maker's figures: the per-maker group of the space's report (no open time).
+    pub figures: crate::domain::report::GroupReport,
+}
+
+/// The signed-in maker's own use over local dates `from..=to` (each space's own dates), in
+/// every space where they had a booking: their bookings, sessions, hours, no-shows,
+/// cancellations, by `bucket` (default month). Nobody else's facts are read.
+///
+/// # Errors
+/// [`super::Code::ValidationFailed`] for a bad period or bucket; store errors.
+pub async fn my_usage(
+    svc: &Services,
+    who: &super::Identity,
+    from: &str,
+    to: &str,
+    bucket: Option<&str>,
+    now: i64,
+) -> ServiceResult<Vec<SpaceUsage>> {
+    let bucket = choice("bucket", bucket, BucketSize::ALL, BucketSize::as_str, BucketSize::Month)?;
+    // Validate once in UTC+8 for the error; each space's period is its own zone's dates.
+    period_of(
+        Zone::parse("tz", "Asia/Shanghai").map_err(|_| ServiceError::internal(anyhow::anyhow!("zone")))?,
+        from,
+        to,
+    )?;
+    let wide = {
+        let p = period_of(
+            Zone::parse("tz", "Pacific/Kiritimati").map_err(|_| ServiceError::internal(anyhow::anyhow!("zone")))?,
+            from,
+            to,
+        )?;
+        Interval::new(p.interval.start(), p.interval.end() + 2 * DAY_MS).expect("positive")
+    };
+    let mut out = Vec::new();
+    for space_id in svc.db.spaces_used_by(who.id(), wide).await? {
+        let space = super::catalog::find_space(svc, space_id.as_str()).await?;
+        let zone = zone_of(&space)?;
+        let period = period_of(zone, from, to)?;
+        let (facts, _) = facts_for(svc, &space, zone, &period, now, Some(who.id())).await?;
+        let mut report = report::utilization(&facts, &period, bucket, GroupBy::Maker);
+        let Some(pos) = report.groups.iter().position(|g| g.key == who.id().as_str()) else { continue };
+        let mut figures = report.groups.swap_remove(pos);
+        figures.key = maker_pseudonym(&space, who.id());
+        out.push(SpaceUsage { space, period, figures });
+    }
+    Ok(out)
 }

@@ -83,20 +83,27 @@ impl Db {
         Ok(longest + LEAD_SLACK_MS)
     }
 
-    /// The space's bookings, of any status, whose booked time overlaps `window`.
+    /// The space's bookings, of any status, whose booked time overlaps `window` (only
+    /// `account`'s, when given).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn report_bookings(&self, space_id: &SpaceId, window: Interval) -> StoreResult<Vec<ReportBooking>> {
+    pub async fn report_bookings(
+        &self,
+        space_id: &SpaceId,
+        window: Interval,
+        account: Option<&AccountId>,
+    ) -> StoreResult<Vec<ReportBooking>> {
         let lead = self.space_lead_ms(space_id).await?;
         let sql = "SELECT id, unit_id, account_id, organisation_id, kind, status, starts_at, ends_at, cancelled_at \
                    FROM bookings WHERE space_id = $1 AND starts_at >= $2 AND starts_at < $3 AND ends_at > $4 \
-                   ORDER BY starts_at, id";
+                   AND ($5 = '' OR account_id = $5) ORDER BY starts_at, id";
         Ok(on_read!(self, |p| sqlx::query_as(sql)
             .bind(space_id)
             .bind(window.start() - lead)
             .bind(window.end())
             .bind(window.start())
+            .bind(account.map_or("", AccountId::as_str))
             .fetch_all(p)
             .await?))
     }
@@ -107,7 +114,12 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn report_sessions(&self, space_id: &SpaceId, window: Interval) -> StoreResult<Vec<ReportSession>> {
+    pub async fn report_sessions(
+        &self,
+        space_id: &SpaceId,
+        window: Interval,
+        account: Option<&AccountId>,
+    ) -> StoreResult<Vec<ReportSession>> {
         let lead = self.space_lead_ms(space_id).await?;
         const SELECT: &str = "SELECT s.id, s.booking_id, s.unit_id, s.account_id, s.started_at, s.ended_at, \
              s.opened_by, b.organisation_id, b.kind AS booking_kind, b.status AS booking_status, \
@@ -115,18 +127,23 @@ impl Db {
              FROM sessions s JOIN units u ON u.id = s.unit_id JOIN resources r ON r.id = u.resource_id \
              JOIN accounts a ON a.id = s.account_id LEFT JOIN bookings b ON b.id = s.booking_id \
              WHERE r.space_id = $1";
-        let closed = format!("{SELECT} AND s.started_at >= $2 AND s.started_at < $3 AND s.ended_at > $4");
-        let open = format!("{SELECT} AND s.started_at < $2 AND s.ended_at IS NULL");
+        let closed = format!(
+            "{SELECT} AND s.started_at >= $2 AND s.started_at < $3 AND s.ended_at > $4 AND ($5 = '' OR s.account_id = $5)"
+        );
+        let open = format!("{SELECT} AND s.started_at < $2 AND s.ended_at IS NULL AND ($3 = '' OR s.account_id = $3)");
+        let who = account.map_or("", AccountId::as_str);
         let mut rows: Vec<ReportSession> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(closed))
             .bind(space_id)
             .bind(window.start() - lead)
             .bind(window.end())
             .bind(window.start())
+            .bind(who)
             .fetch_all(p)
             .await?);
         let still_open: Vec<ReportSession> = on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(open))
             .bind(space_id)
             .bind(window.end())
+            .bind(who)
             .fetch_all(p)
             .await?);
         rows.extend(still_open);
@@ -139,11 +156,38 @@ impl Db {
     ///
     /// # Errors
     /// Database errors.
-    pub async fn first_sessions(&self, space_id: &SpaceId, before: i64) -> StoreResult<Vec<(AccountId, i64)>> {
+    pub async fn first_sessions(
+        &self,
+        space_id: &SpaceId,
+        before: i64,
+        account: Option<&AccountId>,
+    ) -> StoreResult<Vec<(AccountId, i64)>> {
         let sql = "SELECT s.account_id, MIN(s.started_at) FROM sessions s JOIN units u ON u.id = s.unit_id \
                    JOIN resources r ON r.id = u.resource_id WHERE r.space_id = $1 AND s.started_at < $2 \
-                   GROUP BY s.account_id";
-        Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).bind(before).fetch_all(p).await?))
+                   AND ($3 = '' OR s.account_id = $3) GROUP BY s.account_id";
+        Ok(on_read!(self, |p| sqlx::query_as(sql)
+            .bind(space_id)
+            .bind(before)
+            .bind(account.map_or("", AccountId::as_str))
+            .fetch_all(p)
+            .await?))
+    }
+
+    /// The spaces in which `account` has a booking touching `window`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn spaces_used_by(&self, account: &AccountId, window: Interval) -> StoreResult<Vec<SpaceId>> {
+        // A booking reaches at most a year before the window (stays are the longest).
+        let sql = "SELECT DISTINCT space_id FROM bookings WHERE account_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+                   AND ends_at > $4 ORDER BY space_id";
+        Ok(on_read!(self, |p| sqlx::query_scalar(sql)
+            .bind(account)
+            .bind(window.start() - 366 * 86_400_000)
+            .bind(window.end())
+            .bind(window.start())
+            .fetch_all(p)
+            .await?))
     }
 
     /// Dates the space's units and resources from `at` (when they were created later): the

@@ -304,3 +304,23 @@ async fn the_csv_has_a_bom_and_quoted_fields_and_the_xlsx_opens_with_a_sheet_per
     std::io::Read::read_to_string(&mut zip.by_name("xl/sharedStrings.xml").unwrap(), &mut strings).unwrap();
     assert!(strings.contains("Used hours") && strings.contains("Hot desk · D-1"), "{strings}");
 }
+
+#[tokio::test]
+async fn a_maker_sees_their_own_use_and_nobody_elses() {
+    let (app, _op, _slug) = berlin_week().await;
+    // Lin: booking A (laser, 2 h 25 min used, 30 min over), C (cancelled) and E (desk, 2 h in
+    // the period); Ana's and Kai's use is not in it.
+    let lin = app.login("lin@example.org").await;
+    let r = app.get("/api/v1/me/usage?from=2026-03-23&to=2026-03-29", Some(&lin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let spaces = r.body.as_array().unwrap();
+    assert_eq!(spaces.len(), 1);
+    let total: crate::api::Figures = serde_json::from_value(spaces[0]["total"].clone()).unwrap();
+    assert_eq!((total.used_hours, total.booked_hours, total.overstay_hours), (4.417, 4.0, 0.5)); // 145 + 120 min used
+    assert_eq!((total.bookings, total.sessions, total.cancellations, total.no_shows), (2, 2, 1, 0));
+    assert_eq!((total.open_hours, total.utilization, total.makers), (None, None, 1));
+    let kai = app.login("kai@example.org").await;
+    let r = app.get("/api/v1/me/usage?from=2026-03-23&to=2026-03-29", Some(&kai)).await;
+    let total: crate::api::Figures = serde_json::from_value(r.body[0]["total"].clone()).unwrap();
+    assert_eq!((total.used_hours, total.walk_ups, total.bookings), (2.0, 1, 0), "the walk-up is Kai's only use");
+}

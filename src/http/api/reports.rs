@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_schemes))
         .routes(routes!(load_scheme))
         .routes(routes!(district_overview))
+        .routes(routes!(my_usage))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -313,4 +314,66 @@ async fn district_overview(
         return Ok(file("text/csv; charset=utf-8", &format!("district-{}-{}-{}.csv", scheme.id, p.from, p.to), bytes));
     }
     Ok(Json(serde_json::json!({"scheme": scheme, "from": p.from, "to": p.to, "spaces": spaces})).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UsageParams {
+    /// First and last local dates (each space's own), both included.
+    from: String,
+    to: String,
+    /// `day`, `week`, `month` (default), `quarter` or `year`.
+    bucket: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpaceUsageView {
+    pub space: ReportSpace,
+    pub from: String,
+    pub to: String,
+    /// The maker's own figures (open-time figures are null: a maker owns no units).
+    pub total: Figures,
+    pub buckets: Vec<BucketFigures>,
+    /// The maker's used hours by local weekday × hour.
+    pub heatmap: Vec<Vec<f64>>,
+}
+
+/// The signed-in maker's own use, per space where they booked: bookings, sessions, used
+/// hours, no-shows, cancellations, overstay, by bucket. Nobody else's use is in it.
+#[utoipa::path(get, path = "/api/v1/me/usage", tag = "reports", params(UsageParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<SpaceUsageView>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn my_usage(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(p): ApiQuery<UsageParams>,
+) -> ApiResult<Json<Vec<SpaceUsageView>>> {
+    let all = reports::my_usage(&state.svc, &user.identity, &p.from, &p.to, p.bucket.as_deref(), state.clock.now_ms())
+        .await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|u| SpaceUsageView {
+                space: ReportSpace {
+                    slug: u.space.slug.clone(),
+                    name_zh: u.space.name_zh.clone(),
+                    name_en: u.space.name_en.clone(),
+                    timezone: u.space.timezone.clone(),
+                },
+                from: u.period.first.to_string(),
+                to: u.period.last.to_string(),
+                total: u.figures.total.clone(),
+                buckets: u
+                    .figures
+                    .buckets
+                    .iter()
+                    .map(|(b, f)| BucketFigures {
+                        label: b.label.clone(),
+                        from: b.first.to_string(),
+                        to: b.last.to_string(),
+                        figures: f.clone(),
+                    })
+                    .collect(),
+                heatmap: u.figures.heatmap.iter().map(|row| row.to_vec()).collect(),
+            })
+            .collect(),
+    ))
 }
