@@ -67,6 +67,8 @@ pub struct AnyOperator {
 #[derive(Debug, Clone)]
 pub struct SpaceReader {
     space: SpaceRow,
+    /// Reads as an operator of the space (or an admin), not as a reviewer alone.
+    operates: bool,
 }
 
 impl Identity {
@@ -109,7 +111,8 @@ impl Identity {
 
     /// A reader of `space`: its operator or a reviewer.
     pub fn reader_of(&self, space: SpaceRow) -> Option<SpaceReader> {
-        (self.operates(&space.id) || self.has_role(Role::Reviewer)).then_some(SpaceReader { space })
+        let operates = self.operates(&space.id);
+        (operates || self.has_role(Role::Reviewer)).then_some(SpaceReader { space, operates })
     }
 
     /// The operator of `space`, or [`super::Code::Forbidden`] with `why`.
@@ -185,11 +188,17 @@ impl SpaceReader {
     /// A reader for `labinn verify-pack` and the other one-off commands: whoever holds the
     /// database's address may read it whole.
     pub(crate) fn for_verification(space: SpaceRow) -> Self {
-        SpaceReader { space }
+        SpaceReader { space, operates: true }
     }
 
     pub fn space(&self) -> &SpaceRow {
         &self.space
+    }
+
+    /// Whether this reader operates the space (an operator or an admin), rather than
+    /// reviewing it.
+    pub fn operates(&self) -> bool {
+        self.operates
     }
 }
 

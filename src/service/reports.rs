@@ -2,9 +2,10 @@
 //! ([`crate::domain::report`]). This module reads the facts (units with their open time,
 //! bookings, sessions) and names the groups; the figures are computed in the domain.
 //!
-//! Who sees what: a [`SpaceReader`] (the space's operators, reviewers, admins). Makers are
-//! never named in a report: a per-maker row carries a stable pseudonym
-//! ([`maker_pseudonym`]).
+//! Who sees what: a [`SpaceReader`] (the space's operators, reviewers, admins). Per-maker
+//! figures follow the space's settings: its operators see them, with names, unless the space
+//! turns them off; reviewers see makers under a stable pseudonym ([`maker_pseudonym`]) unless
+//! the space shares names. A per-maker row's key is always the pseudonym.
 
 use super::catalog::{closures_of, opening_windows, policy_of, zone_of};
 use super::powers::SpaceReader;
@@ -53,6 +54,8 @@ pub struct Utilization {
     pub report: Report,
     /// The name of each group key.
     pub names: HashMap<String, GroupName>,
+    /// Makers are shown by name (the space's setting for this reader), else by pseudonym.
+    pub names_shown: bool,
     /// When it was computed; an open session counts up to here.
     pub generated_at: i64,
 }
@@ -201,13 +204,35 @@ pub async fn utilization_by(
     let zone = zone_of(&space)?;
     let period = period_of(zone, &q.from, &q.to)?;
     let bucket = choice("bucket", q.bucket.as_deref(), BucketSize::ALL, BucketSize::as_str, BucketSize::Month)?;
+    let (operators_see_makers, share_names) = svc.db.report_privacy(&space.id).await?;
+    // Per-maker figures: for operators only where the space allows them (with names); for
+    // reviewers under pseudonyms unless the space shares names.
+    let names_shown = if reader.operates() { operators_see_makers } else { share_names };
+    if groupings == [GroupBy::Maker] && reader.operates() && !operators_see_makers {
+        return Err(ServiceError::forbidden("this space does not show per-maker figures to its operators"));
+    }
+    let groupings: Vec<GroupBy> = groupings
+        .iter()
+        .copied()
+        .filter(|g| *g != GroupBy::Maker || !reader.operates() || operators_see_makers)
+        .collect();
     let (facts, base_names) = facts_of(svc, &space, zone, &period, now).await?;
     let mut out = Vec::with_capacity(groupings.len());
-    for by in groupings {
+    for by in &groupings {
         let report = report::utilization(&facts, &period, bucket, *by);
         let mut names = base_names.clone();
-        name_groups(svc, &space, &report, *by, &mut names).await?;
-        out.push(Utilization { space: space.clone(), zone, period, bucket, by: *by, report, names, generated_at: now });
+        name_groups(svc, &space, &report, *by, names_shown, &mut names).await?;
+        out.push(Utilization {
+            space: space.clone(),
+            zone,
+            period,
+            bucket,
+            by: *by,
+            report,
+            names,
+            names_shown,
+            generated_at: now,
+        });
     }
     Ok(out)
 }
@@ -339,6 +364,7 @@ async fn name_groups(
     space: &SpaceRow,
     report: &Report,
     by: GroupBy,
+    names_shown: bool,
     names: &mut HashMap<String, GroupName>,
 ) -> ServiceResult<()> {
     for g in &report.groups {
@@ -354,6 +380,10 @@ async fn name_groups(
                 Err(crate::store::StoreError::NotFound) => GroupName { zh: g.key.clone(), en: g.key.clone() },
                 Err(e) => return Err(e.into()),
             },
+            GroupBy::Maker if names_shown => {
+                let a = svc.db.account(&AccountId::new(g.key.clone())).await?;
+                GroupName { zh: a.display_name.clone(), en: a.display_name }
+            }
             GroupBy::Maker => {
                 let p = maker_pseudonym(space, &AccountId::new(g.key.clone()));
                 GroupName { zh: p.clone(), en: p }
@@ -453,4 +483,32 @@ pub async fn my_usage(
         out.push(SpaceUsage { space, period, figures });
     }
     Ok(out)
+}
+
+/// A space's privacy settings for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Privacy {
+    /// The space's operators see per-maker figures (with names). Default on.
+    pub operators_see_makers: bool,
+    /// Reviewers see makers' names instead of pseudonyms. Default off.
+    pub share_maker_names: bool,
+}
+
+/// The privacy settings of `reader`'s space.
+///
+/// # Errors
+/// Store errors.
+pub async fn privacy(svc: &Services, reader: &SpaceReader) -> ServiceResult<Privacy> {
+    let (operators_see_makers, share_maker_names) = svc.db.report_privacy(&reader.space().id).await?;
+    Ok(Privacy { operators_see_makers, share_maker_names })
+}
+
+/// Sets the privacy settings of `op`'s space.
+///
+/// # Errors
+/// Store errors.
+pub async fn set_privacy(svc: &Services, op: &super::powers::OperatorOf, p: Privacy) -> ServiceResult<Privacy> {
+    svc.db.set_report_privacy(&op.space().id, p.operators_see_makers, p.share_maker_names).await?;
+    Ok(p)
 }

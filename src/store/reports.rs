@@ -244,4 +244,39 @@ impl Db {
         let n: i64 = on_read!(self, |p| sqlx::query_scalar(sql).bind(id).fetch_one(p).await?);
         Ok(n > 0)
     }
+
+    /// A space's privacy settings for reports: (operators see per-maker figures, reviewers see
+    /// makers' names).
+    ///
+    /// # Errors
+    /// [`super::StoreError::NotFound`].
+    pub async fn report_privacy(&self, space_id: &SpaceId) -> StoreResult<(bool, bool)> {
+        Ok(on_read!(self, |p| sqlx::query_as(
+            "SELECT operators_see_makers, share_maker_names FROM spaces WHERE id = $1"
+        )
+        .bind(space_id)
+        .fetch_one(p)
+        .await?))
+    }
+
+    /// Sets a space's privacy settings for reports.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn set_report_privacy(
+        &self,
+        space_id: &SpaceId,
+        operators_see_makers: bool,
+        share_maker_names: bool,
+    ) -> StoreResult<()> {
+        crate::in_write_tx!(self, |tx| {
+            sqlx::query("UPDATE spaces SET operators_see_makers = $2, share_maker_names = $3 WHERE id = $1")
+                .bind(space_id)
+                .bind(operators_see_makers)
+                .bind(share_maker_names)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
 }

@@ -137,6 +137,13 @@ const ROUTES: &[Route] = &[
         none,
     ),
     route("GET", "/api/v1/schemes", May::SignedIn, none),
+    route("GET", "/api/v1/spaces/{slug}/report-privacy", May::SpaceReader, none),
+    route(
+        "PUT",
+        "/api/v1/spaces/{slug}/report-privacy",
+        May::Operator,
+        |_| json!({"operators_see_makers": true, "share_maker_names": false}),
+    ),
     route("GET", "/api/v1/me/usage?from=2026-09-01&to=2026-09-30", May::SignedIn, none),
     route("GET", "/api/v1/district/overview?scheme=sz-zc-2020&from=2026-01-01&to=2026-08-31", May::District, none),
     route(

@@ -324,3 +324,39 @@ async fn a_maker_sees_their_own_use_and_nobody_elses() {
     let total: crate::api::Figures = serde_json::from_value(r.body[0]["total"].clone()).unwrap();
     assert_eq!((total.used_hours, total.walk_ups, total.bookings), (2.0, 1, 0), "the walk-up is Kai's only use");
 }
+
+#[tokio::test]
+async fn per_maker_figures_follow_the_spaces_privacy_settings() {
+    let (app, op, slug) = berlin_week().await;
+    let admin = app.admin().await;
+    let (reviewer_id, _) = app.maker("reviewer@example.org").await;
+    let g = app
+        .post(&format!("/api/v1/admin/accounts/{reviewer_id}/roles"), Some(&admin), json!({"role": "reviewer"}))
+        .await;
+    assert_eq!(g.status, 200, "{}", g.text);
+    let reviewer = app.login("reviewer@example.org").await;
+    let q = "from=2026-03-23&to=2026-03-29&by=maker";
+    let names = |r: &UtilizationReport| {
+        let mut n: Vec<String> = r.groups.iter().map(|g| g.name_en.clone()).collect();
+        n.sort();
+        n
+    };
+    // By default the operators see makers by name, and reviewers by pseudonym.
+    assert_eq!(names(&app.utilization(&op, &slug, q).await.unwrap()), ["Maker", "Maker", "Maker"]);
+    let seen = names(&app.utilization(&reviewer, &slug, q).await.unwrap());
+    assert!(seen.iter().all(|n| n.starts_with("maker-") && n.len() == 16), "{seen:?}");
+    // The space turns per-maker figures off for operators and shares names with reviewers.
+    let r = app
+        .put(
+            &format!("/api/v1/spaces/{slug}/report-privacy"),
+            Some(&op),
+            json!({"operators_see_makers": false, "share_maker_names": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let refused = app.utilization(&op, &slug, q).await.unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (403, "forbidden"));
+    assert_eq!(names(&app.utilization(&reviewer, &slug, q).await.unwrap()), ["Maker", "Maker", "Maker"]);
+    // Other groupings are unaffected.
+    assert!(app.utilization(&op, &slug, "from=2026-03-23&to=2026-03-29&by=kind").await.is_ok());
+}

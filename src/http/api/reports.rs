@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(load_scheme))
         .routes(routes!(district_overview))
         .routes(routes!(my_usage))
+        .routes(routes!(report_privacy, set_report_privacy))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -376,4 +377,31 @@ async fn my_usage(
             })
             .collect(),
     ))
+}
+
+/// A space's privacy settings for reports (its operators, reviewers, admins).
+#[utoipa::path(get, path = "/api/v1/spaces/{slug}/report-privacy", tag = "reports", params(("slug" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = reports::Privacy), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn report_privacy(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<reports::Privacy>> {
+    let reader = powers::reader_of(&state.svc, &user.identity, &slug).await?;
+    Ok(Json(reports::privacy(&state.svc, &reader).await?))
+}
+
+/// Sets whether the space's operators see per-maker figures, and whether reviewers see
+/// makers' names (its operators, admins).
+#[utoipa::path(put, path = "/api/v1/spaces/{slug}/report-privacy", tag = "reports", params(("slug" = String, Path)),
+    request_body = reports::Privacy, security(("bearer" = [])),
+    responses((status = 200, body = reports::Privacy), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_report_privacy(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<reports::Privacy>,
+) -> ApiResult<Json<reports::Privacy>> {
+    let op = powers::operator_of(&state.svc, &user.identity, &slug, "changing the space's report privacy").await?;
+    Ok(Json(reports::set_privacy(&state.svc, &op, body).await?))
 }
