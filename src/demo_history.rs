@@ -1,6 +1,6 @@
 //! 90 days of past activity for the demo, made through the store calls that a real day
 //! makes (booking inserts, kiosk check-ins and check-outs, the no-show job, cancellations,
-//! automatic check-outs), each at its own moment in the past, so that sessions, scans and
+//! automatic check-outs, inn stays checked in and out over their nights), each at its own moment in the past, so that sessions, scans and
 //! the ledger are what a real district would have. Deterministic (a fixed seed) and done
 //! once per database (the `demo_history` setting).
 
@@ -57,13 +57,22 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
     let mut rng = Rng(0x1ab1_2026_cafe_f00d);
     let mut h = History::default();
     let mut units_of_space = Vec::new();
+    // Inn rooms: stays of whole nights, from their own generator (so that the hourly history
+    // is the same as before they were added). (space, kiosk, tz, resource, unit, free from).
+    let mut rooms = Vec::new();
+    let mut stay_rng = Rng(0x57a7_2026_0b0e_cafe);
     for (space_id, kiosk) in kiosks {
         let space = db.space(space_id.as_str()).await?;
         let tz: chrono_tz::Tz = space.timezone.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
         let mut units = Vec::new();
         for r in db.resources_of(space_id).await? {
-            // Stays span nights and follow other rules; the history covers hourly use.
-            if r.kind == ResourceKind::InnRoom.as_str() || r.archived_at.is_some() {
+            if r.kind == ResourceKind::InnRoom.as_str() && r.archived_at.is_none() {
+                for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).take(6) {
+                    rooms.push((space_id.clone(), kiosk.clone(), tz, r.id.clone(), u.id, 0u64));
+                }
+                continue;
+            }
+            if r.archived_at.is_some() {
                 continue;
             }
             for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).take(4) {
@@ -79,10 +88,59 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
             local_to_utc(chrono_tz::Asia::Shanghai, (today - chrono::Days::new(91)).and_time(chrono::NaiveTime::MIN));
         db.backdate_catalog(space_id, first).await?;
     }
+    // Steps of stays that fall on later days (check-outs), run when their day comes.
+    let mut later: Vec<(i64, Step)> = Vec::new();
     for back in (1..=90).rev() {
         let day = today - chrono::Days::new(back);
         let mut steps: Vec<(i64, Step)> = Vec::new();
         let mut inserts = Vec::new();
+        for (space_id, kiosk, tz, resource, unit, busy_until_back) in &mut rooms {
+            // `busy_until_back`: the room is taken until `busy_until_back` days ago.
+            if *busy_until_back != 0 && back > *busy_until_back {
+                continue;
+            }
+            if stay_rng.below(100) >= 55 {
+                *busy_until_back = 0;
+                continue;
+            }
+            let nights = 1 + stay_rng.below(4);
+            if nights >= back {
+                continue; // it would still be running: the history ends yesterday
+            }
+            let at =
+                |d: chrono::NaiveDate, h: u32, m: u32| local_to_utc(*tz, d.and_hms_opt(h, m, 0).expect("a valid time"));
+            let departure = day + chrono::Days::new(nights);
+            let span = Interval::new(at(day, 14, 0), at(departure, 12, 0))?;
+            let nonce = crate::auth::checkin_nonce()?;
+            let maker = makers[stay_rng.below(makers.len() as u64) as usize].clone();
+            let new = NewBooking {
+                unit_id: unit,
+                resource_id: resource,
+                space_id,
+                account_id: &maker,
+                organisation_id: None,
+                status: BookingStatus::Confirmed,
+                span,
+                blocked: span,
+                purpose: "demo stay",
+                checkin_nonce: &nonce,
+                kind: BookingKind::Stay,
+                now: span.start() - 3 * DAY_MS,
+            };
+            let (_, got) = db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
+            let Some(Some(id)) = got.into_iter().next() else { continue };
+            h.bookings += 1;
+            // Within the no-show grace, which the hourly history's no-show job applies.
+            let arrive = at(day, 14, 5 + stay_rng.below(20) as u32);
+            let leave = at(departure, 9 + stay_rng.below(3) as u32, stay_rng.below(60) as u32);
+            steps.push((arrive, Step::CheckIn { booking: id.clone(), kiosk: kiosk.clone() }));
+            later.push((leave, Step::CheckOut { booking: id, kiosk: Some(kiosk.clone()), ended_at: leave }));
+            *busy_until_back = back - nights;
+        }
+        let end_of_day = crate::domain::calendar::local_day(chrono_tz::Asia::Shanghai, day).end();
+        let (due, keep): (Vec<_>, Vec<_>) = later.drain(..).partition(|(t, _)| *t < end_of_day);
+        later = keep;
+        steps.extend(due);
         for (space_id, kiosk, tz, units) in &units_of_space {
             if units.is_empty() || chrono::Datelike::weekday(&day).number_from_monday() > 6 {
                 continue;

@@ -75,6 +75,15 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     .await
     .unwrap());
     assert_eq!(open, 0, "every past session is closed");
+    // Inn stays of whole nights, each checked in and out.
+    let stays = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings b JOIN sessions s ON s.booking_id = b.id \
+         WHERE b.kind = 'stay' AND b.status = 'completed' AND s.ended_at > s.started_at + 43200000"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert!(stays > 200, "{stays} stays checked in and out, each over a night");
     // The demo maker has two bookings ahead, with codes to show on /me.
     let maker = app.db.account_by_email("maker@labinn.demo").await.unwrap().unwrap();
     let ahead = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
