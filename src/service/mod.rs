@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod availability;
 pub mod booking;
 pub mod catalog;
+pub mod charts;
 pub mod checkin;
 pub mod error;
 pub mod evidence;

@@ -253,6 +253,7 @@ async fn reports_are_for_the_spaces_operators_and_reviewers_and_bad_queries_say_
         ("from=2026-03-23&to=2026-03-29&bucket=hour", "bucket", "invalid_choice"),
         ("from=2026-03-23&to=2026-03-29&by=colour", "by", "invalid_choice"),
         ("from=2026-03-23&to=2026-03-29&format=pdf", "format", "invalid_choice"),
+        ("from=2026-03-23&to=2026-03-29&format=svg&chart=pie", "chart", "invalid_choice"),
     ] {
         let p = app.utilization(&op, &slug, query).await.unwrap_err();
         assert_eq!(p.code, "validation_failed", "{query}: {p:?}");
@@ -359,4 +360,20 @@ async fn per_maker_figures_follow_the_spaces_privacy_settings() {
     assert_eq!(names(&app.utilization(&reviewer, &slug, q).await.unwrap()), ["Maker", "Maker", "Maker"]);
     // Other groupings are unaffected.
     assert!(app.utilization(&op, &slug, "from=2026-03-23&to=2026-03-29&by=kind").await.is_ok());
+}
+
+#[tokio::test]
+async fn the_charts_are_svg_drawn_on_the_server_with_chinese_labels() {
+    let (app, op, slug) = berlin_week().await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (chart, expect) in [("trend", "使用小时"), ("heatmap", "周日"), ("groups", "激光切割机")] {
+        let r = app
+            .get(&format!("/api/v1/reports/utilization?space={slug}&from=2026-03-23&to=2026-03-29&bucket=day&format=svg&chart={chart}"), Some(&op))
+            .await;
+        assert_eq!(r.status, 200, "{chart}: {}", r.text);
+        assert!(r.headers["content-type"].to_str().unwrap().starts_with("image/svg+xml"));
+        assert!(r.text.starts_with("<svg") && r.text.contains(expect), "{chart}: {}", &r.text[..r.text.len().min(400)]);
+        std::fs::write(dir.join(format!("chart-{chart}.svg")), &r.text).unwrap();
+    }
 }

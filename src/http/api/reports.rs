@@ -7,7 +7,7 @@ use crate::http::error::{ApiResult, Problem};
 use crate::http::extract::{AdminUser, ApiJson, ApiPath};
 use crate::http::extract::{ApiQuery, AuthUser};
 use crate::service::reports::{self, Utilization, UtilizationQuery};
-use crate::service::{evidence as packs, exports, powers};
+use crate::service::{charts, evidence as packs, exports, powers};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -41,10 +41,13 @@ pub struct UtilizationParams {
     by: Option<String>,
     /// `day`, `week` (ISO), `month` (default), `quarter` or `year`.
     bucket: Option<String>,
-    /// `json` (default), `csv` or `xlsx` (every grouping, a sheet each).
+    /// `json` (default), `csv`, `xlsx` (every grouping, a sheet each) or `svg` (a chart).
     format: Option<String>,
     /// The language of a file's headers and names: `zh` (default) or `en`.
     lang: Option<String>,
+    /// With `format=svg`: `trend` (used hours by bucket, default), `heatmap` (weekday × hour)
+    /// or `groups` (utilization of each group).
+    chart: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -173,10 +176,29 @@ async fn utilization(
                 bytes,
             ))
         }
-        _ => {
-            Err(crate::service::ServiceError::invalid_field("format", "invalid_choice", "must be json, csv or xlsx")
-                .into())
+        "svg" => {
+            let u = reports::utilization(&state.svc, &reader, &q, now).await?;
+            let svg = match p.chart.as_deref().unwrap_or("trend") {
+                "trend" => charts::trend(&u, lang)?,
+                "heatmap" => charts::heatmap(&u, lang)?,
+                "groups" => charts::by_group(&u, lang)?,
+                _ => {
+                    return Err(crate::service::ServiceError::invalid_field(
+                        "chart",
+                        "invalid_choice",
+                        "must be trend, heatmap or groups",
+                    )
+                    .into());
+                }
+            };
+            Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
         }
+        _ => Err(crate::service::ServiceError::invalid_field(
+            "format",
+            "invalid_choice",
+            "must be json, csv, xlsx or svg",
+        )
+        .into()),
     }
 }
 
