@@ -58,13 +58,17 @@ pub fn trend(u: &Utilization, lang: &str) -> ServiceResult<String> {
             .label_style((FONT, 12))
             .draw()
             .map_err(failed)?;
+        // Rectangles drawn in order (plotters' Histogram sums through a HashMap, whose order
+        // would make the same report give different bytes).
         chart
-            .draw_series(
-                Histogram::vertical(&chart)
-                    .style(RGBColor(0x2b, 0x6c, 0xb0).filled())
-                    .margin(6)
-                    .data(buckets.iter().enumerate().map(|(i, (_, f))| (i, f.used_hours))),
-            )
+            .draw_series(buckets.iter().enumerate().map(|(i, (_, f))| {
+                let mut bar = Rectangle::new(
+                    [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), f.used_hours)],
+                    RGBColor(0x2b, 0x6c, 0xb0).filled(),
+                );
+                bar.set_margin(0, 0, 6, 6);
+                bar
+            }))
             .map_err(failed)?;
         root.present().map_err(failed)?;
     }
@@ -175,12 +179,17 @@ pub fn by_group(u: &Utilization, lang: &str) -> ServiceResult<String> {
             .draw()
             .map_err(failed)?;
         chart
-            .draw_series(
-                Histogram::horizontal(&chart)
-                    .style(RGBColor(0x2f, 0x85, 0x5a).filled())
-                    .margin(5)
-                    .data(groups.iter().enumerate().map(|(i, g)| (i, g.total.utilization.unwrap_or(0.0) * 100.0))),
-            )
+            .draw_series(groups.iter().enumerate().map(|(i, g)| {
+                let mut bar = Rectangle::new(
+                    [
+                        (0.0, SegmentValue::Exact(i)),
+                        (g.total.utilization.unwrap_or(0.0) * 100.0, SegmentValue::Exact(i + 1)),
+                    ],
+                    RGBColor(0x2f, 0x85, 0x5a).filled(),
+                );
+                bar.set_margin(5, 5, 0, 0);
+                bar
+            }))
             .map_err(failed)?;
         root.present().map_err(failed)?;
     }

@@ -177,6 +177,10 @@ pub struct Pack {
     pub residents: crate::domain::registers::ResidentFigures,
     pub area: crate::domain::registers::AreaFigures,
     pub events: crate::domain::registers::EventFigures,
+    /// The charts of the period (file name, SVG), for the ZIP: used hours by month, the
+    /// hour-of-week heatmap, utilization by resource. Not in `pack.json`.
+    #[serde(skip)]
+    pub charts: Vec<(&'static str, String)>,
 }
 
 fn pack_scheme(loaded: &LoadedScheme) -> PackScheme {
@@ -233,7 +237,7 @@ async fn pack_with(
     let zone = super::catalog::zone_of(&space)?;
     let period = period_of(zone, from, to)?;
     let loaded = find_scheme(svc, scheme_name).await?;
-    let (facts, _) = facts_of(svc, &space, zone, &period, now).await?;
+    let (facts, names) = facts_of(svc, &space, zone, &period, now).await?;
     let rep = report::utilization(&facts, &period, BucketSize::Year, GroupBy::Space);
     let figures = rep.whole.total.clone();
 
@@ -421,6 +425,29 @@ async fn pack_with(
         })
         .collect();
     let tally = |s: Status| criteria.iter().filter(|c| c.status == s).count();
+    let charts = if with_rows {
+        let mut names = names;
+        names
+            .insert("space".into(), super::reports::GroupName { zh: space.name_zh.clone(), en: space.name_en.clone() });
+        let u = super::reports::Utilization {
+            space: space.clone(),
+            zone,
+            period,
+            bucket: BucketSize::Month,
+            by: GroupBy::Resource,
+            report: report::utilization(&facts, &period, BucketSize::Month, GroupBy::Resource),
+            names,
+            names_shown: false,
+            generated_at: now,
+        };
+        vec![
+            ("charts/trend.svg", super::charts::trend(&u, "zh")?),
+            ("charts/heatmap.svg", super::charts::heatmap(&u, "zh")?),
+            ("charts/resources.svg", super::charts::by_group(&u, "zh")?),
+        ]
+    } else {
+        Vec::new()
+    };
     Ok(Pack {
         format: PACK_FORMAT,
         space: PackSpace {
@@ -453,6 +480,7 @@ async fn pack_with(
         residents,
         area,
         events,
+        charts,
     })
 }
 
@@ -461,7 +489,8 @@ async fn space_created_at(svc: &Services, space: &SpaceRow) -> ServiceResult<i64
 }
 
 /// The pack as a ZIP: `pack.json`, `rows.csv` (every criterion's rows), `documents.csv`
-/// (name, kind, size, SHA-256) and `manifest.json` (the SHA-256 of every other file). Entries
+/// (name, kind, size, SHA-256), the charts (`charts/*.svg`) and `manifest.json` (the SHA-256
+/// of every other file). Entries
 /// are written in a fixed order with a fixed time, so the same pack gives the same bytes.
 ///
 /// # Errors
@@ -495,7 +524,8 @@ pub fn pack_zip(pack: &Pack) -> ServiceResult<Vec<u8>> {
             .map_err(|e| internal(&e))?;
     }
     let docs = docs.into_inner().map_err(|e| internal(&e))?;
-    let files: Vec<(&str, Vec<u8>)> = vec![("pack.json", json), ("rows.csv", rows), ("documents.csv", docs)];
+    let mut files: Vec<(&str, Vec<u8>)> = vec![("pack.json", json), ("rows.csv", rows), ("documents.csv", docs)];
+    files.extend(pack.charts.iter().map(|(name, svg)| (*name, svg.as_bytes().to_vec())));
     let manifest: Vec<serde_json::Value> = files
         .iter()
         .map(|(name, bytes)| {
