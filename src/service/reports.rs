@@ -65,6 +65,7 @@ fn parse_date(field: &str, raw: &str) -> ServiceResult<NaiveDate> {
         .map_err(|_| ServiceError::invalid_field(field, "invalid_date", "must be a date such as 2026-03-29"))
 }
 
+/// One of an enum's texts for `field`, or `default` when absent or empty.
 fn choice<T: Copy>(
     field: &str,
     raw: Option<&str>,
@@ -72,11 +73,11 @@ fn choice<T: Copy>(
     text: fn(T) -> &'static str,
     default: T,
 ) -> ServiceResult<T> {
-    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(default) };
-    all.iter().copied().find(|v| text(*v) == raw).ok_or_else(|| {
-        let names: Vec<&str> = all.iter().map(|v| text(*v)).collect();
-        ServiceError::invalid_field(field, "invalid_choice", &format!("must be one of {}", names.join(", ")))
-    })
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(default),
+        Some(raw) => Ok(crate::domain::registers::choice(field, raw, all, text)
+            .map_err(|e| ServiceError::invalid_field(&e.field, &e.code, &e.message))?),
+    }
 }
 
 /// The period of a query in the space's zone.

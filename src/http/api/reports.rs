@@ -103,18 +103,22 @@ fn group_view(u: &Utilization, g: &GroupReport) -> GroupFigures {
         name_zh,
         name_en,
         total: g.total.clone(),
-        buckets: g
-            .buckets
-            .iter()
-            .map(|(b, f)| BucketFigures {
-                label: b.label.clone(),
-                from: b.first.to_string(),
-                to: b.last.to_string(),
-                figures: f.clone(),
-            })
-            .collect(),
+        buckets: bucket_views(g),
         heatmap: g.heatmap.iter().map(|row| row.to_vec()).collect(),
     }
+}
+
+/// A group's buckets as the API shows them.
+fn bucket_views(g: &GroupReport) -> Vec<BucketFigures> {
+    g.buckets
+        .iter()
+        .map(|(b, f)| BucketFigures {
+            label: b.label.clone(),
+            from: b.first.to_string(),
+            to: b.last.to_string(),
+            figures: f.clone(),
+        })
+        .collect()
 }
 
 fn report_view(u: &Utilization) -> UtilizationReport {
@@ -384,17 +388,7 @@ async fn my_usage(
                 from: u.period.first.to_string(),
                 to: u.period.last.to_string(),
                 total: u.figures.total.clone(),
-                buckets: u
-                    .figures
-                    .buckets
-                    .iter()
-                    .map(|(b, f)| BucketFigures {
-                        label: b.label.clone(),
-                        from: b.first.to_string(),
-                        to: b.last.to_string(),
-                        figures: f.clone(),
-                    })
-                    .collect(),
+                buckets: bucket_views(&u.figures),
                 heatmap: u.figures.heatmap.iter().map(|row| row.to_vec()).collect(),
             })
             .collect(),
