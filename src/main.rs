@@ -76,9 +76,12 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
-        /// zip or json
+        /// zip, json or html (a printable page)
         #[arg(long, default_value = "zip")]
         format: String,
+        /// The language of the html page: zh or en
+        #[arg(long, default_value = "zh")]
+        lang: String,
         #[arg(long)]
         out: std::path::PathBuf,
     },
@@ -216,7 +219,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("labinn: wrote {}", out.display());
             Ok(())
         }
-        Command::Evidence { space, scheme, from, to, format, out } => {
+        Command::Evidence { space, scheme, from, to, format, lang, out } => {
+            if !["zip", "json", "html"].contains(&format.as_str()) {
+                anyhow::bail!("--format must be zip, json or html");
+            }
+            if !["zh", "en"].contains(&lang.as_str()) {
+                anyhow::bail!("--lang must be zh or en");
+            }
             let svc = offline(&config).await?;
             let pack =
                 labinn::service::evidence::pack_of_space(&svc, &space, &scheme, &from, &to, Clock::system().now_ms())
@@ -225,7 +234,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let bytes = match format.as_str() {
                 "zip" => labinn::service::evidence::pack_zip(&pack).map_err(|e| anyhow::anyhow!(e.message))?,
                 "json" => serde_json::to_vec_pretty(&pack)?,
-                _ => anyhow::bail!("--format must be zip or json"),
+                _ => labinn::service::pack_page::pack_html(&pack, &lang)
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .into_bytes(),
             };
             std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
             svc.db.close().await;

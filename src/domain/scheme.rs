@@ -92,6 +92,12 @@ impl Metric {
             | DocumentsOther => SourceKind::Attested,
         }
     }
+
+    /// Whether the value is a share (0..=1), shown as a percentage.
+    pub fn is_share(self) -> bool {
+        use Metric::*;
+        matches!(self, MakerUseShare | Utilization | SeatDayRate | Occupancy | NoShowRate)
+    }
 }
 
 text_enum! {

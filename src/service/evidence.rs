@@ -157,7 +157,7 @@ pub struct PackHead {
 }
 
 /// An evidence pack.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Pack {
     pub format: &'static str,
     pub space: PackSpace,
@@ -177,10 +177,27 @@ pub struct Pack {
     pub residents: crate::domain::registers::ResidentFigures,
     pub area: crate::domain::registers::AreaFigures,
     pub events: crate::domain::registers::EventFigures,
-    /// The charts of the period (file name, SVG), for the ZIP: used hours by month, the
-    /// hour-of-week heatmap, utilization by resource. Not in `pack.json`.
+    /// What the charts are drawn from (by month and by resource); not in `pack.json`, and
+    /// absent from the overview's packs. See [`Pack::charts`].
     #[serde(skip)]
-    pub charts: Vec<(&'static str, String)>,
+    pub chart_source: Option<std::sync::Arc<super::reports::Utilization>>,
+}
+
+impl Pack {
+    /// The charts of the period (file name, SVG) in `lang` (`zh` or `en`): used hours by
+    /// month, the hour-of-week heatmap, utilization by resource. None for a pack made
+    /// without its rows.
+    ///
+    /// # Errors
+    /// [`Code::Internal`] if drawing fails.
+    pub fn charts(&self, lang: &str) -> ServiceResult<Vec<(&'static str, String)>> {
+        let Some(u) = self.chart_source.as_deref() else { return Ok(Vec::new()) };
+        Ok(vec![
+            ("charts/trend.svg", super::charts::trend(u, lang)?),
+            ("charts/heatmap.svg", super::charts::heatmap(u, lang)?),
+            ("charts/resources.svg", super::charts::by_group(u, lang)?),
+        ])
+    }
 }
 
 fn pack_scheme(loaded: &LoadedScheme) -> PackScheme {
@@ -425,7 +442,7 @@ async fn pack_with(
         })
         .collect();
     let tally = |s: Status| criteria.iter().filter(|c| c.status == s).count();
-    let charts = if with_rows {
+    let chart_source = if with_rows {
         let mut names = names;
         names
             .insert("space".into(), super::reports::GroupName { zh: space.name_zh.clone(), en: space.name_en.clone() });
@@ -440,13 +457,9 @@ async fn pack_with(
             names_shown: false,
             generated_at: now,
         };
-        vec![
-            ("charts/trend.svg", super::charts::trend(&u, "zh")?),
-            ("charts/heatmap.svg", super::charts::heatmap(&u, "zh")?),
-            ("charts/resources.svg", super::charts::by_group(&u, "zh")?),
-        ]
+        Some(std::sync::Arc::new(u))
     } else {
-        Vec::new()
+        None
     };
     Ok(Pack {
         format: PACK_FORMAT,
@@ -480,7 +493,7 @@ async fn pack_with(
         residents,
         area,
         events,
-        charts,
+        chart_source,
     })
 }
 
@@ -525,7 +538,7 @@ pub fn pack_zip(pack: &Pack) -> ServiceResult<Vec<u8>> {
     }
     let docs = docs.into_inner().map_err(|e| internal(&e))?;
     let mut files: Vec<(&str, Vec<u8>)> = vec![("pack.json", json), ("rows.csv", rows), ("documents.csv", docs)];
-    files.extend(pack.charts.iter().map(|(name, svg)| (*name, svg.as_bytes().to_vec())));
+    files.extend(pack.charts("zh")?.into_iter().map(|(name, svg)| (name, svg.into_bytes())));
     let manifest: Vec<serde_json::Value> = files
         .iter()
         .map(|(name, bytes)| {

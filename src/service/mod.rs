@@ -24,6 +24,7 @@ pub mod evidence;
 pub mod exports;
 pub mod notify;
 pub mod organisations;
+pub mod pack_page;
 pub mod powers;
 pub mod registers;
 pub mod reports;

@@ -4,6 +4,7 @@
 use crate::checkin::sqlx_exec;
 use crate::helpers::{TestApp, operated_space, spawn_app_at};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 const NOW: i64 = 1_788_739_200_000; // Monday 2026-09-07 08:00 in Shanghai
 
@@ -127,7 +128,6 @@ async fn a_pack_judges_each_criterion_from_the_registers_and_cites_their_ledger_
     let manifest: Value = serde_json::from_str(&manifest).unwrap();
     let mut pack_json = Vec::new();
     std::io::Read::read_to_end(&mut archive.by_name("pack.json").unwrap(), &mut pack_json).unwrap();
-    use sha2::Digest;
     assert_eq!(manifest["files"][0]["sha256"], labinn::domain::hex(&sha2::Sha256::digest(&pack_json)));
 
     // Makers may not; an unknown scheme names the field.
@@ -136,6 +136,43 @@ async fn a_pack_judges_each_criterion_from_the_registers_and_cites_their_ledger_
     assert_eq!(r.status, 403);
     let r = app.get("/api/v1/spaces/hub/evidence?scheme=moon-base&from=2026-01-01&to=2026-08-31", Some(&op)).await;
     assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "unknown_scheme", "{}", r.text);
+}
+
+#[tokio::test]
+async fn the_printable_pack_shows_each_outcome_its_figures_charts_and_documents_in_chinese_or_english() {
+    let (app, op, _) = hub().await;
+    use base64::Engine;
+    let pdf = b"%PDF-1.4 lease".to_vec();
+    let r = app
+        .post(
+            "/api/v1/spaces/hub/documents",
+            Some(&op),
+            json!({"kind": "lease", "title": "厂房租赁合同", "file_name": "lease.pdf", "content_type": "application/pdf",
+                "content_base64": base64::engine::general_purpose::STANDARD.encode(&pdf)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let path = "/api/v1/spaces/hub/evidence?scheme=sz-zc-2020&from=2026-01-01&to=2026-08-31&format=html";
+    let zh = app.get(path, Some(&op)).await;
+    assert_eq!(zh.status, 200, "{}", zh.text);
+    assert!(zh.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = &zh.text;
+    assert!(page.contains(r#"<html lang="zh-CN">"#));
+    assert!(page.contains("@page { size: A4"), "A4 print styles");
+    // The tally (3 met, 4 not met, 1 attested only), and a row of the criteria table.
+    assert!(page.contains("达标 3") && page.contains("未达标 4") && page.contains("仅有书面材料 1"), "{page}");
+    assert!(page.contains("创业工位和公共服务场地面积不低于75%"));
+    assert!(page.contains("≥ 75.0 %") && page.contains("88.9 %"), "the maker-use share as a percentage");
+    assert_eq!(page.matches("<svg").count(), 3, "three charts inline");
+    assert!(page.contains("租赁合同") && page.contains(&labinn::domain::hex(&sha2::Sha256::digest(&pdf))));
+    assert!(page.contains("labinn verify-pack"));
+    let en = app.get(&format!("{path}&lang=en"), Some(&op)).await;
+    assert_eq!(en.status, 200);
+    assert!(en.text.contains(r#"<html lang="en">"#) && en.text.contains("not met 4"));
+    assert!(en.text.contains("Desks and public service area at least 75 % of the floor area"));
+    assert!(!en.text.contains("创业工位"), "no Chinese labels in the English page");
+    let bad = app.get(&format!("{path}&lang=fr"), Some(&op)).await;
+    assert_eq!((bad.status, bad.body["error"]["details"]["fields"][0]["field"].as_str()), (422, Some("lang")));
 }
 
 fn verify(app: &TestApp, pack: &std::path::Path) -> (bool, String) {

@@ -161,7 +161,7 @@ async fn utilization(
 ) -> ApiResult<Response> {
     let reader = powers::reader_of(&state.svc, &user.identity, &p.space).await?;
     let q = UtilizationQuery { from: p.from, to: p.to, bucket: p.bucket, by: p.by };
-    let lang = p.lang.as_deref().unwrap_or("zh");
+    let lang = lang_of(p.lang.as_deref())?;
     let now = state.clock.now_ms();
     let stem = |u: &Utilization| format!("utilization-{}-{}-{}", u.space.slug, u.period.first, u.period.last);
     match p.format.as_deref().unwrap_or("json") {
@@ -206,6 +206,14 @@ async fn utilization(
     }
 }
 
+/// The language of a file or page: `zh` (the default) or `en`.
+fn lang_of(lang: Option<&str>) -> Result<&str, crate::service::ServiceError> {
+    match lang.unwrap_or("zh") {
+        l @ ("zh" | "en") => Ok(l),
+        _ => Err(crate::service::ServiceError::invalid_field("lang", "invalid_choice", "must be zh or en")),
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceParams {
@@ -214,15 +222,18 @@ pub struct EvidenceParams {
     /// The first and last local dates of the period, both included.
     from: String,
     to: String,
-    /// `json` (default) or `zip`.
+    /// `json` (default), `html` (a printable page) or `zip`.
     format: Option<String>,
+    /// The language of the html page: `zh` (default) or `en`.
+    lang: Option<String>,
 }
 
 /// The evidence pack of a space for a scheme and period: each criterion's measured value,
 /// threshold, outcome (`met`, `not_met`, `attested_only`), source kind (`metered`,
 /// `recorded`, `attested`) and the rows behind it with their ledger entries; the ledger head
 /// when it was made. `format=zip` gives `pack.json`, `rows.csv`, `documents.csv` and
-/// `manifest.json`. Operators of the space, reviewers and admins.
+/// `manifest.json`; `format=html` a printable page (A4; `lang=zh` or `en`) with the
+/// charts and the first rows of each criterion. Operators of the space, reviewers and admins.
 #[utoipa::path(get, path = "/api/v1/spaces/{slug}/evidence", tag = "reports", params(("slug" = String, Path), EvidenceParams),
     security(("bearer" = [])),
     responses((status = 200, description = "the pack as JSON, or with format=zip a ZIP file"),
@@ -235,15 +246,23 @@ async fn evidence(
 ) -> ApiResult<Response> {
     let reader = powers::reader_of(&state.svc, &user.identity, &slug).await?;
     let format = p.format.as_deref().unwrap_or("json");
-    if !["json", "zip"].contains(&format) {
-        return Err(
-            crate::service::ServiceError::invalid_field("format", "invalid_choice", "must be json or zip").into()
-        );
+    if !["json", "html", "zip"].contains(&format) {
+        return Err(crate::service::ServiceError::invalid_field(
+            "format",
+            "invalid_choice",
+            "must be json, html or zip",
+        )
+        .into());
     }
+    let lang = lang_of(p.lang.as_deref())?;
     let pack = packs::pack(&state.svc, &reader, &p.scheme, &p.from, &p.to, state.clock.now_ms()).await?;
     if format == "zip" {
         let name = format!("evidence-{}-{}-{}-{}.zip", pack.space.slug, pack.scheme.id, pack.from, pack.to);
         return Ok(file("application/zip", &name, packs::pack_zip(&pack)?));
+    }
+    if format == "html" {
+        let page = crate::service::pack_page::pack_html(&pack, lang)?;
+        return Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response());
     }
     Ok(Json(pack).into_response())
 }
