@@ -96,13 +96,14 @@
 
   // ---- scanning ----
   function showResult(r) {
-    const ok = r.decision === "check_in" || r.decision === "check_out";
+    const ok = r.decision === "check_in" || r.decision === "check_out" || r.decision === "attend";
     const box = $("result");
     box.className = ok ? "ok" : "deny";
     $("result-icon").textContent = ok ? "✓" : "✕";
     let title;
     if (r.decision === "check_in") title = t("签到成功", "Checked in");
     else if (r.decision === "check_out") title = t("签退成功", "Checked out");
+    else if (r.decision === "attend") title = r.first === false ? t("已经签到过", "Already counted") : t("活动签到成功", "Welcome");
     else title = t("无法签到", "Not allowed");
     $("result-title").textContent = title;
     $("result-detail").textContent = lang === "zh" ? r.message_zh : r.message_en;

@@ -21,6 +21,10 @@ pub struct History {
     pub sessions: usize,
     pub no_shows: usize,
     pub cancellations: usize,
+    /// Walk-ups on hot desks (booked at the kiosk on arrival).
+    pub walk_ups: usize,
+    /// Participants checked in at events with their event codes.
+    pub event_check_ins: usize,
 }
 
 /// A small deterministic generator (xorshift64*): the same demo on every machine.
@@ -61,6 +65,10 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
     // is the same as before they were added). (space, kiosk, tz, resource, unit, free from).
     let mut rooms = Vec::new();
     let mut stay_rng = Rng(0x57a7_2026_0b0e_cafe);
+    // Hot desks: walk-ups (booked at the kiosk on arrival), from their own generator too.
+    // (space, kiosk, tz, resource, unit).
+    let mut seats = Vec::new();
+    let mut walk_rng = Rng(0x3a1c_2026_5ea7_d35c);
     for (space_id, kiosk) in kiosks {
         let space = db.space(space_id.as_str()).await?;
         let tz: chrono_tz::Tz = space.timezone.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -74,6 +82,11 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
             }
             if r.archived_at.is_some() {
                 continue;
+            }
+            if r.kind == ResourceKind::BroadbandSeat.as_str() {
+                for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).skip(4).take(4) {
+                    seats.push((space_id.clone(), kiosk.clone(), tz, r.id.clone(), u.id));
+                }
             }
             for u in db.units_of(&r.id).await?.into_iter().filter(|u| u.retired_at.is_none()).take(4) {
                 units.push((r.id.clone(), u.id));
@@ -136,6 +149,41 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
             steps.push((arrive, Step::CheckIn { booking: id.clone(), kiosk: kiosk.clone() }));
             later.push((leave, Step::CheckOut { booking: id, kiosk: Some(kiosk.clone()), ended_at: leave }));
             *busy_until_back = back - nights;
+        }
+        // Walk-ups on hot desks (units past the first four, which the hourly history leaves
+        // alone): a maker scans their personal code on arrival, Monday to Saturday.
+        if chrono::Datelike::weekday(&day).number_from_monday() <= 6 {
+            for (space_id, kiosk, tz, resource, unit) in &seats {
+                if walk_rng.below(100) >= 45 {
+                    continue;
+                }
+                let at = |h: u32, m: u32| local_to_utc(*tz, day.and_hms_opt(h, m, 0).expect("a valid time"));
+                let start = at(9 + walk_rng.below(5) as u32, walk_rng.below(60) as u32);
+                let span = Interval::new(start, start + (2 + walk_rng.below(5) as i64) * 60 * MINUTE_MS)?;
+                let nonce = crate::auth::checkin_nonce()?;
+                let maker = makers[walk_rng.below(makers.len() as u64) as usize].clone();
+                let new = NewBooking {
+                    unit_id: unit,
+                    resource_id: resource,
+                    space_id,
+                    account_id: &maker,
+                    organisation_id: None,
+                    status: BookingStatus::Confirmed,
+                    span,
+                    blocked: span,
+                    purpose: "walk-up",
+                    checkin_nonce: &nonce,
+                    kind: BookingKind::WalkUp,
+                    now: start,
+                };
+                let (_, got) = db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
+                let Some(Some(id)) = got.into_iter().next() else { continue };
+                h.bookings += 1;
+                h.walk_ups += 1;
+                let leave = span.end() - walk_rng.below(40) as i64 * MINUTE_MS;
+                steps.push((start, Step::CheckIn { booking: id.clone(), kiosk: kiosk.clone() }));
+                steps.push((leave, Step::CheckOut { booking: id, kiosk: Some(kiosk.clone()), ended_at: leave }));
+            }
         }
         let end_of_day = crate::domain::calendar::local_day(chrono_tz::Asia::Shanghai, day).end();
         let (due, keep): (Vec<_>, Vec<_>) = later.drain(..).partition(|(t, _)| *t < end_of_day);
@@ -244,7 +292,7 @@ pub async fn seed(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], n
         }
     }
     upcoming(db, &makers[0], now).await?;
-    registers(db, &makers[0], now).await?;
+    h.event_check_ins = registers(db, makers, kiosks, now).await?;
     db.setting_or_insert("demo_history", &format!("{h:?}")).await?;
     Ok(h)
 }
@@ -290,7 +338,10 @@ async fn upcoming(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
 /// past two years, so that the district has something to judge: the old factory meets the
 /// Shenzhen recognition rules (`sz-zc-2020`) over the last 12 months, and the incubator misses
 /// two of them (fewer than 20 residents, and fewer than 20 of 3 months or more).
-async fn registers(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
+/// The two most recent events of each have their participants checked in with event codes at
+/// the space's kiosk (metered attendance); older ones have attested counts entered by hand.
+/// Returns the event check-ins.
+async fn registers(db: &Db, makers: &[AccountId], kiosks: &[(SpaceId, String)], now: i64) -> anyhow::Result<usize> {
     use crate::store::registers::{AreaPartRow, EventRow, ResidencyRow};
     let tz = chrono_tz::Asia::Shanghai;
     let today = utc_to_local(tz, now).date_naive();
@@ -298,9 +349,10 @@ async fn registers(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
     // The registers are the demo operator's (the ledger says who changed each row).
     let by = match db.account_by_email("operator@labinn.demo").await? {
         Some(a) => a.id,
-        None => maker.clone(),
+        None => makers[0].clone(),
     };
     let maker = &by;
+    let mut check_ins = 0;
     for (slug, residents, parts) in [
         (
             "longgang-factory",
@@ -416,6 +468,9 @@ async fn registers(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
             };
             let (_, got) = db.insert_bookings(std::slice::from_ref(&new), None, false).await?;
             let Some(Some(booking)) = got.into_iter().next() else { continue };
+            let metered = n < 2;
+            // Metered events were announced a week ahead; attested ones recorded afterwards.
+            let recorded = if metered { start - 7 * DAY_MS } else { span.end() };
             let row = EventRow {
                 id: crate::store::new_id(),
                 space_id: space.id.clone(),
@@ -425,15 +480,25 @@ async fn registers(db: &Db, maker: &AccountId, now: i64) -> anyhow::Result<()> {
                 booking_id: booking.as_str().to_owned(),
                 starts_at: span.start(),
                 ends_at: span.end(),
-                attendance_entered: Some(20 + 7 * n as i64),
-                attested_by: Some(maker.as_str().to_owned()),
-                attested_at: Some(span.end()),
+                attendance_entered: (!metered).then_some(20 + 7 * n as i64),
+                attested_by: (!metered).then(|| maker.as_str().to_owned()),
+                attested_at: (!metered).then_some(span.end()),
                 cancelled_at: None,
-                created_at: span.end(),
+                created_at: recorded,
                 checked_in: 0,
             };
-            db.save_event(&row, maker, span.end()).await?;
+            db.save_event(&row, maker, recorded).await?;
+            let kiosk = kiosks.iter().find(|(id, _)| *id == space.id).map(|(_, k)| k);
+            if let (true, Some(kiosk)) = (metered, kiosk) {
+                // Registered in the week before; at the door from 15 minutes before the start.
+                for (i, m) in makers.iter().enumerate().take(makers.len() - n) {
+                    db.register_for_event(&row.id, m, start - 3 * DAY_MS + i as i64 * 60 * MINUTE_MS).await?;
+                    if db.record_attendance(&row.id, m, kiosk, start - 15 * MINUTE_MS + i as i64 * MINUTE_MS).await?.1 {
+                        check_ins += 1;
+                    }
+                }
+            }
         }
     }
-    Ok(())
+    Ok(check_ins)
 }

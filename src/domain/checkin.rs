@@ -89,6 +89,20 @@ pub fn personal_code(secret: &Secret, account_id: &str) -> Option<String> {
     Some(encode("P.", &id, &tag(secret, b"person", &id, "")))
 }
 
+/// The QR code text of a participant's registration for an event: it names both, and the
+/// kiosk checks its tag without a lookup (the registration itself is looked up, so a
+/// withdrawn registration's code stops working). `None` when an id is not a UUID.
+pub fn event_code(secret: &Secret, event_id: &str, account_id: &str) -> Option<String> {
+    let event = uuid_bytes(event_id)?;
+    let account = uuid_bytes(account_id)?;
+    let full = secret.mac(&[b"event", &event, &account]);
+    let mut raw = [0u8; 48];
+    raw[..16].copy_from_slice(&event);
+    raw[16..32].copy_from_slice(&account);
+    raw[32..].copy_from_slice(&full[..16]);
+    Some(format!("E.{}", URL_SAFE_NO_PAD.encode(raw)))
+}
+
 /// What a scanned or typed text claims to be, before any database lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scanned {
@@ -96,8 +110,10 @@ pub enum Scanned {
     Booking { id: String, tag: [u8; 16] },
     /// A personal code whose tag was already checked (it needs no stored nonce).
     Person { account_id: String },
-    /// A personal code with a wrong tag.
-    ForgedPerson,
+    /// An event code whose tag was already checked: the event and the participant.
+    Event { event_id: String, account_id: String },
+    /// A personal or event code with a wrong tag.
+    Forged,
     /// A short typed code, normalised (upper case, no separators).
     Short(String),
     /// Not one of our codes at all.
@@ -129,9 +145,22 @@ pub fn parse(secret: &Secret, text: &str) -> Scanned {
             Some((id, t)) if constant_eq(&t, &tag(secret, b"person", &id, "")) => {
                 Scanned::Person { account_id: uuid::Uuid::from_bytes(id).to_string() }
             }
-            Some(_) => Scanned::ForgedPerson,
+            Some(_) => Scanned::Forged,
             None => Scanned::Unknown,
         };
+    }
+    if let Some(rest) = text.strip_prefix("E.") {
+        let Some(raw) = URL_SAFE_NO_PAD.decode(rest).ok().filter(|r| r.len() == 48) else { return Scanned::Unknown };
+        let full = secret.mac(&[b"event", &raw[..16], &raw[16..32]]);
+        let mut given = [0u8; 16];
+        given.copy_from_slice(&raw[32..]);
+        let mut want = [0u8; 16];
+        want.copy_from_slice(&full[..16]);
+        if !constant_eq(&given, &want) {
+            return Scanned::Forged;
+        }
+        let id = |b: &[u8]| uuid::Uuid::from_slice(b).map(|u| u.to_string()).unwrap_or_default();
+        return Scanned::Event { event_id: id(&raw[..16]), account_id: id(&raw[16..32]) };
     }
     let short: String =
         text.chars().filter(|c| !matches!(c, '-' | ' ' | '\t')).map(|c| c.to_ascii_uppercase()).collect();
@@ -185,6 +214,10 @@ pub enum DenyReason {
     NoBooking,
     /// The kiosk was revoked or the account is not allowed.
     NotAllowed,
+    /// An event code whose registration was withdrawn.
+    NotRegistered,
+    /// An event code after the event's end.
+    EventEnded,
 }
 
 impl DenyReason {
@@ -201,6 +234,8 @@ impl DenyReason {
             DenyReason::TrainingExpired => "training_expired",
             DenyReason::NoBooking => "no_booking",
             DenyReason::NotAllowed => "not_allowed",
+            DenyReason::NotRegistered => "not_registered",
+            DenyReason::EventEnded => "event_ended",
         }
     }
 }
@@ -311,7 +346,25 @@ mod tests {
         let mut forged = code.clone();
         forged.pop();
         forged.push(if code.ends_with('A') { 'B' } else { 'A' });
-        assert_eq!(parse(&secret(), &forged), Scanned::ForgedPerson);
+        assert_eq!(parse(&secret(), &forged), Scanned::Forged);
+    }
+
+    #[test]
+    fn an_event_code_names_its_event_and_participant_and_a_changed_byte_is_forged() {
+        let (event, account) = ("01a234df-ffe2-7061-b102-98716ca594bc", "01a234e0-0036-7537-99b5-1234d2d4298e");
+        let code = event_code(&secret(), event, account).unwrap();
+        assert!(code.starts_with("E.") && code.len() == 66, "{code}");
+        assert_eq!(
+            parse(&secret(), &format!(" {code}\n")),
+            Scanned::Event { event_id: event.into(), account_id: account.into() }
+        );
+        // Another participant's id with this tag: forged.
+        let mut raw = URL_SAFE_NO_PAD.decode(&code[2..]).unwrap();
+        raw[20] ^= 1;
+        assert_eq!(parse(&secret(), &format!("E.{}", URL_SAFE_NO_PAD.encode(&raw))), Scanned::Forged);
+        assert_eq!(parse(&secret(), "E.short"), Scanned::Unknown);
+        let other = Secret::new(vec![9; 32]).unwrap();
+        assert_eq!(parse(&other, &code), Scanned::Forged);
     }
 
     #[test]

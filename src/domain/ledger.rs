@@ -29,6 +29,8 @@ text_enum! {
         /// A register row (area plan, residency, event, document) recorded or changed; the
         /// payload states the row as it now stands.
         Register => "register",
+        /// A participant checked in at an event with the event code (metered attendance).
+        Attendance => "attendance",
     }
 }
 

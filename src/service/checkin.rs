@@ -281,6 +281,16 @@ pub async fn kiosk_space(svc: &Services, k: &Kiosk) -> ServiceResult<SpaceRow> {
 pub enum Scan {
     /// Checked in (`check_in`) or out; `walk_up` when a walk-up made the booking.
     Granted { booking: BookingRow, session: Box<MeteredSession>, check_in: bool, walk_up: bool },
+    /// A participant checked in at an event with its code: `first` unless they already
+    /// had (then `at` is that first time and nothing changed).
+    Attended { event: Box<crate::store::registers::EventRow>, zone: chrono_tz::Tz, at: i64, first: bool },
+    /// An event code refused, with why and, for `too_early`, when the doors open.
+    EventDenied {
+        reason: DenyReason,
+        event: Box<crate::store::registers::EventRow>,
+        zone: chrono_tz::Tz,
+        allowed_from: Option<i64>,
+    },
     /// Refused, with why, the booking it was about (if known) and, for `too_early`, when
     /// check-in opens.
     Denied { reason: DenyReason, booking: Option<BookingRow>, allowed_from: Option<i64> },
@@ -298,7 +308,7 @@ pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceRes
     }
     match codes::parse(&svc.secret, code) {
         Scanned::Unknown => deny(svc, k, None, DenyReason::Unknown, None, now).await,
-        Scanned::ForgedPerson => deny(svc, k, None, DenyReason::Forged, None, now).await,
+        Scanned::Forged => deny(svc, k, None, DenyReason::Forged, None, now).await,
         Scanned::Booking { id, tag } => match svc.db.booking(&BookingId::new(id)).await {
             Err(StoreError::NotFound) => deny(svc, k, None, DenyReason::Unknown, None, now).await,
             Err(e) => Err(e.into()),
@@ -316,7 +326,53 @@ pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceRes
             }
         }
         Scanned::Person { account_id } => personal_scan(svc, k, &AccountId::new(account_id), now).await,
+        Scanned::Event { event_id, account_id } => {
+            event_scan(svc, k, &event_id, &AccountId::new(account_id), now).await
+        }
     }
+}
+
+/// How long before an event's start its participants may check in.
+pub const EVENT_DOORS_OPEN_MS: i64 = 30 * MINUTE_MS;
+
+/// An event code: the participant's attendance is recorded once (metered, in the ledger),
+/// at a kiosk of the event's space, from [`EVENT_DOORS_OPEN_MS`] before its start to its end,
+/// while their registration stands.
+async fn event_scan(
+    svc: &Services,
+    k: &KioskRow,
+    event_id: &str,
+    account: &AccountId,
+    now: i64,
+) -> ServiceResult<Scan> {
+    let event = match svc.db.event(event_id).await {
+        Ok(e) => e,
+        Err(StoreError::NotFound) => return deny(svc, k, None, DenyReason::Unknown, None, now).await,
+        Err(e) => return Err(e.into()),
+    };
+    let reason = if event.space_id != k.space_id {
+        Some((DenyReason::WrongSpace, None))
+    } else if event.cancelled_at.is_some() {
+        Some((DenyReason::Cancelled, None))
+    } else if svc.db.registration(&event.id, account).await?.is_none() {
+        Some((DenyReason::NotRegistered, None))
+    } else if now < event.starts_at - EVENT_DOORS_OPEN_MS {
+        Some((DenyReason::TooEarly, Some(event.starts_at - EVENT_DOORS_OPEN_MS)))
+    } else if now >= event.ends_at {
+        Some((DenyReason::EventEnded, None))
+    } else {
+        None
+    };
+    let zone = super::catalog::zone_of(&svc.db.space(k.space_id.as_str()).await?)?.tz();
+    if let Some((reason, at)) = reason {
+        svc.db.record_scan(&k.id, &k.space_id, None, reason.code(), now).await?;
+        tracing::info!(kiosk = %k.id, reason = reason.code(), event = %event.id, "event scan denied");
+        return Ok(Scan::EventDenied { reason, event: Box::new(event), zone, allowed_from: at });
+    }
+    let (at, first) = svc.db.record_attendance(&event.id, account, &k.id, now).await?;
+    tracing::info!(kiosk = %k.id, event = %event.id, %account, first, "event attendance");
+    let event = svc.db.event(&event.id).await?;
+    Ok(Scan::Attended { event: Box::new(event), zone, at, first })
 }
 
 /// A personal code: check out what is checked in, else check in what is due, else walk up.

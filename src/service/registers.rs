@@ -391,6 +391,105 @@ pub async fn cancel_event(svc: &Services, who: &Identity, id: &str, now: i64) ->
     Ok(row)
 }
 
+// ---------- participants: registering for an event, and its code ----------
+
+/// A participant's registration for an event: the event, their event code (shown as a QR
+/// code and scanned at the space's kiosk), and when they checked in with it, if they did.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub event: EventRow,
+    pub code: String,
+    pub attended_at: Option<i64>,
+}
+
+fn event_code(svc: &Services, event_id: &str, who: &Identity) -> ServiceResult<String> {
+    crate::domain::checkin::event_code(&svc.secret, event_id, who.id().as_str()).ok_or_else(|| {
+        ServiceError::internal(anyhow::anyhow!("event {event_id} or account {} is not a UUID", who.id()))
+    })
+}
+
+/// Registers the signed-in account for an event that is neither cancelled nor over, and
+/// gives its event code. Registering again gives the same code (`false`: not new).
+///
+/// # Errors
+/// [`super::Code::NotFound`]; [`super::Code::AlreadyEnded`] for a cancelled or ended event.
+pub async fn register_for_event(
+    svc: &Services,
+    who: &Identity,
+    id: &str,
+    now: i64,
+) -> ServiceResult<(Registration, bool)> {
+    let event = svc.db.event(id).await.map_err(missing("event"))?;
+    if event.cancelled_at.is_some() {
+        return Err(ServiceError::new(super::Code::AlreadyEnded, "this event was cancelled"));
+    }
+    if event.ends_at <= now {
+        return Err(ServiceError::new(super::Code::AlreadyEnded, "this event is over"));
+    }
+    let new = svc.db.register_for_event(&event.id, who.id(), now).await?;
+    let code = event_code(svc, &event.id, who)?;
+    Ok((Registration { event, code, attended_at: None }, new))
+}
+
+/// Withdraws the signed-in account's registration: its event code stops working at the
+/// kiosk. An attendance already recorded stays (it was metered).
+///
+/// # Errors
+/// [`super::Code::NotFound`] when there is no such registration.
+pub async fn withdraw_registration(svc: &Services, who: &Identity, id: &str) -> ServiceResult<()> {
+    if svc.db.withdraw_registration(id, who.id()).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::not_found("registration"))
+    }
+}
+
+/// The event code of the signed-in account's registration for event `id`.
+///
+/// # Errors
+/// [`super::Code::NotFound`] when they are not registered.
+pub async fn my_event_code(svc: &Services, who: &Identity, id: &str) -> ServiceResult<String> {
+    match svc.db.registration(id, who.id()).await? {
+        Some(_) => event_code(svc, id, who),
+        None => Err(ServiceError::not_found("registration")),
+    }
+}
+
+/// The signed-in account's registrations, with their codes, by the event's start.
+///
+/// # Errors
+/// Store errors.
+pub async fn my_registrations(svc: &Services, who: &Identity) -> ServiceResult<Vec<Registration>> {
+    svc.db
+        .registrations_of(who.id())
+        .await?
+        .into_iter()
+        .map(|(event, attended_at)| Ok(Registration { code: event_code(svc, &event.id, who)?, event, attended_at }))
+        .collect()
+}
+
+/// An event as anyone may see it: with its place (the booked resource's names).
+#[derive(Debug, Clone)]
+pub struct PublicEvent {
+    pub event: EventRow,
+    pub place_zh: String,
+    pub place_en: String,
+}
+
+/// The events of a space that anyone may register for: not cancelled and not over.
+///
+/// # Errors
+/// [`super::Code::NotFound`] for an unknown space.
+pub async fn upcoming_events(svc: &Services, slug: &str, now: i64) -> ServiceResult<Vec<PublicEvent>> {
+    let space = find_space(svc, slug).await?;
+    let mut out = Vec::new();
+    for event in svc.db.upcoming_events(&space.id, now).await? {
+        let b = svc.db.booking(&BookingId::new(event.booking_id.clone())).await?;
+        out.push(PublicEvent { event, place_zh: b.resource_name_zh, place_en: b.resource_name_en });
+    }
+    Ok(out)
+}
+
 /// The events of a space.
 ///
 /// # Errors

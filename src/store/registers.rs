@@ -338,4 +338,133 @@ impl Db {
             .await?);
         Ok((row, content))
     }
+
+    /// Registers `account` for an event; `false` if it already was.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn register_for_event(&self, event_id: &str, account: &AccountId, now: i64) -> StoreResult<bool> {
+        let done = in_write_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO event_registrations (event_id, account_id, registered_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (event_id, account_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(account)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Withdraws `account`'s registration for an event; `false` if there was none.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn withdraw_registration(&self, event_id: &str, account: &AccountId) -> StoreResult<bool> {
+        let done = in_write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM event_registrations WHERE event_id = $1 AND account_id = $2")
+                .bind(event_id)
+                .bind(account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// When `account` registered for an event, if they did.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn registration(&self, event_id: &str, account: &AccountId) -> StoreResult<Option<i64>> {
+        Ok(on_read!(self, |p| sqlx::query_scalar(
+            "SELECT registered_at FROM event_registrations WHERE event_id = $1 AND account_id = $2"
+        )
+        .bind(event_id)
+        .bind(account)
+        .fetch_optional(p)
+        .await?))
+    }
+
+    /// The events `account` registered for, with when they checked in (if they did), by start.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn registrations_of(&self, account: &AccountId) -> StoreResult<Vec<(EventRow, Option<i64>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            event: EventRow,
+            attended_at: Option<i64>,
+        }
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS}, (SELECT a.checked_in_at FROM event_attendance a \
+             WHERE a.event_id = e.id AND a.account_id = r.account_id) AS attended_at \
+             FROM event_registrations r JOIN events e ON e.id = r.event_id \
+             WHERE r.account_id = $1 ORDER BY e.starts_at, e.id"
+        );
+        let rows: Vec<Row> =
+            on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account).fetch_all(p).await?);
+        Ok(rows.into_iter().map(|r| (r.event, r.attended_at)).collect())
+    }
+
+    /// Records a participant's check-in at an event (metered attendance), with its ledger
+    /// entry. Returns when they first checked in and whether this scan was that first one: a
+    /// second scan changes nothing.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_attendance(
+        &self,
+        event_id: &str,
+        account: &AccountId,
+        kiosk_id: &str,
+        now: i64,
+    ) -> StoreResult<(i64, bool)> {
+        let lock = self.ledger_lock();
+        let out = in_write_tx!(self, |tx| {
+            let inserted = sqlx::query(
+                "INSERT INTO event_attendance (event_id, account_id, kiosk_id, checked_in_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (event_id, account_id) DO NOTHING",
+            )
+            .bind(event_id)
+            .bind(account)
+            .bind(kiosk_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                let facts = json!({"event": event_id, "account": account, "kiosk": kiosk_id});
+                ledger_append!(tx, lock, now, [(EntryKind::Attendance, event_id, facts)]);
+                (now, true)
+            } else {
+                let at: i64 = sqlx::query_scalar(
+                    "SELECT checked_in_at FROM event_attendance WHERE event_id = $1 AND account_id = $2",
+                )
+                .bind(event_id)
+                .bind(account)
+                .fetch_one(&mut *tx)
+                .await?;
+                (at, false)
+            }
+        });
+        Ok(out)
+    }
+
+    /// The events of a space that have not ended and are not cancelled, by start.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn upcoming_events(&self, space_id: &SpaceId, now: i64) -> StoreResult<Vec<EventRow>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.space_id = $1 AND e.ends_at > $2 \
+             AND e.cancelled_at IS NULL ORDER BY e.starts_at, e.id"
+        );
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(space_id).bind(now).fetch_all(p).await?))
+    }
 }

@@ -84,6 +84,26 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
     .await
     .unwrap());
     assert!(stays > 200, "{stays} stays checked in and out, each over a night");
+    // Walk-ups on hot desks: booked at the kiosk on arrival, checked in then, out later.
+    let walk_ups = labinn::on_read!(&app.db, |p| {
+        sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM bookings b JOIN sessions s ON s.booking_id = b.id JOIN resources r ON r.id = b.resource_id \
+         WHERE b.kind = 'walk_up' AND r.kind = 'broadband_seat' AND s.started_at = b.starts_at AND s.ended_at IS NOT NULL"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap()
+    });
+    assert!(walk_ups > 100, "{walk_ups} seat walk-ups");
+    // Events whose participants checked in with their event codes (metered attendance).
+    let attended = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(DISTINCT a.event_id) FROM event_attendance a JOIN event_registrations r \
+         ON r.event_id = a.event_id AND r.account_id = a.account_id WHERE a.kiosk_id IS NOT NULL"
+    )
+    .fetch_one(p)
+    .await
+    .unwrap());
+    assert_eq!(attended, 4, "the two latest events of two spaces");
     // The demo maker has two bookings ahead, with codes to show on /me.
     let maker = app.db.account_by_email("maker@labinn.demo").await.unwrap().unwrap();
     let ahead = labinn::on_read!(&app.db, |p| sqlx::query_scalar::<_, i64>(

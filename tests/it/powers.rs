@@ -180,6 +180,10 @@ const ROUTES: &[Route] = &[
         |w| json!({"kind": "salon", "role": "host", "topic": "Open day", "booking": w.ids["booking"]}),
     ),
     route("PUT", "/api/v1/events/{event}/attendance", May::Operator, |_| json!({"count": 30, "attested": true})),
+    route("GET", "/api/v1/spaces/{slug}/events/upcoming", May::Anyone, none),
+    route("POST", "/api/v1/events/{event}/registration", May::SignedIn, none),
+    route("GET", "/api/v1/me/events", May::SignedIn, none),
+    route("GET", "/api/v1/events/{event}/registration/qr.svg", May::SignedIn, none),
     route("GET", "/api/v1/spaces/{slug}/documents", May::SpaceReader, none),
     route(
         "POST",
@@ -240,6 +244,7 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/kiosk/decode?width=2&height=2", May::Kiosk, |_| json!("frame")),
     // Destructive: last.
     route("POST", "/api/v1/area-plan/{area}/end", May::Operator, none),
+    route("DELETE", "/api/v1/events/{event}/registration", May::SignedIn, none),
     route("POST", "/api/v1/events/{event}/cancel", May::Operator, none),
     route("POST", "/api/v1/documents/{document}/withdraw", May::Operator, none),
     route("DELETE", "/api/v1/admin/accounts/{maker}/roles/reviewer", May::Admin, none),

@@ -158,3 +158,109 @@ async fn an_operator_keeps_the_registers_and_every_change_is_in_the_ledger() {
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
 }
+
+#[tokio::test]
+async fn participants_register_for_an_event_and_the_kiosk_counts_each_of_them_once_from_their_event_code() {
+    use crate::checkin::{at, lab_at, ms};
+    let lab = lab_at(NOW).await;
+    let (app, op) = (&lab.app, lab.op.as_str());
+    let hall = created(
+        app,
+        "/api/v1/spaces/fab/resources",
+        op,
+        json!({"kind": "lab_facility", "name_zh": "活动厅", "name_en": "Event hall", "units": {"labels": ["H"]}}),
+    )
+    .await;
+    let place = app.book(op, json!({"resource": hall["id"], "start": at(10, 0), "end": at(12, 0)})).await;
+    let ev = created(
+        app,
+        "/api/v1/spaces/fab/events",
+        op,
+        json!({"kind": "salon", "role": "host", "topic": "开源硬件沙龙", "booking": place.id}),
+    )
+    .await;
+    let eid = ev["id"].as_str().unwrap().to_owned();
+
+    // Anyone sees it, with its place; a maker registers and gets a code (again: the same one).
+    let upcoming = app.get("/api/v1/spaces/fab/events/upcoming", None).await;
+    assert_eq!(upcoming.status, 200, "{}", upcoming.text);
+    assert_eq!(
+        (upcoming.body[0]["id"].as_str(), upcoming.body[0]["place_en"].as_str()),
+        (Some(&*eid), Some("Event hall"))
+    );
+    let (_, lin) = app.maker("lin@example.org").await;
+    let (_, kai) = app.maker("kai@example.org").await;
+    let reg = app.post(&format!("/api/v1/events/{eid}/registration"), Some(&lin), Value::Null).await;
+    assert_eq!(reg.status, 201, "{}", reg.text);
+    let code = reg.body["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("E."), "{code}");
+    let again = app.post(&format!("/api/v1/events/{eid}/registration"), Some(&lin), Value::Null).await;
+    assert_eq!((again.status, again.body["code"].as_str()), (200, Some(&*code)));
+    let kai_code = app.post(&format!("/api/v1/events/{eid}/registration"), Some(&kai), Value::Null).await.body["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mine = app.get("/api/v1/me/events", Some(&lin)).await;
+    assert_eq!((mine.body[0]["event_id"].as_str(), mine.body[0]["code"].as_str()), (Some(&*eid), Some(&*code)));
+    assert!(mine.body[0]["attended_at"].is_null());
+    let qr = app
+        .client
+        .get(app.url(&format!("/api/v1/events/{eid}/registration/qr.svg")))
+        .bearer_auth(&lin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((qr.status().as_u16(), qr.headers()["content-type"].to_str().unwrap()), (200, "image/svg+xml"));
+    let (_, stranger) = app.maker("stranger@example.org").await;
+    assert_eq!(app.get(&format!("/api/v1/events/{eid}/registration/qr.svg"), Some(&stranger)).await.status, 404);
+
+    // At the door: too early before 09:30, then counted once; a withdrawn registration's code
+    // stops working; a code with a changed byte is forged; after the end it is over.
+    let (_, kiosk) = lab.kiosk("Door").await;
+    app.clock.set(ms(9, 20));
+    let early = lab.scan(&kiosk, &code).await;
+    assert_eq!((early["reason"].as_str(), early["allowed_from_local"].as_str()), (Some("too_early"), Some("09:30")));
+    let before = ledger_count(app, op).await;
+    app.clock.set(ms(9, 45));
+    let first = lab.scan(&kiosk, &code).await;
+    assert_eq!((first["decision"].as_str(), first["first"].as_bool()), (Some("attend"), Some(true)), "{first}");
+    assert_eq!(first["message_zh"], "欢迎参加：开源硬件沙龙");
+    assert_eq!(first["event"]["checked_in"], 1);
+    assert_eq!(ledger_count(app, op).await, before + 1, "an attendance entry in the ledger");
+    app.clock.set(ms(10, 5));
+    let second = lab.scan(&kiosk, &code).await;
+    assert_eq!((second["decision"].as_str(), second["first"].as_bool()), (Some("attend"), Some(false)));
+    assert_eq!(second["message_en"], "Already checked in at 09:45: 开源硬件沙龙");
+    assert_eq!(ledger_count(app, op).await, before + 1, "a second scan changes nothing");
+    let w = app.delete(&format!("/api/v1/events/{eid}/registration"), Some(&kai)).await;
+    assert_eq!(w.status, 204, "{}", w.text);
+    assert_eq!(lab.scan(&kiosk, &kai_code).await["reason"], "not_registered");
+    let mut forged = code.clone().into_bytes();
+    let i = forged.len() - 30;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    assert_eq!(lab.scan(&kiosk, std::str::from_utf8(&forged).unwrap()).await["reason"], "forged");
+    app.clock.set(ms(12, 0));
+    assert_eq!(lab.scan(&kiosk, &code).await["reason"], "event_ended");
+    let late = app.post(&format!("/api/v1/events/{eid}/registration"), Some(&kai), Value::Null).await;
+    assert_eq!((late.status, late.code()), (409, "already_ended"));
+
+    // The attendance is metered: in the register, the maker's list, and the pack's figures.
+    let events = app.get("/api/v1/spaces/fab/events", Some(op)).await;
+    assert_eq!(events.body[0]["checked_in"], 1);
+    let mine = app.get("/api/v1/me/events", Some(&lin)).await;
+    assert_eq!(mine.body[0]["attended_at"], "2026-09-07T01:45:00Z");
+    let pack = app.get("/api/v1/spaces/fab/evidence?scheme=sz-zc-2020&from=2026-09-01&to=2026-09-30", Some(op)).await;
+    assert_eq!(
+        (pack.body["events"]["events"].as_u64(), pack.body["events"]["attendance_metered"].as_u64()),
+        (Some(1), Some(1)),
+        "{}",
+        pack.body["events"]
+    );
+
+    // Another space's kiosk refuses the code.
+    let (op2, _) = operated_space(app, "elsewhere", "Asia/Shanghai").await;
+    let k = app.post("/api/v1/spaces/elsewhere/kiosks", Some(&op2), json!({"name": "Door"})).await;
+    let p = app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": k.body["pairing_code"]})).await;
+    app.clock.set(ms(10, 30));
+    assert_eq!(lab.scan(p.body["token"].as_str().unwrap(), &code).await["reason"], "wrong_space");
+}

@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(booking_qr_png))
         .routes(routes!(my_qr_svg))
         .routes(routes!(my_qr_png))
+        .routes(routes!(event_qr_svg))
         .routes(routes!(my_code))
         .routes(routes!(manual_check_in))
         .routes(routes!(manual_check_out))
@@ -110,6 +111,18 @@ async fn my_qr_svg(State(state): State<AppState>, user: AuthUser) -> ApiResult<i
     responses((status = 200, content_type = "image/png", description = "the QR code")))]
 async fn my_qr_png(State(state): State<AppState>, user: AuthUser) -> ApiResult<impl IntoResponse> {
     png(&checkin::personal_code(&state.svc, &user.identity)?)
+}
+
+/// The QR code of my registration for an event, as SVG (scanned at the space's kiosk).
+#[utoipa::path(get, path = "/api/v1/events/{id}/registration/qr.svg", tag = "check-in", params(("id" = String, Path)),
+    security(("bearer" = []), ("cookie" = [])),
+    responses((status = 200, content_type = "image/svg+xml", description = "the QR code"), (status = 404, body = Problem)))]
+async fn event_qr_svg(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
+    svg(&crate::service::registers::my_event_code(&state.svc, &user.identity, &id).await?)
 }
 
 // ---------- kiosks (operators) ----------
@@ -320,13 +333,26 @@ pub struct ScannedBooking {
     pub until_local: String,
 }
 
+/// The event named in a kiosk's answer to an event code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScannedEvent {
+    pub id: String,
+    pub topic: String,
+    /// Local start and end, `HH:MM`.
+    pub from_local: String,
+    pub until_local: String,
+    /// Participants checked in so far.
+    pub checked_in: i64,
+}
+
 /// What the kiosk shows.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ScanResult {
-    /// `check_in`, `check_out` or `deny`.
+    /// `check_in`, `check_out`, `attend` (an event code, counted) or `deny`.
     pub decision: String,
     /// Why a scan was denied: `unknown`, `forged`, `cancelled`, `wrong_space`, `too_early`,
-    /// `no_show`, `already_checked_out`, `pending_approval`, `training_expired`, `no_booking`.
+    /// `no_show`, `already_checked_out`, `pending_approval`, `training_expired`, `no_booking`;
+    /// for event codes also `not_registered` and `event_ended`.
     pub reason: Option<String>,
     pub message_zh: String,
     pub message_en: String,
@@ -338,6 +364,20 @@ pub struct ScanResult {
     pub session: Option<String>,
     /// A walk-up created this booking.
     pub walk_up: bool,
+    /// For an event code: the event.
+    pub event: Option<ScannedEvent>,
+    /// For `attend`: false when this participant had already checked in (counted once).
+    pub first: Option<bool>,
+}
+
+fn scanned_event(e: &crate::store::registers::EventRow, tz: chrono_tz::Tz) -> ScannedEvent {
+    ScannedEvent {
+        id: e.id.clone(),
+        topic: e.topic.clone(),
+        from_local: hhmm(tz, e.starts_at),
+        until_local: hhmm(tz, e.ends_at),
+        checked_in: e.checked_in,
+    }
 }
 
 fn hhmm(tz: chrono_tz::Tz, at: i64) -> String {
@@ -377,6 +417,8 @@ fn deny_text(r: DenyReason, at: Option<&str>) -> (String, String) {
             ("现在没有可签到的预约，也无空闲设备", "No booking to check in now, and nothing free to walk up to")
         }
         DenyReason::NotAllowed => ("不允许此操作", "Not allowed"),
+        DenyReason::NotRegistered => ("此活动报名已取消", "This registration was withdrawn"),
+        DenyReason::EventEnded => ("活动已结束", "This event is over"),
     };
     (zh.to_owned(), en.to_owned())
 }
@@ -399,6 +441,56 @@ fn scan_result(scan: Scan) -> ScanResult {
                 allowed_from_local: local,
                 session: None,
                 walk_up: false,
+                event: None,
+                first: None,
+            }
+        }
+        Scan::EventDenied { reason, event, zone, allowed_from } => {
+            let local = allowed_from.map(|t| hhmm(zone, t));
+            let (zh, en) = match reason {
+                DenyReason::Cancelled => ("此活动已取消".to_owned(), "This event was cancelled".to_owned()),
+                DenyReason::WrongSpace => ("此活动不在本空间".to_owned(), "This event is in another space".to_owned()),
+                DenyReason::TooEarly => (
+                    format!("还太早：{} 起可入场", local.as_deref().unwrap_or("")),
+                    format!("Too early: doors open at {}", local.as_deref().unwrap_or("")),
+                ),
+                r => deny_text(r, None),
+            };
+            ScanResult {
+                decision: ScanDecision::Deny.as_str().into(),
+                reason: Some(reason.code().into()),
+                message_zh: zh,
+                message_en: en,
+                booking: None,
+                allowed_from: allowed_from.map(crate::clock::rfc3339),
+                allowed_from_local: local,
+                session: None,
+                walk_up: false,
+                event: Some(scanned_event(&event, zone)),
+                first: None,
+            }
+        }
+        Scan::Attended { event, zone, at, first } => {
+            let (zh, en) = if first {
+                (format!("欢迎参加：{}", event.topic), format!("Welcome to: {}", event.topic))
+            } else {
+                (
+                    format!("已于 {} 签到：{}", hhmm(zone, at), event.topic),
+                    format!("Already checked in at {}: {}", hhmm(zone, at), event.topic),
+                )
+            };
+            ScanResult {
+                decision: "attend".into(),
+                reason: None,
+                message_zh: zh,
+                message_en: en,
+                booking: None,
+                allowed_from: None,
+                allowed_from_local: None,
+                session: None,
+                walk_up: false,
+                event: Some(scanned_event(&event, zone)),
+                first: Some(first),
             }
         }
         Scan::Granted { booking: b, session, check_in, walk_up } => {
@@ -424,6 +516,8 @@ fn scan_result(scan: Scan) -> ScanResult {
                 allowed_from_local: None,
                 session: Some(session.id),
                 walk_up,
+                event: None,
+                first: None,
             }
         }
     }

@@ -26,6 +26,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events, create_event))
         .routes(routes!(enter_attendance))
         .routes(routes!(cancel_event))
+        .routes(routes!(upcoming_events))
+        .routes(routes!(register_for_event, withdraw_registration))
+        .routes(routes!(my_events))
         .routes(routes!(documents, attach_document))
         .routes(routes!(document_content))
         .routes(routes!(withdraw_document))
@@ -345,4 +348,107 @@ async fn withdraw_document(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DocumentView>> {
     Ok(Json(document_view(registers::withdraw_document(&state.svc, &user.identity, &id, state.clock.now_ms()).await?)))
+}
+
+// ---------- participants ----------
+
+/// An event anyone may register for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicEventView {
+    pub id: String,
+    /// `salon`, `roadshow`, `competition`, `training` or `maker_market`.
+    pub kind: String,
+    pub topic: String,
+    pub start: String,
+    pub end: String,
+    /// The booked resource it takes place in.
+    pub place_zh: String,
+    pub place_en: String,
+}
+
+fn public_event_view(e: registers::PublicEvent) -> PublicEventView {
+    PublicEventView {
+        id: e.event.id,
+        kind: e.event.kind,
+        topic: e.event.topic,
+        start: rfc3339(e.event.starts_at),
+        end: rfc3339(e.event.ends_at),
+        place_zh: e.place_zh,
+        place_en: e.place_en,
+    }
+}
+
+/// A participant's registration and event code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationView {
+    pub event_id: String,
+    pub kind: String,
+    pub topic: String,
+    pub start: String,
+    pub end: String,
+    pub cancelled: bool,
+    /// The event code: show it as a QR code at the space's kiosk (from 30 minutes before the
+    /// start to the end). Each scan after the first changes nothing.
+    pub code: String,
+    /// When this participant checked in with it, if they did.
+    pub attended_at: Option<String>,
+}
+
+fn registration_view(r: registers::Registration) -> RegistrationView {
+    RegistrationView {
+        event_id: r.event.id,
+        kind: r.event.kind,
+        topic: r.event.topic,
+        start: rfc3339(r.event.starts_at),
+        end: rfc3339(r.event.ends_at),
+        cancelled: r.event.cancelled_at.is_some(),
+        code: r.code,
+        attended_at: r.attended_at.map(rfc3339),
+    }
+}
+
+/// The events of a space that are neither over nor cancelled, for anyone to register for.
+#[utoipa::path(get, path = "/api/v1/spaces/{slug}/events/upcoming", tag = "registers", params(("slug" = String, Path)),
+    responses((status = 200, body = Vec<PublicEventView>), (status = 404, body = Problem)))]
+async fn upcoming_events(
+    State(state): State<AppState>,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<PublicEventView>>> {
+    let events = registers::upcoming_events(&state.svc, &slug, state.clock.now_ms()).await?;
+    Ok(Json(events.into_iter().map(public_event_view).collect()))
+}
+
+/// Registers the signed-in account for an event and gives its event code (201; 200 with the
+/// same code when already registered).
+#[utoipa::path(post, path = "/api/v1/events/{id}/registration", tag = "registers", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 201, body = RegistrationView), (status = 200, body = RegistrationView),
+        (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "`already_ended`: cancelled or over")))]
+async fn register_for_event(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<(StatusCode, Json<RegistrationView>)> {
+    let (r, new) = registers::register_for_event(&state.svc, &user.identity, &id, state.clock.now_ms()).await?;
+    Ok((if new { StatusCode::CREATED } else { StatusCode::OK }, Json(registration_view(r))))
+}
+
+/// Withdraws the signed-in account's registration; its code stops working (204).
+#[utoipa::path(delete, path = "/api/v1/events/{id}/registration", tag = "registers", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn withdraw_registration(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    registers::withdraw_registration(&state.svc, &user.identity, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account's event registrations, with their codes.
+#[utoipa::path(get, path = "/api/v1/me/events", tag = "registers", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RegistrationView>), (status = 401, body = Problem)))]
+async fn my_events(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Vec<RegistrationView>>> {
+    Ok(Json(
+        registers::my_registrations(&state.svc, &user.identity).await?.into_iter().map(registration_view).collect(),
+    ))
 }
