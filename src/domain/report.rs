@@ -19,6 +19,7 @@ use super::calendar::{local_day, local_to_utc, utc_to_local};
 use super::ids::{AccountId, BookingId, ResourceId, UnitId};
 use super::interval::{Interval, Millis, normalize};
 use super::policy::ResourceKind;
+use crate::domain::calendar::DAY_MS;
 use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -424,30 +425,34 @@ pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy
     }
     keys.sort();
     let bucket_list = buckets(period, size);
+    // Each booking and session goes to its group once (its key computed once).
+    let mut selections: HashMap<&str, Selection<'_>> = keys
+        .iter()
+        .map(|k| {
+            let units = facts.units.iter().filter(|u| !by.has_open_time() || &key_of(by, u, None, None) == k).collect();
+            (k.as_str(), Selection { units, bookings: Vec::new(), sessions: Vec::new() })
+        })
+        .collect();
+    for b in &facts.bookings {
+        if let Some(u) = units.get(&b.unit) {
+            let k = key_of(by, u, Some(&b.account), b.organisation.as_deref());
+            if let Some(sel) = selections.get_mut(k.as_str()) {
+                sel.bookings.push(b);
+            }
+        }
+    }
+    for s in &facts.sessions {
+        if let Some(u) = units.get(&s.unit) {
+            let k = key_of(by, u, Some(&s.account), s.organisation.as_deref());
+            if let Some(sel) = selections.get_mut(k.as_str()) {
+                sel.sessions.push(s);
+            }
+        }
+    }
     let groups = keys
         .iter()
         .map(|k| {
-            let sel = Selection {
-                units: facts.units.iter().filter(|u| !by.has_open_time() || &key_of(by, u, None, None) == k).collect(),
-                bookings: facts
-                    .bookings
-                    .iter()
-                    .filter(|b| {
-                        units
-                            .get(&b.unit)
-                            .is_some_and(|u| &key_of(by, u, Some(&b.account), b.organisation.as_deref()) == k)
-                    })
-                    .collect(),
-                sessions: facts
-                    .sessions
-                    .iter()
-                    .filter(|s| {
-                        units
-                            .get(&s.unit)
-                            .is_some_and(|u| &key_of(by, u, Some(&s.account), s.organisation.as_deref()) == k)
-                    })
-                    .collect(),
-            };
+            let sel = selections.remove(k.as_str()).expect("a selection for every key");
             group_report(k.clone(), &sel, facts, period, &bucket_list, by.has_open_time())
         })
         .collect();
@@ -620,51 +625,75 @@ fn figures_per_bucket(
         }
     }
 
-    // Per unit: open time, and the open time covered by sessions and by held bookings.
+    // Per unit: open time, and the open time covered by sessions and by held bookings. The
+    // sessions and bookings are sorted to their units once.
     if with_open {
         let days = period.days();
+        // The index of the first local day that ends after `t`.
+        let day_after = |t: Millis| days.partition_point(|(_, d)| d.end() <= t);
+        let mut sessions_of: HashMap<&UnitId, Vec<&SessionFacts>> = HashMap::new();
+        for s in &sel.sessions {
+            sessions_of.entry(&s.unit).or_default().push(s);
+        }
+        let mut held_of: HashMap<&UnitId, Vec<Interval>> = HashMap::new();
+        for b in sel.bookings.iter().filter(|b| b.booked_ahead()) {
+            if let Some(x) = b.span.intersection(&period.interval) {
+                held_of.entry(&b.unit).or_default().push(x);
+            }
+        }
         for u in &sel.units {
             for iv in &u.open {
                 split_into(&mut open, buckets, *iv);
             }
-            let on_unit: Vec<&&SessionFacts> = sel.sessions.iter().filter(|s| s.unit == u.unit).collect();
+            let on_unit: &[&SessionFacts] = sessions_of.get(&u.unit).map_or(&[], Vec::as_slice);
             let sess = normalize(on_unit.iter().filter_map(|s| s.span.intersection(&period.interval)).collect());
             intersect_total(&u.open, &sess, buckets, &mut used_open);
-            let held_spans = normalize(
-                sel.bookings
-                    .iter()
-                    .filter(|b| b.unit == u.unit && b.booked_ahead())
-                    .filter_map(|b| b.span.intersection(&period.interval))
-                    .collect(),
-            );
+            let held_spans = normalize(held_of.remove(&u.unit).unwrap_or_default());
             intersect_total(&u.open, &held_spans, buckets, &mut booked_open);
             match u.kind {
                 ResourceKind::BroadbandSeat => {
-                    for (_, day) in &days {
+                    // Each day's use of the seat: every session split over the days it covers.
+                    let mut use_ms = vec![0i64; days.len()];
+                    for s in on_unit {
+                        let mut k = day_after(s.span.start());
+                        while k < days.len() && days[k].1.start() < s.span.end() {
+                            if let Some(x) = s.span.intersection(&days[k].1) {
+                                use_ms[k] += x.duration_ms();
+                            }
+                            k += 1;
+                        }
+                    }
+                    for (k, (_, day)) in days.iter().enumerate() {
                         let is_open = u.open.iter().any(|o| o.overlaps(day));
-                        let use_ms: i64 =
-                            on_unit.iter().filter_map(|s| s.span.intersection(day)).map(|x| x.duration_ms()).sum();
                         for i in containing(buckets, day.start()) {
                             if is_open {
                                 seat_open[i] += 1;
                             }
-                            if is_open && use_ms >= SEAT_DAY_MIN_USE_MS {
+                            if is_open && use_ms[k] >= SEAT_DAY_MIN_USE_MS {
                                 seat_used[i] += 1;
                             }
                         }
                     }
                 }
                 ResourceKind::InnRoom => {
-                    for (_, day) in &days {
-                        // The night of a date ends at the midnight that ends the date.
+                    // The night of a date ends at the midnight that ends the date; its occupant
+                    // is the first session (in the sessions' order) running across it.
+                    let mut occupant: Vec<Option<&SessionFacts>> = vec![None; days.len()];
+                    for s in on_unit {
+                        let mut k = days.partition_point(|(_, d)| d.end() < s.span.start());
+                        while k < days.len() && days[k].1.end() < s.span.end() {
+                            occupant[k].get_or_insert(s);
+                            k += 1;
+                        }
+                    }
+                    for (k, (_, day)) in days.iter().enumerate() {
                         let midnight = day.end();
                         let is_open = u.open.iter().any(|o| o.contains_instant(midnight - 1));
-                        let occupant = on_unit.iter().find(|s| s.span.start() <= midnight && midnight < s.span.end());
                         for i in containing(buckets, day.start()) {
                             if is_open {
                                 nights_avail[i] += 1;
                             }
-                            if let Some(s) = occupant.filter(|_| is_open) {
+                            if let Some(s) = occupant[k].filter(|_| is_open) {
                                 nights_occ[i] += 1;
                                 if facts.verified.contains(&s.account) {
                                     nights_verified[i] += 1;
@@ -769,6 +798,30 @@ fn heatmap(sessions: &[&SessionFacts], period: &Period) -> [[f64; 24]; 7] {
     let mut ms = [[0i64; 24]; 7];
     for s in sessions {
         let Some(span) = s.span.intersection(&period.interval) else { continue };
+        // The common case: one UTC offset over the whole span (no transition in it; two in
+        // a week happen in no zone), so local hours are plain arithmetic. Otherwise hour by
+        // hour through the zone's rules.
+        let offset = |t: Millis| {
+            use chrono::{Offset, TimeZone};
+            let utc = chrono::DateTime::from_timestamp_millis(t).map(|d| d.naive_utc());
+            utc.map(|u| i64::from(period.zone.offset_from_utc_datetime(&u).fix().local_minus_utc()) * 1000)
+        };
+        if span.duration_ms() <= 7 * DAY_MS
+            && let (Some(a), Some(b)) = (offset(span.start()), offset(span.end() - 1))
+            && a == b
+        {
+            let mut t = span.start();
+            while t < span.end() {
+                let local = t + a;
+                let end = ((local.div_euclid(HOUR_MS) + 1) * HOUR_MS - a).min(span.end());
+                // 1970-01-01 was a Thursday (3 days after Monday).
+                let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7) as usize;
+                let hour = (local.rem_euclid(DAY_MS) / HOUR_MS) as usize;
+                ms[weekday][hour] += end - t;
+                t = end;
+            }
+            continue;
+        }
         let mut t = span.start();
         while t < span.end() {
             let (wd, h, end) = local_hour_end(period.zone, t);
@@ -1008,7 +1061,47 @@ mod tests {
         ]
     }
 
+    /// The heatmap hour by hour through the zone's rules alone (no shortcut).
+    fn heatmap_by_rules(sessions: &[&SessionFacts], period: &Period) -> [[i64; 24]; 7] {
+        let mut ms = [[0i64; 24]; 7];
+        for s in sessions {
+            let Some(span) = s.span.intersection(&period.interval) else { continue };
+            let mut t = span.start();
+            while t < span.end() {
+                let (wd, h, end) = local_hour_end(period.zone, t);
+                let end = end.min(span.end());
+                ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
+                t = end;
+            }
+        }
+        ms
+    }
+
     proptest! {
+        #[test]
+        fn the_heatmaps_arithmetic_matches_the_zones_rules_across_dst_and_odd_offsets(
+            starts in prop::collection::vec((0i64..60 * 24 * 60, 1i64..3 * 24 * 60), 1..20),
+            zone in prop::sample::select(vec![
+                chrono_tz::Europe::Berlin, chrono_tz::America::Los_Angeles, chrono_tz::Asia::Shanghai,
+                chrono_tz::Asia::Kolkata, chrono_tz::Australia::Lord_Howe,
+            ]),
+        ) {
+            // Sessions of up to three days, minute-aligned, over March and April 2026 (both
+            // spring-forward nights; Lord Howe's half-hour change in April).
+            let p = Period::new(zone, date("2026-03-01"), date("2026-04-29")).unwrap();
+            let facts: Vec<SessionFacts> = starts
+                .iter()
+                .map(|(m, len)| {
+                    let a = p.interval.start() + m * 60_000;
+                    session("u1", "m1", iv(a, a + len * 60_000), None)
+                })
+                .collect();
+            let refs: Vec<&SessionFacts> = facts.iter().collect();
+            let fast = heatmap(&refs, &p);
+            let rules = heatmap_by_rules(&refs, &p).map(|row| row.map(hours));
+            prop_assert_eq!(fast, rules);
+        }
+
         #[test]
         fn buckets_sum_to_the_whole_and_a_unit_never_uses_more_than_the_period(
             (facts, _, _) in arb_facts(),

@@ -166,4 +166,16 @@ async fn the_demo_seeds_a_whole_district_and_seeding_again_duplicates_nothing() 
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     assert_eq!(missed, ["residents", "residency_length"], "{incubator}");
+
+    // A scheme with a metered criterion: the overview reads the sessions, and its value is
+    // the pack's (the incubator's hot desks: booked seats and walk-ups).
+    let q = "scheme=sz-rs-occupancy&from=2025-11-17&to=2026-11-16";
+    let r = app.get(&format!("/api/v1/district/overview?{q}"), Some(&reviewer)).await;
+    let spaces = r.body["spaces"].as_array().unwrap();
+    let incubator = spaces.iter().find(|s| s["slug"] == "cloud-valley-incubator").unwrap();
+    let occupancy = incubator["criteria"].as_array().unwrap().iter().find(|c| c["id"] == "occupancy").unwrap();
+    let pack = app.get(&format!("/api/v1/spaces/cloud-valley-incubator/evidence?{q}"), Some(&reviewer)).await;
+    let in_pack = pack.body["criteria"].as_array().unwrap().iter().find(|c| c["id"] == "occupancy").unwrap();
+    assert!(occupancy["value"].as_f64().unwrap() > 0.0, "{occupancy}");
+    assert_eq!(occupancy["value"], in_pack["value"]);
 }
