@@ -38,7 +38,10 @@ where
 {
     let dir = tempfile::tempdir().unwrap();
     if std::env::var("LABINN_BENCH_PG_ONLY").is_err() {
-        run("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display())).await;
+        // LABINN_BENCH_SQLITE_FILE keeps the SQLite database (to look at it afterwards).
+        let file = std::env::var("LABINN_BENCH_SQLITE_FILE")
+            .unwrap_or_else(|_| dir.path().join("bench.db").display().to_string());
+        run("sqlite", format!("sqlite://{file}")).await;
     }
     if std::env::var("LABINN_BENCH_SQLITE_ONLY").is_ok() {
         return;
