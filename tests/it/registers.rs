@@ -249,6 +249,10 @@ async fn participants_register_for_an_event_and_the_kiosk_counts_each_of_them_on
     assert_eq!(events.body[0]["checked_in"], 1);
     let mine = app.get("/api/v1/me/events", Some(&lin)).await;
     assert_eq!(mine.body[0]["attended_at"], "2026-09-07T01:45:00Z");
+    app.clock.set(ms(11, 0));
+    let again = app.post(&format!("/api/v1/events/{eid}/registration"), Some(&lin), Value::Null).await;
+    assert_eq!((again.status, again.body["attended_at"].as_str()), (200, Some("2026-09-07T01:45:00Z")));
+    app.clock.set(ms(12, 0));
     let pack = app.get("/api/v1/spaces/fab/evidence?scheme=sz-zc-2020&from=2026-09-01&to=2026-09-30", Some(op)).await;
     assert_eq!(
         (pack.body["events"]["events"].as_u64(), pack.body["events"]["attendance_metered"].as_u64()),
