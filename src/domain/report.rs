@@ -822,15 +822,21 @@ fn heatmap(sessions: &[&SessionFacts], period: &Period) -> [[f64; 24]; 7] {
             }
             continue;
         }
-        let mut t = span.start();
-        while t < span.end() {
-            let (wd, h, end) = local_hour_end(period.zone, t);
-            let end = end.min(span.end());
-            ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
-            t = end;
-        }
+        add_hour_by_hour(period.zone, span, &mut ms);
     }
     ms.map(|row| row.map(hours))
+}
+
+/// Adds `span`'s milliseconds to `ms` by local weekday and hour, hour by hour through the
+/// zone's rules.
+fn add_hour_by_hour(zone: Tz, span: Interval, ms: &mut [[i64; 24]; 7]) {
+    let mut t = span.start();
+    while t < span.end() {
+        let (wd, h, end) = local_hour_end(zone, t);
+        let end = end.min(span.end());
+        ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
+        t = end;
+    }
 }
 
 #[cfg(test)]
@@ -1065,13 +1071,8 @@ mod tests {
     fn heatmap_by_rules(sessions: &[&SessionFacts], period: &Period) -> [[i64; 24]; 7] {
         let mut ms = [[0i64; 24]; 7];
         for s in sessions {
-            let Some(span) = s.span.intersection(&period.interval) else { continue };
-            let mut t = span.start();
-            while t < span.end() {
-                let (wd, h, end) = local_hour_end(period.zone, t);
-                let end = end.min(span.end());
-                ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
-                t = end;
+            if let Some(span) = s.span.intersection(&period.interval) {
+                add_hour_by_hour(period.zone, span, &mut ms);
             }
         }
         ms

@@ -365,8 +365,7 @@ async fn event_scan(
     };
     let zone = super::catalog::zone_of(&svc.db.space(k.space_id.as_str()).await?)?.tz();
     if let Some((reason, at)) = reason {
-        svc.db.record_scan(&k.id, &k.space_id, None, reason.code(), now).await?;
-        tracing::info!(kiosk = %k.id, reason = reason.code(), event = %event.id, "event scan denied");
+        record_denial(svc, k, None, reason, now).await?;
         return Ok(Scan::EventDenied { reason, event: Box::new(event), zone, allowed_from: at });
     }
     let (at, first) = svc.db.record_attendance(&event.id, account, &k.id, now).await?;
@@ -452,9 +451,21 @@ async fn deny(
     at: Option<i64>,
     now: i64,
 ) -> ServiceResult<Scan> {
+    record_denial(svc, k, b, reason, now).await?;
+    Ok(Scan::Denied { reason, booking: b.cloned(), allowed_from: at })
+}
+
+/// Records a denied scan (the scan row, and the log line).
+async fn record_denial(
+    svc: &Services,
+    k: &KioskRow,
+    b: Option<&BookingRow>,
+    reason: DenyReason,
+    now: i64,
+) -> ServiceResult<()> {
     svc.db.record_scan(&k.id, &k.space_id, b.map(|b| &b.id), reason.code(), now).await?;
     tracing::info!(kiosk = %k.id, reason = reason.code(), booking = ?b.map(|b| &b.id), "scan denied");
-    Ok(Scan::Denied { reason, booking: b.cloned(), allowed_from: at })
+    Ok(())
 }
 
 /// Publishes the access event of a committed check-in or check-out.

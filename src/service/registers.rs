@@ -429,8 +429,7 @@ pub async fn register_for_event(
     let new = svc.db.register_for_event(&event.id, who.id(), now).await?;
     let code = event_code(svc, &event.id, who)?;
     // A participant who registers again (or again after withdrawing) may have checked in.
-    let attended_at =
-        svc.db.registrations_of(who.id()).await?.into_iter().find(|(e, _)| e.id == event.id).and_then(|(_, at)| at);
+    let attended_at = svc.db.attended_at(&event.id, who.id()).await?;
     Ok((Registration { event, code, attended_at }, new))
 }
 

@@ -389,6 +389,20 @@ impl Db {
         .await?))
     }
 
+    /// When `account` checked in at an event with its code, if they did.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn attended_at(&self, event_id: &str, account: &AccountId) -> StoreResult<Option<i64>> {
+        Ok(on_read!(self, |p| sqlx::query_scalar(
+            "SELECT checked_in_at FROM event_attendance WHERE event_id = $1 AND account_id = $2"
+        )
+        .bind(event_id)
+        .bind(account)
+        .fetch_optional(p)
+        .await?))
+    }
+
     /// The events `account` registered for, with when they checked in (if they did), by start.
     ///
     /// # Errors
