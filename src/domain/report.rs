@@ -23,7 +23,10 @@ use crate::domain::calendar::DAY_MS;
 use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use chrono_tz::Tz;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+// Ids are hashed many times per report (every session into every bucket's set of makers): FxHash,
+// not SipHash, which took a sixth of a space-year roll-up. No hash here faces untrusted keys
+// chosen to collide: the keys are ids the database made.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 /// The longest period one report covers, in days (two years and a leap day).
 pub const MAX_REPORT_DAYS: i64 = 731;
@@ -365,15 +368,15 @@ fn ratio_digits(num: i128, den: i128, scale: i128) -> f64 {
     signed as f64 / scale as f64
 }
 
-/// The key a fact is grouped by.
-fn key_of(by: GroupBy, unit: &UnitFacts, account: Option<&AccountId>, org: Option<&str>) -> String {
+/// The key a fact is grouped by, borrowed from the fact (no allocation per fact).
+fn key_of<'a>(by: GroupBy, unit: &'a UnitFacts, account: Option<&'a AccountId>, org: Option<&'a str>) -> &'a str {
     match by {
-        GroupBy::Space => "space".into(),
-        GroupBy::Resource => unit.resource.as_str().to_owned(),
-        GroupBy::Unit => unit.unit.as_str().to_owned(),
-        GroupBy::Kind => unit.kind.as_str().to_owned(),
-        GroupBy::Organisation => org.unwrap_or("").to_owned(),
-        GroupBy::Maker => account.map(|a| a.as_str().to_owned()).unwrap_or_default(),
+        GroupBy::Space => "space",
+        GroupBy::Resource => unit.resource.as_str(),
+        GroupBy::Unit => unit.unit.as_str(),
+        GroupBy::Kind => unit.kind.as_str(),
+        GroupBy::Organisation => org.unwrap_or(""),
+        GroupBy::Maker => account.map_or("", AccountId::as_str),
     }
 }
 
@@ -401,60 +404,38 @@ pub struct Report {
 /// whose unit is not in `facts.units` are ignored.
 pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy) -> Report {
     let units: HashMap<&UnitId, &UnitFacts> = facts.units.iter().map(|u| (&u.unit, u)).collect();
-    let mut keys: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    let mut push_key = |k: String, keys: &mut Vec<String>| {
-        if seen.insert(k.clone()) {
-            keys.push(k);
-        }
-    };
+    // Each unit, booking and session goes to its group once (its key looked up once).
+    let mut index: HashMap<&str, usize> = HashMap::default();
+    let mut groups: Vec<(&str, Selection<'_>)> = Vec::new();
     if by.has_open_time() {
         for u in &facts.units {
-            push_key(key_of(by, u, None, None), &mut keys);
+            let g = group_index(&mut index, &mut groups, key_of(by, u, None, None));
+            groups[g].1.units.push(u);
         }
     }
     for b in &facts.bookings {
         if let Some(u) = units.get(&b.unit) {
-            push_key(key_of(by, u, Some(&b.account), b.organisation.as_deref()), &mut keys);
+            let g = group_index(&mut index, &mut groups, key_of(by, u, Some(&b.account), b.organisation.as_deref()));
+            groups[g].1.bookings.push(b);
         }
     }
     for s in &facts.sessions {
         if let Some(u) = units.get(&s.unit) {
-            push_key(key_of(by, u, Some(&s.account), s.organisation.as_deref()), &mut keys);
+            let g = group_index(&mut index, &mut groups, key_of(by, u, Some(&s.account), s.organisation.as_deref()));
+            groups[g].1.sessions.push(s);
         }
     }
-    keys.sort();
+    if !by.has_open_time() {
+        // Groupings without open time (organisations, makers) see every unit.
+        for (_, sel) in &mut groups {
+            sel.units = facts.units.iter().collect();
+        }
+    }
+    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let bucket_list = buckets(period, size);
-    // Each booking and session goes to its group once (its key computed once).
-    let mut selections: HashMap<&str, Selection<'_>> = keys
-        .iter()
-        .map(|k| {
-            let units = facts.units.iter().filter(|u| !by.has_open_time() || &key_of(by, u, None, None) == k).collect();
-            (k.as_str(), Selection { units, bookings: Vec::new(), sessions: Vec::new() })
-        })
-        .collect();
-    for b in &facts.bookings {
-        if let Some(u) = units.get(&b.unit) {
-            let k = key_of(by, u, Some(&b.account), b.organisation.as_deref());
-            if let Some(sel) = selections.get_mut(k.as_str()) {
-                sel.bookings.push(b);
-            }
-        }
-    }
-    for s in &facts.sessions {
-        if let Some(u) = units.get(&s.unit) {
-            let k = key_of(by, u, Some(&s.account), s.organisation.as_deref());
-            if let Some(sel) = selections.get_mut(k.as_str()) {
-                sel.sessions.push(s);
-            }
-        }
-    }
-    let groups = keys
-        .iter()
-        .map(|k| {
-            let sel = selections.remove(k.as_str()).expect("a selection for every key");
-            group_report(k.clone(), &sel, facts, period, &bucket_list, by.has_open_time())
-        })
+    let groups = groups
+        .into_iter()
+        .map(|(k, sel)| group_report(k.to_owned(), &sel, facts, period, &bucket_list, by.has_open_time()))
         .collect();
     let all = Selection {
         units: facts.units.iter().collect(),
@@ -464,6 +445,19 @@ pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy
     Report { groups, whole: group_report("space".into(), &all, facts, period, &bucket_list, true) }
 }
 
+/// The index in `groups` of the group with `key`, added when new.
+fn group_index<'a>(
+    index: &mut HashMap<&'a str, usize>,
+    groups: &mut Vec<(&'a str, Selection<'a>)>,
+    key: &'a str,
+) -> usize {
+    *index.entry(key).or_insert_with(|| {
+        groups.push((key, Selection::default()));
+        groups.len() - 1
+    })
+}
+
+#[derive(Default)]
 struct Selection<'a> {
     units: Vec<&'a UnitFacts>,
     bookings: Vec<&'a BookingFacts>,
@@ -553,8 +547,8 @@ fn figures_per_bucket(
         (counts(), counts(), counts(), counts(), counts());
     let mut leads: Vec<Vec<i64>> = vec![Vec::new(); n];
     let (mut sessions, mut walk_ups) = (counts(), counts());
-    let mut makers: Vec<HashSet<&AccountId>> = vec![HashSet::new(); n];
-    let mut orgs: Vec<HashSet<&str>> = vec![HashSet::new(); n];
+    let mut makers: Vec<HashSet<&AccountId>> = vec![HashSet::default(); n];
+    let mut orgs: Vec<HashSet<&str>> = vec![HashSet::default(); n];
     let (mut seat_open, mut seat_used, mut nights_avail, mut nights_occ, mut nights_verified) =
         (counts(), counts(), counts(), counts(), counts());
     let mut stays = counts();
@@ -631,11 +625,11 @@ fn figures_per_bucket(
         let days = period.days();
         // The index of the first local day that ends after `t`.
         let day_after = |t: Millis| days.partition_point(|(_, d)| d.end() <= t);
-        let mut sessions_of: HashMap<&UnitId, Vec<&SessionFacts>> = HashMap::new();
+        let mut sessions_of: HashMap<&UnitId, Vec<&SessionFacts>> = HashMap::default();
         for s in &sel.sessions {
             sessions_of.entry(&s.unit).or_default().push(s);
         }
-        let mut held_of: HashMap<&UnitId, Vec<Interval>> = HashMap::new();
+        let mut held_of: HashMap<&UnitId, Vec<Interval>> = HashMap::default();
         for b in sel.bookings.iter().filter(|b| b.booked_ahead()) {
             if let Some(x) = b.span.intersection(&period.interval) {
                 held_of.entry(&b.unit).or_default().push(x);

@@ -329,7 +329,7 @@ async fn facts_for(
             })
         })
         .collect();
-    let mut verified = std::collections::HashSet::new();
+    let mut verified = rustc_hash::FxHashSet::default();
     let sessions = sessions
         .into_iter()
         .filter_map(|s| {
