@@ -30,6 +30,14 @@ pub const MINUTE_MS: i64 = 60_000;
 pub const DAY_MS: i64 = 86_400_000;
 /// The longest window an availability question may cover.
 pub const MAX_WINDOW_DAYS: i64 = 92;
+/// The first instant that a request or a new rule may name: 2000-01-01T00:00:00Z. An
+/// expansion walks a rule from its start, so a rule dated year 1 cost seconds on every read.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// How far past now a request may reach: five years. Checked at the edge, before anything is
+/// expanded (a booking ending in year 9999 expanded opening hours for minutes).
+pub const MAX_REACH_DAYS: i64 = 5 * 366;
+/// The years a date or a local time may have anywhere (so that no date arithmetic overflows).
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// The most occurrences one rule may produce in one expansion.
 pub const MAX_OCCURRENCES: u16 = 2_000;
 /// The longest occurrence of an opening rule (a full day; "open around the clock" is a
@@ -124,6 +132,32 @@ impl Span {
     }
 }
 
+/// `t` when it lies from [`EARLIEST_MS`] to [`MAX_REACH_DAYS`] after `now`.
+///
+/// # Errors
+/// `out_of_range`.
+pub fn within_reach(field: &str, t: Millis, now: Millis) -> Result<Millis, FieldError> {
+    if (EARLIEST_MS..=now.saturating_add(MAX_REACH_DAYS * DAY_MS)).contains(&t) {
+        Ok(t)
+    } else {
+        Err(FieldError::new(field, "out_of_range", "must be from the year 2000 to at most five years from now"))
+    }
+}
+
+/// Parses a local date `YYYY-MM-DD` of a year in [`YEARS`].
+///
+/// # Errors
+/// `invalid_date`, `out_of_range`.
+pub fn parse_date(field: &str, raw: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let d = chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| FieldError::new(field, "invalid_date", "must be a date such as 2026-03-29"))?;
+    if YEARS.contains(&chrono::Datelike::year(&d)) {
+        Ok(d)
+    } else {
+        Err(FieldError::new(field, "out_of_range", "must be a date from 2000 to 2100"))
+    }
+}
+
 /// Parses a local wall-clock time `YYYY-MM-DDTHH:MM[:SS]` (no offset).
 ///
 /// # Errors
@@ -138,6 +172,13 @@ pub fn parse_local(field: &str, raw: &str) -> Result<NaiveDateTime, FieldError> 
                 "invalid_local_time",
                 "must be a local time such as 2026-01-05T09:00, without offset",
             )
+        })
+        .and_then(|t| {
+            if YEARS.contains(&chrono::Datelike::year(&t)) {
+                Ok(t)
+            } else {
+                Err(FieldError::new(field, "out_of_range", "must be a time from 2000 to 2100"))
+            }
         })
 }
 
@@ -382,6 +423,19 @@ mod tests {
             z,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn requests_reach_from_2000_to_five_years_ahead_and_dates_never_overflow() {
+        let now = 1_796_000_000_000; // 2026-11-30
+        assert!(within_reach("end", now + 365 * DAY_MS, now).is_ok());
+        assert_eq!(within_reach("end", 253_402_300_799_000, now).unwrap_err().code, "out_of_range"); // 9999-12-31
+        assert_eq!(within_reach("start", EARLIEST_MS - 1, now).unwrap_err().code, "out_of_range");
+        assert_eq!(parse_date("date", "-262143-01-01").unwrap_err().code, "out_of_range");
+        assert_eq!(parse_date("date", "9999-12-31").unwrap_err().code, "out_of_range");
+        assert_eq!(parse_date("date", "2026-13-01").unwrap_err().code, "invalid_date");
+        assert!(parse_date("date", "2026-03-29").is_ok());
+        assert_eq!(parse_local("start", "0001-01-01T09:00").unwrap_err().code, "out_of_range");
     }
 
     #[test]

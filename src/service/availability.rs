@@ -3,7 +3,9 @@
 use super::catalog::{closures_of, find_resource, find_space, opening_windows, zone_of};
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::availability::{free_by_unit, open_intervals};
-use crate::domain::calendar::{DAY_MS, Zone, local_day, local_to_utc, parse_instant, utc_to_local};
+use crate::domain::calendar::{
+    DAY_MS, Zone, local_day, local_to_utc, parse_date, parse_instant, utc_to_local, within_reach,
+};
 use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::store::catalog::{ResourceRow, SpaceRow, UnitRow};
@@ -104,17 +106,28 @@ pub async fn of_resource(svc: &Services, resource_id: &ResourceId, window: Inter
     })
 }
 
-fn instant_or_date(field: &str, raw: &str, zone: Zone) -> ServiceResult<i64> {
-    if let Ok(ms) = parse_instant(field, raw) {
-        return Ok(ms);
-    }
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map(|d| local_day(zone.tz(), d).start()).map_err(|_| {
-        ServiceError::invalid_field(
-            field,
-            "invalid_time",
-            "must be RFC 3339 with an offset, or a date such as 2026-03-29",
-        )
-    })
+/// An instant or a local date of the space, within reach of `now`
+/// ([`crate::domain::calendar::within_reach`]).
+fn instant_or_date(field: &str, raw: &str, zone: Zone, now: i64) -> ServiceResult<i64> {
+    let t = match parse_instant(field, raw) {
+        Ok(ms) => ms,
+        Err(_) => match parse_date(field, raw) {
+            Ok(d) => local_day(zone.tz(), d).start(),
+            Err(f) if f.code == "out_of_range" => return Err(invalid(f)),
+            Err(_) => {
+                return Err(ServiceError::invalid_field(
+                    field,
+                    "invalid_time",
+                    "must be RFC 3339 with an offset, or a date such as 2026-03-29",
+                ));
+            }
+        },
+    };
+    within_reach(field, t, now).map_err(invalid)
+}
+
+fn invalid(f: crate::domain::FieldError) -> ServiceError {
+    ServiceError::from(crate::domain::ValidationErrors(vec![f]))
 }
 
 /// [`of_resource`] between `from` and `to`, each RFC 3339 or a local date of the space (the
@@ -122,12 +135,18 @@ fn instant_or_date(field: &str, raw: &str, zone: Zone) -> ServiceResult<i64> {
 ///
 /// # Errors
 /// [`super::Code::NotFound`], [`super::Code::ValidationFailed`], [`super::Code::WindowTooLong`].
-pub async fn of_resource_between(svc: &Services, id: &str, from: &str, to: &str) -> ServiceResult<ResourceFree> {
+pub async fn of_resource_between(
+    svc: &Services,
+    id: &str,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> ServiceResult<ResourceFree> {
     let resource = find_resource(svc, &ResourceId::new(id)).await?;
     let space = find_space(svc, resource.space_id.as_str()).await?;
     let zone = zone_of(&space)?;
-    let from = instant_or_date("from", from, zone)?;
-    let to = instant_or_date("to", to, zone)?;
+    let from = instant_or_date("from", from, zone, now)?;
+    let to = instant_or_date("to", to, zone, now)?;
     let window =
         Interval::new(from, to).map_err(|_| ServiceError::invalid_field("to", "before_start", "must be after from"))?;
     of_resource(svc, &resource.id, window).await
@@ -150,11 +169,11 @@ pub struct SpaceDay {
 pub async fn space_day(svc: &Services, space: SpaceRow, date: Option<&str>, now: i64) -> ServiceResult<SpaceDay> {
     let zone = zone_of(&space)?;
     let date = match date {
-        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .map_err(|_| ServiceError::invalid_field("date", "invalid_date", "must be a date such as 2026-03-29"))?,
+        Some(d) => parse_date("date", d).map_err(invalid)?,
         None => utc_to_local(zone.tz(), now).date_naive(),
     };
     let window = local_day(zone.tz(), date);
+    within_reach("date", window.start(), now).map_err(invalid)?;
     let mut resources = Vec::new();
     for r in svc.db.resources_of(&space.id).await? {
         resources.push(of_resource(svc, &r.id, window).await?);

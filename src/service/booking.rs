@@ -29,7 +29,6 @@ use crate::domain::{FieldError, ValidationErrors};
 use crate::store::StoreError;
 use crate::store::bookings::{BookingFilter, BookingRow, NewBooking};
 use crate::store::catalog_cache::{Entry, Expansion};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
@@ -39,6 +38,15 @@ use utoipa::ToSchema;
 pub const MAX_SERIES_OCCURRENCES: usize = 366;
 
 // ---------- the decision ----------
+
+/// An instant of a request: RFC 3339, from the year 2000 to five years from `now`
+/// ([`crate::domain::calendar::within_reach`]), checked before any rule is expanded for it.
+///
+/// # Errors
+/// `invalid_instant`, `out_of_range`.
+pub(crate) fn instant_in_reach(field: &str, raw: &str, now: i64) -> Result<i64, FieldError> {
+    parse_instant(field, raw).and_then(|t| crate::domain::calendar::within_reach(field, t, now))
+}
 
 /// Who a booking is for: the maker's account and, when a login carries it, whether they are
 /// verified (then rules that read no other record of theirs need no read at all).
@@ -572,8 +580,8 @@ pub enum Booked {
 /// [`Code::Conflict`] (with the conflicts and the nearest alternatives), [`Code::SeriesTooLong`].
 pub async fn book(svc: &Services, who: &Identity, req: &CreateBooking, now: i64) -> ServiceResult<Booked> {
     let mut e = ValidationErrors::default();
-    let start = e.take(parse_instant("start", &req.start));
-    let end = e.take(parse_instant("end", &req.end));
+    let start = e.take(instant_in_reach("start", &req.start, now));
+    let end = e.take(instant_in_reach("end", &req.end, now));
     let purpose = e.take(text("purpose", &req.purpose, 500));
     let target = target(svc, Some(who.catalog_version), req.resource.as_deref(), req.unit.as_deref(), &mut e).await?;
     let team = team_of(svc, who.id(), req.team.as_deref(), &mut e).await?;
@@ -815,6 +823,10 @@ pub struct CreateStay {
     pub purpose: String,
 }
 
+/// The most nights a stay request may name, whatever the room's own limit (so that no date
+/// arithmetic overflows and nothing is expanded for years).
+pub const MAX_STAY_NIGHTS: u32 = 366;
+
 /// The rules that measure a booking in slots and minutes, which a stay (measured in nights)
 /// and a walk-up (from now until it must end) do not follow.
 fn nights_not_minutes(v: &Violation) -> bool {
@@ -829,11 +841,9 @@ fn nights_not_minutes(v: &Violation) -> bool {
 /// ...), [`Code::Conflict`].
 pub async fn book_stay(svc: &Services, who: &Identity, req: &CreateStay, now: i64) -> ServiceResult<BookingRow> {
     let mut e = ValidationErrors::default();
-    let date = NaiveDate::parse_from_str(req.check_in_date.trim(), "%Y-%m-%d")
-        .map_err(|_| e.push(FieldError::new("check_in_date", "invalid_date", "must be a date such as 2026-09-10")))
-        .ok();
-    if req.nights == 0 {
-        e.push(FieldError::new("nights", "out_of_range", "at least one night"));
+    let date = e.take(crate::domain::calendar::parse_date("check_in_date", &req.check_in_date));
+    if !(1..=MAX_STAY_NIGHTS).contains(&req.nights) {
+        e.push(FieldError::new("nights", "out_of_range", format!("from 1 to {MAX_STAY_NIGHTS} nights")));
     }
     let purpose = e.take(text("purpose", &req.purpose, 500));
     let target = target(svc, Some(who.catalog_version), Some(&req.resource), None, &mut e).await?;
@@ -856,6 +866,8 @@ pub async fn book_stay(svc: &Services, who: &Identity, req: &CreateStay, now: i6
         return Err(ServiceError::internal(anyhow::anyhow!("resource {} has bad inn times", entry.resource.id)));
     };
     let start = crate::domain::calendar::local_to_utc(zone.tz(), date.and_time(arrive));
+    crate::domain::calendar::within_reach("check_in_date", start, now)
+        .map_err(|f| ServiceError::from(ValidationErrors(vec![f])))?;
     let end = crate::domain::calendar::local_to_utc(
         zone.tz(),
         (date + chrono::Duration::days(i64::from(req.nights))).and_time(leave),
@@ -921,8 +933,8 @@ pub async fn move_booking(
         return Err(ServiceError::new(Code::TooLateToMove, "the booking has started; ask an operator of the space"));
     }
     let mut e = ValidationErrors::default();
-    let start = req.start.as_deref().map_or(Some(b.starts_at), |s| e.take(parse_instant("start", s)));
-    let end = req.end.as_deref().map_or(Some(b.ends_at), |s| e.take(parse_instant("end", s)));
+    let start = req.start.as_deref().map_or(Some(b.starts_at), |s| e.take(instant_in_reach("start", s, now)));
+    let end = req.end.as_deref().map_or(Some(b.ends_at), |s| e.take(instant_in_reach("end", s, now)));
     let unit = match req.unit.as_ref() {
         None => Some(b.unit_id.clone()),
         Some(u) => match svc.db.unit(&UnitId::new(u)).await {
@@ -1090,9 +1102,8 @@ pub async fn of_space(
         )),
         Some(d) => Some(crate::domain::calendar::local_day(
             zone.tz(),
-            NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-                ServiceError::invalid_field("date", "invalid_date", "must be a date such as 2026-03-29")
-            })?,
+            crate::domain::calendar::parse_date("date", d)
+                .map_err(|f| ServiceError::from(ValidationErrors(vec![f])))?,
         )),
     };
     let (status, _) = list_window(&ListQuery { status: q.status.clone(), from: None, to: None })?;

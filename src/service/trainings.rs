@@ -128,7 +128,7 @@ pub async fn grant(svc: &Services, m: &Managed, req: &GrantTraining, now: i64) -
         None => None,
         Some(x) => match parse_instant("expires", x) {
             Ok(ms) => Some(ms),
-            Err(_) => match chrono::NaiveDate::parse_from_str(x.trim(), "%Y-%m-%d") {
+            Err(_) => match crate::domain::calendar::parse_date("expires", x) {
                 Ok(d) => Some(local_day(chrono_tz::Asia::Shanghai, d).end()),
                 Err(_) => {
                     e.push(FieldError::new("expires", "invalid_time", "must be RFC 3339 or a date such as 2027-06-30"));

@@ -9,7 +9,6 @@ use super::booking::{ForMaker, Placement, decide, entry_of, place, target};
 use super::powers::Identity;
 use super::{ServiceError, ServiceResult, Services};
 use crate::domain::booking::{BookingKind, WaitStatus};
-use crate::domain::calendar::parse_instant;
 use crate::domain::ids::{ResourceId, UnitId};
 use crate::domain::interval::Interval;
 use crate::domain::{FieldError, ValidationErrors};
@@ -37,8 +36,8 @@ pub struct JoinWaitlist {
 /// [`super::Code::ValidationFailed`].
 pub async fn join(svc: &Services, who: &Identity, req: &JoinWaitlist, now: i64) -> ServiceResult<WaitRow> {
     let mut e = ValidationErrors::default();
-    let start = e.take(parse_instant("start", &req.start));
-    let end = e.take(parse_instant("end", &req.end));
+    let start = e.take(super::booking::instant_in_reach("start", &req.start, now));
+    let end = e.take(super::booking::instant_in_reach("end", &req.end, now));
     let target = target(svc, Some(who.catalog_version), Some(&req.resource), None, &mut e).await?;
     let (Some(start), Some(end), Some((entry, _))) = (start, end, target) else { return Err(e.into()) };
     if end <= start {

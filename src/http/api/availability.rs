@@ -126,7 +126,7 @@ async fn resource_availability(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<ResourceAvailability>> {
-    let free = availability::of_resource_between(&state.svc, &id, &q.from, &q.to).await?;
+    let free = availability::of_resource_between(&state.svc, &id, &q.from, &q.to, state.clock.now_ms()).await?;
     Ok(Json(resource_availability_of(free)))
 }
 
