@@ -81,26 +81,6 @@ async fn read_rows<T: Send + 'static>(
     }
 }
 
-/// Column `i`, a text enum's stored text, parsed with `parse`.
-fn text_enum<T>(r: &rusqlite::Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text = r.get_ref(i)?.as_str()?;
-    parse(text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unknown value {text}").into(),
-        )
-    })
-}
-
-/// [`text_enum`], or `None` for NULL.
-fn opt_text_enum<T>(r: &rusqlite::Row<'_>, i: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<Option<T>> {
-    match r.get_ref(i)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        _ => text_enum(r, i, parse).map(Some),
-    }
-}
-
 /// A [`ReportSession`] from a row of `report_sessions`' columns, in order.
 fn session_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportSession> {
     Ok(ReportSession {
@@ -110,10 +90,10 @@ fn session_of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportSession> {
         account_id: r.get(3)?,
         started_at: r.get(4)?,
         ended_at: r.get(5)?,
-        opened_by: text_enum(r, 6, SessionOrigin::from_db)?,
+        opened_by: r.get(6)?,
         organisation_id: r.get(7)?,
-        booking_kind: opt_text_enum(r, 8, BookingKind::from_db)?,
-        booking_status: opt_text_enum(r, 9, BookingStatus::from_db)?,
+        booking_kind: r.get(8)?,
+        booking_status: r.get(9)?,
         booking_starts_at: r.get(10)?,
         booking_ends_at: r.get(11)?,
         verified_maker: r.get(12)?,
@@ -166,8 +146,8 @@ impl Db {
                         unit_id: r.get(1)?,
                         account_id: r.get(2)?,
                         organisation_id: r.get(3)?,
-                        kind: text_enum(r, 4, BookingKind::from_db)?,
-                        status: text_enum(r, 5, BookingStatus::from_db)?,
+                        kind: r.get(4)?,
+                        status: r.get(5)?,
                         starts_at: r.get(6)?,
                         ends_at: r.get(7)?,
                         cancelled_at: r.get(8)?,

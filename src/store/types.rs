@@ -103,6 +103,25 @@ macro_rules! rusqlite_id {
 
 rusqlite_id!(SpaceId, ResourceId, UnitId, AccountId, BookingId);
 
+/// The text enums as rusqlite reads them (the long report reads); a stored text the enum
+/// does not know is an error, as with sqlx.
+macro_rules! rusqlite_text_enum {
+    ($($t:ty),*) => {
+        $(
+            impl rusqlite::types::FromSql for $t {
+                fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                    let text = value.as_str()?;
+                    <$t>::from_db(text).ok_or_else(|| {
+                        rusqlite::types::FromSqlError::Other(format!("{} is not a {}", text, stringify!($t)).into())
+                    })
+                }
+            }
+        )*
+    };
+}
+
+rusqlite_text_enum!(BookingStatus, BookingKind, SessionOrigin);
+
 #[cfg(test)]
 mod tests {
     use super::*;
