@@ -87,7 +87,9 @@ impl Application {
                 })
             })
         });
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(graceful);
+        // The peer's address is what the per-address limits count by.
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, app).with_graceful_shutdown(graceful);
         let result = tokio::select! {
             r = serve => r,
             () = async move {
@@ -98,15 +100,30 @@ impl Application {
                 Ok(())
             }
         };
-        if let Some(handle) = scheduler
-            && let Ok(Ok(mut s)) = handle.await
-        {
-            let _ = s.shutdown().await;
+        // Stopping the jobs and closing the pool wait for whatever still holds a connection:
+        // bounded too, so that a stuck request never keeps the node up.
+        let db = self.db.clone();
+        let tidy = async move {
+            if let Some(handle) = scheduler
+                && let Ok(Ok(mut s)) = handle.await
+            {
+                let _ = s.shutdown().await;
+            }
+            db.close().await;
+        };
+        if tokio::time::timeout(CLOSE_DEADLINE, tidy).await.is_err() {
+            tracing::warn!("the jobs or the database did not stop in time; stopping anyway");
         }
-        self.db.close().await;
         result
     }
 }
+
+/// How long stopping the jobs and closing the database may take after serving has ended.
+const CLOSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long the runtime waits for blocking work still running (a password hash, a report's
+/// read) once the node has stopped: the process ends after it, whatever is in flight.
+pub const BLOCKING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The key of check-in codes: configured, or generated once and kept where every node finds
 /// it (next to the SQLite file; in the `settings` table on PostgreSQL, first writer wins).

@@ -95,6 +95,24 @@ pub struct Settings {
     /// Minutes before a booking's start that its reminder is sent [default: 60]
     #[arg(long, env = "LABINN_REMINDER_LEAD_MINUTES", global = true)]
     pub reminder_lead_minutes: Option<i64>,
+    /// Failed sign-ins in a row to one account before each further one makes it wait (1 s, doubling) [default: 5]
+    #[arg(long, env = "LABINN_SIGNIN_FREE_FAILURES", global = true)]
+    pub signin_free_failures: Option<u32>,
+    /// The longest an account waits after failed sign-ins, in seconds; an operator can lift it [default: 900]
+    #[arg(long, env = "LABINN_SIGNIN_LOCK_MAX_SECS", global = true)]
+    pub signin_lock_max_secs: Option<u64>,
+    /// Failed sign-ins and kiosk pairings from one client address per 10 minutes [default: 50]
+    #[arg(long, env = "LABINN_ADDRESS_FAILURES_PER_10MIN", global = true)]
+    pub address_failures_per_10min: Option<u32>,
+    /// Registrations from one client address per hour [default: 20]
+    #[arg(long, env = "LABINN_REGISTRATIONS_PER_HOUR", global = true)]
+    pub registrations_per_hour: Option<u32>,
+    /// Refused scans (unknown, forged, wrong-space codes) of one kiosk per minute [default: 30]
+    #[arg(long, env = "LABINN_KIOSK_REFUSALS_PER_MINUTE", global = true)]
+    pub kiosk_refusals_per_minute: Option<u32>,
+    /// Take the client address from the last X-Forwarded-For entry (behind one reverse proxy) [default: false]
+    #[arg(long, env = "LABINN_TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: Option<bool>,
 }
 
 impl Settings {
@@ -124,6 +142,12 @@ impl Settings {
             reminder_lead_minutes: self.reminder_lead_minutes.or(lower.reminder_lead_minutes),
             smtp_url: self.smtp_url.or(lower.smtp_url),
             smtp_from: self.smtp_from.or(lower.smtp_from),
+            signin_free_failures: self.signin_free_failures.or(lower.signin_free_failures),
+            signin_lock_max_secs: self.signin_lock_max_secs.or(lower.signin_lock_max_secs),
+            address_failures_per_10min: self.address_failures_per_10min.or(lower.address_failures_per_10min),
+            registrations_per_hour: self.registrations_per_hour.or(lower.registrations_per_hour),
+            kiosk_refusals_per_minute: self.kiosk_refusals_per_minute.or(lower.kiosk_refusals_per_minute),
+            trust_forwarded_for: self.trust_forwarded_for.or(lower.trust_forwarded_for),
         }
     }
 }
@@ -221,6 +245,22 @@ pub struct Config {
     pub reminder_lead_minutes: i64,
     /// (host, port, From address) of the SMTP relay for reminders.
     pub smtp: Option<(String, u16, String)>,
+    pub throttle: Throttle,
+    /// The client address is the last `X-Forwarded-For` entry (behind one reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// The limits on abuse (see the README's security section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Failed sign-ins in a row to one account.
+    pub signin: crate::domain::throttle::Backoff,
+    /// Failed sign-ins and pairings from one client address.
+    pub address_failures: crate::domain::throttle::Limit,
+    /// Registrations from one client address.
+    pub registrations: crate::domain::throttle::Limit,
+    /// Refused scans of one kiosk.
+    pub kiosk_refusals: crate::domain::throttle::Limit,
 }
 
 /// A secret setting: its `Debug` never shows it.
@@ -386,7 +426,37 @@ impl Config {
                 "grace must be 0–1440 and lead 0–10080 minutes",
             ));
         }
+        use crate::domain::throttle::{Backoff, Limit};
+        let at_least_one = |name: &'static str, v: Option<u32>, default: u32| match v.unwrap_or(default) {
+            0 => Err(invalid(name, "must be at least 1")),
+            n => Ok(n),
+        };
+        let lock_max_secs = s.signin_lock_max_secs.unwrap_or(900);
+        if !(1..=7 * 86_400).contains(&lock_max_secs) {
+            return Err(invalid("signin_lock_max_secs", "must be between 1 and 604800 (a week)"));
+        }
+        let throttle = Throttle {
+            signin: Backoff {
+                free: s.signin_free_failures.unwrap_or(5),
+                base_ms: 1_000,
+                max_ms: i64::try_from(lock_max_secs * 1_000).unwrap_or(i64::MAX),
+            },
+            address_failures: Limit {
+                max: at_least_one("address_failures_per_10min", s.address_failures_per_10min, 50)?,
+                window_ms: 600_000,
+            },
+            registrations: Limit {
+                max: at_least_one("registrations_per_hour", s.registrations_per_hour, 20)?,
+                window_ms: 3_600_000,
+            },
+            kiosk_refusals: Limit {
+                max: at_least_one("kiosk_refusals_per_minute", s.kiosk_refusals_per_minute, 30)?,
+                window_ms: 60_000,
+            },
+        };
         Ok(Config {
+            throttle,
+            trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
             smtp,
             checkin_secret: s.checkin_secret.map(SecretString),
             mqtt,

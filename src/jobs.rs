@@ -53,6 +53,16 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
         Ok(n) => r.mailed = n,
         Err(e) => tracing::error!(error = %e, "mail job failed"),
     }
+    let m = &crate::metrics::METRICS;
+    for (job, rows) in [
+        ("no_shows", r.no_shows),
+        ("check_out", r.checked_out),
+        ("reminders", r.reminders),
+        ("webhooks", r.delivered),
+        ("mail", r.mailed),
+    ] {
+        m.job_ran(job, u64::try_from(rows).unwrap_or(0), now);
+    }
     r
 }
 

@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod service;
 pub mod store;
 pub mod telemetry;

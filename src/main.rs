@@ -129,7 +129,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let result = runtime.block_on(run(cli.command, config));
+    // Dropping the runtime would wait for every blocking task still running, however long.
+    runtime.shutdown_timeout(labinn::app::BLOCKING_DEADLINE);
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("labinn: error: {}", one_line(&e));

@@ -244,6 +244,101 @@ pub fn check(ctx: &BookingContext<'_>, maker: &MakerFacts, span: Interval) -> Ve
     out
 }
 
+/// The longest span any policy allows (`max_minutes` is at most 31 days).
+pub const LONGEST_SPAN_MS: Millis = 31 * super::calendar::DAY_MS;
+
+/// A request that is too long whatever the calendar says: longer than [`LONGEST_SPAN_MS`]
+/// (for anything but a stay, whose length is its nights, bounded on its own). A decision asks
+/// this first, so that such a request is refused (`too_long`) before any opening hours are
+/// expanded for it; anything shorter is checked in full, so that a refusal lists every rule.
+pub fn out_of_reach(policy: &BookingPolicy, span: Interval, kind: BookingKind) -> Vec<Violation> {
+    if kind != BookingKind::Stay && span.duration_ms() > LONGEST_SPAN_MS {
+        return vec![v("too_long", format!("at most {} minutes", policy.max_minutes))];
+    }
+    Vec::new()
+}
+
+/// How a booking comes to be at a time: made afresh, or moved there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A new booking: a single one, an occurrence of a series, a stay, a walk-up, the
+    /// waitlist's booking for a maker.
+    Create,
+    /// A move of a booking that is `was`, by its maker, or by an operator of its space.
+    Move { was: BookingStatus, by_operator: bool },
+}
+
+/// What the rules make of a booking at a time: every rule it breaks (empty: allowed) and the
+/// status it has when it is made or moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub violations: Vec<Violation>,
+    pub status: BookingStatus,
+}
+
+/// The one judgement of every path that puts a booking at a time, so that a move is held to
+/// exactly the rules of a fresh booking of its result (`maker` must then leave the moved
+/// booking out of its usage: [`MakerFacts::count`] with `-1`):
+/// - the rules of [`check`]; for a stay ([`BookingKind::Stay`]) nights instead of slots and
+///   minutes: it runs from the inn's check-in time on the arrival day to its check-out time on
+///   the departure day (`not_stay_times`), for at least one night (`too_short`) and at most
+///   the inn's `max_nights` (`too_many_nights`), counted as local dates;
+/// - the status: a new booking is `pending` where the policy requires approval, `confirmed`
+///   otherwise. A maker's move is a new request, so where approval is required it is `pending`
+///   again; an operator's move keeps the status (the operator decides).
+pub fn judge(
+    ctx: &BookingContext<'_>,
+    maker: &MakerFacts,
+    span: Interval,
+    kind: BookingKind,
+    change: Change,
+) -> Verdict {
+    let mut violations = check(ctx, maker, span);
+    match kind {
+        BookingKind::Stay => stay_rules(ctx, span, &mut violations),
+        // A walk-up runs from the scan until it must end: no slot, length or notice rule.
+        BookingKind::WalkUp => violations
+            .retain(|x| !matches!(x.rule.as_str(), "not_on_slot" | "too_short" | "too_little_notice" | "in_the_past")),
+        BookingKind::Single | BookingKind::Series => {}
+    }
+    let status = match change {
+        Change::Create => BookingStatus::new_booking(ctx.policy.requires_approval),
+        Change::Move { was, by_operator: true } => was,
+        Change::Move { was, by_operator: false } => {
+            if ctx.policy.requires_approval {
+                BookingStatus::Pending
+            } else {
+                was
+            }
+        }
+    };
+    Verdict { violations, status }
+}
+
+/// A stay's rules in place of the slot and length rules (see [`judge`]).
+fn stay_rules(ctx: &BookingContext<'_>, span: Interval, out: &mut Vec<Violation>) {
+    out.retain(|x| !matches!(x.rule.as_str(), "not_on_slot" | "too_short" | "too_long"));
+    let inn = ctx.policy.inn.clone().unwrap_or_default();
+    let (arrive, leave) = (utc_to_local(ctx.zone.tz(), span.start()), utc_to_local(ctx.zone.tz(), span.end()));
+    let at = |t: &chrono::DateTime<chrono_tz::Tz>, hh_mm: &str| super::policy::parse_hh_mm(hh_mm) == Some(t.time());
+    if !at(&arrive, &inn.check_in_time) || !at(&leave, &inn.check_out_time) {
+        out.push(v(
+            "not_stay_times",
+            format!(
+                "a stay runs from {} on the day of arrival to {} on the day of departure",
+                inn.check_in_time, inn.check_out_time
+            ),
+        ));
+    }
+    let nights = (leave.date_naive() - arrive.date_naive()).num_days();
+    if nights < 1 {
+        out.push(v("too_short", "at least one night"));
+    }
+    if nights > i64::from(inn.max_nights) {
+        out.push(v("too_many_nights", format!("at most {} nights per stay", inn.max_nights)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,5 +524,85 @@ mod tests {
                 );
             }
         }
+    }
+
+    proptest::proptest! {
+        /// For any booking and any move: the move is allowed exactly when a fresh booking of
+        /// its result would be, by the same maker with the moved booking left out, and a
+        /// maker's move of a booking that needs approval waits for approval again.
+        #[test]
+        fn a_move_is_judged_as_a_fresh_booking_of_its_result(
+            requires_approval: bool,
+            stay: bool,
+            was_pending: bool,
+            from_h in 0i64..24 * 20,
+            from_len_h in 1i64..24 * 3,
+            to_h in 0i64..24 * 20,
+            to_len_h in 1i64..24 * 30,
+            hours_quota in proptest::option::of(1.0f64..30.0),
+            active_quota in proptest::option::of(1u32..4),
+            other_week in 0i64..2_000,
+            other_active in 0i64..4,
+            max_nights in 1u32..15,
+        ) {
+            let kind = if stay { ResourceKind::InnRoom } else { ResourceKind::Tool };
+            let mut policy = BookingPolicy::defaults(kind);
+            policy.requires_approval = requires_approval;
+            policy.quota = Quota { hours_per_week: hours_quota, max_active_bookings: active_quota };
+            if let Some(inn) = policy.inn.as_mut() {
+                inn.max_nights = max_nights;
+            }
+            let now = DAY0;
+            let open = [iv(DAY0 - 24 * H, DAY0 + 60 * 24 * H)];
+            let ctx = BookingContext { policy: &policy, zone: zone(), now, open: &open, closed: &[], kind_quota: None };
+            let booking = iv(DAY0 + from_h * H, DAY0 + (from_h + from_len_h) * H);
+            let to = iv(DAY0 + to_h * H, DAY0 + (to_h + to_len_h) * H);
+            let week = local_week(zone(), to.start());
+            // The maker's other bookings, then the same with the booking to be moved.
+            let others = MakerFacts { week_minutes: other_week, active_bookings: other_active, ..MakerFacts::default() };
+            let mut with_it = others.clone();
+            with_it.count(booking, week, now, 1);
+            // What a move reads: the maker's usage with the moved booking, left out again.
+            let mut for_move = with_it.clone();
+            for_move.count(booking, week, now, -1);
+            let kind = if stay { BookingKind::Stay } else { BookingKind::Single };
+            let was = if was_pending { BookingStatus::Pending } else { BookingStatus::Confirmed };
+            let fresh = judge(&ctx, &others, to, kind, Change::Create);
+            let moved = judge(&ctx, &for_move, to, kind, Change::Move { was, by_operator: false });
+            proptest::prop_assert_eq!(&moved.violations, &fresh.violations);
+            if requires_approval {
+                proptest::prop_assert_eq!(moved.status, BookingStatus::Pending);
+            } else {
+                proptest::prop_assert_eq!(moved.status, was);
+            }
+            // An operator's move is held to the same rules and keeps the status.
+            let by_operator = judge(&ctx, &for_move, to, kind, Change::Move { was, by_operator: true });
+            proptest::prop_assert_eq!(&by_operator.violations, &fresh.violations);
+            proptest::prop_assert_eq!(by_operator.status, was);
+        }
+    }
+
+    #[test]
+    fn a_stay_is_counted_in_nights_from_check_in_to_check_out() {
+        let policy = BookingPolicy::defaults(ResourceKind::InnRoom);
+        let open = [iv(DAY0 - 24 * H, DAY0 + 60 * 24 * H)];
+        let ctx =
+            BookingContext { policy: &policy, zone: zone(), now: DAY0, open: &open, closed: &[], kind_quota: None };
+        let rules = |s: Interval| {
+            judge(&ctx, &MakerFacts { verified: true, ..MakerFacts::default() }, s, BookingKind::Stay, Change::Create)
+                .violations
+                .into_iter()
+                .map(|v| v.rule)
+                .collect::<Vec<_>>()
+        };
+        // Shanghai, 14:00 on day 1 to 12:00 on day 4: three nights, within the 14 allowed.
+        let arrive = DAY0 + 24 * H + 14 * H;
+        assert_eq!(rules(iv(arrive, DAY0 + 4 * 24 * H + 12 * H)), Vec::<String>::new());
+        // Twenty nights: too many. Leaving at 18:00: not the inn's times.
+        assert_eq!(rules(iv(arrive, DAY0 + 21 * 24 * H + 12 * H)), ["too_many_nights"]);
+        assert_eq!(rules(iv(arrive, DAY0 + 4 * 24 * H + 18 * H)), ["not_stay_times"]);
+        // 14:00 to 12:00 the next day is one night; to 20:00 the same day is none.
+        assert_eq!(rules(iv(arrive, arrive + 22 * H)), Vec::<String>::new());
+        assert_eq!(rules(iv(arrive, arrive + 6 * H)), ["not_stay_times", "too_short"]);
     }
 }

@@ -26,7 +26,7 @@ pub fn status_of(code: Code) -> StatusCode {
         | Code::KioskUnauthenticated
         | Code::KioskRevoked
         | Code::InvalidPairingCode => StatusCode::UNAUTHORIZED,
-        Code::Forbidden => StatusCode::FORBIDDEN,
+        Code::Forbidden | Code::CrossOrigin => StatusCode::FORBIDDEN,
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Code::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -150,8 +150,15 @@ impl IntoResponse for ApiError {
                 None => tracing::error!(code = %self.code, message = %self.message, "request failed"),
             }
         }
+        // A throttled request is told when to come back, in the header too.
+        let retry_after = (self.code == Code::TooManyRequests)
+            .then(|| self.details.as_ref().and_then(|d| d["retry_after_secs"].as_u64()))
+            .flatten();
         let body = Problem { error: ProblemBody { code: self.code, message: self.message, details: self.details } };
         let mut res = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         res.extensions_mut().insert(IsProblem);
         res
     }

@@ -67,6 +67,11 @@ pub struct AuthUser {
 
 /// The token of a request: `Authorization: Bearer …` first, then the login cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
+    bearer_token(parts).or_else(|| cookie_token(parts))
+}
+
+/// The token of `Authorization: Bearer …`.
+fn bearer_token(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let mut it = v.splitn(2, ' ');
         if let (Some(scheme), Some(token)) = (it.next(), it.next())
@@ -75,6 +80,11 @@ pub fn request_token(parts: &Parts) -> Option<String> {
             return Some(token.trim().to_owned());
         }
     }
+    None
+}
+
+/// The login cookie's token.
+fn cookie_token(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
@@ -90,7 +100,22 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = request_token(parts).ok_or_else(ApiError::unauthenticated)?;
+        let token = match bearer_token(parts) {
+            Some(t) => t,
+            None => {
+                let t = cookie_token(parts).ok_or_else(ApiError::unauthenticated)?;
+                // The cookie rides along with any request the browser makes, from any site: a
+                // change it carries must come from a page of this server.
+                if !parts.method.is_safe() && !same_origin(parts) {
+                    return Err(ApiError::new(
+                        Code::CrossOrigin,
+                        "a change signed in by the cookie must come from this server's own pages \
+                         (its Origin is another site's, or missing); send a bearer token instead",
+                    ));
+                }
+                t
+            }
+        };
         let hash = token_hash(&token);
         let identity =
             crate::service::accounts::identify(&state.svc, &hash, state.clock.now_ms()).await?.ok_or_else(|| {
@@ -127,5 +152,50 @@ impl FromRequestParts<AppState> for KioskAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = request_token(parts);
         Ok(KioskAuth(crate::service::checkin::kiosk_for_token(&state.svc, token.as_deref()).await?))
+    }
+}
+
+/// Whether a request comes from a page of this server: `Sec-Fetch-Site: same-origin`, or an
+/// `Origin` (else a `Referer`) whose host and port are the request's `Host`. A request that
+/// names neither is not taken for same-origin.
+pub fn same_origin(parts: &Parts) -> bool {
+    let text = |name: header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("same-origin") {
+        return true;
+    }
+    let Some(host) = text(header::HOST).or_else(|| parts.uri.authority().map(axum::http::uri::Authority::as_str))
+    else {
+        return false;
+    };
+    let from = text(header::ORIGIN).or_else(|| text(header::REFERER));
+    from.and_then(|o| o.parse::<axum::http::Uri>().ok())
+        .and_then(|u| u.authority().map(|a| a.as_str().eq_ignore_ascii_case(host)))
+        .unwrap_or(false)
+}
+
+/// The address a request came from: the peer of the connection, or, with
+/// `trust_forwarded_for`, the last `X-Forwarded-For` entry (what the one proxy in front saw).
+/// `None` when neither is known.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.svc.config.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+                .and_then(|s| s.trim().parse().ok())
+        {
+            return Ok(ClientAddr(Some(ip)));
+        }
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        Ok(ClientAddr(peer))
     }
 }

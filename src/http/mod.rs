@@ -83,6 +83,40 @@ async fn bench_insert_booking(
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The pages' Content-Security-Policy: scripts and everything else from this server only
+/// (no inline script, except the evidence pack's one print button, allowed by its hash),
+/// inline styles allowed, images also as `data:` (QR codes), the kiosk's camera stream, and
+/// no framing by any site.
+pub const CSP: &str = "default-src 'self'; \
+    script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; \
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Middleware: the security headers of every answer (pages and API alike); with
+/// `cookie_secure` (served over HTTPS), `Strict-Transport-Security` too.
+async fn security_headers(
+    secure: bool,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
+    );
+    if secure {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
+    res
+}
+
 /// A route that does not exist: the API's JSON problem, or for a browser asking for a page
 /// outside `/api` (its `Accept` names `text/html`), an error page.
 async fn unknown_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
@@ -95,11 +129,42 @@ async fn unknown_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> 
     error::unknown_route().await.into_response()
 }
 
+/// Middleware (on matched routes): the request's latency by method, route pattern and
+/// status, and a count of those throttled.
+async fn measure(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let res = next.run(req).await;
+    let m = &crate::metrics::METRICS;
+    let status = res.status().as_u16();
+    if status == 429 {
+        m.throttled.get_or_create(&crate::metrics::RouteLabels { route: route.clone() }).inc();
+    }
+    m.requests
+        .get_or_create(&crate::metrics::RequestLabels { method, route, status })
+        .observe(started.elapsed().as_secs_f64());
+    res
+}
+
+/// `GET /metrics`: the node's metrics for Prometheus (OpenMetrics text).
+async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        crate::metrics::METRICS.render(),
+    )
+}
+
 /// The whole application router, with its middleware, ready to serve.
 pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
-    let (api, openapi) = api::router().split_for_parts();
+    let (api, mut openapi) = api::router().split_for_parts();
+    api::complete_responses(&mut openapi);
     let openapi_json = Arc::new(openapi.to_json().expect("the OpenAPI document serialises"));
     let config = svc.config.clone();
+    let secure = config.cookie_secure;
     let state = AppState { svc: Arc::new(svc), clock, openapi_json };
 
     let api = if config.bench_endpoints {
@@ -110,6 +175,8 @@ pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
     };
     let router = api
         .merge(pages::router())
+        .route("/metrics", axum::routing::get(metrics))
+        .route_layer(axum::middleware::from_fn(measure))
         .fallback(unknown_route)
         .method_not_allowed_fallback(|| async {
             error::ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED)
@@ -124,6 +191,7 @@ pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::from_fn(move |req, next| security_headers(secure, req, next)));
     (router, state)
 }

@@ -29,10 +29,13 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk/kiosk.js", get(|| kiosk_file("text/javascript; charset=utf-8", KIOSK_JS)))
         .route("/kiosk/kiosk.css", get(|| kiosk_file("text/css; charset=utf-8", KIOSK_CSS)))
         .route("/me", get(|| kiosk_file("text/html; charset=utf-8", ME_HTML)))
+        .route("/me/me.js", get(|| kiosk_file("text/javascript; charset=utf-8", ME_JS)))
 }
 
 // A maker's phone page: sign in, see the check-in codes of current bookings (`web/me.html`).
 const ME_HTML: &str = include_str!("../../web/me.html");
+// Its script, a file of its own: the pages' CSP runs no inline script.
+const ME_JS: &str = include_str!("../../web/me.js");
 
 // The kiosk page: plain files in `kiosk/`, compiled into the binary.
 const KIOSK_HTML: &str = include_str!("../../kiosk/index.html");

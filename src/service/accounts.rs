@@ -2,6 +2,7 @@
 //! grants (operator of a space, reviewer, admin); makers verified for inn rooms.
 
 use super::powers::{Admin, AnyOperator, Identity};
+use super::throttle::{Counted, address_key, too_many};
 use super::{Code, ServiceError, ServiceResult, Services};
 use crate::auth::new_token;
 use crate::domain::ValidationErrors;
@@ -10,6 +11,7 @@ use crate::domain::ids::{AccountId, SpaceId};
 use crate::store::StoreError;
 use crate::store::accounts::{AccountRow, Grant, NewAccount, RoleGrantRow};
 use serde::Deserialize;
+use std::net::IpAddr;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -22,6 +24,22 @@ pub struct RegisterRequest {
     /// `zh-CN` (default) or `en`.
     #[serde(default)]
     pub locale: Option<String>,
+}
+
+/// Creates a maker account for a request from `from` (the public sign-up): at most
+/// `registrations_per_hour` from one address, counted whether they succeed or not.
+///
+/// # Errors
+/// [`Code::TooManyRequests`], and those of [`register`].
+pub async fn register_from(
+    svc: &Services,
+    req: &RegisterRequest,
+    from: Option<IpAddr>,
+    now: i64,
+) -> ServiceResult<AccountRow> {
+    let limit = svc.config.throttle.registrations;
+    svc.throttles.hit(Counted::Registrations, &address_key(from), limit, now)?;
+    register(svc, req, now).await
 }
 
 /// Creates a maker account.
@@ -72,22 +90,54 @@ pub struct LoggedIn {
     pub account: AccountRow,
 }
 
-/// Signs in. A malformed or unknown address spends the same hashing time as a real one.
+/// Signs in from `from`. A malformed or unknown address spends the same hashing time as a
+/// real one. Throttled ([`super::throttle`]): after `signin_free_failures` failures in a
+/// row, an account (or an unknown address, on this node) waits 1 s, then 2, 4 … up to
+/// `signin_lock_max_secs` before the next attempt is even checked, until a success or an
+/// operator lifts it; one client address may fail `address_failures_per_10min` times.
 ///
 /// # Errors
-/// [`Code::InvalidCredentials`].
-pub async fn login(svc: &Services, req: LoginRequest, now: i64) -> ServiceResult<LoggedIn> {
+/// [`Code::InvalidCredentials`], [`Code::TooManyRequests`].
+pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now: i64) -> ServiceResult<LoggedIn> {
     let bad = || ServiceError::new(Code::InvalidCredentials, "the e-mail address or password is wrong");
+    let limits = svc.config.throttle;
+    let address = address_key(from);
+    svc.throttles.check(Counted::AddressFailures, &address, limits.address_failures, now)?;
     // A malformed address cannot have an account; still spend the hashing time.
-    let account = match Email::parse("email", &req.email) {
-        Ok(email) => svc.db.account_by_email(email.as_str()).await?,
-        Err(_) => None,
+    let email = Email::parse("email", &req.email).ok();
+    let account = match &email {
+        Some(email) => svc.db.account_by_email(email.as_str()).await?,
+        None => None,
     };
+    let key = email.as_ref().map_or_else(|| req.email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let failures = match &account {
+        Some(a) => svc.db.signin_failures(&a.id).await?,
+        None => svc.throttles.unknown_failures(&key),
+    };
+    if let Some((n, last)) = failures {
+        let wait = limits.signin.wait(u32::try_from(n).unwrap_or(u32::MAX), last, now);
+        if wait > 0 {
+            return Err(too_many("too many failed sign-ins to this account", wait));
+        }
+    }
     let ok = svc.hasher.verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     let account = match account {
         Some(a) if ok && !a.disabled => a,
-        _ => return Err(bad()),
+        other => {
+            match &other {
+                Some(a) => {
+                    svc.db.record_signin_failure(&a.id, now).await?;
+                }
+                None => svc.throttles.unknown_failed(&key, now),
+            }
+            // Counted after the answer is known; the next attempt is refused when over.
+            let _ = svc.throttles.hit(Counted::AddressFailures, &address, limits.address_failures, now);
+            return Err(bad());
+        }
     };
+    if failures.is_some() {
+        svc.db.clear_signin_failures(&account.id).await?;
+    }
     let token = new_token()?;
     let ttl_ms = i64::try_from(svc.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(ttl_ms);

@@ -17,7 +17,8 @@ use super::powers::{Identity, SpaceReader};
 use super::{Code, ServiceError, ServiceResult, Services};
 use crate::domain::allocation::{UnitState, alternatives, rank};
 use crate::domain::booking::{
-    BookingContext, MakerFacts, TrainingHold, Violation, check, local_week, needs_maker_record,
+    BookingContext, Change, MakerFacts, TrainingHold, Verdict, Violation, judge, local_week, needs_maker_record,
+    out_of_reach,
 };
 use crate::domain::booking::{BookingKind, BookingStatus};
 use crate::domain::calendar::{DAY_MS, MINUTE_MS, Span, Zone, parse_instant};
@@ -87,13 +88,22 @@ impl Loaded {
         crate::domain::interval::subtract(self.hours.clone(), self.closed.clone())
     }
 
-    /// Every rule `span` breaks (a named unit's closures count too).
-    pub fn violations(&self, maker: &MakerFacts, span: Interval, unit: Option<&UnitId>, now: i64) -> Vec<Violation> {
+    /// The judgement of `span` ([`judge`]: every rule it breaks and the status it gets) on
+    /// this calendar; a named unit's closures count too.
+    pub fn judge(
+        &self,
+        maker: &MakerFacts,
+        span: Interval,
+        unit: Option<&UnitId>,
+        kind: BookingKind,
+        change: Change,
+        now: i64,
+    ) -> Verdict {
         let mut closed = self.closed.clone();
         if let Some(u) = unit {
             closed.extend(self.units.iter().filter(|x| &x.id == u).flat_map(|x| x.closed.iter().copied()));
         }
-        check(
+        judge(
             &BookingContext {
                 policy: &self.policy,
                 zone: self.zone,
@@ -104,6 +114,8 @@ impl Loaded {
             },
             maker,
             span,
+            kind,
+            change,
         )
     }
 
@@ -220,8 +232,16 @@ pub(crate) async fn decide(
     maker: ForMaker<'_>,
     span: Interval,
     unit: Option<&UnitId>,
+    kind: BookingKind,
     now: i64,
 ) -> ServiceResult<Decision> {
+    // Refused before any opening hours are expanded for it: longer than any policy allows.
+    let policy = entry_rules(entry)?.policy;
+    let early = out_of_reach(&policy, span, kind);
+    if !early.is_empty() {
+        let zone = zone_of(&entry.space)?;
+        return Ok(Decision { zone, policy, open: vec![], units: vec![], violations: early });
+    }
     let window = around(span)?;
     let (loaded, facts) = match unit {
         Some(u) => {
@@ -247,7 +267,7 @@ pub(crate) async fn decide(
             (loaded, facts)
         }
     };
-    let violations = loaded.violations(&facts, span, unit, now);
+    let violations = loaded.judge(&facts, span, unit, kind, Change::Create, now).violations;
     Ok(loaded.decision(violations))
 }
 
@@ -466,6 +486,7 @@ pub(crate) async fn place(
         match svc.db.insert_booking(&new).await {
             Ok(id) => {
                 tracing::info!(booking = %id, unit = %candidate.label, %status, kind = %t.kind, "booked");
+                crate::metrics::METRICS.booked(t.kind.as_str(), status.as_str());
                 // Everything the answer shows is known here: no read-back.
                 return Ok(Some(BookingRow {
                     id,
@@ -610,7 +631,7 @@ pub async fn book(svc: &Services, who: &Identity, req: &CreateBooking, now: i64)
         return Ok(Booked::Series(book_series(svc, who, &t, span, rrule, req.on_conflict, now).await?));
     }
     let maker = ForMaker::of(who);
-    let d = decide(svc, &entry, maker, span, unit.as_ref(), now).await?;
+    let d = decide(svc, &entry, maker, span, unit.as_ref(), BookingKind::Single, now).await?;
     if !d.violations.is_empty() {
         return Err(ServiceError::policy(&d.violations));
     }
@@ -626,7 +647,7 @@ pub async fn book(svc: &Services, who: &Identity, req: &CreateBooking, now: i64)
     }
     // Refresh what we know, so the answer names what took the time: every unit's blocks, for
     // the alternatives on the same resource.
-    let fresh = decide(svc, &entry, maker, span, None, now).await?;
+    let fresh = decide(svc, &entry, maker, span, None, BookingKind::Single, now).await?;
     Err(conflict(&fresh, span, d.policy.blocked(span), unit.as_ref(), now))
 }
 
@@ -706,7 +727,7 @@ async fn book_series(
         for a in &accepted {
             facts.count(*a, week, now, 1);
         }
-        let v = loaded.violations(&facts, *occ, t.unit, now);
+        let v = loaded.judge(&facts, *occ, t.unit, BookingKind::Series, Change::Create, now).violations;
         if v.is_empty() {
             accepted.push(*occ);
         } else {
@@ -804,6 +825,9 @@ async fn book_series(
     let rows =
         svc.db.bookings(&BookingFilter { series_id: Some(&series_id), limit: 1000, ..Default::default() }).await?;
     tracing::info!(series = %series_id, booked = rows.len(), skipped = skipped.len(), "series booked");
+    for r in &rows {
+        crate::metrics::METRICS.booked(r.kind.as_str(), r.status.as_str());
+    }
     Ok(SeriesBooked { series_id, bookings: rows, skipped, unit_changes })
 }
 
@@ -826,12 +850,6 @@ pub struct CreateStay {
 /// The most nights a stay request may name, whatever the room's own limit (so that no date
 /// arithmetic overflows and nothing is expanded for years).
 pub const MAX_STAY_NIGHTS: u32 = 366;
-
-/// The rules that measure a booking in slots and minutes, which a stay (measured in nights)
-/// and a walk-up (from now until it must end) do not follow.
-fn nights_not_minutes(v: &Violation) -> bool {
-    matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_long")
-}
 
 /// Books one room of a room type for every night of a stay, from the resource's check-in
 /// time on the arrival date to its check-out time on the departure date.
@@ -875,15 +893,8 @@ pub async fn book_stay(svc: &Services, who: &Identity, req: &CreateStay, now: i6
     let span = Interval::new(start, end)
         .map_err(|_| ServiceError::invalid_field("nights", "out_of_range", "the stay must end after it starts"))?;
 
-    let mut d = decide(svc, &entry, ForMaker::of(who), span, None, now).await?;
-    // A stay is measured in nights, not slots and minutes.
-    d.violations.retain(|v| !nights_not_minutes(v));
-    if req.nights > inn.max_nights {
-        d.violations.push(Violation {
-            rule: "too_many_nights".into(),
-            message: format!("at most {} nights per stay", inn.max_nights),
-        });
-    }
+    // A stay is measured in nights, not slots and minutes (`too_many_nights`).
+    let d = decide(svc, &entry, ForMaker::of(who), span, None, BookingKind::Stay, now).await?;
     if !d.violations.is_empty() {
         return Err(ServiceError::policy(&d.violations));
     }
@@ -966,10 +977,10 @@ pub async fn move_booking(
     let (mut facts, _) = maker_facts(svc, &b.account_id, &entry, &loaded, span.start(), None, now).await?;
     let week = local_week(loaded.zone, span.start());
     facts.count(Interval::new(b.starts_at, b.ends_at).map_err(ServiceError::internal)?, week, now, -1);
-    let mut violations = loaded.violations(&facts, span, Some(&unit), now);
-    if b.kind == BookingKind::Stay {
-        violations.retain(|v| !nights_not_minutes(v));
-    }
+    // Judged as a fresh booking of the result would be; a maker's move of a booking that
+    // needs approval waits for it again.
+    let change = Change::Move { was: b.status, by_operator: as_operator };
+    let Verdict { violations, status } = loaded.judge(&facts, span, Some(&unit), b.kind, change, now);
     if !violations.is_empty() {
         return Err(ServiceError::policy(&violations));
     }
@@ -979,7 +990,7 @@ pub async fn move_booking(
     if !free {
         return Err(conflict(&d, span, blocked, Some(&unit), now));
     }
-    match svc.db.move_booking(&b.id, &unit, span, blocked, now).await {
+    match svc.db.move_booking(&b.id, &unit, span, blocked, status, now).await {
         Ok(true) => {}
         Ok(false) => return Err(ServiceError::new(Code::NotMovable, format!("the booking is {}", b.status))),
         Err(StoreError::Overlap) => return Err(conflict(&d, span, blocked, Some(&unit), now)),
@@ -1017,6 +1028,7 @@ pub async fn show(svc: &Services, who: &Identity, id: &str) -> ServiceResult<Boo
 
 /// Which bookings a list shows.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only this status.
@@ -1068,6 +1080,7 @@ pub async fn mine(svc: &Services, who: &Identity, q: &ListQuery) -> ServiceResul
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SpaceBookingsQuery {
     /// A local date of the space (default: today there).
@@ -1237,7 +1250,9 @@ pub async fn decide_pending(
     let reason = reason_of(body.reason.as_deref(), !approve)?;
     let b = find(svc, id).await?;
     if !who.operates(&b.space_id) {
-        return Err(ServiceError::forbidden("approving and declining needs the operator role for the space"));
+        return Err(
+            who.not_operator_of_booking(&b.account_id, "approving and declining needs the operator role for the space")
+        );
     }
     if !svc.db.decide_booking(&b.id, approve, who.id(), reason.as_deref(), now).await? {
         return Err(ServiceError::new(Code::NotPending, format!("the booking is {}", b.status)));

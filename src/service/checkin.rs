@@ -5,8 +5,9 @@
 use super::booking::{Placement, assemble, entry_of, maker_facts, place};
 use super::catalog::{policy_of, stored_policy};
 use super::powers::{Identity, Operated, OperatorOf, SpaceReader};
+use super::throttle::Counted;
 use super::{Code, ServiceError, ServiceResult, Services};
-use crate::domain::booking::{BookingKind, BookingStatus};
+use crate::domain::booking::{BookingKind, BookingStatus, Change};
 use crate::domain::calendar::MINUTE_MS;
 use crate::domain::checkin::{
     self as codes, BookingAtKiosk, DenyReason, Outcome, ScanDecision, Scanned, SessionOrigin,
@@ -244,11 +245,27 @@ pub struct Paired {
     pub space: SpaceRow,
 }
 
-/// Exchanges a pairing code for the kiosk's device token (once).
+/// Exchanges a pairing code for the kiosk's device token (once), for a request from `from`:
+/// a wrong code counts as a failure of that address ([`super::throttle`]).
 ///
 /// # Errors
-/// [`Code::InvalidPairingCode`].
-pub async fn pair(svc: &Services, pairing_code: &str, now: i64) -> ServiceResult<Paired> {
+/// [`Code::InvalidPairingCode`], [`Code::TooManyRequests`].
+pub async fn pair(
+    svc: &Services,
+    pairing_code: &str,
+    from: Option<std::net::IpAddr>,
+    now: i64,
+) -> ServiceResult<Paired> {
+    let (address, limit) = (super::throttle::address_key(from), svc.config.throttle.address_failures);
+    svc.throttles.check(Counted::AddressFailures, &address, limit, now)?;
+    let paired = pair_code(svc, pairing_code, now).await;
+    if matches!(&paired, Err(e) if e.code == Code::InvalidPairingCode) {
+        let _ = svc.throttles.hit(Counted::AddressFailures, &address, limit, now);
+    }
+    paired
+}
+
+async fn pair_code(svc: &Services, pairing_code: &str, now: i64) -> ServiceResult<Paired> {
     let code: String =
         pairing_code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
     let token = format!(
@@ -299,9 +316,29 @@ pub enum Scan {
 /// A kiosk read a code (a booking's QR code, a typed short code or a maker's personal code):
 /// check in, check out, or deny with a reason. Every scan is recorded.
 ///
+/// Codes that are unknown or forged count against the kiosk: past `kiosk_refusals_per_minute`
+/// it reads no code until the minute is over ([`super::throttle`]).
+///
 /// # Errors
-/// Store errors.
+/// Store errors, [`Code::TooManyRequests`].
 pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceResult<Scan> {
+    let limit = svc.config.throttle.kiosk_refusals;
+    svc.throttles.check(Counted::KioskRefusals, k.0.id.as_str(), limit, now)?;
+    let scanned = scan_code(svc, k, code, now).await?;
+    let decision = match &scanned {
+        Scan::Granted { check_in: true, .. } => "check_in",
+        Scan::Granted { check_in: false, .. } => "check_out",
+        Scan::Attended { .. } => "attend",
+        Scan::EventDenied { .. } | Scan::Denied { .. } => "deny",
+    };
+    crate::metrics::METRICS.scans.get_or_create(&crate::metrics::ScanLabels { decision: decision.to_owned() }).inc();
+    if let Scan::Denied { reason: DenyReason::Unknown | DenyReason::Forged, .. } = &scanned {
+        let _ = svc.throttles.hit(Counted::KioskRefusals, k.0.id.as_str(), limit, now);
+    }
+    Ok(scanned)
+}
+
+async fn scan_code(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceResult<Scan> {
     let k = &k.0;
     if code.len() > 512 {
         return deny(svc, k, None, DenyReason::Unknown, None, now).await;
@@ -422,12 +459,8 @@ async fn walk_up(svc: &Services, k: &KioskRow, account: &AccountId, now: i64) ->
         };
         let span = Interval::new(start, until).map_err(ServiceError::internal)?;
         let (facts, _) = maker_facts(svc, account, &entry, &loaded, start, None, now).await?;
-        // From now until it must end: no slot, length or notice rule applies.
-        let blocking: Vec<_> = loaded
-            .violations(&facts, span, Some(&unit.id), now)
-            .into_iter()
-            .filter(|v| !matches!(v.rule.as_str(), "not_on_slot" | "too_short" | "too_little_notice" | "in_the_past"))
-            .collect();
+        // From now until it must end: no slot, length or notice rule applies (`judge`).
+        let blocking = loaded.judge(&facts, span, Some(&unit.id), BookingKind::WalkUp, Change::Create, now).violations;
         if !blocking.is_empty() {
             tracing::info!(%account, resource = %resource.id, rules = ?blocking.iter().map(|v| &v.rule).collect::<Vec<_>>(), "walk-up refused");
             continue;
@@ -555,6 +588,9 @@ async fn repeat_check_in(svc: &Services, k: &KioskRow, b: BookingRow, now: i64) 
     }
 }
 
+/// The largest frame [`decode_frame`] reads: 640 × 480 bytes of grey.
+pub const MAX_FRAME_BYTES: usize = 640 * 480;
+
 /// Decodes one camera frame (`width × height` bytes of 8-bit grey, row by row, at most
 /// 640 × 480) for kiosks whose browser cannot: the text of the first QR code found.
 ///
@@ -602,7 +638,7 @@ pub async fn by_hand(
 ) -> ServiceResult<MeteredSession> {
     let b = super::booking::find(svc, id).await?;
     if !who.operates(&b.space_id) {
-        return Err(ServiceError::forbidden("this needs the operator role for the booking's space"));
+        return Err(who.not_operator_of_booking(&b.account_id, "this needs the operator role for the booking's space"));
     }
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {

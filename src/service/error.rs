@@ -86,6 +86,9 @@ codes! {
     InvalidPairingCode => "invalid_pairing_code",
     /// Signed in, but without the power this needs.
     Forbidden => "forbidden",
+    /// A change carried by the login cookie from a page of another site (its `Origin` is not
+    /// this server's, or missing).
+    CrossOrigin => "cross_origin",
     /// No such item (or not one the caller may see), or no such route.
     NotFound => "not_found",
     // --- what was asked ---
@@ -244,7 +247,10 @@ impl From<CalendarError> for ServiceError {
         match e {
             CalendarError::WindowTooLong { days } => ServiceError::new(Code::WindowTooLong, e.to_string())
                 .with_details(json!({ "days": days, "max_days": crate::domain::calendar::MAX_WINDOW_DAYS })),
-            CalendarError::TooManyOccurrences => ServiceError::new(Code::RruleUnbounded, e.to_string()),
+            CalendarError::TooManyOccurrences => {
+                crate::metrics::METRICS.expansion_budget_hits.inc();
+                ServiceError::new(Code::RruleUnbounded, e.to_string())
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod pack_page;
 pub mod powers;
 pub mod registers;
 pub mod reports;
+pub mod throttle;
 pub mod trainings;
 pub mod waitlist;
 
@@ -59,11 +60,21 @@ pub struct Services {
     pub events: Events,
     /// Catalog rows of resources, valid by the database's version stamp.
     pub(crate) catalog: Arc<CatalogCache>,
+    /// This node's counts of throttled attempts.
+    pub throttles: Arc<throttle::Throttles>,
 }
 
 impl Services {
     pub fn new(db: Db, config: Arc<Config>, secret: Secret, events: Events) -> Self {
-        Services { hasher: Hasher::new(config.hash_cost), db, config, secret, events, catalog: Arc::default() }
+        Services {
+            hasher: Hasher::new(config.hash_cost),
+            db,
+            config,
+            secret,
+            events,
+            catalog: Arc::default(),
+            throttles: Arc::default(),
+        }
     }
 
     /// For one-off commands that only read (`labinn verify-pack`, `labinn report`): no events,

@@ -126,6 +126,16 @@ impl Identity {
     /// The refusal of a change to another maker's booking by someone who does not operate
     /// its space: a reviewer, who may read every booking, is told why; anyone else is not
     /// told that it exists.
+    /// The refusal of an operator's change to booking `b` for one who is not its operator:
+    /// `forbidden` for whoever may see the booking (its maker, a reviewer), `not_found` for
+    /// everyone else, so that a booking's existence never leaks through the answer.
+    pub fn not_operator_of_booking(&self, maker: &AccountId, message: &str) -> ServiceError {
+        if maker == self.id() || self.has_role(Role::Reviewer) || self.admin().is_some() {
+            return ServiceError::forbidden(message.to_owned());
+        }
+        ServiceError::not_found("booking")
+    }
+
     pub fn not_theirs(&self, doing: &str) -> ServiceError {
         if self.has_role(Role::Reviewer) {
             return ServiceError::forbidden(format!(

@@ -125,7 +125,8 @@ async fn try_promote(svc: &Services, resource_id: &ResourceId, now: i64) -> Serv
 async fn book_for(svc: &Services, w: &WaitRow, now: i64) -> ServiceResult<Option<BookingRow>> {
     let entry = entry_of(svc, None, &w.resource_id).await.map_err(ServiceError::missing("resource"))?;
     let span = Interval::new(w.starts_at, w.ends_at).map_err(ServiceError::internal)?;
-    let d = decide(svc, &entry, ForMaker::by_id(&w.account_id), span, w.unit_id.as_ref(), now).await?;
+    let d =
+        decide(svc, &entry, ForMaker::by_id(&w.account_id), span, w.unit_id.as_ref(), BookingKind::Single, now).await?;
     if !d.violations.is_empty() {
         // The maker can no longer book it (a training lapsed, a quota is full): keep waiting.
         return Ok(None);

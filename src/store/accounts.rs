@@ -458,3 +458,56 @@ async fn login_alone(pool: &sqlx::PgPool, hash: String, now: i64) -> StoreResult
         .fetch_optional(pool)
         .await?)
 }
+
+/// Failed sign-ins in a row to one account (the back-off reads them on every node).
+impl Db {
+    /// The failures in a row of `account` and when the last was, if any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn signin_failures(&self, account: &AccountId) -> StoreResult<Option<(i64, i64)>> {
+        Ok(on_read!(self, |p| sqlx::query_as(
+            "SELECT CAST(failures AS BIGINT), last_failed_at FROM signin_failures WHERE account_id = $1"
+        )
+        .bind(account)
+        .fetch_optional(p)
+        .await?))
+    }
+
+    /// Counts one more failure of `account` at `now` (the first again after a day without one:
+    /// [`crate::domain::throttle::FORGET_FAILURES_MS`]); the count in a row after it.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_signin_failure(&self, account: &AccountId, now: i64) -> StoreResult<i64> {
+        Ok(in_write_tx!(self, |tx| {
+            sqlx::query_scalar(
+                "INSERT INTO signin_failures (account_id, failures, last_failed_at) VALUES ($1, 1, $2) \
+                 ON CONFLICT (account_id) DO UPDATE SET last_failed_at = $2, failures = CASE \
+                   WHEN $2 - signin_failures.last_failed_at >= $3 THEN 1 ELSE signin_failures.failures + 1 END \
+                 RETURNING CAST(failures AS BIGINT)",
+            )
+            .bind(account)
+            .bind(now)
+            .bind(crate::domain::throttle::FORGET_FAILURES_MS)
+            .fetch_one(&mut *tx)
+            .await?
+        }))
+    }
+
+    /// Forgets the failures of `account` (a success, or an operator lifting the lockout);
+    /// whether there were any.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn clear_signin_failures(&self, account: &AccountId) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM signin_failures WHERE account_id = $1")
+                .bind(account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+}

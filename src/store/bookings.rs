@@ -598,11 +598,18 @@ impl Db {
         unit_id: &UnitId,
         span: Interval,
         blocked: Interval,
+        status: BookingStatus,
         now: i64,
     ) -> StoreResult<bool> {
+        // Back to `pending`, the earlier decision no longer holds: it is cleared.
+        let undecided = status == BookingStatus::Pending;
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
-                "UPDATE bookings SET unit_id = $2, starts_at = $3, ends_at = $4, blocked_from = $5, blocked_until = $6, updated_at = $7 \
+                "UPDATE bookings SET unit_id = $2, starts_at = $3, ends_at = $4, blocked_from = $5, blocked_until = $6, updated_at = $7, \
+                 status = $8, \
+                 decided_by = CASE WHEN $9 THEN NULL ELSE decided_by END, \
+                 decided_at = CASE WHEN $9 THEN NULL ELSE decided_at END, \
+                 decision_reason = CASE WHEN $9 THEN NULL ELSE decision_reason END \
                  WHERE id = $1 AND status IN ('pending', 'confirmed')",
             )
             .bind(id)
@@ -612,6 +619,8 @@ impl Db {
             .bind(blocked.start())
             .bind(blocked.end())
             .bind(now)
+            .bind(status)
+            .bind(undecided)
             .execute(&mut *tx)
             .await?
             .rows_affected()

@@ -639,7 +639,7 @@ pub async fn lab_with(now: i64, tweak: impl FnOnce(labinn::config::Settings) -> 
 }
 
 /// A space in Shanghai open 08:00–22:00 with a laser cutter (LC-1) and two hot desks.
-async fn lab_at_app(app: TestApp) -> Lab {
+pub async fn lab_at_app(app: TestApp) -> Lab {
     let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
     open_daily(&app, &op, &slug, "08:00", 840).await;
     let resource = |body: Value| {

@@ -265,3 +265,43 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// A request still working when the grace period ends does not keep the node up: here a
+/// sign-in whose password hash takes far longer than the grace (it runs on the blocking
+/// pool, which the runtime used to wait for without end, so the node outlived the SIGTERM).
+#[tokio::test]
+async fn sigterm_ends_the_node_within_its_grace_whatever_is_in_flight() {
+    let fresh = FreshDb::new().await;
+    let out = labinn().args(["migrate", "--database-url", &fresh.url]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // An unknown address is hashed with the node's cost: made costly here, tens of seconds.
+    let mut child = labinn()
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
+        .env("LABINN_SHUTDOWN_GRACE_SECS", "1")
+        .env("LABINN_ARGON2_MEMORY_KIB", "262144")
+        .env("LABINN_ARGON2_ITERATIONS", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
+        .expect("address printed");
+    std::thread::spawn(move || lines.for_each(drop));
+    let stuck = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "nobody@example.org", "password": "a wrong password"}))
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = Instant::now();
+    let status = tokio::task::spawn_blocking(move || sigterm_and_wait(child)).await.unwrap();
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(8), "stopped {took:?} after SIGTERM; the grace is 1 s");
+    assert!(status.success(), "{status:?}");
+    assert!(stuck.await.unwrap().is_err(), "the stuck request is cut off, not answered");
+}

@@ -117,6 +117,8 @@ impl FreshDb {
             log: Some("warn".into()),
             // Tests run the jobs themselves, with a fixed `now`.
             job_interval_secs: Some(0),
+            // Stories register many makers from one address; the throttling tests set it low.
+            registrations_per_hour: Some(1_000_000),
             ..Settings::default()
         }
     }

@@ -15,6 +15,7 @@ mod demo;
 mod durability;
 mod errors;
 mod evidence;
+mod hardening;
 mod organisations;
 mod pages;
 mod powers;

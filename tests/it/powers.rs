@@ -230,6 +230,7 @@ const ROUTES: &[Route] = &[
         |_| json!({"slug": "cnc-basics", "name_zh": "数控入门", "name_en": "CNC basics"}),
     ),
     route("POST", "/api/v1/accounts/{maker}/verified", May::AnyOperator, |_| json!({"verified": true})),
+    route("DELETE", "/api/v1/accounts/{maker}/lockout", May::AnyOperator, none),
     route("GET", "/api/v1/trainings/{training}/grants", May::Operator, none),
     route(
         "POST",

@@ -1,6 +1,7 @@
 //! Health, readiness, version and the generated OpenAPI document.
 
 use crate::helpers::spawn_app;
+use serde_json::json;
 
 #[tokio::test]
 async fn healthz_says_the_process_is_up() {
@@ -173,4 +174,52 @@ fn the_layers_import_only_what_they_may() {
         }
     }
     assert!(broken.is_empty(), "{broken:#?}");
+}
+
+/// The document says where each parameter goes as the router reads it: the names in a path's
+/// template are path parameters (all of them, required), every other one is in the query;
+/// and every operation lists the failures any operation can give (400, 408, 500, 503; 401
+/// when signed in; 413, 415, 422 when it takes a body).
+#[tokio::test]
+async fn the_openapi_document_places_every_parameter_where_the_router_reads_it() {
+    let app = spawn_app().await;
+    let doc = app.get("/api/v1/openapi.json", None).await.body;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let in_template: std::collections::BTreeSet<&str> =
+            path.split('{').skip(1).filter_map(|s| s.split('}').next()).collect();
+        for (method, op) in item.as_object().unwrap() {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let named: std::collections::BTreeSet<String> =
+                params.iter().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap().to_owned()).collect();
+            let want: std::collections::BTreeSet<String> = in_template.iter().map(|s| (*s).to_owned()).collect();
+            assert_eq!(named, want, "{method} {path}: path parameters");
+            for p in &params {
+                assert!(p["in"] == "path" || p["in"] == "query", "{method} {path}: {p}");
+                if p["in"] == "path" {
+                    assert_eq!(p["required"], true, "{method} {path}: {p}");
+                }
+            }
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["400", "408", "500", "503"] {
+                assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+            }
+            if op["requestBody"].is_object() {
+                for status in ["413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                }
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 70, "{checked} operations");
+    // The two the hostile test named: resource availability's window is required, in the query.
+    let params = doc["paths"]["/api/v1/resources/{id}/availability"]["get"]["parameters"].as_array().unwrap().clone();
+    for name in ["from", "to"] {
+        let p = params.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!((&p["in"], &p["required"]), (&json!("query"), &json!(true)), "{p}");
+    }
 }

@@ -5,7 +5,7 @@ use crate::auth::COOKIE_NAME;
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, AuthUser};
+use crate::http::extract::{ApiJson, AuthUser, ClientAddr};
 use crate::http::views::{AccountView, MyOrganisation, RoleView};
 use crate::service::accounts::{self, LoginRequest, RegisterRequest};
 use axum::Json;
@@ -26,12 +26,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     (status = 201, body = AccountView),
     (status = 409, body = Problem, description = "`email_taken`"),
     (status = 422, body = Problem, description = "`validation_failed`, with every invalid field"),
+    (status = 429, body = Problem, description = "`too_many_requests`: too many new accounts from this address; `Retry-After`"),
 ))]
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    let account = accounts::register(&state.svc, &req, state.clock.now_ms()).await?;
+    let account = accounts::register_from(&state.svc, &req, from, state.clock.now_ms()).await?;
     Ok((StatusCode::CREATED, Json(AccountView::from(&account))))
 }
 
@@ -49,9 +51,14 @@ pub struct LoginResponse {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, body = Problem, description = "`invalid_credentials`"),
+    (status = 429, body = Problem, description = "`too_many_requests`: failed sign-ins back off; `Retry-After` says when to try again"),
 ))]
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<impl IntoResponse> {
-    let l = accounts::login(&state.svc, req, state.clock.now_ms()).await?;
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let l = accounts::login(&state.svc, req, from, state.clock.now_ms()).await?;
     let config = &state.svc.config;
     let mut headers = HeaderMap::new();
     headers.insert(header::SET_COOKIE, login_cookie(&l.token, config.session_ttl.as_secs(), config.cookie_secure)?);

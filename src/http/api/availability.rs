@@ -68,6 +68,7 @@ async fn list_spaces(State(state): State<AppState>) -> ApiResult<Json<Vec<MapSpa
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
     /// RFC 3339 with offset, or a date (`2026-03-29`: the start of that local day).
@@ -131,6 +132,7 @@ async fn resource_availability(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DayQuery {
     /// A local date of the space (default: today there).

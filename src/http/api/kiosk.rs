@@ -6,16 +6,16 @@
 use crate::domain::checkin::{DenyReason, ScanDecision};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, KioskAuth};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, ClientAddr, KioskAuth};
 use crate::service::checkin::{self, CreateKiosk, ManualBody, Pairing, Scan};
 use crate::service::powers;
 use crate::store::bookings::BookingRow;
 use crate::store::catalog::SpaceRow;
 use crate::store::checkin::{KioskRow, MeteredSession};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::{Json, body::Bytes};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -300,9 +300,14 @@ fn hello(k: &KioskRow, space: SpaceRow) -> KioskHello {
 
 /// Exchanges a pairing code for the kiosk's device token (once).
 #[utoipa::path(post, path = "/api/v1/kiosk/pair", tag = "check-in", request_body = PairRequest,
-    responses((status = 200, body = KioskSession), (status = 401, body = Problem)))]
-async fn pair(State(state): State<AppState>, ApiJson(req): ApiJson<PairRequest>) -> ApiResult<Json<KioskSession>> {
-    let p = checkin::pair(&state.svc, &req.pairing_code, state.clock.now_ms()).await?;
+    responses((status = 200, body = KioskSession), (status = 401, body = Problem),
+        (status = 429, body = Problem, description = "`too_many_requests`: too many wrong codes from this address; `Retry-After`")))]
+async fn pair(
+    State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
+    ApiJson(req): ApiJson<PairRequest>,
+) -> ApiResult<Json<KioskSession>> {
+    let p = checkin::pair(&state.svc, &req.pairing_code, from, state.clock.now_ms()).await?;
     Ok(Json(KioskSession { token: p.token, kiosk: hello(&p.kiosk, p.space) }))
 }
 
@@ -526,7 +531,8 @@ fn scan_result(scan: Scan) -> ScanResult {
 /// A kiosk read a code: check in, check out, or deny with a reason. Every scan is recorded.
 #[utoipa::path(post, path = "/api/v1/kiosk/scan", tag = "check-in", request_body = ScanRequest, security(("bearer" = [])),
     responses((status = 200, body = ScanResult, description = "the decision (a denial is a decision, not an error)"),
-              (status = 401, body = Problem, description = "`kiosk_unauthenticated` or `kiosk_revoked`")))]
+              (status = 401, body = Problem, description = "`kiosk_unauthenticated` or `kiosk_revoked`"),
+              (status = 429, body = Problem, description = "`too_many_requests`: too many unknown or forged codes at this kiosk this minute; `Retry-After`")))]
 async fn scan(
     State(state): State<AppState>,
     KioskAuth(k): KioskAuth,
@@ -536,6 +542,7 @@ async fn scan(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FrameQuery {
     width: u32,
     height: u32,
@@ -550,13 +557,23 @@ pub struct Decoded {
 /// Decodes one camera frame for kiosks whose browser has no `BarcodeDetector`. The body is
 /// `width × height` bytes of 8-bit grey, row by row (at most 640 × 480).
 #[utoipa::path(post, path = "/api/v1/kiosk/decode", tag = "check-in", params(FrameQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    security(("bearer" = [])), responses((status = 200, body = Decoded), (status = 422, body = Problem)))]
+    security(("bearer" = [])), responses((status = 200, body = Decoded), (status = 401, body = Problem),
+        (status = 413, body = Problem, description = "`payload_too_large`: more than 640 × 480 bytes"),
+        (status = 422, body = Problem)))]
 async fn decode_frame(
     KioskAuth(k): KioskAuth,
     ApiQuery(q): ApiQuery<FrameQuery>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Json<Decoded>> {
-    Ok(Json(Decoded { text: checkin::decode_frame(&k, q.width, q.height, body.to_vec()).await? }))
+    // A whole frame is larger than the node's usual body limit: this route reads up to one
+    // frame of its own, and no more.
+    let frame = axum::body::to_bytes(body, checkin::MAX_FRAME_BYTES).await.map_err(|_| {
+        crate::http::error::ApiError::new(
+            crate::service::Code::PayloadTooLarge,
+            "a frame is at most 640 × 480 bytes of grey",
+        )
+    })?;
+    Ok(Json(Decoded { text: checkin::decode_frame(&k, q.width, q.height, frame.to_vec()).await? }))
 }
 
 // ---------- operators: by hand ----------
@@ -643,6 +660,7 @@ async fn booking_sessions(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionsQuery {
     /// RFC 3339; default: 7 days ago.
     from: Option<String>,

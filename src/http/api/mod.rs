@@ -101,3 +101,53 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(reports::router())
         .merge(registers::router())
 }
+
+/// Adds to every operation of the finished document the failures any operation of its shape
+/// can answer, where it does not describe them itself: 400 (a malformed path, query or
+/// JSON), 401 (a signed-in one), 403 `cross_origin` (a change that the cookie may carry),
+/// 408, 413, 415 and 422 (one that takes a body), 500 and 503. So the document lists every
+/// status the server can give (tested against the router in the schemathesis run and the
+/// authorization matrix).
+pub fn complete_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let ops = [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ];
+        for (changes, op) in ops {
+            let Some(op) = op else { continue };
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let cookie =
+                op.security.as_ref().is_some_and(|s| serde_json::to_string(s).is_ok_and(|t| t.contains("\"cookie\"")));
+            let body = op.request_body.is_some();
+            let mut add = |status: &str, what: &str| {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(what).into());
+            };
+            add("400", "`bad_request`, `invalid_path`, `invalid_query` or `malformed_json`");
+            if secured {
+                add("401", "`unauthenticated` or `invalid_token`");
+            }
+            if changes && cookie {
+                add("403", "`cross_origin`: a change signed in by the cookie from another site's page");
+            }
+            if body {
+                add("413", "`payload_too_large`");
+                add("415", "`unsupported_media_type`");
+                add("422", "`invalid_body` or `validation_failed`");
+            }
+            add("408", "`request_timeout`");
+            add("500", "`internal`: a bug, logged");
+            add("503", "`try_again` or `not_ready`");
+        }
+    }
+}

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UtilizationParams {
     /// The space's slug.
@@ -215,6 +216,7 @@ fn lang_of(lang: Option<&str>) -> Result<&str, crate::service::ServiceError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceParams {
     /// The scheme's id (its newest file) or the SHA-256 of one file.
@@ -325,6 +327,7 @@ async fn load_scheme(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OverviewParams {
     scheme: String,
@@ -363,6 +366,7 @@ async fn district_overview(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsageParams {
     /// First and last local dates (each space's own), both included.

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(grants, grant))
         .routes(routes!(revoke))
         .routes(routes!(set_verified))
+        .routes(routes!(lift_lockout))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +114,7 @@ async fn grant(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeQuery {
     /// Why (kept with the grant).
@@ -152,4 +154,23 @@ async fn set_verified(
     let op = trainings::any_operator(&user.identity)?;
     crate::service::accounts::set_verified(&state.svc, &op, &id, req.verified).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct Lifted {
+    /// Whether the account had failed sign-ins counted against it.
+    lifted: bool,
+}
+
+/// Lifts the sign-in back-off of a maker locked out by failed sign-ins. Operators and admins.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}/lockout", tag = "trainings", params(("id" = String, Path)),
+    security(("bearer" = [])), responses((status = 200, body = Lifted), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn lift_lockout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Lifted>> {
+    let op = trainings::any_operator(&user.identity)?;
+    let lifted = crate::service::throttle::lift_lockout(&state.svc, &op, &id).await?;
+    Ok(Json(Lifted { lifted }))
 }

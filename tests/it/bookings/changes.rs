@@ -112,6 +112,27 @@ async fn moving_a_booking_is_all_or_nothing() {
     assert_eq!(wrong.fields()[0].code, "unknown_unit", "another resource's unit: {wrong:?}");
 }
 
+/// A move is a new request: an approved booking that its maker moves waits for approval
+/// again, while an operator's move keeps it approved.
+#[tokio::test]
+async fn a_makers_move_of_an_approved_booking_waits_for_approval_again() {
+    let lab = lab().await;
+    set_policy(&lab, &lab.laser, json!({"requires_approval": true})).await;
+    let (_, maker) = lab.app.maker("approved@example.org").await;
+    let b = lab.app.book(&maker, json!({"unit": lab.laser_unit, "start": at(10, 0), "end": at(11, 0)})).await;
+    assert_eq!(b.status, "pending");
+    assert_eq!(lab.app.decide(&lab.op, &b.id, true, None).await.unwrap().status, "confirmed");
+
+    let by_op = lab.app.move_booking(&lab.op, &b.id, json!({"start": at(11, 0), "end": at(12, 0)})).await.unwrap();
+    assert_eq!(by_op.status, "confirmed", "the operator decides: {by_op:?}");
+    let moved = lab.app.move_booking(&maker, &b.id, json!({"start": at(14, 0), "end": at(15, 0)})).await.unwrap();
+    assert_eq!(moved.status, "pending", "{moved:?}");
+    assert_eq!(lab.app.space_bookings(&lab.op, &lab.slug, "?status=pending").await.len(), 1, "back in the queue");
+    // Approved again, it is confirmed at its new time.
+    let again = lab.app.decide(&lab.op, &b.id, true, None).await.unwrap();
+    assert_eq!((again.status.as_str(), again.when.start_local.as_str()), ("confirmed", "2026-09-07T14:00:00+08:00"));
+}
+
 /// A reviewer reads every booking but changes none, and is told so; another maker is not
 /// told the booking exists.
 #[tokio::test]

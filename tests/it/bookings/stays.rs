@@ -32,3 +32,28 @@ async fn a_verified_maker_books_four_nights_in_one_room() {
         .unwrap_err();
     assert_eq!(not_inn.fields()[0].code, "not_an_inn_room", "{not_inn:?}");
 }
+
+/// A move is held to the rules of a fresh stay: the night limit and the inn's times.
+#[tokio::test]
+async fn a_stay_moved_past_the_night_limit_is_refused() {
+    let lab = lab().await;
+    let rid = inn_rooms(&lab, "Standard room", 2).await;
+    let (_, guest) = verified_maker(&lab, "mover@example.org").await;
+    let s =
+        lab.app.try_stay(&guest, json!({"resource": rid, "check_in_date": "2026-09-10", "nights": 1})).await.unwrap();
+
+    // One night stretched to twenty: the limit is 14, as for a new stay.
+    let long = lab.app.move_booking(&guest, &s.id, json!({"end": "2026-09-30T12:00:00+08:00"})).await.unwrap_err();
+    assert_eq!(long.violations(), ["too_many_nights"], "{long:?}");
+    // Leaving at 18:00 is not the inn's check-out time.
+    let late = lab.app.move_booking(&guest, &s.id, json!({"end": "2026-09-12T18:00:00+08:00"})).await.unwrap_err();
+    assert_eq!(late.violations(), ["not_stay_times"], "{late:?}");
+    let still: Booking = lab.app.get(&format!("/api/v1/bookings/{}", s.id), Some(&guest)).await.json();
+    assert_eq!(still.when.end_local, "2026-09-11T12:00:00+08:00", "a refused move leaves the stay as it was");
+    // Three nights is within the limit.
+    let ok = lab.app.move_booking(&guest, &s.id, json!({"end": "2026-09-13T12:00:00+08:00"})).await.unwrap();
+    assert_eq!(
+        (ok.when.start_local.as_str(), ok.when.end_local.as_str()),
+        ("2026-09-10T14:00:00+08:00", "2026-09-13T12:00:00+08:00")
+    );
+}

@@ -1,0 +1,232 @@
+//! Abuse is throttled, every answer carries the security headers, the login cookie cannot
+//! be used from another site's page, and a kiosk's full frame is read.
+
+use crate::checkin::lab_at_app;
+use crate::helpers::{FreshDb, TestApp, spawn_app_at, spawn_with_clock};
+use labinn::clock::Clock;
+use labinn::config::Settings;
+use serde_json::json;
+
+/// Monday 2026-09-07 08:00 in Shanghai.
+const NOW: i64 = 1_788_739_200_000;
+
+async fn app_with(tweak: impl FnOnce(Settings) -> Settings) -> TestApp {
+    spawn_with_clock(FreshDb::new().await, tweak, Clock::fixed(NOW)).await
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
+    app.post("/api/v1/auth/login", None, json!({"email": email, "password": password})).await
+}
+
+fn retry_after(r: &crate::helpers::Reply) -> Option<&str> {
+    r.headers.get("retry-after").and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn failed_sign_ins_back_off_doubling_and_an_operator_lifts_the_lockout() {
+    let app = spawn_app_at(NOW).await;
+    let (id, _) = app.maker("guess@example.org").await;
+    // Five wrong passwords cost nothing; the sixth makes the next attempt wait a second.
+    for n in 1..=6 {
+        let r = sign_in(&app, "guess@example.org", "wrong password").await;
+        assert_eq!((r.status, r.code()), (401, "invalid_credentials"), "attempt {n}");
+    }
+    let locked = sign_in(&app, "guess@example.org", "correct horse battery").await;
+    assert_eq!((locked.status, locked.code()), (429, "too_many_requests"), "even the right password waits");
+    assert_eq!(retry_after(&locked), Some("1"), "{:?}", locked.headers);
+    assert_eq!(locked.body["error"]["details"]["retry_after_secs"], 1);
+    // A second later it may try again; another failure doubles the wait.
+    app.clock.set(NOW + 1_000);
+    assert_eq!(sign_in(&app, "guess@example.org", "wrong again").await.status, 401);
+    assert_eq!(retry_after(&sign_in(&app, "guess@example.org", "correct horse battery").await), Some("2"));
+    app.clock.set(NOW + 3_000);
+    app.login("guess@example.org").await;
+    // The success forgot the failures: five more are free again.
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, "guess@example.org", "wrong password").await.status, 401);
+    }
+    assert_eq!(sign_in(&app, "guess@example.org", "wrong password").await.status, 401);
+    assert_eq!(sign_in(&app, "guess@example.org", "correct horse battery").await.status, 429);
+    // An operator (here the admin) lifts it at once; a maker may not.
+    let (_, other) = app.maker("other@example.org").await;
+    assert_eq!(app.delete(&format!("/api/v1/accounts/{id}/lockout"), Some(&other)).await.status, 403);
+    let admin = app.admin().await;
+    let lifted = app.delete(&format!("/api/v1/accounts/{id}/lockout"), Some(&admin)).await;
+    assert_eq!((lifted.status, &lifted.body["lifted"]), (200, &json!(true)), "{}", lifted.text);
+    app.login("guess@example.org").await;
+}
+
+#[tokio::test]
+async fn an_address_without_an_account_is_refused_the_same_way() {
+    let app = spawn_app_at(NOW).await;
+    for _ in 0..6 {
+        assert_eq!(sign_in(&app, "nobody@example.org", "wrong password").await.status, 401);
+    }
+    let r = sign_in(&app, "nobody@example.org", "wrong password").await;
+    assert_eq!((r.status, retry_after(&r)), (429, Some("1")), "no account, and the answer does not tell: {}", r.text);
+}
+
+#[tokio::test]
+async fn one_client_address_may_fail_only_so_often() {
+    let app = app_with(|s| Settings { address_failures_per_10min: Some(3), ..s }).await;
+    app.register("real@example.org", "Real").await;
+    for n in 0..3 {
+        // A different address each time: only the client address counts here.
+        assert_eq!(sign_in(&app, &format!("spray{n}@example.org"), "wrong password").await.status, 401);
+    }
+    let r = sign_in(&app, "real@example.org", "correct horse battery").await;
+    assert_eq!((r.status, r.code()), (429, "too_many_requests"), "{}", r.text);
+    assert_eq!(retry_after(&r), Some("600"), "the ten-minute window began with the first failure");
+    // Wrong pairing codes count against the same address.
+    let p = app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": "AAAA-BBBB"})).await;
+    assert_eq!(p.status, 429, "{}", p.text);
+    app.clock.set(NOW + 600_000);
+    assert_eq!(sign_in(&app, "real@example.org", "correct horse battery").await.status, 200);
+}
+
+#[tokio::test]
+async fn registrations_from_one_address_are_limited() {
+    let app = app_with(|s| Settings { registrations_per_hour: Some(2), ..s }).await;
+    app.register("a@example.org", "A").await;
+    app.register("b@example.org", "B").await;
+    let r = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"email": "c@example.org", "password": "correct horse battery", "display_name": "C"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code(), retry_after(&r)), (429, "too_many_requests", Some("3600")), "{}", r.text);
+}
+
+#[tokio::test]
+async fn forged_codes_stop_a_kiosk_for_the_rest_of_the_minute() {
+    let lab = lab_at_app(app_with(|s| Settings { kiosk_refusals_per_minute: Some(3), ..s }).await).await;
+    let (_, kiosk) = lab.kiosk("door").await;
+    for _ in 0..3 {
+        let s = lab.scan(&kiosk, "LBN1.forged.code").await;
+        assert_eq!(s["decision"], "deny", "{s}");
+    }
+    let r = lab.app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": "LBN1.forged.code"})).await;
+    assert_eq!((r.status, r.code(), retry_after(&r)), (429, "too_many_requests", Some("60")), "{}", r.text);
+    lab.app.clock.set(NOW + 60_000);
+    assert_eq!(lab.app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": "x"})).await.status, 200);
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = spawn_app_at(NOW).await;
+    for path in ["/", "/me", "/kiosk", "/api/v1/spaces", "/api/v1/no-such-route"] {
+        let r = app.get(path, None).await;
+        let h = |name: &str| r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        assert!(h("content-security-policy").contains("frame-ancestors 'none'"), "{path}: {:?}", r.headers);
+        assert!(h("content-security-policy").contains("script-src 'self'"), "{path}");
+        assert_eq!(h("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(h("x-frame-options"), "DENY", "{path}");
+        assert_eq!(h("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(h("strict-transport-security"), "", "{path}: not over HTTPS");
+    }
+    let r = app.get("/me", None).await;
+    assert!(!r.text.contains("<script>"), "the page runs no inline script, which the CSP would block");
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_browsers_are_told_to_stay_on_https() {
+    let app = app_with(|s| Settings { cookie_secure: Some(true), ..s }).await;
+    app.register("s@example.org", "S").await;
+    let r = sign_in(&app, "s@example.org", "correct horse battery").await;
+    let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(r.headers.get("strict-transport-security").is_some());
+}
+
+#[tokio::test]
+async fn a_change_carried_by_the_cookie_from_another_site_is_refused() {
+    let app = spawn_app_at(NOW).await;
+    app.register("c@example.org", "C").await;
+    let token = app.login("c@example.org").await;
+    let cookie = format!("labinn_session={token}");
+    let logout = |origin: Option<&str>| {
+        let mut req = app.client.post(app.url("/api/v1/auth/logout")).header("cookie", &cookie);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        app.send(req)
+    };
+    // A bodiless form POST from another site, and one with no Origin at all.
+    for origin in [Some("https://evil.example"), Some("null"), None] {
+        let r = logout(origin).await;
+        assert_eq!((r.status, r.code()), (403, "cross_origin"), "{origin:?}: {}", r.text);
+    }
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status, 200, "still signed in");
+    // Reading with the cookie needs no Origin; a bearer token needs none for changes.
+    let me = app.send(app.client.get(app.url("/api/v1/me")).header("cookie", &cookie)).await;
+    assert_eq!(me.status, 200);
+    let own = format!("http://{}", app.addr);
+    assert_eq!(logout(Some(&own)).await.status, 204, "from the server's own page");
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status, 401);
+}
+
+#[tokio::test]
+async fn the_kiosk_decodes_a_whole_640_by_480_frame() {
+    let lab = lab_at_app(spawn_app_at(NOW).await).await;
+    let (_, kiosk) = lab.kiosk("door").await;
+    let frame = |w: usize, h: usize, n: usize| {
+        lab.app.send(
+            lab.app
+                .client
+                .post(lab.app.url(&format!("/api/v1/kiosk/decode?width={w}&height={h}")))
+                .bearer_auth(&kiosk)
+                .header("content-type", "application/octet-stream")
+                .body(vec![255u8; n]),
+        )
+    };
+    let r = frame(640, 480, 640 * 480).await;
+    assert_eq!((r.status, &r.body["text"]), (200, &json!(null)), "a blank frame has no code: {}", r.text);
+    let big = frame(640, 480, 640 * 480 + 1).await;
+    assert_eq!((big.status, big.code()), (413, "payload_too_large"), "{}", big.text);
+}
+
+/// Approving or checking in someone else's booking: a maker who may not see it is told it
+/// does not exist, exactly as for an id that does not.
+#[tokio::test]
+async fn a_booking_that_is_not_yours_looks_like_one_that_does_not_exist() {
+    let lab = lab_at_app(spawn_app_at(NOW).await).await;
+    let (_, owner) = lab.app.maker("owner@example.org").await;
+    let (_, stranger) = lab.app.maker("stranger@example.org").await;
+    let b = lab.book(&owner, &lab.laser, (10, 0), (11, 0)).await;
+    for id in [b.id.as_str(), "00000000-0000-0000-0000-000000000000"] {
+        let approve = lab.app.post(&format!("/api/v1/bookings/{id}/approve"), Some(&stranger), json!({})).await;
+        let check_in =
+            lab.app.post(&format!("/api/v1/bookings/{id}/check-in"), Some(&stranger), json!({"reason": "x"})).await;
+        assert_eq!((approve.status, approve.code()), (404, "not_found"), "{id}: {}", approve.text);
+        assert_eq!((check_in.status, check_in.code()), (404, "not_found"), "{id}: {}", check_in.text);
+    }
+    let own = lab.app.post(&format!("/api/v1/bookings/{}/approve", b.id), Some(&owner), json!({})).await;
+    assert_eq!(own.status, 403, "the maker sees their own booking, and may not approve it");
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_requests_bookings_scans_and_throttling() {
+    let lab = lab_at_app(app_with(|s| Settings { kiosk_refusals_per_minute: Some(1), ..s }).await).await;
+    let (_, maker) = lab.app.maker("counted@example.org").await;
+    lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    let (_, kiosk) = lab.kiosk("door").await;
+    lab.scan(&kiosk, "not a code").await;
+    let throttled = lab.app.post("/api/v1/kiosk/scan", Some(&kiosk), json!({"code": "x"})).await;
+    assert_eq!(throttled.status, 429);
+    lab.run_jobs().await;
+    let r = lab.app.send(lab.app.client.get(lab.app.url("/metrics"))).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let m = &r.text;
+    let has = |needle: &str| assert!(m.contains(needle), "{needle} not in:\n{m}");
+    has("labinn_http_request_duration_seconds_count{method=\"POST\",route=\"/api/v1/bookings\",status=\"201\"}");
+    has("labinn_bookings_total{kind=\"single\",status=\"confirmed\"}");
+    has("labinn_scans_total{decision=\"deny\"}");
+    has("labinn_throttled_requests_total{route=\"/api/v1/kiosk/scan\"}");
+    has("labinn_job_runs_total{job=\"no_shows\"}");
+    has("labinn_job_last_run_timestamp_seconds{job=\"no_shows\"}");
+    has("# TYPE labinn_expansion_budget_hits counter");
+    assert!(!m.contains("/api/v1/bookings/0"), "routes are patterns, never raw paths");
+}
