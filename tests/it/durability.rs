@@ -120,6 +120,9 @@ async fn a_sigkill_during_a_booking_load_loses_no_acknowledged_booking_and_no_se
     assert_eq!(partial, 0, "a series was half written");
     let r = reqwest::get(format!("{}/readyz", node.base)).await.unwrap();
     assert_eq!(r.status(), 200, "the restarted node is ready");
+    // And the evidence ledger's chain is whole after the kill.
+    let verify = crate::cli::labinn().args(["verify-ledger", "--database-url", &fresh.url]).output().unwrap();
+    assert!(verify.status.success(), "verify-ledger: {}", String::from_utf8_lossy(&verify.stderr));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

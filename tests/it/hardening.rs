@@ -230,3 +230,120 @@ async fn prometheus_scrapes_requests_bookings_scans_and_throttling() {
     has("# TYPE labinn_expansion_budget_hits counter");
     assert!(!m.contains("/api/v1/bookings/0"), "routes are patterns, never raw paths");
 }
+
+/// The proof suite's bad-input corpus: each request the hostile test sent (and its kind) is a
+/// 4xx problem, answered in under a second, while `/healthz` keeps answering in under 100 ms.
+/// Timed, so it runs alone: `.ci/run` runs it with `--ignored --test-threads=1` on both
+/// backends.
+#[tokio::test]
+#[ignore = "timed: run alone by .ci/run (cargo test --test it -- --ignored --test-threads=1)"]
+async fn proof_bad_inputs_are_refused_quickly_while_healthz_answers() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let lab = crate::bookings::lab().await;
+    let rid = crate::bookings::inn_rooms(&lab, "Room", 1).await;
+    let (_, maker) = crate::bookings::verified_maker(&lab, "hostile@example.org").await;
+    let app = &lab.app;
+    let (laser, slug) = (lab.laser.clone(), lab.slug.clone());
+    let b = app
+        .book(&maker, json!({"resource": laser, "start": crate::checkin::at(10, 0), "end": crate::checkin::at(11, 0)}))
+        .await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let worst = Arc::new(AtomicU64::new(0));
+    let pinger = {
+        let (stop, worst, client, url) = (stop.clone(), worst.clone(), app.client.clone(), app.url("/healthz"));
+        tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = client.get(&url).send().await.is_ok_and(|r| r.status() == 200);
+                assert!(ok, "/healthz answers");
+                worst.fetch_max(u64::try_from(t.elapsed().as_micros()).unwrap(), Ordering::Relaxed);
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            n
+        })
+    };
+    let far = "9999-12-31T23:59:59Z";
+    let cases: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+        (
+            "booking ending in 9999",
+            "/api/v1/bookings".to_owned(),
+            Some(json!({"resource": laser, "start": crate::checkin::at(10, 0), "end": far})),
+        ),
+        (
+            "booking in year 1",
+            "/api/v1/bookings".to_owned(),
+            Some(json!({"resource": laser, "start": "0001-01-01T10:00:00Z", "end": "0001-01-01T11:00:00Z"})),
+        ),
+        (
+            "booking of 4 years",
+            "/api/v1/bookings".to_owned(),
+            Some(json!({"resource": laser, "start": crate::checkin::at(10, 0), "end": "2030-09-07T10:00:00+08:00"})),
+        ),
+        (
+            "waitlist for 9999",
+            "/api/v1/waitlist".to_owned(),
+            Some(json!({"resource": laser, "start": "9999-12-31T10:00:00Z", "end": far})),
+        ),
+        (
+            "stay of 4e9 nights",
+            "/api/v1/stays".to_owned(),
+            Some(json!({"resource": rid, "check_in_date": "2026-09-10", "nights": 4_000_000_000u32})),
+        ),
+        (
+            "stay in year -262143",
+            "/api/v1/stays".to_owned(),
+            Some(json!({"resource": rid, "check_in_date": "-262143-01-01", "nights": 1})),
+        ),
+        ("move to 9999", format!("/api/v1/bookings/{}/move", b.id), Some(json!({"end": far}))),
+        ("space day in 9999", format!("/api/v1/spaces/{slug}/availability?date=9999-12-31"), None),
+        ("space day in -262143", format!("/api/v1/spaces/{slug}/availability?date=-262143-01-01"), None),
+        (
+            "resource window to 9999",
+            format!("/api/v1/resources/{laser}/availability?from=2026-09-07&to=9999-12-31"),
+            None,
+        ),
+        (
+            "resource window of a year",
+            format!("/api/v1/resources/{laser}/availability?from=2026-09-07&to=2027-09-07"),
+            None,
+        ),
+        ("space bookings in -262143", format!("/api/v1/spaces/{slug}/bookings?date=-262143-01-01"), None),
+        (
+            "opening rule from year 1",
+            format!("/api/v1/spaces/{slug}/opening-rules"),
+            Some(json!({"rrule": "FREQ=DAILY", "start": "0001-01-01T08:00", "duration_minutes": 60})),
+        ),
+        (
+            "hourly opening rule",
+            format!("/api/v1/spaces/{slug}/opening-rules"),
+            Some(json!({"rrule": "FREQ=SECONDLY", "start": "2026-01-01T08:00", "duration_minutes": 1})),
+        ),
+        ("a huge JSON body", "/api/v1/bookings".to_owned(), Some(json!({"purpose": "x".repeat(400_000)}))),
+        ("a page for 9999", format!("/spaces/{slug}?date=9999-12-31"), None),
+    ];
+    let op = lab.op.clone();
+    for (what, path, body) in &cases {
+        let token = if path.contains("opening-rules") { op.as_str() } else { maker.as_str() };
+        let t = Instant::now();
+        let r = match body {
+            Some(b) => app.post(path, Some(token), b.clone()).await,
+            None => app.get(path, Some(token)).await,
+        };
+        let took = t.elapsed();
+        assert!((400..500).contains(&r.status), "{what}: {} {}", r.status, r.text);
+        if path.starts_with("/api/") {
+            assert!(r.body["error"]["code"].is_string(), "{what}: not a problem: {}", r.text);
+        }
+        assert!(took < Duration::from_secs(1), "{what}: {took:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let pings = pinger.await.unwrap();
+    let worst_ms = worst.load(Ordering::Relaxed) / 1_000;
+    assert!(pings > 0);
+    assert!(worst_ms < 100, "/healthz took {worst_ms} ms at worst over {pings} pings");
+}

@@ -104,8 +104,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Adds to every operation of the finished document the failures any operation of its shape
 /// can answer, where it does not describe them itself: 400 (a malformed path, query or
-/// JSON), 401 (a signed-in one), 403 `cross_origin` (a change that the cookie may carry),
-/// 408, 413, 415 and 422 (one that takes a body), 500 and 503. So the document lists every
+/// JSON), 401 and 403 (a signed-in one), 404 (one that names an item in its path), 408, 413
+/// and 415 (one that takes a body), 422 (one that takes a body or a query), 500 and 503. So the document lists every
 /// status the server can give (tested against the router in the schemathesis run and the
 /// authorization matrix).
 pub fn complete_responses(openapi: &mut utoipa::openapi::OpenApi) {
@@ -130,6 +130,12 @@ pub fn complete_responses(openapi: &mut utoipa::openapi::OpenApi) {
             let cookie =
                 op.security.as_ref().is_some_and(|s| serde_json::to_string(s).is_ok_and(|t| t.contains("\"cookie\"")));
             let body = op.request_body.is_some();
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let placed = |place: utoipa::openapi::path::ParameterIn| {
+                params.iter().any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.parameter_in == place))
+            };
+            let (in_path, in_query) =
+                (placed(utoipa::openapi::path::ParameterIn::Path), placed(utoipa::openapi::path::ParameterIn::Query));
             let mut add = |status: &str, what: &str| {
                 op.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(what).into());
             };
@@ -137,13 +143,23 @@ pub fn complete_responses(openapi: &mut utoipa::openapi::OpenApi) {
             if secured {
                 add("401", "`unauthenticated` or `invalid_token`");
             }
-            if changes && cookie {
+            if secured {
+                add(
+                    "403",
+                    "`forbidden` (without the power this needs) or `cross_origin` (a change signed in by the cookie from another site's page)",
+                );
+            } else if changes && cookie {
                 add("403", "`cross_origin`: a change signed in by the cookie from another site's page");
+            }
+            if in_path {
+                add("404", "`not_found`: no such item, or not one the caller may see");
             }
             if body {
                 add("413", "`payload_too_large`");
                 add("415", "`unsupported_media_type`");
-                add("422", "`invalid_body` or `validation_failed`");
+            }
+            if body || in_query {
+                add("422", "`invalid_body` or `validation_failed`, with every invalid field");
             }
             add("408", "`request_timeout`");
             add("500", "`internal`: a bug, logged");
