@@ -58,6 +58,9 @@ pub mod report;
 pub mod scheme;
 pub mod throttle;
 
+#[cfg(test)]
+mod fuzz;
+
 use serde::Serialize;
 
 /// Lower-case hexadecimal of `bytes` (tokens, hashes, signatures).

@@ -102,14 +102,17 @@ pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now:
     let bad = || ServiceError::new(Code::InvalidCredentials, "the e-mail address or password is wrong");
     let limits = svc.config.throttle;
     let address = address_key(from);
-    svc.throttles.check(Counted::AddressFailures, &address, limits.address_failures, now)?;
     // A malformed address cannot have an account; still spend the hashing time.
     let email = Email::parse("email", &req.email).ok();
+    let key = email.as_ref().map_or_else(|| req.email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    // One attempt per address at a time (on this node), and the attempt counted before the
+    // hash, given back if it succeeds: parallel guesses cannot pass a limit together.
+    let _turn = svc.throttles.turn(&key).await;
+    svc.throttles.hit(Counted::AddressFailures, &address, limits.address_failures, now)?;
     let account = match &email {
         Some(email) => svc.db.account_by_email(email.as_str()).await?,
         None => None,
     };
-    let key = email.as_ref().map_or_else(|| req.email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let failures = match &account {
         Some(a) => svc.db.signin_failures(&a.id).await?,
         None => svc.throttles.unknown_failures(&key),
@@ -117,6 +120,8 @@ pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now:
     if let Some((n, last)) = failures {
         let wait = limits.signin.wait(u32::try_from(n).unwrap_or(u32::MAX), last, now);
         if wait > 0 {
+            // Refused before any password is checked: not a failure of the address.
+            svc.throttles.release(Counted::AddressFailures, &address);
             return Err(too_many("too many failed sign-ins to this account", wait));
         }
     }
@@ -130,11 +135,10 @@ pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now:
                 }
                 None => svc.throttles.unknown_failed(&key, now),
             }
-            // Counted after the answer is known; the next attempt is refused when over.
-            let _ = svc.throttles.hit(Counted::AddressFailures, &address, limits.address_failures, now);
             return Err(bad());
         }
     };
+    svc.throttles.release(Counted::AddressFailures, &address);
     if failures.is_some() {
         svc.db.clear_signin_failures(&account.id).await?;
     }

@@ -963,6 +963,18 @@ pub async fn move_booking(
         .map_err(|_| ServiceError::invalid_field("end", "before_start", "must be after start"))?;
     let entry =
         entry_of(svc, Some(who.catalog_version), &b.resource_id).await.map_err(ServiceError::missing("resource"))?;
+    // Refused before any opening hours are expanded for it, as a fresh booking would be.
+    let early = out_of_reach(&entry_rules(&entry)?.policy, span, b.kind);
+    if !early.is_empty() {
+        return Err(ServiceError::policy(&early));
+    }
+    if b.kind == BookingKind::Stay && span.duration_ms() > i64::from(MAX_STAY_NIGHTS + 1) * DAY_MS {
+        return Err(ServiceError::invalid_field(
+            "end",
+            "out_of_range",
+            &format!("a stay is at most {MAX_STAY_NIGHTS} nights"),
+        ));
+    }
 
     // The rules, for the booking's maker, without counting the booking being moved.
     let window = around(span)?;
@@ -990,9 +1002,14 @@ pub async fn move_booking(
     if !free {
         return Err(conflict(&d, span, blocked, Some(&unit), now));
     }
-    match svc.db.move_booking(&b.id, &unit, span, blocked, status, now).await {
+    match svc.db.move_booking(&b.id, &unit, span, blocked, (b.status, status), now).await {
         Ok(true) => {}
-        Ok(false) => return Err(ServiceError::new(Code::NotMovable, format!("the booking is {}", b.status))),
+        Ok(false) => {
+            return Err(ServiceError::new(
+                Code::NotMovable,
+                format!("the booking is not {} any more (it changed meanwhile, or is no longer live)", b.status),
+            ));
+        }
         Err(StoreError::Overlap) => return Err(conflict(&d, span, blocked, Some(&unit), now)),
         Err(err) => return Err(err.into()),
     }

@@ -257,10 +257,12 @@ pub async fn pair(
     now: i64,
 ) -> ServiceResult<Paired> {
     let (address, limit) = (super::throttle::address_key(from), svc.config.throttle.address_failures);
-    svc.throttles.check(Counted::AddressFailures, &address, limit, now)?;
+    // Counted before the code is tried, given back unless it was wrong: parallel guesses
+    // cannot pass the limit together.
+    svc.throttles.hit(Counted::AddressFailures, &address, limit, now)?;
     let paired = pair_code(svc, pairing_code, now).await;
-    if matches!(&paired, Err(e) if e.code == Code::InvalidPairingCode) {
-        let _ = svc.throttles.hit(Counted::AddressFailures, &address, limit, now);
+    if !matches!(&paired, Err(e) if e.code == Code::InvalidPairingCode) {
+        svc.throttles.release(Counted::AddressFailures, &address);
     }
     paired
 }
@@ -317,14 +319,22 @@ pub enum Scan {
 /// check in, check out, or deny with a reason. Every scan is recorded.
 ///
 /// Codes that are unknown or forged count against the kiosk: past `kiosk_refusals_per_minute`
-/// it reads no code until the minute is over ([`super::throttle`]).
+/// it reads no code until the minute is over ([`super::throttle`]); such a refused request is
+/// answered 429 and not recorded as a scan.
 ///
 /// # Errors
 /// Store errors, [`Code::TooManyRequests`].
 pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceResult<Scan> {
     let limit = svc.config.throttle.kiosk_refusals;
-    svc.throttles.check(Counted::KioskRefusals, k.0.id.as_str(), limit, now)?;
-    let scanned = scan_code(svc, k, code, now).await?;
+    // Counted before, given back unless the code was unknown or forged (so parallel forgeries
+    // cannot pass the limit together).
+    svc.throttles.hit(Counted::KioskRefusals, k.0.id.as_str(), limit, now)?;
+    let scanned = scan_code(svc, k, code, now).await;
+    let forged = matches!(&scanned, Ok(Scan::Denied { reason: DenyReason::Unknown | DenyReason::Forged, .. }));
+    if !forged {
+        svc.throttles.release(Counted::KioskRefusals, k.0.id.as_str());
+    }
+    let scanned = scanned?;
     let decision = match &scanned {
         Scan::Granted { check_in: true, .. } => "check_in",
         Scan::Granted { check_in: false, .. } => "check_out",
@@ -332,9 +342,6 @@ pub async fn scan(svc: &Services, k: &Kiosk, code: &str, now: i64) -> ServiceRes
         Scan::EventDenied { .. } | Scan::Denied { .. } => "deny",
     };
     crate::metrics::METRICS.scans.get_or_create(&crate::metrics::ScanLabels { decision: decision.to_owned() }).inc();
-    if let Scan::Denied { reason: DenyReason::Unknown | DenyReason::Forged, .. } = &scanned {
-        let _ = svc.throttles.hit(Counted::KioskRefusals, k.0.id.as_str(), limit, now);
-    }
     Ok(scanned)
 }
 

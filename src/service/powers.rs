@@ -123,9 +123,6 @@ impl Identity {
         self.operator_of(space).ok_or_else(|| ServiceError::forbidden(why))
     }
 
-    /// The refusal of a change to another maker's booking by someone who does not operate
-    /// its space: a reviewer, who may read every booking, is told why; anyone else is not
-    /// told that it exists.
     /// The refusal of an operator's change to booking `b` for one who is not its operator:
     /// `forbidden` for whoever may see the booking (its maker, a reviewer), `not_found` for
     /// everyone else, so that a booking's existence never leaks through the answer.
@@ -136,6 +133,9 @@ impl Identity {
         ServiceError::not_found("booking")
     }
 
+    /// The refusal of a change to another maker's booking by someone who does not operate
+    /// its space: a reviewer, who may read every booking, is told why; anyone else is not
+    /// told that it exists.
     pub fn not_theirs(&self, doing: &str) -> ServiceError {
         if self.has_role(Role::Reviewer) {
             return ServiceError::forbidden(format!(

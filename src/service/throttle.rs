@@ -15,7 +15,7 @@ use crate::domain::throttle::{Limit, Window, retry_after_secs};
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,9 +38,33 @@ pub struct Throttles {
     /// Failed sign-ins in a row to addresses that have no account, and when the last was:
     /// they back off like an account's, so that a refusal tells nothing of who has one.
     unknown: Mutex<HashMap<String, (i64, i64)>>,
+    /// One sign-in at a time per e-mail address on this node, so that a burst of parallel
+    /// guesses cannot all pass the back-off before the first failure is counted.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Throttles {
+    /// Waits for this node's turn to sign in to `email` (held until the guard drops).
+    pub async fn turn(&self, email: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut turns = self.turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if turns.len() >= SWEEP_AT {
+                turns.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            turns.entry(email.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
+
+    /// Gives back one attempt counted by [`Throttles::hit`] (it turned out not to count: a
+    /// sign-in or pairing that succeeded).
+    pub fn release(&self, what: Counted, key: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(w) = windows.get_mut(&(what, key.to_owned())) {
+            w.count = w.count.saturating_sub(1);
+        }
+    }
+
     /// The failures in a row to `email`, which has no account, and when the last was.
     pub fn unknown_failures(&self, email: &str) -> Option<(i64, i64)> {
         self.unknown.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(email).copied()
@@ -65,7 +89,8 @@ impl Throttles {
     pub fn hit(&self, what: Counted, key: &str, limit: Limit, now: i64) -> ServiceResult<()> {
         let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if windows.len() >= SWEEP_AT {
-            windows.retain(|_, w| !w.is_over(limit, now));
+            // Only windows of this kind are judged by this kind's limit.
+            windows.retain(|(kind, _), w| *kind != what || !w.is_over(limit, now));
         }
         let w = windows.entry((what, key.to_owned())).or_default();
         w.hit(limit, now).map_err(|wait| too_many(what_text(what), wait))
@@ -101,10 +126,21 @@ pub fn too_many(what: &str, wait_ms: i64) -> ServiceError {
         .with_details(json!({ "retry_after_secs": secs }))
 }
 
-/// Where a request came from, as the key of the per-address limits (`unknown` when the
-/// server cannot tell: then every such request shares one key).
+/// Where a request came from, as the key of the per-address limits: an IPv4 address, or the
+/// /64 network of an IPv6 one (one subscriber's share, which they can spread over at will);
+/// `unknown` when the server cannot tell (then every such request shares one key).
 pub fn address_key(from: Option<IpAddr>) -> String {
-    from.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    match from {
+        None => "unknown".to_owned(),
+        Some(IpAddr::V4(ip)) => ip.to_string(),
+        Some(IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// Lifts the sign-in back-off of an account (an operator, when a maker is locked out); whether

@@ -588,7 +588,8 @@ impl Db {
     }
 
     /// Moves a live booking to another unit and time, atomically: it fully succeeds or the
-    /// booking is left as it was. Returns false when the booking was not live.
+    /// booking is left as it was, from status `was` to `status`. Returns false when the booking
+    /// was not live, or not `was` any more.
     ///
     /// # Errors
     /// [`StoreError::Overlap`] when the new place is taken.
@@ -598,10 +599,11 @@ impl Db {
         unit_id: &UnitId,
         span: Interval,
         blocked: Interval,
-        status: BookingStatus,
+        (was, status): (BookingStatus, BookingStatus),
         now: i64,
     ) -> StoreResult<bool> {
-        // Back to `pending`, the earlier decision no longer holds: it is cleared.
+        // Back to `pending`, the earlier decision no longer holds: it is cleared. Only from the
+        // status the move was judged on (`was`): one decided meanwhile is not overwritten.
         let undecided = status == BookingStatus::Pending;
         let n = in_write_tx!(self, |tx| {
             sqlx::query(
@@ -610,7 +612,7 @@ impl Db {
                  decided_by = CASE WHEN $9 THEN NULL ELSE decided_by END, \
                  decided_at = CASE WHEN $9 THEN NULL ELSE decided_at END, \
                  decision_reason = CASE WHEN $9 THEN NULL ELSE decision_reason END \
-                 WHERE id = $1 AND status IN ('pending', 'confirmed')",
+                 WHERE id = $1 AND status IN ('pending', 'confirmed') AND status = $10",
             )
             .bind(id)
             .bind(unit_id)
@@ -621,6 +623,7 @@ impl Db {
             .bind(now)
             .bind(status)
             .bind(undecided)
+            .bind(was)
             .execute(&mut *tx)
             .await?
             .rows_affected()

@@ -235,7 +235,7 @@ async fn prometheus_scrapes_requests_bookings_scans_and_throttling() {
 /// 4xx problem, answered in under a second, while `/healthz` keeps answering in under 100 ms.
 /// Timed, so it runs alone: `.ci/run` runs it with `--ignored --test-threads=1` on both
 /// backends.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "timed: run alone by .ci/run (cargo test --test it -- --ignored --test-threads=1)"]
 async fn proof_bad_inputs_are_refused_quickly_while_healthz_answers() {
     use std::sync::Arc;

@@ -274,7 +274,10 @@ async fn the_database_refuses_exactly_the_overlapping_bookings_and_moves() {
             let k = usize::try_from(next(live.len() as u64)).unwrap();
             let id = live[k].0.clone();
             let span = Interval::new(from, until).unwrap();
-            let r = app.db.move_booking(&id, &f.unit, span, span, BookingStatus::Confirmed, 0).await;
+            let r = app
+                .db
+                .move_booking(&id, &f.unit, span, span, (BookingStatus::Confirmed, BookingStatus::Confirmed), 0)
+                .await;
             if overlaps(Some(&id)) {
                 assert!(matches!(r, Err(StoreError::Overlap)), "step {step}: move {from}..{until}: {r:?}");
                 refused += 1;
