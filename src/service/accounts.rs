@@ -105,8 +105,9 @@ pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now:
     // A malformed address cannot have an account; still spend the hashing time.
     let email = Email::parse("email", &req.email).ok();
     let key = email.as_ref().map_or_else(|| req.email.trim().to_lowercase(), |e| e.as_str().to_owned());
-    // One attempt per address at a time (on this node), and the attempt counted before the
-    // hash, given back if it succeeds: parallel guesses cannot pass a limit together.
+    // One sign-in per e-mail address at a time (on this node), and the attempt counted against
+    // the client address before the hash, given back if it succeeds: parallel guesses cannot
+    // pass a limit together.
     let _turn = svc.throttles.turn(&key).await;
     svc.throttles.hit(Counted::AddressFailures, &address, limits.address_failures, now)?;
     let account = match &email {

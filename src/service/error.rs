@@ -273,6 +273,10 @@ impl From<StoreError> for ServiceError {
                 Code::TryAgain,
                 "the database had to abandon the request because of a concurrent one; send it again",
             ),
+            StoreError::BadText(_) => ServiceError::new(
+                Code::BadRequest,
+                "the request carries text with a NUL character (U+0000), which cannot be stored or looked up",
+            ),
             StoreError::ForeignKey(_) => {
                 ServiceError::new(Code::UnknownReference, "the request refers to an item that does not exist")
             }

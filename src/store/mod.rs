@@ -112,6 +112,9 @@ pub enum StoreError {
     Unique(String),
     #[error("referenced row does not exist: {0}")]
     ForeignKey(String),
+    /// Text the database cannot hold (a NUL character, on PostgreSQL).
+    #[error("text the database cannot store: {0}")]
+    BadText(String),
     /// PostgreSQL gave up on the transaction (deadlock, serialization failure): running it
     /// again is safe and will see what the other transaction committed.
     #[error("transaction must be retried: {0}")]
@@ -171,6 +174,9 @@ impl From<sqlx::Error> for StoreError {
                     StoreError::Unique(d.constraint().unwrap_or(message).to_owned())
                 } else if matches!(d.code().as_deref(), Some("40P01" | "40001")) {
                     StoreError::Retry(message.to_owned())
+                } else if matches!(d.code().as_deref(), Some("22021" | "22P05")) {
+                    // PostgreSQL stores no NUL character (U+0000) in text; SQLite would.
+                    StoreError::BadText(message.to_owned())
                 } else if d.is_foreign_key_violation() {
                     StoreError::ForeignKey(d.constraint().unwrap_or(message).to_owned())
                 } else {

@@ -347,3 +347,16 @@ async fn proof_bad_inputs_are_refused_quickly_while_healthz_answers() {
     assert!(pings > 0);
     assert!(worst_ms < 100, "/healthz took {worst_ms} ms at worst over {pings} pings");
 }
+
+/// Found by schemathesis on PostgreSQL: a NUL character in an id was a 500 (PostgreSQL
+/// refuses it in text). It is a 400 on both backends' answer paths now.
+#[tokio::test]
+async fn a_nul_character_in_a_request_is_a_bad_request_not_a_server_error() {
+    let lab = lab_at_app(spawn_app_at(NOW).await).await;
+    let (_, maker) = lab.app.maker("nul@example.org").await;
+    let body = json!({"resource": "a\u{0}b", "start": crate::checkin::at(10, 0), "end": crate::checkin::at(11, 0)});
+    for path in ["/api/v1/waitlist", "/api/v1/bookings"] {
+        let r = lab.app.post(path, Some(&maker), body.clone()).await;
+        assert!((400..500).contains(&r.status), "{path}: {} {}", r.status, r.text);
+    }
+}
