@@ -154,6 +154,20 @@ fn start_demo(url: &str) -> (std::process::Child, String, Vec<String>) {
     (child, base.expect("the demo prints its address"), lines)
 }
 
+/// Starts `cmd` and reads its output until the line with `marker` names its address: (child,
+/// base URL). The rest of its output is drained, as a terminal would.
+fn serving(cmd: &mut Command, marker: &str) -> (std::process::Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = lines
+        .by_ref()
+        .map(Result::unwrap)
+        .find_map(|l| l.split(marker).nth(1).map(|s| s.trim().to_owned()))
+        .expect("address printed");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base)
+}
+
 fn sigterm_and_wait(mut child: std::process::Child) -> std::process::ExitStatus {
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -236,21 +250,13 @@ async fn json_logs_are_one_object_per_line_and_never_show_the_database_password(
 async fn sigterm_lets_a_request_in_flight_finish() {
     let fresh = FreshDb::new().await;
     // A deliberately expensive password hash keeps the login request busy for a while.
-    let mut child = labinn()
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
-        .env("LABINN_ARGON2_MEMORY_KIB", "262144")
-        .env("LABINN_ARGON2_ITERATIONS", "6")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find_map(|l| l.split("running at ").nth(1).map(|s| s.trim().to_owned()))
-        .expect("address printed");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (mut child, base) = serving(
+        labinn()
+            .args(["serve", "--demo", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
+            .env("LABINN_ARGON2_MEMORY_KIB", "262144")
+            .env("LABINN_ARGON2_ITERATIONS", "6"),
+        "running at ",
+    );
 
     let login = tokio::spawn(
         reqwest::Client::new()
@@ -275,22 +281,14 @@ async fn sigterm_ends_the_node_within_its_grace_whatever_is_in_flight() {
     let out = labinn().args(["migrate", "--database-url", &fresh.url]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // An unknown address is hashed with the node's cost: made costly here, tens of seconds.
-    let mut child = labinn()
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
-        .env("LABINN_SHUTDOWN_GRACE_SECS", "1")
-        .env("LABINN_ARGON2_MEMORY_KIB", "262144")
-        .env("LABINN_ARGON2_ITERATIONS", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map(Result::unwrap)
-        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
-        .expect("address printed");
-    std::thread::spawn(move || lines.for_each(drop));
+    let (child, base) = serving(
+        labinn()
+            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &fresh.url])
+            .env("LABINN_SHUTDOWN_GRACE_SECS", "1")
+            .env("LABINN_ARGON2_MEMORY_KIB", "262144")
+            .env("LABINN_ARGON2_ITERATIONS", "100"),
+        "listening on ",
+    );
     let stuck = tokio::spawn(
         reqwest::Client::new()
             .post(format!("{base}/api/v1/auth/login"))
