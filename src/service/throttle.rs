@@ -95,20 +95,6 @@ impl Throttles {
         let w = windows.entry((what, key.to_owned())).or_default();
         w.hit(limit, now).map_err(|wait| too_many(what_text(what), wait))
     }
-
-    /// Whether `key` is refused `what` at `now` already, without counting an attempt.
-    ///
-    /// # Errors
-    /// [`Code::TooManyRequests`].
-    pub fn check(&self, what: Counted, key: &str, limit: Limit, now: i64) -> ServiceResult<()> {
-        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match windows.get(&(what, key.to_owned())) {
-            Some(w) if !w.is_over(limit, now) && w.count >= limit.max => {
-                Err(too_many(what_text(what), (w.start.saturating_add(limit.window_ms) - now).max(1)))
-            }
-            _ => Ok(()),
-        }
-    }
 }
 
 fn what_text(what: Counted) -> &'static str {
