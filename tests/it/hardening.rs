@@ -5,7 +5,7 @@ use crate::checkin::lab_at_app;
 use crate::helpers::{FreshDb, TestApp, spawn_app_at, spawn_with_clock};
 use labinn::clock::Clock;
 use labinn::config::Settings;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Monday 2026-09-07 08:00 in Shanghai.
 const NOW: i64 = 1_788_739_200_000;
@@ -359,4 +359,194 @@ async fn a_nul_character_in_a_request_is_a_bad_request_not_a_server_error() {
         let r = lab.app.post(path, Some(&maker), body.clone()).await;
         assert!((400..500).contains(&r.status), "{path}: {} {}", r.status, r.text);
     }
+}
+
+/// Values that have broken or strained parsers before, besides arbitrary ones.
+const NASTY: &[&str] = &[
+    "9999-12-31T23:59:59Z",
+    "-262143-01-01",
+    "0001-01-01T00:00",
+    "2026-09-07T10:00:00+08:00",
+    "2026-03-29T02:30",
+    "FREQ=MINUTELY;COUNT=99999999",
+    "FREQ=DAILY;UNTIL=99991231T000000Z",
+    "\u{0}",
+    "",
+    "NaN",
+    "tool",
+    "inn_room",
+    "broadband_seat",
+    "skip",
+    "24:00",
+    "Asia/Shanghai",
+    "Mars/Olympus",
+];
+
+/// Any JSON value: arbitrary numbers and text, the values above, the world's real ids, and
+/// small arrays and objects of them.
+fn any_value(ids: Vec<String>) -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-100_000i64..100_000).prop_map(Value::from),
+        any::<f64>().prop_filter_map("a JSON number", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+        proptest::sample::select(NASTY).prop_map(Value::from),
+        proptest::sample::select(ids).prop_map(Value::from),
+        ".{0,24}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(2, 12, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z_]{1,10}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// One way to change a valid body's field: 0–7 keep it (descending into objects), 8 put
+/// another value there, 9 drop it; and now and then a field the route does not know.
+type Edit = (u8, Value);
+
+fn mutate(template: &Value, edits: &mut impl Iterator<Item = Edit>) -> Value {
+    match template {
+        Value::Object(fields) => {
+            let mut out = serde_json::Map::new();
+            for (name, value) in fields {
+                let (choice, other) = edits.next().unwrap_or((0, Value::Null));
+                match choice {
+                    0..=7 => {
+                        out.insert(name.clone(), mutate(value, edits));
+                    }
+                    8 => {
+                        out.insert(name.clone(), other);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some((0, extra)) = edits.next() {
+                out.insert("unexpected".into(), extra);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// The request-body half of the fuzzing (the parsers' half is the property tests in
+/// `src/domain/fuzz.rs`): a valid body of each kind of write route, its fields kept, replaced
+/// by any value (with real ids and the values that broke parsers before among them) or
+/// dropped, is sent as someone allowed to call the route. Whatever arrives is answered
+/// without a server error, and every refusal is a problem with a code.
+#[tokio::test]
+async fn any_body_sent_to_a_write_route_is_answered_never_with_a_server_error() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let lab = lab_at_app(spawn_app_at(NOW).await).await;
+    let app = &lab.app;
+    let (_, maker) = app.maker("fuzz@example.org").await;
+    let (_, kiosk) = lab.kiosk("Door").await;
+    let (at, laser) = (crate::checkin::at, &lab.laser);
+    let booking = app.book(&maker, json!({"resource": laser, "start": at(10, 0), "end": at(11, 0)})).await;
+    let org = app.post("/api/v1/organisations", Some(&maker), json!({"name": "Robots", "kind": "team"})).await;
+    let org = org.body["id"].as_str().unwrap().to_owned();
+    let ids = vec![laser.clone(), lab.seats.clone(), booking.id.clone(), booking.unit_id.clone(), org.clone()];
+    let (b, unit) = (&booking.id, &booking.unit_id);
+    let routes: Vec<(&str, String, Option<&str>, Value)> = vec![
+        (
+            "POST",
+            "/api/v1/bookings".into(),
+            Some(&maker),
+            json!({"resource": laser, "start": at(12, 0), "end": at(13, 0),
+            "purpose": "x", "recurrence": "FREQ=WEEKLY;COUNT=3", "on_conflict": "skip"}),
+        ),
+        (
+            "POST",
+            "/api/v1/stays".into(),
+            Some(&maker),
+            json!({"resource": laser, "check_in_date": "2026-09-10", "nights": 2}),
+        ),
+        (
+            "POST",
+            "/api/v1/waitlist".into(),
+            Some(&maker),
+            json!({"resource": laser, "start": at(10, 0), "end": at(11, 0)}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/bookings/{b}/move"),
+            Some(&maker),
+            json!({"start": at(14, 0), "end": at(15, 0), "unit": unit}),
+        ),
+        ("POST", "/api/v1/organisations".into(), Some(&maker), json!({"name": "Drones", "kind": "team"})),
+        (
+            "POST",
+            "/api/v1/spaces/fab/resources".into(),
+            Some(&lab.op),
+            json!({"kind": "tool", "name_zh": "激光", "name_en": "Laser",
+            "units": {"labels": ["L-2"]}, "policy": {"slot_minutes": 30, "max_minutes": 240, "requires_approval": true}}),
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/resources/{laser}"),
+            Some(&lab.op),
+            json!({"name_en": "Laser",
+            "policy": {"slot_minutes": 30, "min_minutes": 30, "max_minutes": 240, "horizon_days": 30, "buffer_after_minutes": 5}}),
+        ),
+        (
+            "POST",
+            "/api/v1/spaces/fab/opening-rules".into(),
+            Some(&lab.op),
+            json!({"rrule": "FREQ=WEEKLY;BYDAY=MO", "start": "2026-09-07T08:00", "duration_minutes": 600}),
+        ),
+        (
+            "POST",
+            "/api/v1/spaces/fab/closures".into(),
+            Some(&lab.op),
+            json!({"reason": "x", "start": "2026-10-01T00:00", "end": "2026-10-02T00:00"}),
+        ),
+        ("PATCH", "/api/v1/spaces/fab".into(), Some(&lab.op), json!({"name_en": "Fab", "timezone": "Asia/Shanghai"})),
+        (
+            "POST",
+            "/api/v1/spaces/fab/events".into(),
+            Some(&lab.op),
+            json!({"kind": "training", "role": "host", "topic": "t", "booking": b}),
+        ),
+        (
+            "POST",
+            "/api/v1/spaces/fab/residents".into(),
+            Some(&lab.op),
+            json!({"organisation": org, "agreement_ref": "RZ", "starts_on": "2026-08-01", "founder": "Lin", "product": "p"}),
+        ),
+        ("POST", "/api/v1/kiosk/scan".into(), Some(&kiosk), json!({"code": booking.qr()})),
+        (
+            "POST",
+            "/api/v1/auth/register".into(),
+            None,
+            json!({"email": "new@example.org", "password": "correct horse battery", "display_name": "New"}),
+        ),
+    ];
+    let edits = proptest::collection::vec((0u8..10, any_value(ids)), 24);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut answered = std::collections::BTreeMap::<(u16, String), usize>::new();
+    for (method, path, token, template) in &routes {
+        for _ in 0..48 {
+            let body = mutate(template, &mut edits.new_tree(&mut runner).expect("edits").current().into_iter());
+            let mut req = app.client.request(method.parse().unwrap(), app.url(path)).json(&body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = app.send(req).await;
+            assert!(r.status < 500, "{method} {path} {body}: {} {}", r.status, r.text);
+            if r.status >= 400 {
+                assert!(!r.code().is_empty() && r.code() != "<no error code>", "{method} {path} {body}: {}", r.text);
+            }
+            *answered.entry((r.status, r.code().to_owned())).or_default() += 1;
+        }
+    }
+    // Most bodies reach past the shape check into the use cases' own rules.
+    let shaped: usize = answered.iter().filter(|((_, code), _)| code != "invalid_body").map(|(_, n)| n).sum();
+    assert!(shaped * 2 > routes.len() * 48, "mostly refused by their shape: {answered:?}");
+    eprintln!("answers: {answered:?}");
 }

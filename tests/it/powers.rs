@@ -1,8 +1,10 @@
 //! Who may do what, route by route. Every operation in the OpenAPI document has a row in
 //! [`ROUTES`] naming who may call it; a route that is added without a row fails the test. For
-//! each row the story tries the operation, with a valid body and real ids, as everyone who
-//! must be refused (they are, with 401, 403 or 404 and nothing written) and then as someone
-//! who may (they pass the gate: no 401, 403 or 404). The sample bodies are checked against
+//! each row the story tries the operation, with a valid body and real ids, as each of nine
+//! identities (nobody, two makers, the space's kiosk and another space's, a reviewer, the
+//! space's operator, another space's operator, an admin): everyone who must be refused is
+//! (401, 403 or 404, nothing written), and whoever may passes the gate (no 401, 403 or 404;
+//! reads as each of them, writes as the narrowest power). The sample bodies are checked against
 //! the document's schemas too, so a body the document describes wrongly fails here. The only
 //! routes outside the document are the pages and the kiosk's files, which take GET alone
 //! (checked), and the benchmark's endpoints, which are off unless `--bench-endpoints`.
@@ -21,8 +23,16 @@ enum May {
     Anyone,
     /// Any signed-in account.
     SignedIn,
-    /// The maker who owns the booking, waitlist entry or organisation.
+    /// The maker who owns the check-in code, the waitlist entry or the event registration.
     Owner,
+    /// An owner of the organisation, or an admin.
+    TeamOwner,
+    /// A member of the organisation, a reviewer or an admin.
+    TeamReader,
+    /// The maker who owns the booking, or an operator of its space.
+    Party,
+    /// Whoever may change the booking, or a reviewer.
+    Witness,
     /// An operator of the space the thing belongs to.
     Operator,
     /// An operator of the space, or a reviewer.
@@ -109,21 +119,21 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/organisations", May::SignedIn, none),
     route("POST", "/api/v1/organisations", May::SignedIn, |_| json!({"name": "Drones", "kind": "team"})),
     route("GET", "/api/v1/trainings", May::SignedIn, none),
-    route("GET", "/api/v1/bookings/{booking}", May::Owner, none),
+    route("GET", "/api/v1/bookings/{booking}", May::Witness, none),
     route("GET", "/api/v1/bookings/{booking}/qr.png", May::Owner, none),
     route("GET", "/api/v1/bookings/{booking}/qr.svg", May::Owner, none),
-    route("GET", "/api/v1/bookings/{booking}/sessions", May::Owner, none),
+    route("GET", "/api/v1/bookings/{booking}/sessions", May::Witness, none),
     route(
         "POST",
         "/api/v1/bookings/{booking}/move",
-        May::Owner,
+        May::Party,
         |_| json!({"start": "2026-09-07T16:00:00+08:00", "end": "2026-09-07T17:00:00+08:00"}),
     ),
-    route("GET", "/api/v1/organisations/{organisation}", May::Owner, none),
+    route("GET", "/api/v1/organisations/{organisation}", May::TeamReader, none),
     route(
         "PUT",
         "/api/v1/organisations/{organisation}/members",
-        May::Owner,
+        May::TeamOwner,
         |_| json!({"email": "member@example.org", "role": "member"}),
     ),
     route("GET", "/api/v1/ledger/head", May::Overseer, none),
@@ -183,7 +193,7 @@ const ROUTES: &[Route] = &[
     route("GET", "/api/v1/spaces/{slug}/events/upcoming", May::Anyone, none),
     route("POST", "/api/v1/events/{event}/registration", May::SignedIn, none),
     route("GET", "/api/v1/me/events", May::SignedIn, none),
-    route("GET", "/api/v1/events/{event}/registration/qr.svg", May::SignedIn, none),
+    route("GET", "/api/v1/events/{event}/registration/qr.svg", May::Owner, none),
     route("GET", "/api/v1/spaces/{slug}/documents", May::SpaceReader, none),
     route(
         "POST",
@@ -250,9 +260,9 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/documents/{document}/withdraw", May::Operator, none),
     route("DELETE", "/api/v1/admin/accounts/{maker}/roles/reviewer", May::Admin, none),
     route("DELETE", "/api/v1/trainings/{training}/grants/{maker}", May::Operator, none),
-    route("DELETE", "/api/v1/organisations/{organisation}/members/{member}", May::Owner, none),
+    route("DELETE", "/api/v1/organisations/{organisation}/members/{member}", May::TeamOwner, none),
     route("DELETE", "/api/v1/waitlist/{wait}", May::Owner, none),
-    route("POST", "/api/v1/bookings/{booking}/cancel", May::Owner, |_| json!({"reason": "plans changed"})),
+    route("POST", "/api/v1/bookings/{booking}/cancel", May::Party, |_| json!({"reason": "plans changed"})),
     route("DELETE", "/api/v1/spaces/{slug}/closures/{closure}", May::Operator, none),
     route("DELETE", "/api/v1/spaces/{slug}/opening-rules/{rule}", May::Operator, none),
     route("POST", "/api/v1/kiosks/{kiosk}/revoke", May::Operator, none),
@@ -261,9 +271,6 @@ const ROUTES: &[Route] = &[
     route("POST", "/api/v1/spaces/{slug}/archive", May::Operator, |_| json!({"archived": true})),
     route("POST", "/api/v1/auth/logout", May::SignedIn, none),
 ];
-
-/// Someone who calls: who (in words) and their token (`None`: not signed in).
-type Actor<'a> = (&'static str, Option<&'a str>);
 
 /// A space with one of everything, and someone of every kind.
 struct World {
@@ -281,6 +288,7 @@ struct World {
     reviewer: String,
     admin: String,
     kiosk: String,
+    kiosk2: String,
 }
 
 async fn world() -> World {
@@ -289,6 +297,9 @@ async fn world() -> World {
     let (op, slug) = operated_space(&app, "fab", "Asia/Shanghai").await;
     open_daily(&app, &op, &slug, "08:00", 840).await;
     let (op2, _) = operated_space(&app, "elsewhere", "Asia/Shanghai").await;
+    let other_door = app.post("/api/v1/spaces/elsewhere/kiosks", Some(&op2), json!({"name": "Door"})).await;
+    let paired2 = app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": other_door.body["pairing_code"]})).await;
+    assert_eq!(paired2.status, 200, "{}", paired2.text);
     let (reviewer_id, reviewer) = app.maker("reviewer@example.org").await;
     let g = app
         .post(&format!("/api/v1/admin/accounts/{reviewer_id}/roles"), Some(&admin), json!({"role": "reviewer"}))
@@ -409,6 +420,9 @@ async fn world() -> World {
     for r in [&area, &residency, &event, &document] {
         assert_eq!(r.status, 201, "{}", r.text);
     }
+    let path = format!("/api/v1/events/{}/registration", event.body["id"].as_str().unwrap());
+    let registered = app.post(&path, Some(&maker), Value::Null).await;
+    assert_eq!(registered.status, 201, "{}", registered.text);
 
     let ids = HashMap::from([
         ("slug", slug),
@@ -437,6 +451,7 @@ async fn world() -> World {
         rooms: rooms.body["id"].as_str().unwrap().to_owned(),
         anon: None,
         kiosk: paired.body["token"].as_str().unwrap().to_owned(),
+        kiosk2: paired2.body["token"].as_str().unwrap().to_owned(),
         ids,
         maker,
         stranger,
@@ -458,28 +473,25 @@ impl World {
         p
     }
 
-    /// Those who must be refused, and those who may.
+    /// Everyone the matrix tries, in the order the allowed pass takes them (the least
+    /// powerful first, so that a write is made by whoever needs the narrowest power).
+    fn everyone(&self) -> [Actor<'_>; 9] {
+        [
+            (Who::Nobody, self.anon.as_deref()),
+            (Who::OtherMaker, Some(self.stranger.as_str())),
+            (Who::Maker, Some(self.maker.as_str())),
+            (Who::OtherKiosk, Some(self.kiosk2.as_str())),
+            (Who::Kiosk, Some(self.kiosk.as_str())),
+            (Who::Reviewer, Some(self.reviewer.as_str())),
+            (Who::OtherOperator, Some(self.op2.as_str())),
+            (Who::Operator, Some(self.op.as_str())),
+            (Who::Admin, Some(self.admin.as_str())),
+        ]
+    }
+
+    /// Those who must be refused, and those who may: every identity is one or the other.
     fn actors(&self, may: May) -> (Vec<Actor<'_>>, Vec<Actor<'_>>) {
-        let anon = ("nobody", self.anon.as_deref());
-        let maker = ("the maker", Some(self.maker.as_str()));
-        let stranger = ("another maker", Some(self.stranger.as_str()));
-        let op = ("the space's operator", Some(self.op.as_str()));
-        let op2 = ("another space's operator", Some(self.op2.as_str()));
-        let reviewer = ("a reviewer", Some(self.reviewer.as_str()));
-        let admin = ("an admin", Some(self.admin.as_str()));
-        let kiosk = ("the kiosk", Some(self.kiosk.as_str()));
-        match may {
-            May::Anyone => (vec![], vec![anon]),
-            May::SignedIn => (vec![anon, kiosk], vec![stranger]),
-            May::Owner => (vec![anon, stranger, op2], vec![maker]),
-            May::Operator => (vec![anon, maker, op2, reviewer], vec![op]),
-            May::SpaceReader => (vec![anon, maker, op2], vec![reviewer, op]),
-            May::AnyOperator => (vec![anon, maker, reviewer], vec![op2]),
-            May::Overseer => (vec![anon, maker], vec![reviewer, op, admin]),
-            May::District => (vec![anon, maker, op], vec![reviewer, admin]),
-            May::Admin => (vec![anon, maker, op], vec![admin]),
-            May::Kiosk => (vec![anon, maker, op], vec![kiosk]),
-        }
+        self.everyone().into_iter().partition(|(who, _)| !who.may(may))
     }
 
     async fn call(&self, r: &Route, token: Option<&str>) -> crate::helpers::Reply {
@@ -505,6 +517,55 @@ impl World {
         self.app.send(req).await
     }
 }
+
+/// The nine identities of the matrix: nobody, two makers (the maker owns the world's
+/// booking, waitlist entry and organisation), the kiosk of the space and one of another
+/// space, a reviewer, the space's operator, another space's operator, and an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    Maker,
+    OtherMaker,
+    Kiosk,
+    OtherKiosk,
+    Reviewer,
+    Operator,
+    OtherOperator,
+    Admin,
+}
+
+impl Who {
+    /// Whether this identity passes the gate of a route that `may` calls.
+    fn may(self, may: May) -> bool {
+        use Who::*;
+        let account = !matches!(self, Nobody | Kiosk | OtherKiosk);
+        match may {
+            May::Anyone => true,
+            May::SignedIn => account,
+            May::Owner => self == Maker,
+            May::TeamOwner => matches!(self, Maker | Admin),
+            May::TeamReader => matches!(self, Maker | Reviewer | Admin),
+            May::Party => matches!(self, Maker | Operator | Admin),
+            May::Witness => matches!(self, Maker | Operator | Reviewer | Admin),
+            May::Operator => matches!(self, Operator | Admin),
+            May::SpaceReader => matches!(self, Operator | Reviewer | Admin),
+            May::AnyOperator => matches!(self, Operator | OtherOperator | Admin),
+            May::Overseer => matches!(self, Operator | OtherOperator | Reviewer | Admin),
+            May::District => matches!(self, Reviewer | Admin),
+            May::Admin => self == Admin,
+            // Any paired kiosk passes the gate; a kiosk of another space is then denied
+            // the scan itself (checked below).
+            May::Kiosk => matches!(self, Kiosk | OtherKiosk),
+        }
+    }
+
+    fn is_kiosk(self) -> bool {
+        matches!(self, Who::Kiosk | Who::OtherKiosk)
+    }
+}
+
+/// Someone who calls, and their token (`None`: not signed in).
+type Actor<'a> = (Who, Option<&'a str>);
 
 fn body_of(r: &Route, w: &World) -> Value {
     (r.body)(w)
@@ -583,18 +644,19 @@ async fn every_route_refuses_whoever_may_not_call_it_and_admits_whoever_may() {
     }
 
     // Refusals first: they write nothing, so every row still finds its world.
+    let mut tried = 0;
     for r in ROUTES {
         let (refused, _) = w.actors(r.may);
         for (who, token) in refused {
             let reply = w.call(r, token).await;
+            tried += 1;
             // Not signed in (no token, or a device token where a login is meant, or a login
             // where a device is meant) is a 401; signed in without the power, 403 or 404.
-            let kiosk_token = token == Some(w.kiosk.as_str());
-            let unauthenticated = token.is_none() || (r.may == May::Kiosk) != kiosk_token;
+            let unauthenticated = token.is_none() || (r.may == May::Kiosk) != who.is_kiosk();
             let expected: &[u16] = if unauthenticated { &[401] } else { &[403, 404] };
             assert!(
                 expected.contains(&reply.status),
-                "{} {} as {who}: expected {expected:?}, got {}: {}",
+                "{} {} as {who:?}: expected {expected:?}, got {}: {}",
                 r.method,
                 r.path,
                 reply.status,
@@ -605,21 +667,36 @@ async fn every_route_refuses_whoever_may_not_call_it_and_admits_whoever_may() {
             }
         }
     }
-    // Then whoever may: they pass the gate (the answer may still be a 409 or 422 of the use case).
+    // Then whoever may: they pass the gate (the answer may still be a 409 or 422 of the use
+    // case). A read is tried as every one of them; a write as the first (the narrowest
+    // power), since a write spends what it is given: a pairing code pairs once, a deleted
+    // closure is gone. A public write is tried as nobody; a scan as both kiosks.
     for r in ROUTES {
         let (_, allowed) = w.actors(r.may);
-        for (who, token) in allowed {
+        let take = if r.method == "GET" || r.may == May::Kiosk { allowed.len() } else { 1 };
+        for (who, token) in allowed.into_iter().take(take) {
             let reply = w.call(r, token).await;
+            tried += 1;
             assert!(
                 ![401, 403, 404].contains(&reply.status) && reply.status < 500,
-                "{} {} as {who}: {}: {}",
+                "{} {} as {who:?}: {}: {}",
                 r.method,
                 r.path,
                 reply.status,
                 reply.text
             );
+            // A kiosk of another space reaches the scan, and is told the code is not for it.
+            if r.path == "/api/v1/kiosk/scan" && who == Who::OtherKiosk {
+                assert_eq!(
+                    (reply.body["decision"].as_str(), reply.body["reason"].as_str()),
+                    (Some("deny"), Some("wrong_space")),
+                    "{}",
+                    reply.text
+                );
+            }
         }
     }
+    assert!(tried > ROUTES.len() * 5, "{tried} calls for {} routes", ROUTES.len());
 }
 
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
