@@ -297,8 +297,8 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         use std::io::Write;
         let mut banner = format!("\n  labinn demo is running at http://{addr}\n");
         banner.push_str(&format!("  API document: http://{addr}/api/v1/openapi.json\n"));
-        banner.push_str(&format!("  Makers' check-in codes: http://{addr}/me    Kiosk: http://{addr}/kiosk\n"));
-        banner.push_str("  Demo logins (POST /api/v1/auth/login):\n");
+        banner.push_str(&format!("  Book and see your codes: http://{addr}/signin    Kiosk: http://{addr}/kiosk\n"));
+        banner.push_str("  Demo logins (on the sign-in page, or POST /api/v1/auth/login):\n");
         for l in &logins {
             banner.push_str(&format!("    {:<9} {:<22} {}\n", l.role, l.email, l.password));
         }

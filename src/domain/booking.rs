@@ -152,7 +152,8 @@ pub fn local_week(zone: Zone, t: Millis) -> Interval {
     Interval::new(start, end).expect("a week has positive length")
 }
 
-fn on_slot(zone: Zone, t: Millis, slot_minutes: i64) -> bool {
+/// Whether `t` falls on a slot boundary of `slot_minutes` counted from local midnight.
+pub fn on_slot(zone: Zone, t: Millis, slot_minutes: i64) -> bool {
     let local = utc_to_local(zone.tz(), t);
     let minute_of_day = i64::from(local.hour()) * 60 + i64::from(local.minute());
     local.second() == 0 && local.nanosecond() == 0 && minute_of_day % slot_minutes == 0

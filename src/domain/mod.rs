@@ -56,6 +56,7 @@ pub mod policy;
 pub mod registers;
 pub mod report;
 pub mod scheme;
+pub mod slots;
 pub mod throttle;
 
 #[cfg(test)]

@@ -65,6 +65,34 @@ pub struct AuthUser {
     pub token_hash: String,
 }
 
+/// The `Set-Cookie` value of the login cookie (`value` empty and `max_age_secs` 0 clear it).
+///
+/// # Errors
+/// A token with characters a header cannot carry (never one of ours).
+pub fn login_cookie(
+    value: &str,
+    max_age_secs: u64,
+    secure: bool,
+) -> Result<axum::http::HeaderValue, axum::http::header::InvalidHeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    axum::http::HeaderValue::from_str(&format!(
+        "{COOKIE_NAME}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"
+    ))
+}
+
+/// The value of cookie `name` in a request.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
 /// The token of a request: `Authorization: Bearer …` first, then the login cookie.
 pub fn request_token(parts: &Parts) -> Option<String> {
     bearer_token(parts).or_else(|| cookie_token(parts))
@@ -84,16 +112,8 @@ fn bearer_token(parts: &Parts) -> Option<String> {
 }
 
 /// The login cookie's token.
-fn cookie_token(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE_NAME)
-        .map(|(_, v)| v.to_owned())
+pub fn cookie_token(parts: &Parts) -> Option<String> {
+    cookie(parts, COOKIE_NAME).map(str::to_owned)
 }
 
 impl FromRequestParts<AppState> for AuthUser {

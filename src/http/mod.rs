@@ -5,8 +5,10 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod maker;
 pub mod pages;
 pub mod views;
+pub mod words;
 
 use crate::clock::Clock;
 use crate::service::Services;

@@ -13,8 +13,10 @@ use crate::service::catalog::{find_space, space_detail, zone_of};
 use crate::service::{Code, ServiceError};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::extract::{Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Uri, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::Duration;
@@ -22,21 +24,36 @@ use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(super::maker::router())
         .route("/", get(map_page))
         .route("/spaces/{slug}", get(space_page))
         .route("/kiosk", get(|| kiosk_file("text/html; charset=utf-8", KIOSK_HTML)))
         .route("/kiosk/", get(|| kiosk_file("text/html; charset=utf-8", KIOSK_HTML)))
         .route("/kiosk/kiosk.js", get(|| kiosk_file("text/javascript; charset=utf-8", KIOSK_JS)))
         .route("/kiosk/kiosk.css", get(|| kiosk_file("text/css; charset=utf-8", KIOSK_CSS)))
-        .route("/me", get(|| kiosk_file("text/html; charset=utf-8", ME_HTML)))
-        .route("/me/me.js", get(|| kiosk_file("text/javascript; charset=utf-8", ME_JS)))
+        .layer(axum::middleware::from_fn(remember_lang))
 }
 
-// A maker's phone page: sign in, see the check-in codes of current bookings (`web/me.html`).
-const ME_HTML: &str = include_str!("../../web/me.html");
-// Its script, a file of its own: the pages' CSP runs no inline script.
-const ME_JS: &str = include_str!("../../web/me.js");
+/// The cookie that remembers the reader's language (`zh` or `en`), set by a `?lang=` switch.
+pub const LANG_COOKIE: &str = "labinn_lang";
 
+/// A page asked for with `?lang=` remembers the choice for the pages after it (the kiosk's
+/// page reads the same cookie).
+async fn remember_lang(req: Request, next: Next) -> Response {
+    let chosen =
+        lang_param(req.uri().query()).map(|l| if l.to_ascii_lowercase().starts_with("en") { "en" } else { "zh" });
+    let mut res = next.run(req).await;
+    if let Some(lang) = chosen
+        && let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn lang_param(query: Option<&str>) -> Option<&str> {
+    query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang=")).filter(|l| !l.is_empty())
+}
 // The kiosk page: plain files in `kiosk/`, compiled into the binary.
 const KIOSK_HTML: &str = include_str!("../../kiosk/index.html");
 const KIOSK_JS: &str = include_str!("../../kiosk/kiosk.js");
@@ -48,7 +65,9 @@ async fn kiosk_file(content_type: &'static str, body: &'static str) -> impl axum
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
+    /// Read by [`texts_of`] from the raw query; here so that it is not an unknown field.
     #[serde(default)]
+    #[allow(dead_code)]
     lang: Option<String>,
     #[serde(default)]
     date: Option<String>,
@@ -63,6 +82,14 @@ impl PageQuery {
             error: ServiceError::new(Code::InvalidQuery, e.body_text()),
         })
     }
+}
+
+/// The signed-in reader in a page's header (signed out: the default).
+#[derive(Debug, Default)]
+pub struct Nav {
+    pub signed_in: bool,
+    pub name: String,
+    pub csrf: String,
 }
 
 /// The words of a page in one language.
@@ -163,12 +190,27 @@ const EN: Texts = Texts {
     error_code: "Error code",
 };
 
-/// The words a raw query's `lang=` asks for, when the query as a whole could not be read.
-fn texts_of_query(query: Option<&str>) -> &'static Texts {
-    texts(query.unwrap_or_default().split('&').find_map(|kv| kv.strip_prefix("lang=")))
+impl Texts {
+    /// A word of the maker pages ([`super::words`]).
+    pub fn w(&self, key: &str) -> &'static str {
+        super::words::word(self.zh, key)
+    }
 }
 
-fn texts(lang: Option<&str>) -> &'static Texts {
+/// The words a raw query's `lang=` asks for, when the query as a whole could not be read.
+fn texts_of_query(query: Option<&str>) -> &'static Texts {
+    texts(lang_param(query))
+}
+
+/// The reader's language: the query's `lang=`, else the remembered choice, else Chinese.
+pub fn texts_of(parts: &Parts) -> &'static Texts {
+    match lang_param(parts.uri.query()) {
+        Some(l) => texts(Some(l)),
+        None => texts(super::extract::cookie(parts, LANG_COOKIE)),
+    }
+}
+
+pub fn texts(lang: Option<&str>) -> &'static Texts {
     match lang.map(str::to_ascii_lowercase).as_deref() {
         Some(l) if l.starts_with("en") => &EN,
         _ => &ZH,
@@ -179,7 +221,7 @@ fn kind_label(kind: &str, zh: bool) -> String {
     SpaceKind::from_db(kind).map_or_else(|| kind.to_owned(), |k| k.label(zh).to_owned())
 }
 
-fn resource_kind_label(kind: &str, zh: bool) -> &'static str {
+pub fn resource_kind_label(kind: &str, zh: bool) -> &'static str {
     match (ResourceKind::from_db(kind), zh) {
         (Some(ResourceKind::Tool), true) => "共享设备",
         (Some(ResourceKind::LabFacility), true) => "开放实验设施",
@@ -219,6 +261,7 @@ pub struct MapCard {
 #[template(path = "map.html")]
 struct MapPage {
     t: &'static Texts,
+    nav: Nav,
     district: Vec<MapCard>,
     partners: Vec<MapCard>,
 }
@@ -251,9 +294,9 @@ fn card(m: &SpaceOnMap, t: &Texts) -> MapCard {
     }
 }
 
-async fn map_page(State(state): State<AppState>, uri: Uri) -> PageResult {
-    let q = PageQuery::parse(&uri)?;
-    let t = texts(q.lang.as_deref());
+async fn map_page(State(state): State<AppState>, v: super::maker::Visitor, uri: Uri) -> PageResult {
+    PageQuery::parse(&uri)?;
+    let t = v.t;
     let spaces = availability::map(&state.svc, state.clock.now_ms()).await.map_err(|e| PageError::new(t, e))?;
     // The district is where most spaces are; partner labs abroad are listed apart.
     let home_zone = {
@@ -298,7 +341,7 @@ async fn map_page(State(state): State<AppState>, uri: Uri) -> PageResult {
                 .any(|c| c.on_map && !c.label_below && (c.x - xi).abs() < 30.0 && (c.y - yi).abs() < 12.0);
     }
     let partners = abroad.iter().map(|s| card(s, t)).collect();
-    render(t, &MapPage { t, district, partners })
+    render(t, &MapPage { t, nav: v.nav(), district, partners })
 }
 
 pub struct UnitLine {
@@ -307,6 +350,7 @@ pub struct UnitLine {
 }
 
 pub struct ResourceBlock {
+    pub href: String,
     pub name: String,
     pub other_name: String,
     pub kind: &'static str,
@@ -322,6 +366,7 @@ pub struct ResourceBlock {
 #[template(path = "space.html")]
 struct SpacePage {
     t: &'static Texts,
+    nav: Nav,
     name: String,
     other_name: String,
     kind: String,
@@ -338,10 +383,15 @@ struct SpacePage {
 
 const SHOWN_UNITS: usize = 8;
 
-async fn space_page(State(state): State<AppState>, Path(slug): Path<String>, uri: Uri) -> PageResult {
+async fn space_page(
+    State(state): State<AppState>,
+    v: super::maker::Visitor,
+    Path(slug): Path<String>,
+    uri: Uri,
+) -> PageResult {
     let q = PageQuery::parse(&uri)?;
-    let t = texts(q.lang.as_deref());
-    space_page_in(&state, &slug, &q, t).await.map_err(|e| PageError::new(t, e))
+    let t = v.t;
+    space_page_in(&state, &slug, &q, t, v.nav()).await.map_err(|e| PageError::new(t, e))
 }
 
 async fn space_page_in(
@@ -349,6 +399,7 @@ async fn space_page_in(
     slug: &str,
     q: &PageQuery,
     t: &'static Texts,
+    nav: Nav,
 ) -> Result<Html<String>, ServiceError> {
     let svc = &state.svc;
     let now = state.clock.now_ms();
@@ -374,7 +425,9 @@ async fn space_page_in(
             notes.push(t.approval.to_owned());
         }
         if !policy.required_trainings.is_empty() {
-            notes.push(format!("{}: {}", t.training, policy.required_trainings.join(", ")));
+            let names = crate::service::trainings::named(svc, &policy.required_trainings).await?;
+            let names: Vec<String> = names.into_iter().map(|(zh, en)| if t.zh { zh } else { en }).collect();
+            notes.push(format!("{}: {}", t.training, names.join(", ")));
         }
         if policy.eligibility == Eligibility::VerifiedMakers {
             notes.push(t.verified_only.to_owned());
@@ -403,6 +456,7 @@ async fn space_page_in(
             .collect();
         let hidden = lines.len().saturating_sub(SHOWN_UNITS);
         resources.push(ResourceBlock {
+            href: format!("/resources/{}", row.id),
             name: if t.zh { row.name_zh.clone() } else { row.name_en.clone() },
             other_name: if t.zh { row.name_en.clone() } else { row.name_zh.clone() },
             kind: resource_kind_label(&row.kind, t.zh),
@@ -416,6 +470,7 @@ async fn space_page_in(
     }
     let page = SpacePage {
         t,
+        nav,
         name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
         other_name: if t.zh { space.name_en.clone() } else { space.name_zh.clone() },
         kind: kind_label(&space.kind, t.zh),
@@ -448,7 +503,7 @@ pub struct PageError {
 }
 
 impl PageError {
-    fn new(t: &'static Texts, error: ServiceError) -> Self {
+    pub fn new(t: &'static Texts, error: ServiceError) -> Self {
         PageError { t, error }
     }
 
@@ -463,6 +518,7 @@ impl PageError {
 #[template(path = "error.html")]
 struct ErrorPage {
     t: &'static Texts,
+    nav: Nav,
     title: &'static str,
     message: &'static str,
     code: &'static str,
@@ -506,7 +562,7 @@ impl IntoResponse for PageError {
         // A server error names no detail; a client error may say what was wrong (in English,
         // as the API does).
         let reference = if status.is_server_error() { String::new() } else { self.error.message.clone() };
-        let page = ErrorPage { t: self.t, title, message, code: code.as_str(), reference };
+        let page = ErrorPage { t: self.t, nav: Nav::default(), title, message, code: code.as_str(), reference };
         let body = page.render().unwrap_or_else(|_| format!("<!doctype html><title>{code}</title><p>{code}</p>"));
         let mut res = (status, Html(body)).into_response();
         res.extensions_mut().insert(IsProblem);

@@ -181,3 +181,101 @@ pub async fn space_day(svc: &Services, space: SpaceRow, date: Option<&str>, now:
     debug_assert_eq!(window.start(), local_to_utc(zone.tz(), date.and_time(chrono::NaiveTime::MIN)));
     Ok(SpaceDay { space, zone, date, window, resources })
 }
+
+/// A week (or so) of one resource as a maker's page shows it: the opening hours (minus
+/// closures), each unit's free time, and the closures that touch it (to name them).
+#[derive(Debug, Clone)]
+pub struct ResourceWeek {
+    pub resource: ResourceRow,
+    pub space: SpaceRow,
+    pub zone: Zone,
+    pub policy: crate::domain::policy::BookingPolicy,
+    /// The first local day shown.
+    pub first: NaiveDate,
+    pub days: Vec<(NaiveDate, Interval)>,
+    pub window: Interval,
+    /// When the resource is open (opening hours minus closures).
+    pub open: Vec<Interval>,
+    pub units: Vec<UnitRow>,
+    /// Free time per unit, in the order of `units`.
+    pub free: Vec<Vec<Interval>>,
+    /// Closures in the window: (reason, when).
+    pub closed: Vec<(String, Interval)>,
+}
+
+/// The most days a resource's page shows at once.
+pub const MAX_PAGE_DAYS: i64 = 14;
+
+/// Where a resource's days begin.
+#[derive(Debug, Clone, Copy)]
+pub enum FirstDay<'a> {
+    /// A local date, `YYYY-MM-DD`; `None`: today there.
+    Date(Option<&'a str>),
+    /// The local day of this instant.
+    Of(i64),
+}
+
+/// `days` local days of resource `id` from `first`.
+///
+/// # Errors
+/// [`super::Code::NotFound`], [`super::Code::ValidationFailed`] (a date that does not
+/// parse or is out of reach).
+pub async fn resource_week(
+    svc: &Services,
+    id: &str,
+    first: FirstDay<'_>,
+    days: i64,
+    now: i64,
+) -> ServiceResult<ResourceWeek> {
+    let resource = find_resource(svc, &ResourceId::new(id)).await?;
+    let space = find_space(svc, resource.space_id.as_str()).await?;
+    let zone = zone_of(&space)?;
+    let first = match first {
+        FirstDay::Date(Some(d)) => parse_date("date", d).map_err(invalid)?,
+        FirstDay::Date(None) => utc_to_local(zone.tz(), now).date_naive(),
+        FirstDay::Of(at) => utc_to_local(zone.tz(), within_reach("start", at, now).map_err(invalid)?).date_naive(),
+    };
+    let n = days.clamp(1, MAX_PAGE_DAYS);
+    let day_list: Vec<(NaiveDate, Interval)> = (0..n)
+        .map(|i| {
+            let d = first + chrono::Duration::days(i);
+            (d, local_day(zone.tz(), d))
+        })
+        .collect();
+    let window = Interval::new(day_list[0].1.start(), day_list[day_list.len() - 1].1.end())
+        .map_err(|_| ServiceError::invalid_field("date", "out_of_range", "no such days"))?;
+    within_reach("date", window.start(), now).map_err(invalid)?;
+    within_reach("date", window.end() - 1, now).map_err(invalid)?;
+    let cal = svc.db.resource_calendar(&resource.id, window).await?;
+    let windows = opening_windows(zone, &cal.opening_rules)?;
+    let closures = closures_of(zone, &cal.closures)?;
+    let open = open_intervals(&windows, &closures, Some(&resource.id), window)?;
+    let unit_ids: Vec<UnitId> = cal.units.iter().map(|u| u.id.clone()).collect();
+    let free = free_by_unit(&resource.id, &unit_ids, &windows, &closures, &cal.blocks, window)?
+        .into_iter()
+        .map(|f| f.free)
+        .collect();
+    let mut closed = Vec::new();
+    for (row, c) in cal.closures.iter().zip(&closures) {
+        let applies = row.unit_id.is_none() && row.resource_id.as_ref().is_none_or(|r| *r == resource.id);
+        if applies {
+            for i in c.when.within(window)? {
+                closed.push((row.reason.clone(), i));
+            }
+        }
+    }
+    let policy = super::catalog::stored_policy(&resource)?;
+    Ok(ResourceWeek {
+        policy,
+        resource,
+        space,
+        zone,
+        first,
+        days: day_list,
+        window,
+        open,
+        units: cal.units,
+        free,
+        closed,
+    })
+}

@@ -98,6 +98,23 @@ pub async fn list(svc: &Services, _who: &Identity) -> ServiceResult<Vec<Training
     Ok(svc.db.trainings().await?)
 }
 
+/// The names of the trainings `slugs` (a resource's required ones), for anyone to read; a
+/// slug no training has is named by itself.
+///
+/// # Errors
+/// Store errors other than not found.
+pub async fn named(svc: &Services, slugs: &[String]) -> ServiceResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for slug in slugs {
+        match svc.db.training(slug).await {
+            Ok(t) => out.push((t.name_zh, t.name_en)),
+            Err(StoreError::NotFound) => out.push((slug.clone(), slug.clone())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(out)
+}
+
 /// Who holds a training now.
 ///
 /// # Errors

@@ -106,6 +106,11 @@ impl Browser<'_> {
         v.as_object().and_then(|o| o.values().next()).and_then(|x| x.as_str()).map(str::to_owned)
     }
 
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
+        self.cmd(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
         self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
@@ -296,28 +301,58 @@ async fn the_kiosk_says_when_the_network_drops_and_retries_the_scan() {
     b.quit().await;
 }
 
+/// The phone's viewport of the issue (390 × 844).
+const PHONE: &str = "--window-size=390,844";
+
 #[tokio::test]
-async fn a_maker_signs_in_on_the_phone_page_and_sees_the_qr_code_and_the_typed_code() {
+async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_phone() {
     let Some(driver) = Driver::start().await else { return };
-    let lab = lab_at(ms(9, 55)).await;
-    let (_, maker) = lab.app.maker("phone@example.org").await;
-    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
-    let short = b.short().to_owned();
-    let br = driver.browser(&["--window-size=412,915".to_owned()]).await;
-    br.goto(&lab.app.url("/me")).await;
-    br.wait_for("return !document.getElementById('login').hidden;", "the sign-in form").await;
+    let lab = lab_at(ms(8, 0)).await;
+    let br = driver.browser(&[PHONE.to_owned()]).await;
+    // From the map: sign in, then sign up.
+    br.goto(&lab.app.url("/")).await;
+    br.click("a[href='/signin']").await;
+    br.wait_for("return location.pathname === '/signin';", "the sign-in page").await;
+    br.click("a[href^='/signup']").await;
+    br.wait_for("return location.pathname === '/signup';", "the sign-up page").await;
     br.type_into("#email", "phone@example.org").await;
-    br.type_into("#password", "correct horse battery\u{E007}").await;
+    br.type_into("#display_name", "小林").await;
+    br.type_into("#password", "correct horse battery").await;
+    br.screenshot("pages-1-sign-up.png").await;
+    br.click("button[type=submit].btn").await;
+    br.wait_for("return location.pathname === '/me';", "my page after signing up").await;
+
+    // The space, the tool, its week.
+    br.goto(&lab.app.url(&format!("/spaces/{}", lab.slug))).await;
+    br.click(&format!("a[href='/resources/{}']", lab.laser)).await;
+    br.wait_for("return document.querySelector('.times a') !== null;", "the week of free times").await;
+    br.screenshot("pages-2-resource-week.png").await;
+    let rules = br.js("return document.querySelector('ul.rules').textContent").await;
+    assert!(rules.as_str().unwrap().contains("无需审批"), "{rules}");
+
+    // Tap 1: 10:00. Tap 2: the length (the first is chosen). Tap 3: confirm.
+    br.click("a[href$='start=2026-09-07T02%3A00%3A00Z']").await;
+    br.wait_for("return document.getElementById('confirm') !== null;", "the confirm page").await;
+    br.click("input[name=minutes][value='60']").await;
+    br.screenshot("pages-3-confirm.png").await;
+    br.click("#confirm").await;
     let shown = br
         .wait_for(
-            "const c = document.querySelector('.booking'); const img = c && c.querySelector('img.qr'); \
-             return img && img.complete && img.naturalWidth > 0 ? c.querySelector('.short').textContent : null;",
-            "the booking card with its QR image loaded",
+            "const img = document.querySelector('img.qr'); \
+             return img && img.complete && img.naturalWidth > 0 ? document.querySelector('.short').textContent : null;",
+            "the booking with its QR image loaded",
         )
         .await;
-    assert_eq!(shown, short.as_str());
-    let title = br.js("return document.querySelector('.booking h2').textContent").await;
-    assert_eq!(title, "激光切割机 · LC-1");
-    br.screenshot("me-phone-codes.png").await;
+    let id = br.js("return location.pathname.split('/').pop()").await.as_str().unwrap().to_owned();
+    let row = lab.app.db.booking(&BookingId::new(&id)).await.unwrap();
+    assert_eq!(shown, labinn::domain::checkin::display_short(&row.checkin_nonce).as_str());
+    assert_eq!(br.js("return document.querySelector('.booking h2').textContent").await, "激光切割机 · LC-1");
+    br.screenshot("pages-4-booked-qr.png").await;
+
+    // Cancel it from its page.
+    br.click("#cancel").await;
+    br.wait_for("return location.search === '?cancelled=1';", "my page after cancelling").await;
+    assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
+    br.screenshot("pages-5-cancelled.png").await;
     br.quit().await;
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod helpers;
+mod maker_pages;
 
 mod auth;
 mod availability;

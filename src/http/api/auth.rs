@@ -1,7 +1,6 @@
 //! Registration, sign-in and sign-out, and "who am I"; the rules live in
 //! [`crate::service::accounts`]. The login token is also set as an `HttpOnly` cookie.
 
-use crate::auth::COOKIE_NAME;
 use crate::clock::rfc3339;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem};
@@ -72,11 +71,7 @@ async fn login(
 }
 
 fn login_cookie(value: &str, max_age_secs: u64, secure: bool) -> ApiResult<HeaderValue> {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{COOKIE_NAME}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age_secs}{secure}"
-    ))
-    .map_err(ApiError::internal)
+    crate::http::extract::login_cookie(value, max_age_secs, secure).map_err(ApiError::internal)
 }
 
 /// Signs out: the token stops working at once and the cookie is cleared.

@@ -1,0 +1,1139 @@
+//! The maker's pages: sign up, sign in and out; a resource's week of free times with its
+//! rules in plain words; booking a time in three taps (a start, a length, confirm); a
+//! booking with its QR code; my bookings, and cancelling one. Server-rendered, Chinese by
+//! default, and every form works without JavaScript. They call the same use cases as the
+//! API ([`crate::service`]).
+//!
+//! A page knows its reader by the login cookie alone. Every form that changes something
+//! carries a token derived from that cookie (`csrf`) and must come from this server's own
+//! page (the `Origin` check of the API, [`same_origin`]).
+
+// The early answer of a page (a redirect to sign in, a refusal) is a whole `Response`, once
+// per request: boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
+
+use super::AppState;
+use super::extract::{ClientAddr, cookie_token, login_cookie, same_origin};
+use super::pages::{Nav, PageError, Texts, texts_of};
+use crate::auth::token_hash;
+use crate::clock::rfc3339;
+use crate::domain::booking::BookingStatus;
+use crate::domain::calendar::{MINUTE_MS, Zone, parse_instant, utc_to_local};
+use crate::domain::policy::{Eligibility, ResourceKind};
+use crate::domain::slots;
+use crate::service::accounts::{self, LoginRequest, RegisterRequest};
+use crate::service::availability::{self, FirstDay, ResourceWeek};
+use crate::service::booking::{self, Booked, CancelBody, CreateBooking, CreateStay, ListQuery};
+use crate::service::powers::Identity;
+use crate::service::{Code, ServiceError, checkin, trainings};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::Uri;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::{Datelike, Timelike};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(sign_in_page).post(sign_in))
+        .route("/signup", get(sign_up_page).post(sign_up))
+        .route("/signout", post(sign_out))
+        .route("/me", get(mine_page))
+        .route("/resources/{id}", get(resource_page))
+        .route("/resources/{id}/book", get(book_page).post(book))
+        .route("/resources/{id}/stay", post(stay))
+        .route("/bookings/{id}", get(booking_page))
+        .route("/bookings/{id}/cancel", post(cancel))
+}
+
+// ---------- who is reading ----------
+
+/// The reader of a page: their language, and their login if the cookie carries one.
+pub struct Visitor {
+    pub t: &'static Texts,
+    pub user: Option<SignedIn>,
+    /// The request came from this server's own page (see [`same_origin`]).
+    pub same_origin: bool,
+    /// Path and query of the page, to come back to after signing in.
+    pub here: String,
+}
+
+pub struct SignedIn {
+    pub identity: Identity,
+    pub token_hash: String,
+    /// The token every form of this login carries.
+    pub csrf: String,
+}
+
+/// The form token of a login: derived from its secret token, so that another site cannot
+/// know it, and it needs no storage.
+fn csrf_of(token: &str) -> String {
+    let digest = Sha256::digest(format!("labinn-csrf:{token}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+impl FromRequestParts<AppState> for Visitor {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let t = texts_of(parts);
+        let mut user = None;
+        if let Some(token) = cookie_token(parts) {
+            let hash = token_hash(&token);
+            let now = state.clock.now_ms();
+            if let Some(identity) =
+                accounts::identify(&state.svc, &hash, now).await.map_err(|e| PageError::new(t, e))?
+            {
+                user = Some(SignedIn { identity, token_hash: hash, csrf: csrf_of(&token) });
+            }
+        }
+        let here = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        Ok(Visitor { t, user, same_origin: same_origin(parts), here })
+    }
+}
+
+impl Visitor {
+    pub fn nav(&self) -> Nav {
+        match &self.user {
+            Some(u) => Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone() },
+            None => Nav::default(),
+        }
+    }
+
+    /// The signed-in reader, or a redirect to the sign-in page that comes back here.
+    fn require(&self) -> Result<&SignedIn, Response> {
+        self.user.as_ref().ok_or_else(|| see_other(&format!("/signin?next={}", encode(&self.here))))
+    }
+
+    /// A change must come from this server's page and carry the login's form token.
+    fn check_form(&self, csrf: &str) -> Result<&SignedIn, Response> {
+        let user = self.require()?;
+        if !self.same_origin {
+            return Err(self.refuse(Code::CrossOrigin, "cross_origin"));
+        }
+        if csrf != user.csrf {
+            return Err(self.refuse(Code::Forbidden, "form_expired"));
+        }
+        Ok(user)
+    }
+
+    fn refuse(&self, code: Code, key: &str) -> Response {
+        PageError::new(self.t, ServiceError::new(code, self.t.w(key))).into_response()
+    }
+
+    fn fail(&self, e: ServiceError) -> Response {
+        PageError::new(self.t, e).into_response()
+    }
+}
+
+/// The page's query; one that does not parse is an error page, never the API's JSON.
+fn query<T: serde::de::DeserializeOwned>(v: &Visitor, uri: &Uri) -> Result<T, Response> {
+    Query::<T>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| PageError::new(v.t, ServiceError::new(Code::InvalidQuery, e.body_text())).into_response())
+}
+
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
+}
+
+/// Percent-encodes a path and query for a `next=` parameter.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where to go after signing in: a path of this site only (never `//elsewhere`).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/me".to_owned(),
+    }
+}
+
+fn page(t: &'static Texts, status: StatusCode, p: &impl Template) -> Response {
+    match p.render() {
+        Ok(html) => {
+            let mut res = (status, Html(html)).into_response();
+            // A refusal is already a page in the reader's words: no JSON problem instead.
+            res.extensions_mut().insert(super::error::IsProblem);
+            res
+        }
+        Err(e) => PageError::new(t, ServiceError::internal(e)).into_response(),
+    }
+}
+
+/// A form the page could not read (a field missing or of the wrong kind): a page, never the
+/// API's JSON.
+fn unreadable(t: &'static Texts) -> Response {
+    PageError::new(t, ServiceError::new(Code::BadRequest, "the form could not be read")).into_response()
+}
+
+// ---------- words for times ----------
+
+const WEEKDAYS_ZH: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+const WEEKDAYS_EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS_EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/// "9月7日 周一" or "Mon 7 Sep".
+fn day_label(t: &Texts, d: chrono::NaiveDate) -> String {
+    let wd = d.weekday().num_days_from_monday() as usize;
+    if t.zh {
+        format!("{}月{}日 {}", d.month(), d.day(), WEEKDAYS_ZH[wd])
+    } else {
+        format!("{} {} {}", WEEKDAYS_EN[wd], d.day(), MONTHS_EN[d.month0() as usize])
+    }
+}
+
+fn hh_mm(zone: Zone, at: i64) -> String {
+    let l = utc_to_local(zone.tz(), at);
+    format!("{:02}:{:02}", l.hour(), l.minute())
+}
+
+/// A booking's time in the space's zone: "9月7日 周一 10:00–11:00", or across days
+/// "12月5日 周六 14:00 – 12月8日 周二 12:00".
+fn span_text(t: &Texts, zone: Zone, start: i64, end: i64) -> String {
+    let (a, b) = (utc_to_local(zone.tz(), start), utc_to_local(zone.tz(), end));
+    if a.date_naive() == b.date_naive()
+        || (b.date_naive() == a.date_naive().succ_opt().unwrap_or(a.date_naive()) && b.hour() == 0 && b.minute() == 0)
+    {
+        format!("{} {}–{}", day_label(t, a.date_naive()), hh_mm(zone, start), hh_mm(zone, end))
+    } else {
+        format!(
+            "{} {} – {} {}",
+            day_label(t, a.date_naive()),
+            hh_mm(zone, start),
+            day_label(t, b.date_naive()),
+            hh_mm(zone, end)
+        )
+    }
+}
+
+fn minutes_text(t: &Texts, m: i64) -> String {
+    match (m % 60, m / 60) {
+        (0, h) if h > 0 => format!("{h} {}", t.w("hours")),
+        (r, 0) => format!("{r} {}", t.w("minutes")),
+        (r, h) => format!("{h} {} {r} {}", t.w("hours"), t.w("minutes")),
+    }
+}
+
+fn status_text(t: &Texts, s: BookingStatus) -> String {
+    t.w(&format!("status.{}", s.as_str())).to_owned()
+}
+
+// ---------- accounts ----------
+
+#[derive(Debug, Default, Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    t: &'static Texts,
+    nav: Nav,
+    next: String,
+    email: String,
+    error: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn sign_in_page(v: Visitor, uri: Uri) -> Response {
+    let q: NextQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let next = safe_next(q.next.as_deref());
+    if v.user.is_some() {
+        return see_other(&next);
+    }
+    page(v.t, StatusCode::OK, &SignInPage { t: v.t, nav: v.nav(), next, email: String::new(), error: String::new() })
+}
+
+/// The words and status for a failed sign-in or sign-up, and the `Retry-After` of a 429.
+fn account_error(t: &'static Texts, e: &ServiceError) -> (StatusCode, String, Option<u64>) {
+    let status = super::error::status_of(e.code);
+    let retry = e.details.as_ref().and_then(|d| d["retry_after_secs"].as_u64());
+    let text = match e.code {
+        Code::InvalidCredentials => t.w("bad_credentials").to_owned(),
+        Code::EmailTaken => t.w("email_taken").to_owned(),
+        Code::TooManyRequests => format!("{} ({} {})", t.w("too_many"), retry.unwrap_or(1), t.w("seconds")),
+        Code::ValidationFailed => field_errors(t, e).join("；"),
+        _ => e.message.clone(),
+    };
+    (status, text, retry)
+}
+
+/// Every invalid field of a validation failure, in the reader's words.
+fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
+    let fields = e.details.as_ref().and_then(|d| d["fields"].as_array().cloned()).unwrap_or_default();
+    fields
+        .iter()
+        .map(|f| {
+            let (field, code) = (f["field"].as_str().unwrap_or(""), f["code"].as_str().unwrap_or(""));
+            let name = match field {
+                "email" => t.w("email"),
+                "password" => t.w("password"),
+                "display_name" => t.w("display_name"),
+                "purpose" => t.w("purpose"),
+                other => other,
+            };
+            let key = format!("field.{code}");
+            let what = if super::words::has(&key) {
+                t.w(&key).to_owned()
+            } else {
+                f["message"].as_str().unwrap_or(code).to_owned()
+            };
+            format!("{name}：{what}")
+        })
+        .collect()
+}
+
+fn with_retry(mut res: Response, retry: Option<u64>) -> Response {
+    if let Some(secs) = retry
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// Signs in and goes on to `next` with the login cookie set.
+fn signed_in_response(state: &AppState, token: &str, next: &str) -> Response {
+    let config = &state.svc.config;
+    let mut res = see_other(next);
+    if let Ok(c) = login_cookie(token, config.session_ttl.as_secs(), config.cookie_secure) {
+        res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    res
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    v: Visitor,
+    ClientAddr(from): ClientAddr,
+    form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let next = safe_next(f.next.as_deref());
+    let again = |status: StatusCode, error: String| {
+        page(v.t, status, &SignInPage { t: v.t, nav: v.nav(), next: next.clone(), email: f.email.clone(), error })
+    };
+    if !v.same_origin {
+        return again(StatusCode::FORBIDDEN, v.t.w("cross_origin").to_owned());
+    }
+    let req = LoginRequest { email: f.email.clone(), password: f.password.clone() };
+    match accounts::login(&state.svc, req, from, state.clock.now_ms()).await {
+        Ok(l) => signed_in_response(&state, &l.token, &next),
+        Err(e) => {
+            let (status, text, retry) = account_error(v.t, &e);
+            with_retry(again(status, text), retry)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignUpPage {
+    t: &'static Texts,
+    nav: Nav,
+    next: String,
+    email: String,
+    display_name: String,
+    error: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignUpForm {
+    email: String,
+    display_name: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn sign_up_page(v: Visitor, uri: Uri) -> Response {
+    let q: NextQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let next = safe_next(q.next.as_deref());
+    if v.user.is_some() {
+        return see_other(&next);
+    }
+    let p = SignUpPage {
+        t: v.t,
+        nav: v.nav(),
+        next,
+        email: String::new(),
+        display_name: String::new(),
+        error: String::new(),
+    };
+    page(v.t, StatusCode::OK, &p)
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    v: Visitor,
+    ClientAddr(from): ClientAddr,
+    form: Result<Form<SignUpForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let next = safe_next(f.next.as_deref());
+    let again = |status: StatusCode, error: String| {
+        let p = SignUpPage {
+            t: v.t,
+            nav: v.nav(),
+            next: next.clone(),
+            email: f.email.clone(),
+            display_name: f.display_name.clone(),
+            error,
+        };
+        page(v.t, status, &p)
+    };
+    if !v.same_origin {
+        return again(StatusCode::FORBIDDEN, v.t.w("cross_origin").to_owned());
+    }
+    let now = state.clock.now_ms();
+    let locale = Some(if v.t.zh { "zh-CN" } else { "en" }.to_owned());
+    let req = RegisterRequest {
+        email: f.email.clone(),
+        password: f.password.clone(),
+        display_name: f.display_name.clone(),
+        locale,
+    };
+    let signed = match accounts::register_from(&state.svc, &req, from, now).await {
+        Ok(_) => {
+            accounts::login(
+                &state.svc,
+                LoginRequest { email: f.email.clone(), password: f.password.clone() },
+                from,
+                now,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match signed {
+        Ok(l) => signed_in_response(&state, &l.token, &next),
+        Err(e) => {
+            let (status, text, retry) = account_error(v.t, &e);
+            with_retry(again(status, text), retry)
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    v: Visitor,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    if let Err(e) = accounts::logout(&state.svc, &user.identity, &user.token_hash).await {
+        return v.fail(e);
+    }
+    let mut res = see_other("/");
+    if let Ok(c) = login_cookie("", 0, state.svc.config.cookie_secure) {
+        res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    res
+}
+
+// ---------- a resource's week ----------
+
+pub struct SlotLink {
+    pub time: String,
+    pub href: String,
+    pub free: usize,
+}
+
+pub struct DayColumn {
+    pub label: String,
+    /// "closed", "fully booked", "no times left": why there are no slots.
+    pub note: String,
+    pub slots: Vec<SlotLink>,
+}
+
+#[derive(Template)]
+#[template(path = "resource.html")]
+struct ResourcePage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    name: String,
+    other_name: String,
+    kind: String,
+    space_name: String,
+    space_slug: String,
+    description: String,
+    timezone: String,
+    rules: Vec<String>,
+    days: Vec<DayColumn>,
+    pool: bool,
+    inn: bool,
+    inn_times: String,
+    max_nights: i64,
+    today: String,
+    prev: String,
+    next: String,
+    show_prev: bool,
+    signed_in: bool,
+    csrf: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DateQuery {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// The rules of a resource in plain words.
+async fn rules_in_words(state: &AppState, t: &Texts, w: &ResourceWeek) -> Result<Vec<String>, ServiceError> {
+    let p = &w.policy;
+    let mut out = Vec::new();
+    let inn = w.policy.inn.is_some();
+    if !inn {
+        out.push(format!("{}：{}", t.w("slot_length"), minutes_text(t, p.slot_minutes)));
+        out.push(format!(
+            "{}：{} – {}",
+            t.w("length_range"),
+            minutes_text(t, p.min_minutes.max(p.slot_minutes)),
+            minutes_text(t, p.max_minutes)
+        ));
+        if p.min_notice_minutes > 0 {
+            out.push(format!("{} {} {}", t.w("notice"), minutes_text(t, p.min_notice_minutes), t.w("notice_after")));
+        }
+    }
+    out.push(format!("{} {} {}", t.w("horizon"), p.horizon_days, t.w("days_ahead")));
+    out.push(t.w(if p.requires_approval { "approval_needed" } else { "no_approval" }).to_owned());
+    if !p.required_trainings.is_empty() {
+        let names = trainings::named(&state.svc, &p.required_trainings).await?;
+        let names: Vec<String> = names.into_iter().map(|(zh, en)| if t.zh { zh } else { en }).collect();
+        out.push(format!("{}：{}", t.w("training_needed"), names.join("、")));
+    }
+    out.push(format!(
+        "{}：{}",
+        t.w("who_may"),
+        t.w(if p.eligibility == Eligibility::VerifiedMakers { "verified_only" } else { "anyone_signed_in" })
+    ));
+    let price = if p.price.amount_minor == 0 {
+        t.w("free_of_charge").to_owned()
+    } else {
+        let per = t.w(if p.price.per == "night" { "per_night" } else { "per_hour" });
+        format!("{} {:.2} / {per}", p.price.currency, p.price.amount_minor as f64 / 100.0)
+    };
+    out.push(format!("{}：{price}", t.w("price")));
+    if p.walk_ups_allowed {
+        out.push(t.w("walk_ups").to_owned());
+    }
+    Ok(out)
+}
+
+/// The starts a week shows: every slot, or for slots under half an hour every whole number
+/// of slots that makes at least 30 minutes (a day of 15-minute slots would be 56 buttons).
+/// Every one is on a slot, so the server's slot rule holds for all of them.
+fn shown_step(slot_minutes: i64) -> i64 {
+    let slot = slot_minutes.max(1);
+    slot * ((30 + slot - 1) / slot).max(1)
+}
+
+fn kind_words(kind: &str, zh: bool) -> String {
+    super::pages::resource_kind_label(kind, zh).to_owned()
+}
+
+async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
+    let t = v.t;
+    let q: DateQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let date = q.date;
+    let now = state.clock.now_ms();
+    let w = match availability::resource_week(&state.svc, &id, FirstDay::Date(date.as_deref()), 7, now).await {
+        Ok(w) => w,
+        Err(e) => return v.fail(e),
+    };
+    let rules = match rules_in_words(&state, t, &w).await {
+        Ok(r) => r,
+        Err(e) => return v.fail(e),
+    };
+    let p = &w.policy;
+    let length = p.min_minutes.max(p.slot_minutes) * MINUTE_MS;
+    let not_before = now + p.min_notice_minutes * MINUTE_MS;
+    let horizon = now + p.horizon_days * crate::domain::calendar::DAY_MS;
+    let inn = ResourceKind::from_db(&w.resource.kind) == Some(ResourceKind::InnRoom);
+    let days = w
+        .days
+        .iter()
+        .map(|(d, day)| {
+            let open_today = w.open.iter().any(|o| o.overlaps(day));
+            let slots: Vec<SlotLink> = if inn {
+                Vec::new()
+            } else {
+                slots::offers(w.zone, *day, &w.free, shown_step(p.slot_minutes), length, not_before)
+                    .into_iter()
+                    .filter(|o| o.start + length <= horizon)
+                    .map(|o| SlotLink {
+                        time: hh_mm(w.zone, o.start),
+                        href: format!("/resources/{}/book?start={}", w.resource.id, encode(&rfc3339(o.start))),
+                        free: o.free_units,
+                    })
+                    .collect()
+            };
+            let closure = w.closed.iter().find(|(_, c)| c.overlaps(day)).map(|(why, _)| why.clone());
+            let note = if !slots.is_empty() || inn {
+                String::new()
+            } else if !open_today {
+                match closure {
+                    Some(why) if !why.is_empty() => format!("{}（{why}）", t.w("closed_day")),
+                    _ => t.w("closed_day").to_owned(),
+                }
+            } else if day.end() <= not_before
+                || w.open.iter().filter(|o| o.overlaps(day)).all(|o| o.end() <= not_before)
+            {
+                t.w("all_past").to_owned()
+            } else {
+                t.w("fully_booked").to_owned()
+            };
+            DayColumn { label: day_label(t, *d), note, slots }
+        })
+        .collect();
+    let today = utc_to_local(w.zone.tz(), now).date_naive();
+    let (first, last) = (w.first, w.first + chrono::Duration::days(7));
+    let inn_times = p.inn.as_ref().map_or_else(String::new, |i| format!("{} / {}", i.check_in_time, i.check_out_time));
+    let space = &w.space;
+    let csrf = v.user.as_ref().map_or_else(String::new, |u| u.csrf.clone());
+    let r = &w.resource;
+    let rp = ResourcePage {
+        t,
+        nav: v.nav(),
+        id: r.id.to_string(),
+        name: if t.zh { r.name_zh.clone() } else { r.name_en.clone() },
+        other_name: if t.zh { r.name_en.clone() } else { r.name_zh.clone() },
+        kind: kind_words(&r.kind, t.zh),
+        space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
+        space_slug: space.slug.clone(),
+        description: r.description.clone(),
+        timezone: space.timezone.clone(),
+        rules,
+        days,
+        pool: w.units.len() > 1,
+        inn,
+        inn_times,
+        max_nights: p.inn.as_ref().map_or(14, |i| i64::from(i.max_nights)),
+        today: first.max(today).to_string(),
+        prev: (first - chrono::Duration::days(7)).max(today).to_string(),
+        next: last.to_string(),
+        show_prev: first > today,
+        signed_in: v.user.is_some(),
+        csrf,
+    };
+    page(t, StatusCode::OK, &rp)
+}
+
+// ---------- booking ----------
+
+pub struct Problem {
+    pub text: String,
+}
+
+pub struct AltButton {
+    pub label: String,
+    pub start: String,
+    pub minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "book.html")]
+struct BookPage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    name: String,
+    space_name: String,
+    when: String,
+    start: String,
+    lengths: Vec<(i64, String)>,
+    chosen: i64,
+    csrf: String,
+    problems: Vec<Problem>,
+    conflict: bool,
+    alternatives: Vec<AltButton>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct StartQuery {
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// The confirm page for a start: the lengths that fit, and after a refused attempt the
+/// rules it broke or a conflict's free alternatives.
+async fn confirm_page(
+    state: &AppState,
+    v: &Visitor,
+    user: &SignedIn,
+    id: &str,
+    start: i64,
+    chosen: Option<i64>,
+    refusal: Option<&ServiceError>,
+) -> Response {
+    let t = v.t;
+    let now = state.clock.now_ms();
+    let w = match availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await {
+        Ok(w) => w,
+        Err(e) => return v.fail(e),
+    };
+    let p = &w.policy;
+    let lengths: Vec<(i64, String)> = slots::lengths(&w.free, start, p.slot_minutes, p.min_minutes, p.max_minutes, 8)
+        .into_iter()
+        .map(|m| (m, minutes_text(t, m)))
+        .collect();
+    let (status, mut problems, alternatives) = match refusal {
+        None => (StatusCode::OK, Vec::new(), None),
+        Some(e) => {
+            let status = super::error::status_of(e.code);
+            match e.code {
+                Code::PolicyViolation => (status, violations(t, e), None),
+                Code::Conflict => (status, Vec::new(), Some(alternatives(t, e, w.zone))),
+                _ => (status, field_errors(t, e).into_iter().map(|text| Problem { text }).collect(), None),
+            }
+        }
+    };
+    if lengths.is_empty() && problems.is_empty() && alternatives.is_none() {
+        problems.push(Problem { text: t.w("no_length_fits").to_owned() });
+    }
+    let chosen = chosen
+        .filter(|c| lengths.iter().any(|(m, _)| m == c))
+        .or_else(|| lengths.first().map(|(m, _)| *m))
+        .unwrap_or(0);
+    let r = &w.resource;
+    let bp = BookPage {
+        t,
+        nav: v.nav(),
+        id: r.id.to_string(),
+        name: if t.zh { r.name_zh.clone() } else { r.name_en.clone() },
+        space_name: if t.zh { w.space.name_zh.clone() } else { w.space.name_en.clone() },
+        when: format!("{} {}", day_label(t, utc_to_local(w.zone.tz(), start).date_naive()), hh_mm(w.zone, start)),
+        start: rfc3339(start),
+        lengths,
+        chosen,
+        csrf: user.csrf.clone(),
+        problems,
+        conflict: alternatives.is_some(),
+        alternatives: alternatives.unwrap_or_default(),
+    };
+    page(t, status, &bp)
+}
+
+async fn book_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
+    let user = match v.require() {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let q: StartQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let raw = q.start.unwrap_or_default();
+    let start = match parse_instant("start", &raw) {
+        Ok(s) => s,
+        Err(f) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![f]))),
+    };
+    confirm_page(&state, &v, user, &id, start, None, None).await
+}
+
+#[derive(Debug, Deserialize)]
+struct BookForm {
+    #[serde(default)]
+    csrf: String,
+    start: String,
+    minutes: i64,
+    #[serde(default)]
+    purpose: String,
+}
+
+/// The broken rules of a refusal, in the reader's words (an unknown rule in the server's).
+fn violations(t: &Texts, e: &ServiceError) -> Vec<Problem> {
+    let list = e.details.as_ref().and_then(|d| d["violations"].as_array().cloned()).unwrap_or_default();
+    list.iter()
+        .map(|v| {
+            let rule = v["rule"].as_str().unwrap_or("");
+            let key = format!("rule.{rule}");
+            let text = if super::words::has(&key) {
+                t.w(&key).to_owned()
+            } else {
+                v["message"].as_str().unwrap_or(rule).to_owned()
+            };
+            Problem { text }
+        })
+        .collect()
+}
+
+/// The free alternatives of a conflict, as buttons that book them.
+fn alternatives(t: &Texts, e: &ServiceError, zone: Zone) -> Vec<AltButton> {
+    let list = e.details.as_ref().and_then(|d| d["alternatives"].as_array().cloned()).unwrap_or_default();
+    list.iter()
+        .filter_map(|a| {
+            let s = parse_instant("start", a["when"]["start"].as_str()?).ok()?;
+            let en = parse_instant("end", a["when"]["end"].as_str()?).ok()?;
+            Some(AltButton {
+                label: format!("{} · {}", span_text(t, zone, s, en), a["unit_label"].as_str().unwrap_or("")),
+                start: rfc3339(s),
+                minutes: (en - s) / MINUTE_MS,
+            })
+        })
+        .collect()
+}
+
+async fn book(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: Result<Form<BookForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let start = match parse_instant("start", &f.start) {
+        Ok(s) => s,
+        Err(e) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![e]))),
+    };
+    let Some(end) = f.minutes.checked_mul(MINUTE_MS).and_then(|m| start.checked_add(m)) else {
+        return v.fail(ServiceError::invalid_field("minutes", "out_of_range", "no such length"));
+    };
+    let req = CreateBooking {
+        resource: Some(id.clone()),
+        unit: None,
+        start: rfc3339(start),
+        end: rfc3339(end),
+        team: None,
+        purpose: f.purpose.clone(),
+        recurrence: None,
+        on_conflict: booking::OnConflict::Reject,
+    };
+    let now = state.clock.now_ms();
+    match booking::book(&state.svc, &user.identity, &req, now).await {
+        Ok(Booked::One(b)) => see_other(&format!("/bookings/{}", b.id)),
+        Ok(Booked::Series(_)) => see_other("/me"),
+        Err(e) if matches!(e.code, Code::PolicyViolation | Code::Conflict | Code::ValidationFailed) => {
+            confirm_page(&state, &v, user, &id, start, Some(f.minutes), Some(&e)).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StayForm {
+    #[serde(default)]
+    csrf: String,
+    check_in_date: String,
+    nights: u32,
+}
+
+#[derive(Template)]
+#[template(path = "refused.html")]
+struct RefusedPage {
+    t: &'static Texts,
+    nav: Nav,
+    back: String,
+    problems: Vec<Problem>,
+}
+
+async fn stay(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: Result<Form<StayForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let t = v.t;
+    let req = CreateStay {
+        resource: id.clone(),
+        check_in_date: f.check_in_date.clone(),
+        nights: f.nights,
+        team: None,
+        purpose: String::new(),
+    };
+    match booking::book_stay(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
+        Ok(b) => see_other(&format!("/bookings/{}", b.id)),
+        Err(e) => {
+            let problems = match e.code {
+                Code::PolicyViolation => violations(t, &e),
+                Code::ValidationFailed => field_errors(t, &e).into_iter().map(|text| Problem { text }).collect(),
+                Code::Conflict => vec![Problem { text: t.w("no_alternatives").to_owned() }],
+                _ => return v.fail(e),
+            };
+            let back = format!("/resources/{id}?date={}", encode(&f.check_in_date));
+            page(t, super::error::status_of(e.code), &RefusedPage { t, nav: v.nav(), back, problems })
+        }
+    }
+}
+
+// ---------- a booking, and mine ----------
+
+#[derive(Template)]
+#[template(path = "booking.html")]
+struct BookingPage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    title: String,
+    space_name: String,
+    space_slug: String,
+    resource_id: String,
+    when: String,
+    status: String,
+    pending: bool,
+    short: String,
+    has_code: bool,
+    cancellable: bool,
+    csrf: String,
+}
+
+async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    let user = match v.require() {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let t = v.t;
+    let b = match booking::show(&state.svc, &user.identity, &id).await {
+        Ok(b) if &b.account_id == user.identity.id() => b,
+        // Someone else's booking reads as one that does not exist, as in the API.
+        Ok(_) => return v.fail(ServiceError::not_found("booking")),
+        Err(e) => return v.fail(e),
+    };
+    let zone = match Zone::parse("timezone", &b.timezone) {
+        Ok(z) => z,
+        Err(_) => return v.fail(ServiceError::internal(anyhow::anyhow!("booking {} has a bad zone", b.id))),
+    };
+    let space = match crate::service::catalog::find_space(&state.svc, &b.space_slug).await {
+        Ok(s) => s,
+        Err(e) => return v.fail(e),
+    };
+    let code = checkin::code_of(&state.svc, &b);
+    let now = state.clock.now_ms();
+    let bp = BookingPage {
+        t,
+        nav: v.nav(),
+        id: b.id.to_string(),
+        title: format!("{} · {}", if t.zh { &b.resource_name_zh } else { &b.resource_name_en }, b.unit_label),
+        space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
+        space_slug: space.slug.clone(),
+        resource_id: b.resource_id.to_string(),
+        when: span_text(t, zone, b.starts_at, b.ends_at),
+        status: status_text(t, b.status),
+        pending: b.status == BookingStatus::Pending,
+        has_code: code.is_some(),
+        short: code.map(|c| c.short).unwrap_or_default(),
+        cancellable: b.status.is_live() && b.starts_at > now,
+        csrf: user.csrf.clone(),
+    };
+    page(t, StatusCode::OK, &bp)
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match booking::cancel(&state.svc, &user.identity, &id, &CancelBody::default(), state.clock.now_ms()).await {
+        Ok(_) => see_other("/me?cancelled=1"),
+        Err(e) => v.fail(e),
+    }
+}
+
+pub struct MineLine {
+    pub href: String,
+    pub title: String,
+    pub when: String,
+    pub status: String,
+}
+
+pub struct EventLine {
+    pub topic: String,
+    pub when: String,
+    pub status: String,
+    pub qr: String,
+}
+
+#[derive(Template)]
+#[template(path = "mine.html")]
+struct MinePage {
+    t: &'static Texts,
+    nav: Nav,
+    name: String,
+    cancelled: bool,
+    events: Vec<EventLine>,
+    upcoming: Vec<MineLine>,
+    past: Vec<MineLine>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MineQuery {
+    #[serde(default)]
+    cancelled: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// How far back "past" reaches on my page.
+const PAST_DAYS: i64 = 60;
+
+async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    let user = match v.require() {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let q: MineQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let t = v.t;
+    let now = state.clock.now_ms();
+    let q_list =
+        ListQuery { status: None, from: Some(rfc3339(now - PAST_DAYS * crate::domain::calendar::DAY_MS)), to: None };
+    let rows = match booking::mine(&state.svc, &user.identity, &q_list).await {
+        Ok(r) => r,
+        Err(e) => return v.fail(e),
+    };
+    let line = |b: &crate::store::bookings::BookingRow| {
+        let when =
+            Zone::parse("timezone", &b.timezone).map(|z| span_text(t, z, b.starts_at, b.ends_at)).unwrap_or_default();
+        MineLine {
+            href: format!("/bookings/{}", b.id),
+            title: format!("{} · {}", if t.zh { &b.resource_name_zh } else { &b.resource_name_en }, b.unit_label),
+            when,
+            status: status_text(t, b.status),
+        }
+    };
+    let mut upcoming: Vec<&crate::store::bookings::BookingRow> =
+        rows.iter().filter(|b| b.ends_at > now && b.status.is_live()).collect();
+    upcoming.sort_by_key(|b| b.starts_at);
+    let mut past: Vec<&crate::store::bookings::BookingRow> =
+        rows.iter().filter(|b| !(b.ends_at > now && b.status.is_live())).collect();
+    past.sort_by_key(|b| std::cmp::Reverse(b.starts_at));
+    // Registrations for events not over nor cancelled carry an event code for the kiosk.
+    let registrations = match crate::service::registers::my_registrations(&state.svc, &user.identity).await {
+        Ok(r) => r,
+        Err(e) => return v.fail(e),
+    };
+    let mut events = Vec::new();
+    for r in registrations.iter().filter(|r| r.event.cancelled_at.is_none() && r.event.ends_at > now) {
+        let zone = match crate::service::catalog::find_space(&state.svc, r.event.space_id.as_str()).await {
+            Ok(space) => Zone::parse("timezone", &space.timezone).ok(),
+            Err(e) => return v.fail(e),
+        };
+        events.push(EventLine {
+            topic: r.event.topic.clone(),
+            when: zone.map(|z| span_text(t, z, r.event.starts_at, r.event.ends_at)).unwrap_or_default(),
+            status: t.w(if r.attended_at.is_some() { "attended" } else { "registered" }).to_owned(),
+            qr: format!("/api/v1/events/{}/registration/qr.svg", r.event.id),
+        });
+    }
+    let mp = MinePage {
+        t,
+        nav: v.nav(),
+        name: user.identity.account.display_name.clone(),
+        cancelled: q.cancelled.is_some(),
+        events,
+        upcoming: upcoming.into_iter().map(line).collect(),
+        past: past.into_iter().take(30).map(line).collect(),
+    };
+    page(t, StatusCode::OK, &mp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_week_shows_starts_at_least_half_an_hour_apart_on_the_slots() {
+        assert_eq!(shown_step(15), 30);
+        assert_eq!(shown_step(20), 40);
+        assert_eq!(shown_step(30), 30);
+        assert_eq!(shown_step(60), 60);
+        assert_eq!(shown_step(1440), 1440);
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/resources/x?date=2026-09-07")), "/resources/x?date=2026-09-07");
+        assert_eq!(safe_next(Some("//evil.example/")), "/me");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/me");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/me");
+        assert_eq!(safe_next(None), "/me");
+    }
+
+    #[test]
+    fn a_booking_across_days_names_both_days() {
+        let z = Zone::parse("timezone", "Asia/Shanghai").unwrap();
+        let at = |d: u32, h: u32| {
+            crate::domain::calendar::local_to_utc(
+                z.tz(),
+                chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap().and_hms_opt(h, 0, 0).unwrap(),
+            )
+        };
+        let zh = super::super::pages::texts(Some("zh"));
+        let en = super::super::pages::texts(Some("en"));
+        assert_eq!(span_text(zh, z, at(5, 14), at(8, 12)), "12月5日 周六 14:00 – 12月8日 周二 12:00");
+        assert_eq!(span_text(en, z, at(7, 10), at(7, 11)), "Mon 7 Dec 10:00–11:00");
+    }
+
+    #[test]
+    fn the_form_token_is_the_logins_and_no_other() {
+        assert_eq!(csrf_of("lbn_a"), csrf_of("lbn_a"));
+        assert_ne!(csrf_of("lbn_a"), csrf_of("lbn_b"));
+        assert_eq!(csrf_of("lbn_a").len(), 32);
+    }
+}

@@ -1,0 +1,206 @@
+//! The words of the maker pages, in Chinese and English: one table, looked up by key from
+//! the templates (`{{ t.w("sign_in") }}`). A key missing from the table shows as itself,
+//! and a test reads every template for keys that are not here.
+
+/// (key, Chinese, English).
+const WORDS: &[(&str, &str, &str)] = &[
+    // Accounts.
+    ("sign_in", "登录", "Sign in"),
+    ("sign_up", "注册", "Sign up"),
+    ("sign_out", "退出登录", "Sign out"),
+    ("email", "电子邮箱", "E-mail"),
+    ("password", "密码", "Password"),
+    ("password_hint", "至少 10 个字符", "at least 10 characters"),
+    ("display_name", "昵称", "Display name"),
+    ("language", "语言", "Language"),
+    ("no_account", "还没有账号？", "No account yet?"),
+    ("have_account", "已有账号？", "Already have an account?"),
+    ("bad_credentials", "邮箱或密码错误。", "The e-mail address or password is wrong."),
+    ("email_taken", "这个邮箱已经注册过了，请直接登录。", "This e-mail address already has an account: sign in."),
+    ("too_many", "尝试次数过多，请稍后再试", "Too many attempts; try again in a moment"),
+    ("seconds", "秒", "s"),
+    ("sign_in_to_book", "登录后即可预订", "Sign in to book"),
+    ("cross_origin", "请从本站页面提交表单。", "Send the form from this site's own page."),
+    ("form_expired", "表单已过期，请重新提交。", "The form has expired; send it again."),
+    // Navigation.
+    ("map", "创客地图", "Maker map"),
+    ("my_bookings", "我的预订", "My bookings"),
+    // The resource page.
+    ("book_this", "预订", "Book"),
+    ("week_of", "一周空闲时段", "Free times this week"),
+    ("prev_week", "← 上一周", "← Previous week"),
+    ("next_week", "下一周 →", "Next week →"),
+    ("closed_day", "休息", "Closed"),
+    ("fully_booked", "已约满", "Fully booked"),
+    ("all_past", "今天的时段已过", "No times left today"),
+    ("tap_a_time", "点一个开始时间即可预订（当地时间）。", "Tap a start time to book (local time)."),
+    ("units_free", "台空闲", "free"),
+    ("rules", "预订规则", "Booking rules"),
+    ("slot_length", "时段单位", "Slots of"),
+    ("length_range", "每次时长", "Length"),
+    ("minutes", "分钟", "min"),
+    ("hours", "小时", "h"),
+    ("notice", "至少提前", "Book at least"),
+    ("notice_after", "预订", "ahead"),
+    ("horizon", "最多提前", "Book up to"),
+    ("days_ahead", "天预订", "days ahead"),
+    ("approval_needed", "需运营方审批，审批通过后生效", "An operator approves each booking"),
+    ("no_approval", "无需审批，立即确认", "Confirmed at once, no approval"),
+    ("training_needed", "需完成培训", "Training needed"),
+    ("who_may", "谁可以预订", "Who may book"),
+    ("anyone_signed_in", "所有注册创客", "Every signed-in maker"),
+    ("verified_only", "仅限认证创客", "Verified makers only"),
+    ("price", "价格", "Price"),
+    ("free_of_charge", "免费", "Free"),
+    ("per_hour", "小时", "hour"),
+    ("per_night", "晚", "night"),
+    ("walk_ups", "空闲时可直接到场扫码使用", "Walk in and scan while a unit is free"),
+    ("maintenance", "维护", "Maintenance"),
+    // Booking.
+    ("confirm_title", "确认预订", "Confirm the booking"),
+    ("start_at", "开始", "Starts"),
+    ("choose_length", "选择时长", "Choose the length"),
+    ("purpose", "用途（可选）", "Purpose (optional)"),
+    ("confirm", "确认预订", "Book it"),
+    ("refused", "无法预订", "This cannot be booked"),
+    ("taken", "这个时间已被占用。可以改约：", "That time is taken. Free instead:"),
+    ("no_alternatives", "附近没有空闲时段，请换一天。", "Nothing free nearby; try another day."),
+    (
+        "no_length_fits",
+        "这个时间已没有可预订的时长，请换一个时间。",
+        "No length fits from this time any more; pick another.",
+    ),
+    ("back_to_resource", "← 返回", "← Back"),
+    // A booking.
+    ("booked", "预订成功", "Booked"),
+    (
+        "pending_note",
+        "等待运营方审批。审批通过后签到码才能使用。",
+        "Waiting for an operator's approval; the code works once it is approved.",
+    ),
+    (
+        "show_at_kiosk",
+        "到场后在门口的签到机前出示二维码，或输入签到码：",
+        "At the door, show the QR code to the kiosk, or type the code:",
+    ),
+    ("add_to_calendar", "添加到日历", "Add to my calendar"),
+    ("cancel_booking", "取消预订", "Cancel the booking"),
+    ("cancelled_ok", "预订已取消。", "The booking is cancelled."),
+    ("status", "状态", "Status"),
+    ("where", "地点", "Where"),
+    ("when", "时间", "When"),
+    ("unit", "设备", "Unit"),
+    // Mine.
+    ("upcoming", "即将开始", "Upcoming"),
+    ("past", "过去的预订", "Past"),
+    ("nothing_upcoming", "还没有预订。去创客地图找一台设备吧。", "No bookings yet. Find a tool on the maker map."),
+    (
+        "personal_code",
+        "我的个人码（现场直接使用空闲设备时扫描）",
+        "My personal code (scan it to walk up to a free unit)",
+    ),
+    ("open_booking", "查看", "Open"),
+    ("events", "我报名的活动（入场时出示活动码）", "My events (show the event code at the door)"),
+    ("registered", "已报名", "Registered"),
+    ("attended", "已签到", "Checked in"),
+    // Statuses.
+    ("status.confirmed", "已确认", "Confirmed"),
+    ("status.pending", "待审批", "Waiting for approval"),
+    ("status.checked_in", "已签到", "Checked in"),
+    ("status.completed", "已完成", "Completed"),
+    ("status.cancelled", "已取消", "Cancelled"),
+    ("status.declined", "未获批准", "Declined"),
+    ("status.no_show", "未到场", "No-show"),
+    // Broken rules (the stable codes of `domain::booking::Violation`).
+    ("rule.outside_opening_hours", "不在开放时间内", "Not within the opening hours"),
+    ("rule.in_closure", "这段时间暂停开放", "The resource is closed for part of that time"),
+    ("rule.too_short", "时长太短", "Too short"),
+    ("rule.too_long", "时长太长", "Too long"),
+    ("rule.not_on_slot", "开始和结束时间须对齐时段", "Start and end must fall on the slots"),
+    ("rule.in_the_past", "这个时间已经过去", "That time has passed"),
+    ("rule.too_little_notice", "预订需要更早提前", "Not enough notice"),
+    ("rule.beyond_horizon", "超出可预订的天数范围", "Too far ahead"),
+    ("rule.quota_hours_exceeded", "超出每周可预订时长", "More hours than the weekly quota"),
+    ("rule.quota_active_exceeded", "同时持有的预订已达上限", "Too many bookings held at once"),
+    ("rule.training_missing", "需要先完成培训", "The training is missing"),
+    ("rule.training_expired", "培训已过期，请重新培训", "The training has expired"),
+    ("rule.not_eligible", "仅限认证创客预订", "Only verified makers may book this"),
+    ("rule.too_many_nights", "入住晚数超过上限", "More nights than allowed"),
+    ("rule.not_stay_times", "入住和退房时间不符", "Not the check-in and check-out times"),
+    // Field errors (the stable codes of `domain::FieldError`).
+    ("field.required", "必填", "required"),
+    ("field.invalid_format", "格式不正确", "not in the right form"),
+    ("field.too_short", "太短", "too short"),
+    ("field.too_long", "太长", "too long"),
+    ("field.invalid_characters", "含有不允许的字符", "has characters that are not allowed"),
+    ("field.out_of_range", "超出范围", "out of range"),
+    ("field.unsupported_locale", "不支持的语言", "unsupported language"),
+];
+
+/// The word for `key`, in Chinese or English; the key itself when the table lacks it.
+pub fn word(zh: bool, key: &str) -> &'static str {
+    match WORDS.iter().find(|(k, _, _)| *k == key) {
+        Some((_, z, e)) => {
+            if zh {
+                z
+            } else {
+                e
+            }
+        }
+        None => {
+            tracing::warn!(key, "a page asked for a word that is not in the table");
+            ""
+        }
+    }
+}
+
+/// Whether the table has `key` (for words built from codes: an unknown rule shows its
+/// English message instead).
+pub fn has(key: &str) -> bool {
+    WORDS.iter().any(|(k, _, _)| *k == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_in_the_table_once() {
+        let mut keys: Vec<&str> = WORDS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "a key is listed twice");
+    }
+
+    #[test]
+    fn every_word_a_template_asks_for_is_in_the_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut asked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for piece in text.split("t.w(\"").skip(1) {
+                let key = piece.split('"').next().unwrap();
+                assert!(has(key), "{}: no word for {key}", path.display());
+                asked += 1;
+            }
+        }
+        assert!(asked > 20, "the templates ask for {asked} words");
+    }
+
+    #[test]
+    fn every_rule_a_booking_can_break_has_words() {
+        // The rules are the `v("code", …)` calls of the booking judgement.
+        let judge = include_str!("../domain/booking.rs");
+        let mut rules = 0;
+        for piece in judge.split("v(\"").skip(1) {
+            let rule = piece.split('"').next().unwrap();
+            assert!(has(&format!("rule.{rule}")), "no words for the rule {rule}");
+            rules += 1;
+        }
+        assert!(rules >= 13, "{rules} rules found");
+        assert_eq!(word(true, "sign_in"), "登录");
+        assert_eq!(word(false, "sign_in"), "Sign in");
+    }
+}

@@ -1,0 +1,402 @@
+//! A maker's pages, as a phone without JavaScript uses them: plain GETs and form POSTs with
+//! the cookie the server sets, redirects looked at one by one.
+
+use crate::checkin::{Lab, lab_at_app, ms};
+use crate::helpers::{TestApp, spawn_app_at};
+use labinn::domain::booking::BookingStatus;
+use labinn::domain::ids::BookingId;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// A browser without JavaScript: keeps cookies, sends forms from the server's own origin
+/// (as a browser does), follows no redirect by itself.
+pub struct Phone<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+    origin: String,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
+    pub retry_after: Option<String>,
+}
+
+impl Page {
+    /// The value of the first `<input name="{name}" value="…">`.
+    pub fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let rest = self.html.split(&marker).nth(1).unwrap_or_else(|| panic!("no field {name} in {}", self.html));
+        rest.split('"').next().unwrap().to_owned()
+    }
+
+    /// Every `href` that starts with `prefix`, unescaped.
+    pub fn links(&self, prefix: &str) -> Vec<String> {
+        self.html
+            .split("href=\"")
+            .skip(1)
+            .map(|p| p.split('"').next().unwrap().replace("&amp;", "&"))
+            .filter(|h| h.starts_with(prefix))
+            .collect()
+    }
+}
+
+impl<'a> Phone<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Phone { app, client, cookies: Mutex::new(BTreeMap::new()), origin: format!("http://{}", app.addr) }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let res = req.header("cookie", self.cookie_header()).send().await.expect("the server answers");
+        let url = res.url().to_string();
+        for c in res.headers().get_all("set-cookie") {
+            let c = c.to_str().unwrap();
+            let (kv, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = kv.split_once('=').unwrap();
+            let mut jar = self.cookies.lock().unwrap();
+            if v.is_empty() || attrs.contains("Max-Age=0") {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let header = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+        let (location, retry_after) = (header("location"), header("retry-after"));
+        let status = res.status().as_u16();
+        if status != 303 {
+            let ct = header("content-type").unwrap_or_default();
+            let html = res.text().await.unwrap();
+            assert!(ct.starts_with("text/html") || ct.starts_with("image/"), "{url}: HTML, not {ct}: {html}");
+            return Page { status, location, html, retry_after };
+        }
+        Page { status, location, html: res.text().await.unwrap(), retry_after }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(self.app.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(&self.origin.clone(), path, form).await
+    }
+
+    /// A form POST as a browser sends it (`application/x-www-form-urlencoded`).
+    pub async fn post_from(&self, origin: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = self
+            .client
+            .post(self.app.url(path))
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
+    pub fn signed_in(&self) -> bool {
+        self.cookies.lock().unwrap().contains_key("labinn_session")
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Page {
+        let form = [("email", email), ("display_name", "小林"), ("password", "correct horse battery"), ("next", "/me")];
+        let p = self.post("/signup", &form).await;
+        assert_eq!((p.status, p.location.as_deref()), (303, Some("/me")), "{}", p.html);
+        p
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn lab() -> Lab {
+    lab_at_app(spawn_app_at(ms(8, 0)).await).await
+}
+
+#[tokio::test]
+async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    // Nothing on the map is hidden: a way to sign in is on every page.
+    let map = phone.get("/").await;
+    assert!(map.html.contains("href=\"/signin\""), "{}", map.html);
+    phone.sign_up("lin@example.org").await;
+    assert!(phone.signed_in());
+    let me = phone.get("/me").await;
+    assert!(me.html.contains("还没有预订"), "{}", me.html);
+
+    // The resource page: the rules in words, a week of times.
+    let page = phone.get(&format!("/resources/{}", lab.laser)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("预订规则") && page.html.contains("9月7日 周一"), "{}", page.html);
+    let slots = page.links(&format!("/resources/{}/book?start=", lab.laser));
+    // Open 08:00–22:00 and it is 08:00: the first start is now, on the slot.
+    assert!(slots[0].ends_with("start=2026-09-07T00%3A00%3A00Z"), "{slots:?}");
+    let ten = slots.iter().find(|s| s.ends_with("start=2026-09-07T02%3A00%3A00Z")).expect("10:00 is offered");
+
+    // Tap 1: the time. Tap 2 would be a length: the first is chosen already. Tap 3: confirm.
+    let confirm = phone.get(ten).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.html);
+    assert!(confirm.html.contains("9月7日 周一 10:00") && confirm.html.contains(" checked"), "{}", confirm.html);
+    let csrf = confirm.field("csrf");
+    let start = confirm.field("start");
+    let booked = phone
+        .post(&format!("/resources/{}/book", lab.laser), &[("csrf", &csrf), ("start", &start), ("minutes", "60")])
+        .await;
+    assert_eq!(booked.status, 303, "{}", booked.html);
+    let at = booked.location.unwrap();
+    let id = at.strip_prefix("/bookings/").unwrap().to_owned();
+    let b = phone.get(&at).await;
+    assert!(b.html.contains("预订成功") && b.html.contains("9月7日 周一 10:00–11:00"), "{}", b.html);
+    assert!(b.html.contains(&format!("/api/v1/bookings/{id}/qr.svg")), "the QR is shown");
+    let row = lab.app.db.booking(&BookingId::new(&id)).await.unwrap();
+    assert_eq!(row.status, BookingStatus::Confirmed);
+    let short = labinn::domain::checkin::display_short(&row.checkin_nonce);
+    assert!(b.html.contains(&short), "the typed code {short} is shown");
+    // The QR image loads with the same cookie.
+    let qr = phone.get(&format!("/api/v1/bookings/{id}/qr.svg")).await;
+    assert!(qr.status == 200 && qr.html.contains("<svg"), "{}", qr.status);
+    let me = phone.get("/me").await;
+    assert!(me.html.contains(&at) && me.html.contains("已确认"), "{}", me.html);
+
+    // Cancel it.
+    let gone = phone.post(&format!("/bookings/{id}/cancel"), &[("csrf", &b.field("csrf"))]).await;
+    assert_eq!((gone.status, gone.location.as_deref()), (303, Some("/me?cancelled=1")), "{}", gone.html);
+    assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
+    let me = phone.get("/me?cancelled=1").await;
+    assert!(me.html.contains("预订已取消") && me.html.contains("已取消"), "{}", me.html);
+
+    // Signing out ends the login.
+    let out = phone.post("/signout", &[("csrf", &me.field("csrf"))]).await;
+    assert_eq!(out.status, 303);
+    assert!(!phone.signed_in());
+    assert_eq!(phone.get("/me").await.location.as_deref(), Some("/signin?next=/me"));
+}
+
+#[tokio::test]
+async fn a_missing_training_is_refused_in_the_makers_words() {
+    let lab = lab().await;
+    let t = lab
+        .app
+        .post(
+            "/api/v1/trainings",
+            Some(&lab.op),
+            json!({"slug": "cnc-basics", "name_zh": "数控入门", "name_en": "CNC basics", "space": "fab"}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let cnc = lab
+        .app
+        .post(
+            "/api/v1/spaces/fab/resources",
+            Some(&lab.op),
+            json!({"kind": "tool", "name_zh": "数控机床", "name_en": "CNC mill", "units": {"labels": ["CNC-1"]},
+                   "policy": {"required_trainings": ["cnc-basics"]}}),
+        )
+        .await;
+    let cnc = cnc.body["id"].as_str().unwrap().to_owned();
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("ada@example.org").await;
+    let page = phone.get(&format!("/resources/{cnc}")).await;
+    assert!(page.html.contains("需完成培训：数控入门"), "the training by its name, not its slug: {}", page.html);
+    let slot = &page.links(&format!("/resources/{cnc}/book?start="))[4];
+    let confirm = phone.get(slot).await;
+    let form = [("csrf", confirm.field("csrf")), ("start", confirm.field("start")), ("minutes", "60".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = phone.post(&format!("/resources/{cnc}/book"), &form).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("无法预订") && refused.html.contains("需要先完成培训"), "{}", refused.html);
+    // In English when the maker switched.
+    phone.get("/?lang=en").await;
+    let refused = phone.post(&format!("/resources/{cnc}/book"), &form).await;
+    assert!(refused.html.contains("The training is missing"), "{}", refused.html);
+    assert!(refused.html.contains("lang=\"en\""));
+}
+
+#[tokio::test]
+async fn a_taken_time_offers_its_free_neighbours_as_buttons_that_book_them() {
+    let lab = lab().await;
+    let (_, other) = lab.app.maker("first@example.org").await;
+    lab.book(&other, &lab.laser, (10, 0), (11, 0)).await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("second@example.org").await;
+    // A stale page still offers 10:00: the maker taps it.
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T01%3A00%3A00Z", lab.laser)).await;
+    let csrf = confirm.field("csrf");
+    let taken = phone
+        .post(
+            &format!("/resources/{}/book", lab.laser),
+            &[("csrf", &csrf), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    assert_eq!(taken.status, 409, "{}", taken.html);
+    assert!(taken.html.contains("这个时间已被占用"), "{}", taken.html);
+    assert!(taken.html.contains("class=\"btn secondary alternative\""), "{}", taken.html);
+    // The first alternative is a form that books it.
+    let alt_start = taken.html.split("name=\"start\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let ok = phone
+        .post(&format!("/resources/{}/book", lab.laser), &[("csrf", &csrf), ("start", &alt_start), ("minutes", "60")])
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+}
+
+#[tokio::test]
+async fn a_form_from_another_site_or_without_its_token_changes_nothing() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("guard@example.org").await;
+    let path = format!("/resources/{}/book", lab.laser);
+    let form = [("start", "2026-09-07T02:00:00Z"), ("minutes", "60")];
+    let no_token = phone.post(&path, &form).await;
+    assert_eq!(no_token.status, 403, "{}", no_token.html);
+    let csrf = phone.get("/me").await.field("csrf");
+    let with = [("csrf", csrf.as_str()), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")];
+    let foreign = phone.post_from("https://evil.example", &path, &with).await;
+    assert_eq!(foreign.status, 403, "{}", foreign.html);
+    assert!(foreign.html.contains("cross_origin"), "{}", foreign.html);
+    assert!(phone.get("/me").await.html.contains("还没有预订"), "nothing was booked");
+    // With both, it books.
+    assert_eq!(phone.post(&path, &with).await.status, 303);
+    // A form that cannot be read is a page too.
+    let bad = phone.post(&path, &[("csrf", csrf.as_str()), ("minutes", "sixty")]).await;
+    assert_eq!(bad.status, 400, "{}", bad.html);
+}
+
+#[tokio::test]
+async fn sign_in_says_what_went_wrong_and_comes_back_to_the_page_it_left() {
+    let lab = lab().await;
+    lab.app.maker("back@example.org").await;
+    let phone = Phone::new(&lab.app);
+    // Tapping a time while signed out asks to sign in, and remembers where.
+    let tap = phone.get(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser)).await;
+    assert_eq!(tap.status, 303);
+    let to = tap.location.unwrap();
+    assert!(to.starts_with("/signin?next=/resources/"), "{to}");
+    let next = format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser);
+    let wrong =
+        phone.post("/signin", &[("email", "back@example.org"), ("password", "wrong one"), ("next", &next)]).await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.html.contains("邮箱或密码错误") && wrong.html.contains("back@example.org"), "{}", wrong.html);
+    let right = phone
+        .post("/signin", &[("email", "back@example.org"), ("password", "correct horse battery"), ("next", &next)])
+        .await;
+    assert_eq!((right.status, right.location.as_deref()), (303, Some(next.as_str())));
+    // A `next` off this site is not followed.
+    let phone2 = Phone::new(&lab.app);
+    let off = phone2
+        .post(
+            "/signin",
+            &[("email", "back@example.org"), ("password", "correct horse battery"), ("next", "//evil.example/")],
+        )
+        .await;
+    assert_eq!(off.location.as_deref(), Some("/me"));
+
+    // Guessing backs off, and the page says how long to wait.
+    lab.app.maker("guessed@example.org").await;
+    for _ in 0..6 {
+        let r = phone2.post("/signin", &[("email", "guessed@example.org"), ("password", "nope nope nope")]).await;
+        assert_eq!(r.status, 401);
+    }
+    let wait = phone2.post("/signin", &[("email", "guessed@example.org"), ("password", "correct horse battery")]).await;
+    assert_eq!((wait.status, wait.retry_after.as_deref()), (429, Some("1")), "{}", wait.html);
+    assert!(wait.html.contains("尝试次数过多，请稍后再试 (1 秒)"), "{}", wait.html);
+}
+
+#[tokio::test]
+async fn the_language_switch_is_remembered_on_every_page() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.get("/?lang=en").await;
+    let signin = phone.get("/signin").await;
+    assert!(signin.html.contains("lang=\"en\"") && signin.html.contains("Sign in"), "{}", signin.html);
+    let r = phone.get(&format!("/resources/{}", lab.laser)).await;
+    assert!(r.html.contains("Booking rules") && r.html.contains("Mon 7 Sep"), "{}", r.html);
+    phone.get("/?lang=zh").await;
+    assert!(phone.get("/signin").await.html.contains("lang=\"zh-CN\""));
+}
+
+#[tokio::test]
+async fn an_inn_stay_booked_from_the_page_names_its_arrival_and_departure_days() {
+    let app = spawn_app_at(ms(8, 0)).await;
+    let (op, slug) = crate::helpers::operated_space(&app, "inn", "Asia/Shanghai").await;
+    crate::helpers::open_daily(&app, &op, &slug, "00:00", 1440).await;
+    let rooms = app
+        .post(
+            "/api/v1/spaces/inn/resources",
+            Some(&op),
+            json!({"kind": "inn_room", "name_zh": "标准间", "name_en": "Standard room", "units": {"count": 2, "prefix": "R"}}),
+        )
+        .await;
+    assert_eq!(rooms.status, 201, "{}", rooms.text);
+    let rooms = rooms.body["id"].as_str().unwrap().to_owned();
+    let phone = Phone::new(&app);
+    phone.sign_up("stay@example.org").await;
+    // Inn rooms are for verified makers: unverified, the page says so in words.
+    let page = phone.get(&format!("/resources/{rooms}")).await;
+    assert!(page.html.contains("谁可以预订：仅限认证创客"), "{}", page.html);
+    let csrf = page.field("csrf");
+    let unverified = phone
+        .post(&format!("/resources/{rooms}/stay"), &[("csrf", &csrf), ("check_in_date", "2026-09-11"), ("nights", "3")])
+        .await;
+    assert_eq!(unverified.status, 422, "{}", unverified.html);
+    assert!(unverified.html.contains("仅限认证创客预订"), "{}", unverified.html);
+    let id = app.db.account_by_email("stay@example.org").await.unwrap().unwrap().id;
+    let v = app.post(&format!("/api/v1/accounts/{id}/verified"), Some(&op), json!({"verified": true})).await;
+    assert_eq!(v.status, 204, "{}", v.text);
+    let page = phone.get(&format!("/resources/{rooms}")).await;
+    let csrf = page.field("csrf");
+    let stay = phone
+        .post(&format!("/resources/{rooms}/stay"), &[("csrf", &csrf), ("check_in_date", "2026-09-11"), ("nights", "3")])
+        .await;
+    assert_eq!(stay.status, 303, "{}", stay.html);
+    let b = phone.get(&stay.location.unwrap()).await;
+    assert!(b.html.contains("9月11日 周五") && b.html.contains("9月14日 周一"), "{}", b.html);
+    // Too many nights is said in words.
+    let long = phone
+        .post(
+            &format!("/resources/{rooms}/stay"),
+            &[("csrf", &csrf), ("check_in_date", "2026-09-20"), ("nights", "30")],
+        )
+        .await;
+    assert_eq!(long.status, 422, "{}", long.html);
+    assert!(long.html.contains("入住晚数超过上限"), "{}", long.html);
+}
+
+#[tokio::test]
+async fn my_page_shows_the_event_code_of_an_event_i_registered_for() {
+    let lab = lab().await;
+    let hall = lab.book(&lab.op, &lab.laser, (14, 0), (16, 0)).await;
+    let event = lab
+        .app
+        .post(
+            "/api/v1/spaces/fab/events",
+            Some(&lab.op),
+            json!({"kind": "salon", "role": "host", "topic": "激光切割沙龙", "booking": hall.id}),
+        )
+        .await;
+    assert_eq!(event.status, 201, "{}", event.text);
+    let event = event.body["id"].as_str().unwrap().to_owned();
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("salon@example.org").await;
+    let token = lab.app.login("salon@example.org").await;
+    let r = lab.app.post(&format!("/api/v1/events/{event}/registration"), Some(&token), serde_json::Value::Null).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let me = phone.get("/me").await;
+    assert!(me.html.contains("激光切割沙龙") && me.html.contains("9月7日 周一 14:00–16:00"), "{}", me.html);
+    assert!(me.html.contains(&format!("/api/v1/events/{event}/registration/qr.svg")), "{}", me.html);
+    assert!(me.html.contains("已报名"));
+}
