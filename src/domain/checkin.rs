@@ -89,6 +89,21 @@ pub fn personal_code(secret: &Secret, account_id: &str) -> Option<String> {
     Some(encode("P.", &id, &tag(secret, b"person", &id, "")))
 }
 
+/// The secret part of a maker's calendar-feed URL: a tag over the account and the feed's
+/// generation (the instant it was last renewed). Renewing changes it and revoking ends it,
+/// and the token itself is never stored.
+pub fn feed_token(secret: &Secret, account_id: &str, generation: i64) -> String {
+    let full = secret.mac(&[b"calendar-feed", account_id.as_bytes(), &generation.to_be_bytes()]);
+    URL_SAFE_NO_PAD.encode(&full[..18])
+}
+
+/// Whether `given` is the feed token of `account_id` at `generation`, compared in constant
+/// time.
+pub fn feed_token_matches(secret: &Secret, account_id: &str, generation: i64, given: &str) -> bool {
+    let want = feed_token(secret, account_id, generation);
+    want.len() == given.len() && want.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
 /// The QR code text of a participant's registration for an event: it names both, and the
 /// kiosk checks its tag without a lookup (the registration itself is looked up, so a
 /// withdrawn registration's code stops working). `None` when an id is not a UUID.
@@ -318,6 +333,17 @@ pub fn decide(b: &BookingAtKiosk, now: Millis) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_token_belongs_to_one_account_and_one_generation() {
+        let s = Secret::new(vec![7; 32]).unwrap();
+        let t = feed_token(&s, "acc-1", 1_000);
+        assert_eq!(t.len(), 24);
+        assert!(feed_token_matches(&s, "acc-1", 1_000, &t));
+        assert!(!feed_token_matches(&s, "acc-1", 2_000, &t), "a renewed feed ends the old URL");
+        assert!(!feed_token_matches(&s, "acc-2", 1_000, &t));
+        assert!(!feed_token_matches(&s, "acc-1", 1_000, &t[..23]));
+    }
     use crate::domain::booking::BookingStatus as S;
     use proptest::prelude::*;
 

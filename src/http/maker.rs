@@ -49,6 +49,11 @@ pub fn router() -> Router<AppState> {
         .route("/resources/{id}/stay", post(stay))
         .route("/bookings/{id}", get(booking_page))
         .route("/bookings/{id}/cancel", post(cancel))
+        .route("/bookings/{id}/calendar.ics", get(booking_ics))
+        .route("/resources/{id}/busy.ics", get(busy_ics))
+        .route("/calendar/{account}/{file}", get(feed_ics))
+        .route("/me/calendar", post(renew_feed))
+        .route("/me/calendar/revoke", post(revoke_feed))
 }
 
 // ---------- who is reading ----------
@@ -61,6 +66,8 @@ pub struct Visitor {
     pub same_origin: bool,
     /// Path and query of the page, to come back to after signing in.
     pub here: String,
+    /// The host the reader asked for (for the calendar feed's URL).
+    pub host: String,
 }
 
 pub struct SignedIn {
@@ -93,7 +100,8 @@ impl FromRequestParts<AppState> for Visitor {
             }
         }
         let here = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
-        Ok(Visitor { t, user, same_origin: same_origin(parts), here })
+        let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+        Ok(Visitor { t, user, same_origin: same_origin(parts), here, host })
     }
 }
 
@@ -1012,6 +1020,8 @@ struct MinePage {
     t: &'static Texts,
     nav: Nav,
     name: String,
+    /// The calendar subscription's URL (webcal), when there is one.
+    feed: String,
     cancelled: bool,
     events: Vec<EventLine>,
     upcoming: Vec<MineLine>,
@@ -1081,16 +1091,114 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
             qr: format!("/api/v1/events/{}/registration/qr.svg", r.event.id),
         });
     }
+    let feed = match crate::service::calendar::feed_token_of(&state.svc, &user.identity).await {
+        Ok(token) => token.map_or_else(String::new, |tok| feed_url(&v, user, &tok)),
+        Err(e) => return v.fail(e),
+    };
     let mp = MinePage {
         t,
         nav: v.nav(),
         name: user.identity.account.display_name.clone(),
+        feed,
         cancelled: q.cancelled.is_some(),
         events,
         upcoming: upcoming.into_iter().map(line).collect(),
         past: past.into_iter().take(30).map(line).collect(),
     };
     page(t, StatusCode::OK, &mp)
+}
+
+// ---------- calendar feeds ----------
+
+fn feed_url(v: &Visitor, user: &SignedIn, token: &str) -> String {
+    format!("webcal://{}/calendar/{}/{token}.ics", v.host, user.identity.id())
+}
+
+fn ics(body: String, file: &str) -> Response {
+    let disposition = format!("inline; filename=\"{file}\"");
+    let mut res = (
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+    res
+}
+
+/// One of my bookings as an `.ics` file ("add to my calendar").
+async fn booking_ics(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    let user = match v.require() {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match crate::service::calendar::own_booking(&state.svc, &user.identity, &id).await {
+        Ok(b) => {
+            let title = if v.t.zh { b.resource_name_zh.clone() } else { b.resource_name_en.clone() };
+            ics(super::ics::bookings(&title, std::slice::from_ref(&b), v.t.zh, state.clock.now_ms()), "booking.ics")
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// A resource's busy times for anyone, with no names in them.
+async fn busy_ics(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    match crate::service::calendar::busy(&state.svc, &id, state.clock.now_ms()).await {
+        Ok(b) => {
+            let name = if v.t.zh { &b.resource.name_zh } else { &b.resource.name_en };
+            let body = super::ics::busy(name, b.resource.id.as_str(), &b.busy, v.t.zh, state.clock.now_ms());
+            ics(body, "busy.ics")
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// A maker's calendar subscription, read by their calendar app with no login: the URL is
+/// the secret.
+async fn feed_ics(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((account, file)): Path<(String, String)>,
+) -> Response {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    match crate::service::calendar::feed(&state.svc, &account, token, state.clock.now_ms()).await {
+        Ok((name, rows)) => {
+            let title = format!("labinn · {name}");
+            ics(super::ics::bookings(&title, &rows, v.t.zh, state.clock.now_ms()), "labinn.ics")
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+async fn renew_feed(
+    State(state): State<AppState>,
+    v: Visitor,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match crate::service::calendar::renew_feed(&state.svc, &user.identity, state.clock.now_ms()).await {
+        Ok(_) => see_other("/me#calendar"),
+        Err(e) => v.fail(e),
+    }
+}
+
+async fn revoke_feed(
+    State(state): State<AppState>,
+    v: Visitor,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match crate::service::calendar::revoke_feed(&state.svc, &user.identity).await {
+        Ok(_) => see_other("/me#calendar"),
+        Err(e) => v.fail(e),
+    }
 }
 
 #[cfg(test)]

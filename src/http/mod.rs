@@ -5,6 +5,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod ics;
 pub mod maker;
 pub mod pages;
 pub mod views;

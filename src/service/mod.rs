@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod availability;
 pub mod booking;
+pub mod calendar;
 pub mod catalog;
 pub mod charts;
 pub mod checkin;

@@ -511,3 +511,51 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+/// A maker's calendar subscription (only its generation: the URL's token is derived from it).
+impl Db {
+    /// The generation of `account`'s calendar feed, if it has one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn calendar_feed(&self, account: &AccountId) -> StoreResult<Option<i64>> {
+        Ok(on_read!(self, |p| sqlx::query_scalar("SELECT generation FROM calendar_feeds WHERE account_id = $1")
+            .bind(account)
+            .fetch_optional(p)
+            .await?))
+    }
+
+    /// Starts or renews `account`'s calendar feed at `generation` (the old URL stops working).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn renew_calendar_feed(&self, account: &AccountId, generation: i64) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO calendar_feeds (account_id, generation) VALUES ($1, $2) \
+                 ON CONFLICT (account_id) DO UPDATE SET generation = $2",
+            )
+            .bind(account)
+            .bind(generation)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Ends `account`'s calendar feed; whether it had one.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn revoke_calendar_feed(&self, account: &AccountId) -> StoreResult<bool> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query("DELETE FROM calendar_feeds WHERE account_id = $1")
+                .bind(account)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        Ok(n > 0)
+    }
+}

@@ -75,7 +75,10 @@ impl<'a> Phone<'a> {
         if status != 303 {
             let ct = header("content-type").unwrap_or_default();
             let html = res.text().await.unwrap();
-            assert!(ct.starts_with("text/html") || ct.starts_with("image/"), "{url}: HTML, not {ct}: {html}");
+            assert!(
+                ct.starts_with("text/html") || ct.starts_with("image/") || ct.starts_with("text/calendar"),
+                "{url}: HTML, not {ct}: {html}"
+            );
             return Page { status, location, html, retry_after };
         }
         Page { status, location, html: res.text().await.unwrap(), retry_after }
@@ -399,4 +402,88 @@ async fn my_page_shows_the_event_code_of_an_event_i_registered_for() {
     assert!(me.html.contains("激光切割沙龙") && me.html.contains("9月7日 周一 14:00–16:00"), "{}", me.html);
     assert!(me.html.contains(&format!("/api/v1/events/{event}/registration/qr.svg")), "{}", me.html);
     assert!(me.html.contains("已报名"));
+}
+
+/// The events of an iCalendar text, read back with a real parser: (summary, start, end, status).
+fn events(text: &str) -> Vec<(String, String, String, String)> {
+    use icalendar::Component;
+    let cal: icalendar::Calendar = text.parse().unwrap_or_else(|e| panic!("not iCalendar: {e}: {text}"));
+    let when = |d: Option<icalendar::DatePerhapsTime>| match d {
+        Some(icalendar::DatePerhapsTime::DateTime(icalendar::CalendarDateTime::Utc(t))) => t.to_rfc3339(),
+        other => panic!("not a UTC time: {other:?}"),
+    };
+    cal.components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .map(|e| {
+            (
+                e.get_summary().unwrap_or("").to_owned(),
+                when(e.get_start()),
+                when(e.get_end()),
+                e.property_value("STATUS").unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn calendar_feeds_carry_my_bookings_and_a_resources_busy_times_without_names() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("cal@example.org").await;
+    let token = lab.app.login("cal@example.org").await;
+    let kept = lab.book(&token, &lab.laser, (10, 0), (11, 0)).await;
+    let dropped = lab.book(&token, &lab.laser, (12, 0), (13, 0)).await;
+    let c = lab.app.post(&format!("/api/v1/bookings/{}/cancel", dropped.id), Some(&token), json!({})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let (_, other) = lab.app.maker("someone.else@example.org").await;
+    lab.book(&other, &lab.laser, (15, 0), (16, 0)).await;
+
+    // One booking, to add to a calendar.
+    let one = phone.get(&format!("/bookings/{}/calendar.ics", kept.id)).await;
+    assert_eq!(one.status, 200);
+    let ev = events(&one.html);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].0, "激光切割机 · LC-1");
+    assert_eq!((ev[0].1.as_str(), ev[0].2.as_str()), ("2026-09-07T02:00:00+00:00", "2026-09-07T03:00:00+00:00"));
+    assert_eq!(ev[0].3, "CONFIRMED");
+    // A cancelled one of mine still downloads (as cancelled); another maker's is not found.
+    let gone = phone.get(&format!("/bookings/{}/calendar.ics", dropped.id)).await;
+    assert_eq!(events(&gone.html)[0].3, "CANCELLED");
+    let stranger = Phone::new(&lab.app);
+    stranger.sign_up("nosy@example.org").await;
+    assert_eq!(stranger.get(&format!("/bookings/{}/calendar.ics", kept.id)).await.status, 404);
+
+    // The subscription: made on my page, read with no login, renewed and revoked.
+    let me = phone.get("/me").await;
+    assert!(!me.html.contains("webcal://"));
+    let csrf = me.field("csrf");
+    assert_eq!(phone.post("/me/calendar", &[("csrf", &csrf)]).await.status, 303);
+    let me = phone.get("/me").await;
+    let url = me.html.split("webcal://").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let path = format!("/{}", url.split_once('/').unwrap().1);
+    let anyone = Phone::new(&lab.app);
+    let feed = anyone.get(&path).await;
+    assert_eq!(feed.status, 200, "{}", feed.html);
+    let mut ev = events(&feed.html);
+    ev.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(ev.len(), 2, "mine only: {ev:?}");
+    assert_eq!(ev[0].3, "CONFIRMED");
+    assert_eq!((ev[1].1.as_str(), ev[1].3.as_str()), ("2026-09-07T04:00:00+00:00", "CANCELLED"));
+    assert_eq!(phone.post("/me/calendar", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(anyone.get(&path).await.status, 404, "a renewed address ends the old one");
+    let me = phone.get("/me").await;
+    let renewed = me.html.split("webcal://").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let renewed = format!("/{}", renewed.split_once('/').unwrap().1);
+    assert_eq!(anyone.get(&renewed).await.status, 200);
+    assert_eq!(phone.post("/me/calendar/revoke", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(anyone.get(&renewed).await.status, 404, "a revoked address is gone");
+
+    // The resource's busy times: every live booking, no one's name or e-mail.
+    let busy = anyone.get(&format!("/resources/{}/busy.ics", lab.laser)).await;
+    assert_eq!(busy.status, 200);
+    let ev = events(&busy.html);
+    assert_eq!(ev.len(), 2, "the kept booking and the other maker's, not the cancelled one: {ev:?}");
+    assert!(ev.iter().all(|e| e.0 == "已占用 · LC-1"), "{ev:?}");
+    assert!(!busy.html.contains("example.org") && !busy.html.contains("小林") && !busy.html.contains("Maker"));
 }
