@@ -107,9 +107,12 @@ impl FromRequestParts<AppState> for Visitor {
 
 impl Visitor {
     pub fn nav(&self) -> Nav {
+        let keep = Nav::keep_of(self.here.split_once('?').map(|(_, q)| q));
         match &self.user {
-            Some(u) => Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone() },
-            None => Nav::default(),
+            Some(u) => {
+                Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone(), keep }
+            }
+            None => Nav { keep, ..Nav::default() },
         }
     }
 

@@ -90,6 +90,21 @@ pub struct Nav {
     pub signed_in: bool,
     pub name: String,
     pub csrf: String,
+    /// The page's query without `lang=`, as `&k=v…`, so that the language switch stays on
+    /// the same page (a confirm page keeps its start time).
+    pub keep: String,
+}
+
+impl Nav {
+    /// The `keep` of a request's raw query.
+    pub fn keep_of(query: Option<&str>) -> String {
+        query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("lang="))
+            .map(|kv| format!("&{kv}"))
+            .collect()
+    }
 }
 
 /// The words of a page in one language.

@@ -39,7 +39,7 @@ impl Page {
         self.html
             .split("href=\"")
             .skip(1)
-            .map(|p| p.split('"').next().unwrap().replace("&amp;", "&"))
+            .map(|p| unescape(p.split('"').next().unwrap()))
             .filter(|h| h.starts_with(prefix))
             .collect()
     }
@@ -114,6 +114,11 @@ impl<'a> Phone<'a> {
         assert_eq!((p.status, p.location.as_deref()), (303, Some("/me")), "{}", p.html);
         p
     }
+}
+
+/// An attribute's text as a browser reads it (askama writes `&` as `&#38;`).
+fn unescape(s: &str) -> String {
+    s.replace("&#38;", "&").replace("&amp;", "&").replace("&#34;", "\"").replace("&#39;", "'")
 }
 
 fn urlencode(s: &str) -> String {
@@ -486,4 +491,94 @@ async fn calendar_feeds_carry_my_bookings_and_a_resources_busy_times_without_nam
     assert_eq!(ev.len(), 2, "the kept booking and the other maker's, not the cancelled one: {ev:?}");
     assert!(ev.iter().all(|e| e.0 == "已占用 · LC-1"), "{ev:?}");
     assert!(!busy.html.contains("example.org") && !busy.html.contains("小林") && !busy.html.contains("Maker"));
+}
+
+impl Phone<'_> {
+    /// A GET that may answer anything (the crawler looks at the status itself).
+    async fn fetch(&self, path: &str) -> (u16, String, Option<String>, String) {
+        let res = self.client.get(self.app.url(path)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let status = res.status().as_u16();
+        let header = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+        let (ct, location) = (header("content-type").unwrap_or_default(), header("location"));
+        (status, ct, location, res.text().await.unwrap_or_default())
+    }
+}
+
+/// Which links count as "the same page" for the crawler: the path with ids and dates
+/// replaced, and the names of the query's parameters (a week of 15-minute slots is one page
+/// with many starts, not hundreds of pages).
+fn page_kind(path: &str) -> String {
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let segments: Vec<&str> = p
+        .split('/')
+        .map(|s| if s.len() >= 20 || s.chars().filter(char::is_ascii_digit).count() >= 4 { "{}" } else { s })
+        .collect();
+    let mut names: Vec<&str> = q.split('&').filter_map(|kv| kv.split('=').next()).filter(|k| !k.is_empty()).collect();
+    names.sort_unstable();
+    format!("{}?{}", segments.join("/"), names.join("&"))
+}
+
+/// Follows every same-origin link from `/` (three of each kind of page), GET only, and
+/// returns the pages seen; every answer must be a success or a redirect to this site.
+async fn crawl(phone: &Phone<'_>) -> usize {
+    let mut queue = std::collections::VecDeque::from([("/".to_owned(), String::new())]);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut visited = 0;
+    while let Some((path, from)) = queue.pop_front() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let n = kinds.entry(page_kind(&path)).or_default();
+        if *n >= 3 {
+            continue;
+        }
+        *n += 1;
+        let (status, ct, location, body) = phone.fetch(&path).await;
+        visited += 1;
+        assert!(status < 400, "{path} (linked from {from}): {status}: {}", &body[..body.len().min(600)]);
+        if status == 303 || status == 302 {
+            let to = location.unwrap();
+            assert!(to.starts_with('/'), "{path} redirects off the site: {to}");
+            queue.push_back((to, path.clone()));
+            continue;
+        }
+        if !ct.starts_with("text/html") {
+            continue;
+        }
+        let base = path.split('?').next().unwrap().to_owned();
+        for href in body.split("href=\"").skip(1).map(|h| unescape(h.split('"').next().unwrap())) {
+            let next = if href.starts_with('/') && !href.starts_with("//") {
+                href
+            } else if href.starts_with('?') {
+                format!("{base}{href}")
+            } else {
+                continue; // webcal://, off-site, fragments
+            };
+            let next = next.split('#').next().unwrap().to_owned();
+            if !seen.contains(&next) {
+                queue.push_back((next, path.clone()));
+            }
+        }
+        assert!(visited < 2_000, "the crawl does not end");
+    }
+    visited
+}
+
+#[tokio::test]
+async fn a_crawler_finds_no_broken_page_on_the_demo_signed_out_or_signed_in() {
+    let now = ms(8, 0);
+    let app = spawn_app_at(now).await;
+    labinn::demo::seed(&app.state.svc, now).await.unwrap();
+    let phone = Phone::new(&app);
+    let out = crawl(&phone).await;
+    let signed_in = phone
+        .post("/signin", &[("email", "maker@labinn.demo"), ("password", "demo-maker-2026"), ("next", "/me")])
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.html);
+    let me = phone.get("/me").await;
+    assert!(me.html.contains("/bookings/"), "the demo maker has bookings ahead: {}", me.html);
+    let inside = crawl(&phone).await;
+    assert!(out > 20 && inside > out, "pages seen: {out} signed out, {inside} signed in");
+    eprintln!("crawled {out} pages signed out, {inside} signed in");
 }
