@@ -52,6 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/bookings/{id}/calendar.ics", get(booking_ics))
         .route("/resources/{id}/busy.ics", get(busy_ics))
         .route("/calendar/{account}/{file}", get(feed_ics))
+        .route("/resources/{id}/waitlist", post(join_waitlist))
+        .route("/waitlist/{id}/leave", post(leave_waitlist))
         .route("/me/calendar", post(renew_feed))
         .route("/me/calendar/revoke", post(revoke_feed))
 }
@@ -924,6 +926,61 @@ async fn stay(
     }
 }
 
+// ---------- the waitlist ----------
+
+#[derive(Debug, Deserialize)]
+struct WaitForm {
+    #[serde(default)]
+    csrf: String,
+    start: String,
+    minutes: i64,
+}
+
+/// Waits for a taken time: booked automatically when a unit frees up (the waitlist's
+/// promotion), and seen on my page meanwhile.
+async fn join_waitlist(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: Result<Form<WaitForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let start = match parse_instant("start", &f.start) {
+        Ok(s) => s,
+        Err(e) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![e]))),
+    };
+    let Some(end) = f.minutes.checked_mul(MINUTE_MS).and_then(|m| start.checked_add(m)) else {
+        return v.fail(ServiceError::invalid_field("minutes", "out_of_range", "no such length"));
+    };
+    let req =
+        crate::service::waitlist::JoinWaitlist { resource: id, unit: None, start: rfc3339(start), end: rfc3339(end) };
+    match crate::service::waitlist::join(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
+        Ok(_) => see_other("/me?waiting=1"),
+        Err(e) => v.fail(e),
+    }
+}
+
+async fn leave_waitlist(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let user = match v.check_form(&f.csrf) {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    match crate::service::waitlist::leave(&state.svc, &user.identity, &id).await {
+        Ok(()) => see_other("/me"),
+        Err(e) => v.fail(e),
+    }
+}
+
 // ---------- a booking, and mine ----------
 
 #[derive(Template)]
@@ -1010,6 +1067,12 @@ pub struct MineLine {
     pub status: String,
 }
 
+pub struct WaitLine {
+    pub id: String,
+    pub title: String,
+    pub when: String,
+}
+
 pub struct EventLine {
     pub topic: String,
     pub when: String,
@@ -1023,6 +1086,8 @@ struct MinePage {
     t: &'static Texts,
     nav: Nav,
     name: String,
+    waiting_ok: bool,
+    waiting: Vec<WaitLine>,
     /// The calendar subscription's URL (webcal), when there is one.
     feed: String,
     cancelled: bool,
@@ -1035,6 +1100,8 @@ struct MinePage {
 struct MineQuery {
     #[serde(default)]
     cancelled: Option<String>,
+    #[serde(default)]
+    waiting: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
@@ -1094,6 +1161,27 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
             qr: format!("/api/v1/events/{}/registration/qr.svg", r.event.id),
         });
     }
+    // Requests waiting for a unit to free up.
+    let entries = match crate::service::waitlist::mine(&state.svc, &user.identity).await {
+        Ok(w) => w,
+        Err(e) => return v.fail(e),
+    };
+    let mut waiting = Vec::new();
+    for w in entries.iter().filter(|w| w.status == crate::domain::booking::WaitStatus::Waiting) {
+        let r = match crate::service::catalog::find_resource(&state.svc, &w.resource_id).await {
+            Ok(r) => r,
+            Err(e) => return v.fail(e),
+        };
+        let zone = match crate::service::catalog::find_space(&state.svc, r.space_id.as_str()).await {
+            Ok(space) => Zone::parse("timezone", &space.timezone).ok(),
+            Err(e) => return v.fail(e),
+        };
+        waiting.push(WaitLine {
+            id: w.id.clone(),
+            title: if t.zh { r.name_zh.clone() } else { r.name_en.clone() },
+            when: zone.map(|z| span_text(t, z, w.starts_at, w.ends_at)).unwrap_or_default(),
+        });
+    }
     let feed = match crate::service::calendar::feed_token_of(&state.svc, &user.identity).await {
         Ok(token) => token.map_or_else(String::new, |tok| feed_url(&v, user, &tok)),
         Err(e) => return v.fail(e),
@@ -1102,6 +1190,8 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
         t,
         nav: v.nav(),
         name: user.identity.account.display_name.clone(),
+        waiting_ok: q.waiting.is_some(),
+        waiting,
         feed,
         cancelled: q.cancelled.is_some(),
         events,

@@ -100,6 +100,15 @@ const WORDS: &[(&str, &str, &str)] = &[
         "My personal code (scan it to walk up to a free unit)",
     ),
     ("open_booking", "查看", "Open"),
+    ("join_waitlist", "加入候补名单", "Join the waitlist"),
+    (
+        "waitlist_hint",
+        "有人取消时自动为你预订，并通知你。",
+        "If someone cancels, it is booked for you and you are told.",
+    ),
+    ("waiting", "候补中", "Waiting"),
+    ("waiting_ok", "已加入候补名单。", "You are on the waitlist."),
+    ("leave_waitlist", "退出候补", "Leave the waitlist"),
     ("calendar_feed", "日历订阅", "Calendar subscription"),
     (
         "calendar_feed_hint",

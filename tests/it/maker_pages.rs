@@ -582,3 +582,35 @@ async fn a_crawler_finds_no_broken_page_on_the_demo_signed_out_or_signed_in() {
     assert!(out > 20 && inside > out, "pages seen: {out} signed out, {inside} signed in");
     eprintln!("crawled {out} pages signed out, {inside} signed in");
 }
+
+#[tokio::test]
+async fn a_maker_joins_the_waitlist_from_a_taken_time_and_is_booked_when_it_frees_up() {
+    let lab = lab().await;
+    let (_, first) = lab.app.maker("holder@example.org").await;
+    let held = lab.book(&first, &lab.laser, (10, 0), (11, 0)).await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("waiter@example.org").await;
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T01%3A00%3A00Z", lab.laser)).await;
+    let csrf = confirm.field("csrf");
+    let path = format!("/resources/{}/book", lab.laser);
+    let taken = phone.post(&path, &[("csrf", &csrf), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")]).await;
+    assert_eq!(taken.status, 409);
+    assert!(taken.html.contains("加入候补名单"), "{}", taken.html);
+    let joined = phone
+        .post(
+            &format!("/resources/{}/waitlist", lab.laser),
+            &[("csrf", &csrf), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    assert_eq!((joined.status, joined.location.as_deref()), (303, Some("/me?waiting=1")), "{}", joined.html);
+    let me = phone.get("/me?waiting=1").await;
+    assert!(me.html.contains("已加入候补名单") && me.html.contains("候补中"), "{}", me.html);
+    assert!(me.html.contains("9月7日 周一 10:00–11:00"), "{}", me.html);
+    // The holder cancels: the wait is booked at once and shows as my booking.
+    let c = lab.app.post(&format!("/api/v1/bookings/{}/cancel", held.id), Some(&first), json!({})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let me = phone.get("/me").await;
+    assert!(!me.html.contains("候补中"), "no longer waiting: {}", me.html);
+    let upcoming = me.html.split("class=\"list upcoming\"").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(upcoming.contains("激光切割机 · LC-1") && upcoming.contains("10:00–11:00"), "{upcoming}");
+}
