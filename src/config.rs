@@ -59,6 +59,9 @@ pub struct Settings {
     /// Mark the session cookie Secure (set when served over HTTPS) [default: false]
     #[arg(long, env = "LABINN_COOKIE_SECURE", global = true)]
     pub cookie_secure: Option<bool>,
+    /// The address makers reach this server at, for links in e-mail (password reset) [default: http://BIND]
+    #[arg(long, env = "LABINN_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
     /// Argon2id memory cost in KiB [default: 19456]
     #[arg(long, env = "LABINN_ARGON2_MEMORY_KIB", global = true)]
     pub argon2_memory_kib: Option<u32>,
@@ -130,6 +133,7 @@ impl Settings {
             db_max_connections: self.db_max_connections.or(lower.db_max_connections),
             session_ttl_hours: self.session_ttl_hours.or(lower.session_ttl_hours),
             cookie_secure: self.cookie_secure.or(lower.cookie_secure),
+            public_url: self.public_url.or(lower.public_url),
             argon2_memory_kib: self.argon2_memory_kib.or(lower.argon2_memory_kib),
             argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
             bench_endpoints: self.bench_endpoints.or(lower.bench_endpoints),
@@ -232,6 +236,9 @@ pub struct Config {
     pub db_max_connections: u32,
     pub session_ttl: Duration,
     pub cookie_secure: bool,
+    /// Where makers reach this server (no trailing slash): the links in e-mail use it, never
+    /// a request's `Host` (which anyone can set).
+    pub public_url: String,
     pub hash_cost: HashCost,
     pub bench_endpoints: bool,
     pub checkin_secret: Option<SecretString>,
@@ -346,6 +353,12 @@ impl Config {
         if session_ttl_hours == 0 {
             return Err(invalid("session_ttl_hours", "must be at least 1"));
         }
+        let bind = s.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let public_url = match s.public_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.trim_end_matches('/').to_owned(),
+            Some(u) => return Err(invalid("public_url", format!("{u:?} must start with http:// or https://"))),
+            None => format!("http://{bind}"),
+        };
         let hash_cost = HashCost {
             memory_kib: s.argon2_memory_kib.unwrap_or(19 * 1024),
             iterations: s.argon2_iterations.unwrap_or(2),
@@ -464,7 +477,7 @@ impl Config {
             job_interval,
             checkout_grace_minutes,
             reminder_lead_minutes,
-            bind: s.bind.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            bind,
             database,
             data_dir,
             log_format: s.log_format.unwrap_or_default(),
@@ -475,6 +488,7 @@ impl Config {
             db_max_connections,
             session_ttl: Duration::from_secs(session_ttl_hours * 3600),
             cookie_secure: s.cookie_secure.unwrap_or(false),
+            public_url,
             hash_cost,
             bench_endpoints: s.bench_endpoints.unwrap_or(false),
         })

@@ -43,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/signin", get(sign_in_page).post(sign_in))
         .route("/signup", get(sign_up_page).post(sign_up))
         .route("/signout", post(sign_out))
+        .route("/forgot", get(forgot_page).post(forgot))
+        .route("/reset", get(reset_page).post(reset))
         .route("/me", get(mine_page))
         .route("/resources/{id}", get(resource_page))
         .route("/resources/{id}/book", get(book_page).post(book))
@@ -250,6 +252,8 @@ struct NextQuery {
     #[serde(default)]
     next: Option<String>,
     #[serde(default)]
+    reset: Option<String>,
+    #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
 }
@@ -259,6 +263,8 @@ struct NextQuery {
 struct SignInPage {
     t: &'static Texts,
     nav: Nav,
+    /// Just came from setting a new password.
+    reset: bool,
     next: String,
     email: String,
     error: String,
@@ -281,7 +287,9 @@ async fn sign_in_page(v: Visitor, uri: Uri) -> Response {
     if v.user.is_some() {
         return see_other(&next);
     }
-    page(v.t, StatusCode::OK, &SignInPage { t: v.t, nav: v.nav(), next, email: String::new(), error: String::new() })
+    let p =
+        SignInPage { t: v.t, nav: v.nav(), reset: q.reset.is_some(), next, email: String::new(), error: String::new() };
+    page(v.t, StatusCode::OK, &p)
 }
 
 /// The words and status for a failed sign-in or sign-up, and the `Retry-After` of a 429.
@@ -351,7 +359,8 @@ async fn sign_in(
     let Ok(Form(f)) = form else { return unreadable(v.t) };
     let next = safe_next(f.next.as_deref());
     let again = |status: StatusCode, error: String| {
-        page(v.t, status, &SignInPage { t: v.t, nav: v.nav(), next: next.clone(), email: f.email.clone(), error })
+        let p = SignInPage { t: v.t, nav: v.nav(), reset: false, next: next.clone(), email: f.email.clone(), error };
+        page(v.t, status, &p)
     };
     if !v.same_origin {
         return again(StatusCode::FORBIDDEN, v.t.w("cross_origin").to_owned());
@@ -453,6 +462,111 @@ async fn sign_up(
         Err(e) => {
             let (status, text, retry) = account_error(v.t, &e);
             with_retry(again(status, text), retry)
+        }
+    }
+}
+
+// ---------- forgotten password ----------
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    t: &'static Texts,
+    nav: Nav,
+    sent: bool,
+    error: String,
+}
+
+async fn forgot_page(v: Visitor) -> Response {
+    page(v.t, StatusCode::OK, &ForgotPage { t: v.t, nav: v.nav(), sent: false, error: String::new() })
+}
+
+#[derive(Debug, Deserialize)]
+struct ForgotForm {
+    email: String,
+}
+
+/// Asks for a reset link. The answer is the same whether or not the address has an
+/// account.
+async fn forgot(
+    State(state): State<AppState>,
+    v: Visitor,
+    ClientAddr(from): ClientAddr,
+    form: Result<Form<ForgotForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let again = |status: StatusCode, sent: bool, error: String| {
+        page(v.t, status, &ForgotPage { t: v.t, nav: v.nav(), sent, error })
+    };
+    if !v.same_origin {
+        return again(StatusCode::FORBIDDEN, false, v.t.w("cross_origin").to_owned());
+    }
+    match accounts::request_reset(&state.svc, &f.email, from, state.clock.now_ms()).await {
+        Ok(()) => again(StatusCode::OK, true, String::new()),
+        Err(e) => {
+            let (status, text, retry) = account_error(v.t, &e);
+            with_retry(again(status, false, text), retry)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    t: &'static Texts,
+    nav: Nav,
+    token: String,
+    usable: bool,
+    error: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+async fn reset_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    let q: TokenQuery = match query(&v, &uri) {
+        Ok(q) => q,
+        Err(res) => return res,
+    };
+    let usable = match accounts::reset_usable(&state.svc, &q.token, state.clock.now_ms()).await {
+        Ok(u) => u,
+        Err(e) => return v.fail(e),
+    };
+    let status = if usable { StatusCode::OK } else { StatusCode::GONE };
+    let error = if usable { String::new() } else { v.t.w("reset_expired").to_owned() };
+    page(v.t, status, &ResetPage { t: v.t, nav: v.nav(), token: q.token, usable, error })
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetForm {
+    token: String,
+    password: String,
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    v: Visitor,
+    form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else { return unreadable(v.t) };
+    let again = |status: StatusCode, usable: bool, error: String| {
+        page(v.t, status, &ResetPage { t: v.t, nav: v.nav(), token: f.token.clone(), usable, error })
+    };
+    if !v.same_origin {
+        return again(StatusCode::FORBIDDEN, true, v.t.w("cross_origin").to_owned());
+    }
+    match accounts::reset_password(&state.svc, &f.token, &f.password, state.clock.now_ms()).await {
+        Ok(()) => see_other("/signin?reset=1"),
+        Err(e) if e.code == Code::InvalidToken => again(StatusCode::GONE, false, v.t.w("reset_expired").to_owned()),
+        Err(e) => {
+            let (status, text, _) = account_error(v.t, &e);
+            again(status, true, text)
         }
     }
 }

@@ -74,6 +74,60 @@ pub async fn register(svc: &Services, req: &RegisterRequest, now: i64) -> Servic
     Ok(account)
 }
 
+/// How long a password-reset link works.
+pub const RESET_TTL_MS: i64 = 60 * 60 * 1000;
+
+/// Sends a password-reset link to `email` through the outbox (the mail job delivers it),
+/// if an account has that address; the answer is the same either way, so it does not tell
+/// who has an account. Limited per client address like registrations.
+///
+/// # Errors
+/// [`Code::TooManyRequests`]; store errors.
+pub async fn request_reset(svc: &Services, email: &str, from: Option<IpAddr>, now: i64) -> ServiceResult<()> {
+    svc.throttles.hit(Counted::Resets, &address_key(from), svc.config.throttle.registrations, now)?;
+    let Ok(email) = Email::parse("email", email) else { return Ok(()) };
+    let Some(account) = svc.db.account_by_email(email.as_str()).await? else { return Ok(()) };
+    let token = new_token()?;
+    svc.db.insert_password_reset(&crate::auth::token_hash(&token), &account.id, now + RESET_TTL_MS, now).await?;
+    let link = format!("{}/reset?token={token}", svc.config.public_url);
+    let payload = serde_json::json!({ "link": link, "locale": account.locale }).to_string();
+    svc.db.enqueue(Some(&account.id), "password_reset", &payload, now, now).await?;
+    tracing::info!(account_id = %account.id, "password reset link queued");
+    Ok(())
+}
+
+/// Whether a reset link can still be used (the page asks before showing its form).
+///
+/// # Errors
+/// Store errors.
+pub async fn reset_usable(svc: &Services, token: &str, now: i64) -> ServiceResult<bool> {
+    Ok(svc.db.password_reset_usable(&crate::auth::token_hash(token), now).await?)
+}
+
+/// Sets a new password with a reset link: once, within [`RESET_TTL_MS`]. Every login of
+/// the account ends, and its sign-in back-off is forgotten.
+///
+/// # Errors
+/// [`Code::ValidationFailed`] (the password), [`Code::InvalidToken`] (unknown, used or
+/// expired link).
+pub async fn reset_password(svc: &Services, token: &str, password: &str, now: i64) -> ServiceResult<()> {
+    let password = Password::parse("password", password).map_err(|f| ServiceError::from(ValidationErrors(vec![f])))?;
+    let hash_of_token = crate::auth::token_hash(token);
+    let expired = || ServiceError::new(Code::InvalidToken, "the reset link has expired or was used");
+    // No costly hash for a link that cannot work.
+    if !svc.db.password_reset_usable(&hash_of_token, now).await? {
+        return Err(expired());
+    }
+    let hash = svc.hasher.hash(password.expose().to_owned()).await?;
+    match svc.db.use_password_reset(&hash_of_token, &hash, now).await? {
+        Some(account) => {
+            tracing::info!(account_id = %account, "password reset");
+            Ok(())
+        }
+        None => Err(expired()),
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

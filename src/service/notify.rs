@@ -155,5 +155,30 @@ pub async fn deliver_mail(svc: &Services, now: i64) -> ServiceResult<usize> {
         let error = result.err().map(|e| e.to_string());
         svc.db.outbox_done(&m.id, now, error.as_deref(), retry).await?;
     }
+    // Password-reset links.
+    for m in svc.db.claim_outbox("password_reset", now, 120_000, 50).await? {
+        let result = async {
+            let p: serde_json::Value = serde_json::from_str(&m.payload)?;
+            let account = m.account_id.as_ref().ok_or_else(|| anyhow::anyhow!("a reset without an account"))?;
+            let to = svc.db.account(account).await?.email;
+            let link = p["link"].as_str().unwrap_or_default();
+            let subject = "重置密码 Reset your labinn password";
+            let body = format!(
+                "请在一小时内打开下面的链接设置新密码（只能使用一次）：\n{link}\n如果不是你本人操作，请忽略这封邮件。\n\n\
+                 Open this link within an hour to set a new password (it works once):\n{link}\n\
+                 If you did not ask for it, ignore this e-mail.\n"
+            );
+            crate::mail::send(host, *port, &crate::mail::Message { from, to: &to, subject, body: &body }).await?;
+            anyhow::Ok(())
+        }
+        .await;
+        let retry = retry_at(m.attempts, now);
+        match &result {
+            Ok(()) => sent += 1,
+            Err(e) => tracing::warn!(message = %m.id, attempts = m.attempts, error = %e, "reset e-mail failed"),
+        }
+        let error = result.err().map(|e| e.to_string());
+        svc.db.outbox_done(&m.id, now, error.as_deref(), retry).await?;
+    }
     Ok(sent)
 }

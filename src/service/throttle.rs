@@ -24,6 +24,8 @@ pub enum Counted {
     AddressFailures,
     /// Registrations from one address.
     Registrations,
+    /// Password-reset requests from one address (the registrations' limit).
+    Resets,
     /// Refused scans of one kiosk.
     KioskRefusals,
 }
@@ -101,6 +103,7 @@ fn what_text(what: Counted) -> &'static str {
     match what {
         Counted::AddressFailures => "too many failed attempts from this address",
         Counted::Registrations => "too many new accounts from this address",
+        Counted::Resets => "too many password resets asked from this address",
         Counted::KioskRefusals => "too many refused scans at this kiosk",
     }
 }

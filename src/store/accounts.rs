@@ -559,3 +559,85 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+/// Password-reset links (only their tokens' hashes).
+impl Db {
+    /// Keeps a reset link of `account` until `expires_at`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn insert_password_reset(
+        &self,
+        token_hash: &str,
+        account: &AccountId,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        in_write_tx!(self, |tx| {
+            sqlx::query(
+                "INSERT INTO password_resets (token_hash, account_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(account)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Whether the reset link `token_hash` can still be used at `now`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn password_reset_usable(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        let n: i64 = on_read!(self, |p| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_one(p)
+        .await?);
+        Ok(n > 0)
+    }
+
+    /// Uses the reset link `token_hash` at `now`, if it is unused and not expired: sets the
+    /// new password hash, and ends every login of the account, in one transaction. The
+    /// account whose password changed, or `None` (unknown, used or expired).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn use_password_reset(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<AccountId>> {
+        let account: Option<AccountId> = in_write_tx!(self, |tx| {
+            let account: Option<AccountId> = sqlx::query_scalar(
+                "UPDATE password_resets SET used_at = $2 \
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING account_id",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(a) = &account {
+                sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+                    .bind(a)
+                    .bind(password_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM auth_tokens WHERE account_id = $1").bind(a).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM signin_failures WHERE account_id = $1").bind(a).execute(&mut *tx).await?;
+            }
+            account
+        });
+        if let Some(a) = &account {
+            self.forget_logins(super::login_cache::Forget::Account(a.as_str()));
+        }
+        Ok(account)
+    }
+}

@@ -520,7 +520,8 @@ fn page_kind(path: &str) -> String {
 
 /// Follows every same-origin link from `/` (three of each kind of page), GET only, and
 /// returns the pages seen; every answer must be a success or a redirect to this site.
-async fn crawl(phone: &Phone<'_>) -> usize {
+async fn crawl(phone: &Phone<'_>) -> Vec<String> {
+    let mut pages = Vec::new();
     let mut queue = std::collections::VecDeque::from([("/".to_owned(), String::new())]);
     let mut seen = std::collections::BTreeSet::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -536,6 +537,7 @@ async fn crawl(phone: &Phone<'_>) -> usize {
         *n += 1;
         let (status, ct, location, body) = phone.fetch(&path).await;
         visited += 1;
+        pages.push(path.clone());
         assert!(status < 400, "{path} (linked from {from}): {status}: {}", &body[..body.len().min(600)]);
         if status == 303 || status == 302 {
             let to = location.unwrap();
@@ -562,7 +564,7 @@ async fn crawl(phone: &Phone<'_>) -> usize {
         }
         assert!(visited < 2_000, "the crawl does not end");
     }
-    visited
+    pages
 }
 
 #[tokio::test]
@@ -579,8 +581,11 @@ async fn a_crawler_finds_no_broken_page_on_the_demo_signed_out_or_signed_in() {
     let me = phone.get("/me").await;
     assert!(me.html.contains("/bookings/"), "the demo maker has bookings ahead: {}", me.html);
     let inside = crawl(&phone).await;
-    assert!(out > 20 && inside > out, "pages seen: {out} signed out, {inside} signed in");
-    eprintln!("crawled {out} pages signed out, {inside} signed in");
+    assert!(out.len() > 20 && inside.len() > 20, "pages seen: {} signed out, {} signed in", out.len(), inside.len());
+    // Signed in, the crawl reaches the pages only a maker has: a booking, a confirm page.
+    assert!(inside.iter().any(|p| p.starts_with("/bookings/")), "{inside:?}");
+    assert!(inside.iter().any(|p| p.contains("/book?start=")), "{inside:?}");
+    eprintln!("crawled {} pages signed out, {} signed in", out.len(), inside.len());
 }
 
 #[tokio::test]
@@ -613,4 +618,70 @@ async fn a_maker_joins_the_waitlist_from_a_taken_time_and_is_booked_when_it_free
     assert!(!me.html.contains("候补中"), "no longer waiting: {}", me.html);
     let upcoming = me.html.split("class=\"list upcoming\"").nth(1).unwrap().split("</ul>").next().unwrap();
     assert!(upcoming.contains("激光切割机 · LC-1") && upcoming.contains("10:00–11:00"), "{upcoming}");
+}
+
+/// The links of the password-reset mail waiting in the outbox, oldest first.
+async fn reset_links(app: &TestApp) -> Vec<String> {
+    let payloads: Vec<String> = labinn::on_read!(&app.db, |p| sqlx::query_scalar(
+        "SELECT payload FROM outbox WHERE kind = 'password_reset' ORDER BY created_at, id"
+    )
+    .fetch_all(p)
+    .await
+    .unwrap());
+    payloads
+        .iter()
+        .map(|p| serde_json::from_str::<serde_json::Value>(p).unwrap()["link"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_by_a_link_that_works_once_and_for_an_hour() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("forgetful@example.org").await;
+    let signin = Phone::new(&lab.app).get("/signin").await;
+    assert!(signin.html.contains("href=\"/forgot\""), "{}", signin.html);
+
+    // An unknown address is answered the same, and nothing is sent.
+    let other = Phone::new(&lab.app);
+    let unknown = other.post("/forgot", &[("email", "nobody@example.org")]).await;
+    assert_eq!(unknown.status, 200);
+    assert!(unknown.html.contains("如果这个邮箱有账号"), "{}", unknown.html);
+    assert!(reset_links(&lab.app).await.is_empty());
+    let asked = other.post("/forgot", &[("email", "forgetful@example.org")]).await;
+    assert_eq!(asked.html.split("<main>").nth(1), unknown.html.split("<main>").nth(1), "the same answer");
+    let links = reset_links(&lab.app).await;
+    assert_eq!(links.len(), 1);
+    // The link is to the configured public address, never to a Host header.
+    let path = links[0].split_once("/reset?").map(|(_, q)| format!("/reset?{q}")).unwrap();
+    assert!(
+        links[0].starts_with(&format!("http://{}", lab.app.state.svc.config.bind)) || links[0].starts_with("http://")
+    );
+
+    let form = other.get(&path).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    let token = form.field("token");
+    let short = other.post("/reset", &[("token", &token), ("password", "short")]).await;
+    assert_eq!(short.status, 422, "{}", short.html);
+    let done = other.post("/reset", &[("token", &token), ("password", "a brand new passphrase")]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/signin?reset=1")), "{}", done.html);
+    assert!(other.get("/signin?reset=1").await.html.contains("密码已更新"));
+    // Every login of the account ended; the new password works, the old one does not.
+    assert_eq!(phone.get("/me").await.status, 303, "the old login is gone");
+    let old = other.post("/signin", &[("email", "forgetful@example.org"), ("password", "correct horse battery")]).await;
+    assert_eq!(old.status, 401);
+    let new =
+        other.post("/signin", &[("email", "forgetful@example.org"), ("password", "a brand new passphrase")]).await;
+    assert_eq!(new.status, 303, "{}", new.html);
+    // Used once.
+    assert_eq!(other.get(&path).await.status, 410);
+    let again = other.post("/reset", &[("token", &token), ("password", "yet another passphrase")]).await;
+    assert_eq!(again.status, 410, "{}", again.html);
+    assert!(again.html.contains("已过期或已使用"));
+    // And for an hour only.
+    other.post("/forgot", &[("email", "forgetful@example.org")]).await;
+    let second = reset_links(&lab.app).await.pop().unwrap();
+    let second = second.split_once("/reset?").map(|(_, q)| format!("/reset?{q}")).unwrap();
+    lab.app.clock.set(ms(8, 0) + 61 * 60 * 1000);
+    assert_eq!(other.get(&second).await.status, 410);
 }
