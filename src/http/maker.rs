@@ -170,7 +170,15 @@ fn encode(s: &str) -> String {
 /// Where to go after signing in: a path of this site only (never `//elsewhere`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        // Browsers drop tabs and newlines in URLs ("/\t/evil" is "//evil"): none may be in it.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/me".to_owned(),
     }
 }
@@ -1427,6 +1435,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), "/me");
         assert_eq!(safe_next(Some("https://evil.example/")), "/me");
         assert_eq!(safe_next(Some("/\\evil.example")), "/me");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/me");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/me");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/me");
         assert_eq!(safe_next(None), "/me");
     }
 
