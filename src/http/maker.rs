@@ -131,7 +131,9 @@ impl Visitor {
         if !self.same_origin {
             return Err(self.refuse(Code::CrossOrigin, "cross_origin"));
         }
-        if csrf != user.csrf {
+        let same = csrf.len() == user.csrf.len()
+            && csrf.bytes().zip(user.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if !same {
             return Err(self.refuse(Code::Forbidden, "form_expired"));
         }
         Ok(user)
@@ -189,6 +191,9 @@ fn page(t: &'static Texts, status: StatusCode, p: &impl Template) -> Response {
             let mut res = (status, Html(html)).into_response();
             // A refusal is already a page in the reader's words: no JSON problem instead.
             res.extensions_mut().insert(super::error::IsProblem);
+            // A maker's page (codes, form tokens) must not come back from the cache after
+            // signing out on a shared computer.
+            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             res
         }
         Err(e) => PageError::new(t, ServiceError::internal(e)).into_response(),
