@@ -100,8 +100,7 @@ pub fn feed_token(secret: &Secret, account_id: &str, generation: i64) -> String 
 /// Whether `given` is the feed token of `account_id` at `generation`, compared in constant
 /// time.
 pub fn feed_token_matches(secret: &Secret, account_id: &str, generation: i64, given: &str) -> bool {
-    let want = feed_token(secret, account_id, generation);
-    want.len() == given.len() && want.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    super::same_secret(&feed_token(secret, account_id, generation), given)
 }
 
 /// The QR code text of a participant's registration for an event: it names both, and the

@@ -131,9 +131,7 @@ impl Visitor {
         if !self.same_origin {
             return Err(self.refuse(Code::CrossOrigin, "cross_origin"));
         }
-        let same = csrf.len() == user.csrf.len()
-            && csrf.bytes().zip(user.csrf.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if !same {
+        if !crate::domain::same_secret(csrf, &user.csrf) {
             return Err(self.refuse(Code::Forbidden, "form_expired"));
         }
         Ok(user)
@@ -153,6 +151,38 @@ fn query<T: serde::de::DeserializeOwned>(v: &Visitor, uri: &Uri) -> Result<T, Re
     Query::<T>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|e| PageError::new(v.t, ServiceError::new(Code::InvalidQuery, e.body_text())).into_response())
+}
+
+/// The value of a step of a page, or its early answer: a redirect to sign in, a refusal
+/// (`or_answer!(result)`), or a service error as a page (`or_answer!(v, result)`).
+macro_rules! or_answer {
+    ($e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        }
+    };
+    ($v:expr, $e:expr) => {
+        match $e {
+            Ok(value) => value,
+            Err(e) => return $v.fail(e),
+        }
+    };
+}
+
+/// A form that changes something, and so carries the login's form token.
+trait SignedFormBody {
+    fn csrf(&self) -> &str;
+}
+
+type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
+
+/// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
+/// be read is a page.
+fn signed_form<T: SignedFormBody>(v: &Visitor, form: FormResult<T>) -> Result<(&SignedIn, T), Response> {
+    let Ok(Form(f)) = form else { return Err(unreadable(v.t)) };
+    let user = v.check_form(f.csrf())?;
+    Ok((user, f))
 }
 
 fn see_other(location: &str) -> Response {
@@ -292,10 +322,7 @@ struct SignInForm {
 }
 
 async fn sign_in_page(v: Visitor, uri: Uri) -> Response {
-    let q: NextQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
+    let q: NextQuery = or_answer!(query(&v, &uri));
     let next = safe_next(q.next.as_deref());
     if v.user.is_some() {
         return see_other(&next);
@@ -367,7 +394,7 @@ async fn sign_in(
     State(state): State<AppState>,
     v: Visitor,
     ClientAddr(from): ClientAddr,
-    form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<SignInForm>,
 ) -> Response {
     let Ok(Form(f)) = form else { return unreadable(v.t) };
     let next = safe_next(f.next.as_deref());
@@ -409,10 +436,7 @@ struct SignUpForm {
 }
 
 async fn sign_up_page(v: Visitor, uri: Uri) -> Response {
-    let q: NextQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
+    let q: NextQuery = or_answer!(query(&v, &uri));
     let next = safe_next(q.next.as_deref());
     if v.user.is_some() {
         return see_other(&next);
@@ -432,7 +456,7 @@ async fn sign_up(
     State(state): State<AppState>,
     v: Visitor,
     ClientAddr(from): ClientAddr,
-    form: Result<Form<SignUpForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<SignUpForm>,
 ) -> Response {
     let Ok(Form(f)) = form else { return unreadable(v.t) };
     let next = safe_next(f.next.as_deref());
@@ -505,7 +529,7 @@ async fn forgot(
     State(state): State<AppState>,
     v: Visitor,
     ClientAddr(from): ClientAddr,
-    form: Result<Form<ForgotForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<ForgotForm>,
 ) -> Response {
     let Ok(Form(f)) = form else { return unreadable(v.t) };
     let again = |status: StatusCode, sent: bool, error: String| {
@@ -543,14 +567,8 @@ struct TokenQuery {
 }
 
 async fn reset_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    let q: TokenQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
-    let usable = match accounts::reset_usable(&state.svc, &q.token, state.clock.now_ms()).await {
-        Ok(u) => u,
-        Err(e) => return v.fail(e),
-    };
+    let q: TokenQuery = or_answer!(query(&v, &uri));
+    let usable = or_answer!(v, accounts::reset_usable(&state.svc, &q.token, state.clock.now_ms()).await);
     let status = if usable { StatusCode::OK } else { StatusCode::GONE };
     let error = if usable { String::new() } else { v.t.w("reset_expired").to_owned() };
     page(v.t, status, &ResetPage { t: v.t, nav: v.nav(), token: q.token, usable, error })
@@ -562,11 +580,7 @@ struct ResetForm {
     password: String,
 }
 
-async fn reset(
-    State(state): State<AppState>,
-    v: Visitor,
-    form: Result<Form<ResetForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
+async fn reset(State(state): State<AppState>, v: Visitor, form: FormResult<ResetForm>) -> Response {
     let Ok(Form(f)) = form else { return unreadable(v.t) };
     let again = |status: StatusCode, usable: bool, error: String| {
         page(v.t, status, &ResetPage { t: v.t, nav: v.nav(), token: f.token.clone(), usable, error })
@@ -584,22 +598,20 @@ async fn reset(
     }
 }
 
+impl SignedFormBody for CsrfForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct CsrfForm {
     #[serde(default)]
     csrf: String,
 }
 
-async fn sign_out(
-    State(state): State<AppState>,
-    v: Visitor,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+async fn sign_out(State(state): State<AppState>, v: Visitor, form: FormResult<CsrfForm>) -> Response {
+    let (user, _) = or_answer!(signed_form(&v, form));
     if let Err(e) = accounts::logout(&state.svc, &user.identity, &user.token_hash).await {
         return v.fail(e);
     }
@@ -717,20 +729,11 @@ fn kind_words(kind: &str, zh: bool) -> String {
 
 async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
     let t = v.t;
-    let q: DateQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
+    let q: DateQuery = or_answer!(query(&v, &uri));
     let date = q.date;
     let now = state.clock.now_ms();
-    let w = match availability::resource_week(&state.svc, &id, FirstDay::Date(date.as_deref()), 7, now).await {
-        Ok(w) => w,
-        Err(e) => return v.fail(e),
-    };
-    let rules = match rules_in_words(&state, t, &w).await {
-        Ok(r) => r,
-        Err(e) => return v.fail(e),
-    };
+    let w = or_answer!(v, availability::resource_week(&state.svc, &id, FirstDay::Date(date.as_deref()), 7, now).await);
+    let rules = or_answer!(v, rules_in_words(&state, t, &w).await);
     let p = &w.policy;
     let length = p.min_minutes.max(p.slot_minutes) * MINUTE_MS;
     let not_before = now + p.min_notice_minutes * MINUTE_MS;
@@ -857,10 +860,7 @@ async fn confirm_page(
 ) -> Response {
     let t = v.t;
     let now = state.clock.now_ms();
-    let w = match availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await {
-        Ok(w) => w,
-        Err(e) => return v.fail(e),
-    };
+    let w = or_answer!(v, availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await);
     let p = &w.policy;
     let lengths: Vec<(i64, String)> = slots::lengths(&w.free, start, p.slot_minutes, p.min_minutes, p.max_minutes, 8)
         .into_iter()
@@ -904,20 +904,20 @@ async fn confirm_page(
 }
 
 async fn book_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
-    let user = match v.require() {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
-    let q: StartQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
+    let user = or_answer!(v.require());
+    let q: StartQuery = or_answer!(query(&v, &uri));
     let raw = q.start.unwrap_or_default();
     let start = match parse_instant("start", &raw) {
         Ok(s) => s,
         Err(f) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![f]))),
     };
     confirm_page(&state, &v, user, &id, start, None, None).await
+}
+
+impl SignedFormBody for BookForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -967,20 +967,10 @@ async fn book(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: Result<Form<BookForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<BookForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
-    let start = match parse_instant("start", &f.start) {
-        Ok(s) => s,
-        Err(e) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![e]))),
-    };
-    let Some(end) = f.minutes.checked_mul(MINUTE_MS).and_then(|m| start.checked_add(m)) else {
-        return v.fail(ServiceError::invalid_field("minutes", "out_of_range", "no such length"));
-    };
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let (start, end) = or_answer!(v, span_of(&f.start, f.minutes));
     let req = CreateBooking {
         resource: Some(id.clone()),
         unit: None,
@@ -999,6 +989,12 @@ async fn book(
             confirm_page(&state, &v, user, &id, start, Some(f.minutes), Some(&e)).await
         }
         Err(e) => v.fail(e),
+    }
+}
+
+impl SignedFormBody for StayForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
@@ -1023,13 +1019,9 @@ async fn stay(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: Result<Form<StayForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<StayForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let (user, f) = or_answer!(signed_form(&v, form));
     let t = v.t;
     let req = CreateStay {
         resource: id.clone(),
@@ -1053,7 +1045,24 @@ async fn stay(
     }
 }
 
+/// A form's `start` (RFC 3339) and `minutes` as an instant and its end.
+fn span_of(start: &str, minutes: i64) -> Result<(i64, i64), ServiceError> {
+    let start =
+        parse_instant("start", start).map_err(|e| ServiceError::from(crate::domain::ValidationErrors(vec![e])))?;
+    let end = minutes
+        .checked_mul(MINUTE_MS)
+        .and_then(|m| start.checked_add(m))
+        .ok_or_else(|| ServiceError::invalid_field("minutes", "out_of_range", "no such length"))?;
+    Ok((start, end))
+}
+
 // ---------- the waitlist ----------
+
+impl SignedFormBody for WaitForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
 
 #[derive(Debug, Deserialize)]
 struct WaitForm {
@@ -1069,20 +1078,10 @@ async fn join_waitlist(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: Result<Form<WaitForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<WaitForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
-    let start = match parse_instant("start", &f.start) {
-        Ok(s) => s,
-        Err(e) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![e]))),
-    };
-    let Some(end) = f.minutes.checked_mul(MINUTE_MS).and_then(|m| start.checked_add(m)) else {
-        return v.fail(ServiceError::invalid_field("minutes", "out_of_range", "no such length"));
-    };
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let (start, end) = or_answer!(v, span_of(&f.start, f.minutes));
     let req =
         crate::service::waitlist::JoinWaitlist { resource: id, unit: None, start: rfc3339(start), end: rfc3339(end) };
     match crate::service::waitlist::join(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
@@ -1095,13 +1094,9 @@ async fn leave_waitlist(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<CsrfForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let (user, _) = or_answer!(signed_form(&v, form));
     match crate::service::waitlist::leave(&state.svc, &user.identity, &id).await {
         Ok(()) => see_other("/me"),
         Err(e) => v.fail(e),
@@ -1130,10 +1125,7 @@ struct BookingPage {
 }
 
 async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
-    let user = match v.require() {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let user = or_answer!(v.require());
     let t = v.t;
     let b = match booking::show(&state.svc, &user.identity, &id).await {
         Ok(b) if &b.account_id == user.identity.id() => b,
@@ -1145,10 +1137,7 @@ async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<
         Ok(z) => z,
         Err(_) => return v.fail(ServiceError::internal(anyhow::anyhow!("booking {} has a bad zone", b.id))),
     };
-    let space = match crate::service::catalog::find_space(&state.svc, &b.space_slug).await {
-        Ok(s) => s,
-        Err(e) => return v.fail(e),
-    };
+    let space = or_answer!(v, crate::service::catalog::find_space(&state.svc, &b.space_slug).await);
     let code = checkin::code_of(&state.svc, &b);
     let now = state.clock.now_ms();
     let bp = BookingPage {
@@ -1174,13 +1163,9 @@ async fn cancel(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+    form: FormResult<CsrfForm>,
 ) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let (user, _) = or_answer!(signed_form(&v, form));
     match booking::cancel(&state.svc, &user.identity, &id, &CancelBody::default(), state.clock.now_ms()).await {
         Ok(_) => see_other("/me?cancelled=1"),
         Err(e) => v.fail(e),
@@ -1238,22 +1223,13 @@ struct MineQuery {
 const PAST_DAYS: i64 = 60;
 
 async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
-    let user = match v.require() {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
-    let q: MineQuery = match query(&v, &uri) {
-        Ok(q) => q,
-        Err(res) => return res,
-    };
+    let user = or_answer!(v.require());
+    let q: MineQuery = or_answer!(query(&v, &uri));
     let t = v.t;
     let now = state.clock.now_ms();
     let q_list =
         ListQuery { status: None, from: Some(rfc3339(now - PAST_DAYS * crate::domain::calendar::DAY_MS)), to: None };
-    let rows = match booking::mine(&state.svc, &user.identity, &q_list).await {
-        Ok(r) => r,
-        Err(e) => return v.fail(e),
-    };
+    let rows = or_answer!(v, booking::mine(&state.svc, &user.identity, &q_list).await);
     let line = |b: &crate::store::bookings::BookingRow| {
         let when =
             Zone::parse("timezone", &b.timezone).map(|z| span_text(t, z, b.starts_at, b.ends_at)).unwrap_or_default();
@@ -1271,10 +1247,7 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
         rows.iter().filter(|b| !(b.ends_at > now && b.status.is_live())).collect();
     past.sort_by_key(|b| std::cmp::Reverse(b.starts_at));
     // Registrations for events not over nor cancelled carry an event code for the kiosk.
-    let registrations = match crate::service::registers::my_registrations(&state.svc, &user.identity).await {
-        Ok(r) => r,
-        Err(e) => return v.fail(e),
-    };
+    let registrations = or_answer!(v, crate::service::registers::my_registrations(&state.svc, &user.identity).await);
     let mut events = Vec::new();
     for r in registrations.iter().filter(|r| r.event.cancelled_at.is_none() && r.event.ends_at > now) {
         let zone = match crate::service::catalog::find_space(&state.svc, r.event.space_id.as_str()).await {
@@ -1289,16 +1262,10 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
         });
     }
     // Requests waiting for a unit to free up.
-    let entries = match crate::service::waitlist::mine(&state.svc, &user.identity).await {
-        Ok(w) => w,
-        Err(e) => return v.fail(e),
-    };
+    let entries = or_answer!(v, crate::service::waitlist::mine(&state.svc, &user.identity).await);
     let mut waiting = Vec::new();
     for w in entries.iter().filter(|w| w.status == crate::domain::booking::WaitStatus::Waiting) {
-        let r = match crate::service::catalog::find_resource(&state.svc, &w.resource_id).await {
-            Ok(r) => r,
-            Err(e) => return v.fail(e),
-        };
+        let r = or_answer!(v, crate::service::catalog::find_resource(&state.svc, &w.resource_id).await);
         let zone = match crate::service::catalog::find_space(&state.svc, r.space_id.as_str()).await {
             Ok(space) => Zone::parse("timezone", &space.timezone).ok(),
             Err(e) => return v.fail(e),
@@ -1347,10 +1314,7 @@ fn ics(body: String, file: &str) -> Response {
 
 /// One of my bookings as an `.ics` file ("add to my calendar").
 async fn booking_ics(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
-    let user = match v.require() {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+    let user = or_answer!(v.require());
     match crate::service::calendar::own_booking(&state.svc, &user.identity, &id).await {
         Ok(b) => {
             let title = if v.t.zh { b.resource_name_zh.clone() } else { b.resource_name_en.clone() };
@@ -1389,32 +1353,16 @@ async fn feed_ics(
     }
 }
 
-async fn renew_feed(
-    State(state): State<AppState>,
-    v: Visitor,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+async fn renew_feed(State(state): State<AppState>, v: Visitor, form: FormResult<CsrfForm>) -> Response {
+    let (user, _) = or_answer!(signed_form(&v, form));
     match crate::service::calendar::renew_feed(&state.svc, &user.identity, state.clock.now_ms()).await {
         Ok(_) => see_other("/me#calendar"),
         Err(e) => v.fail(e),
     }
 }
 
-async fn revoke_feed(
-    State(state): State<AppState>,
-    v: Visitor,
-    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let Ok(Form(f)) = form else { return unreadable(v.t) };
-    let user = match v.check_form(&f.csrf) {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
+async fn revoke_feed(State(state): State<AppState>, v: Visitor, form: FormResult<CsrfForm>) -> Response {
+    let (user, _) = or_answer!(signed_form(&v, form));
     match crate::service::calendar::revoke_feed(&state.svc, &user.identity).await {
         Ok(_) => see_other("/me#calendar"),
         Err(e) => v.fail(e),

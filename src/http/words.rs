@@ -1,6 +1,6 @@
 //! The words of the maker pages, in Chinese and English: one table, looked up by key from
-//! the templates (`{{ t.w("sign_in") }}`). A key missing from the table shows as itself,
-//! and a test reads every template for keys that are not here.
+//! the templates (`{{ t.w("sign_in") }}`). A key missing from the table shows as nothing
+//! (and is logged), and a test reads every template for keys that are not here.
 
 /// (key, Chinese, English).
 const WORDS: &[(&str, &str, &str)] = &[
@@ -169,7 +169,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("field.unsupported_locale", "不支持的语言", "unsupported language"),
 ];
 
-/// The word for `key`, in Chinese or English; the key itself when the table lacks it.
+/// The word for `key`, in Chinese or English; empty (and a warning logged) when the table
+/// lacks it.
 pub fn word(zh: bool, key: &str) -> &'static str {
     match WORDS.iter().find(|(k, _, _)| *k == key) {
         Some((_, z, e)) => {

@@ -117,65 +117,69 @@ pub async fn deliver_webhooks(svc: &Services, client: &reqwest::Client, now: i64
     Ok(delivered)
 }
 
-/// Sends due reminder e-mail through the SMTP relay; a failure comes due again like a
-/// webhook. Returns how many were sent.
+/// Sends due reminder e-mail and password-reset links through the SMTP relay; a failure
+/// comes due again like a webhook. Returns how many were sent.
 ///
 /// # Errors
 /// Store errors.
 pub async fn deliver_mail(svc: &Services, now: i64) -> ServiceResult<usize> {
+    Ok(deliver(svc, "reminder", now, reminder_mail).await? + deliver(svc, "password_reset", now, reset_mail).await?)
+}
+
+/// A reminder's subject and body, in Chinese and English.
+fn reminder_mail(p: &serde_json::Value) -> anyhow::Result<(String, String)> {
+    let tz: chrono_tz::Tz = p["timezone"].as_str().unwrap_or("UTC").parse().unwrap_or(chrono_tz::UTC);
+    let start = chrono::DateTime::parse_from_rfc3339(p["starts_at"].as_str().unwrap_or_default())?;
+    let local = start.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+    let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+    let subject = format!("预约提醒 Reminder: {} {} {local}", text("resource_zh"), text("unit"));
+    let body = format!(
+        "您预约的 {zh} {unit} 将于 {local}（{tz}）开始。\n到场后请在签到机出示二维码，或输入签到码 {code}。\n\n\
+         Your booking of {en} {unit} starts at {local} ({tz}).\nShow its QR code at the kiosk, or type the code {code}.\n",
+        zh = text("resource_zh"),
+        en = text("resource_en"),
+        unit = text("unit"),
+        code = text("short_code"),
+    );
+    Ok((subject, body))
+}
+
+/// A password-reset link's subject and body, in Chinese and English.
+fn reset_mail(p: &serde_json::Value) -> anyhow::Result<(String, String)> {
+    let link = p["link"].as_str().unwrap_or_default();
+    let body = format!(
+        "请在一小时内打开下面的链接设置新密码（只能使用一次）：\n{link}\n如果不是你本人操作，请忽略这封邮件。\n\n\
+         Open this link within an hour to set a new password (it works once):\n{link}\n\
+         If you did not ask for it, ignore this e-mail.\n"
+    );
+    Ok(("重置密码 Reset your labinn password".to_owned(), body))
+}
+
+/// Sends the due mail of one outbox `kind` to each message's account, written by `compose`
+/// from its payload. Returns how many were sent.
+async fn deliver(
+    svc: &Services,
+    kind: &str,
+    now: i64,
+    compose: fn(&serde_json::Value) -> anyhow::Result<(String, String)>,
+) -> ServiceResult<usize> {
     let Some((host, port, from)) = &svc.config.smtp else { return Ok(0) };
     let mut sent = 0;
-    for m in svc.db.claim_outbox("reminder", now, 120_000, 50).await? {
+    for m in svc.db.claim_outbox(kind, now, 120_000, 50).await? {
         let result = async {
             let p: serde_json::Value = serde_json::from_str(&m.payload)?;
-            let account = m.account_id.as_ref().ok_or_else(|| anyhow::anyhow!("a reminder without an account"))?;
+            let account = m.account_id.as_ref().ok_or_else(|| anyhow::anyhow!("{kind} mail without an account"))?;
             let to = svc.db.account(account).await?.email;
-            let tz: chrono_tz::Tz = p["timezone"].as_str().unwrap_or("UTC").parse().unwrap_or(chrono_tz::UTC);
-            let start = chrono::DateTime::parse_from_rfc3339(p["starts_at"].as_str().unwrap_or_default())?;
-            let local = start.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
-            let text = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-            let subject = format!("预约提醒 Reminder: {} {} {local}", text("resource_zh"), text("unit"));
-            let body = format!(
-                "您预约的 {zh} {unit} 将于 {local}（{tz}）开始。\n到场后请在签到机出示二维码，或输入签到码 {code}。\n\n\
-                 Your booking of {en} {unit} starts at {local} ({tz}).\nShow its QR code at the kiosk, or type the code {code}.\n",
-                zh = text("resource_zh"),
-                en = text("resource_en"),
-                unit = text("unit"),
-                code = text("short_code"),
-            );
-            crate::mail::send(host, *port, &crate::mail::Message { from, to: &to, subject: &subject, body: &body }).await?;
+            let (subject, body) = compose(&p)?;
+            crate::mail::send(host, *port, &crate::mail::Message { from, to: &to, subject: &subject, body: &body })
+                .await?;
             anyhow::Ok(())
         }
         .await;
         let retry = retry_at(m.attempts, now);
         match &result {
             Ok(()) => sent += 1,
-            Err(e) => tracing::warn!(message = %m.id, attempts = m.attempts, error = %e, "reminder e-mail failed"),
-        }
-        let error = result.err().map(|e| e.to_string());
-        svc.db.outbox_done(&m.id, now, error.as_deref(), retry).await?;
-    }
-    // Password-reset links.
-    for m in svc.db.claim_outbox("password_reset", now, 120_000, 50).await? {
-        let result = async {
-            let p: serde_json::Value = serde_json::from_str(&m.payload)?;
-            let account = m.account_id.as_ref().ok_or_else(|| anyhow::anyhow!("a reset without an account"))?;
-            let to = svc.db.account(account).await?.email;
-            let link = p["link"].as_str().unwrap_or_default();
-            let subject = "重置密码 Reset your labinn password";
-            let body = format!(
-                "请在一小时内打开下面的链接设置新密码（只能使用一次）：\n{link}\n如果不是你本人操作，请忽略这封邮件。\n\n\
-                 Open this link within an hour to set a new password (it works once):\n{link}\n\
-                 If you did not ask for it, ignore this e-mail.\n"
-            );
-            crate::mail::send(host, *port, &crate::mail::Message { from, to: &to, subject, body: &body }).await?;
-            anyhow::Ok(())
-        }
-        .await;
-        let retry = retry_at(m.attempts, now);
-        match &result {
-            Ok(()) => sent += 1,
-            Err(e) => tracing::warn!(message = %m.id, attempts = m.attempts, error = %e, "reset e-mail failed"),
+            Err(e) => tracing::warn!(message = %m.id, kind, attempts = m.attempts, error = %e, "e-mail failed"),
         }
         let error = result.err().map(|e| e.to_string());
         svc.db.outbox_done(&m.id, now, error.as_deref(), retry).await?;

@@ -906,3 +906,22 @@ async fn a_walk_up_ends_where_the_next_booking_and_the_cool_down_begin() {
     // Its own cool-down (15 minutes) must end before the 14:00 booking starts.
     assert_eq!(r["booking"]["until_local"], "13:45", "{r}");
 }
+
+#[tokio::test]
+async fn a_password_reset_link_is_mailed_through_the_relay_once() {
+    let (port, got) = fake_smtp(0).await;
+    let lab = lab_with(ms(9, 5), |s| labinn::config::Settings {
+        smtp_url: Some(format!("smtp://127.0.0.1:{port}")),
+        smtp_from: Some("accounts@labinn.test".into()),
+        public_url: Some("https://labinn.example".into()),
+        ..s
+    })
+    .await;
+    lab.app.maker("forgot@example.org").await;
+    labinn::service::accounts::request_reset(&lab.app.state.svc, "forgot@example.org", None, ms(9, 5)).await.unwrap();
+    assert_eq!(lab.run_jobs().await.mailed, 1);
+    let mail = got.lock().unwrap()[0].clone();
+    assert!(mail.contains("To: forgot@example.org"), "{mail}");
+    assert!(mail.contains("https://labinn.example/reset?token=lbn_"), "the link is to public_url: {mail}");
+    assert_eq!(lab.run_jobs().await.mailed, 0, "sent once");
+}
