@@ -340,7 +340,7 @@ fn account_error(t: &'static Texts, e: &ServiceError) -> (StatusCode, String, Op
         Code::InvalidCredentials => t.w("bad_credentials").to_owned(),
         Code::EmailTaken => t.w("email_taken").to_owned(),
         Code::TooManyRequests => format!("{} ({} {})", t.w("too_many"), retry.unwrap_or(1), t.w("seconds")),
-        Code::ValidationFailed => field_errors(t, e).join("；"),
+        Code::ValidationFailed => field_errors(t, e).join(if t.zh { "；" } else { "; " }),
         _ => e.message.clone(),
     };
     (status, text, retry)
@@ -366,7 +366,7 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
             } else {
                 f["message"].as_str().unwrap_or(code).to_owned()
             };
-            format!("{name}：{what}")
+            format!("{name}{}{what}", t.w("colon"))
         })
         .collect()
 }
@@ -679,10 +679,11 @@ async fn rules_in_words(state: &AppState, t: &Texts, w: &ResourceWeek) -> Result
     let mut out = Vec::new();
     let inn = w.policy.inn.is_some();
     if !inn {
-        out.push(format!("{}：{}", t.w("slot_length"), minutes_text(t, p.slot_minutes)));
+        out.push(format!("{}{}{}", t.w("slot_length"), t.w("colon"), minutes_text(t, p.slot_minutes)));
         out.push(format!(
-            "{}：{} – {}",
+            "{}{}{} – {}",
             t.w("length_range"),
+            t.w("colon"),
             minutes_text(t, p.min_minutes.max(p.slot_minutes)),
             minutes_text(t, p.max_minutes)
         ));
@@ -695,11 +696,12 @@ async fn rules_in_words(state: &AppState, t: &Texts, w: &ResourceWeek) -> Result
     if !p.required_trainings.is_empty() {
         let names = trainings::named(&state.svc, &p.required_trainings).await?;
         let names: Vec<String> = names.into_iter().map(|(zh, en)| if t.zh { zh } else { en }).collect();
-        out.push(format!("{}：{}", t.w("training_needed"), names.join("、")));
+        out.push(format!("{}{}{}", t.w("training_needed"), t.w("colon"), names.join(if t.zh { "、" } else { ", " })));
     }
     out.push(format!(
-        "{}：{}",
+        "{}{}{}",
         t.w("who_may"),
+        t.w("colon"),
         t.w(if p.eligibility == Eligibility::VerifiedMakers { "verified_only" } else { "anyone_signed_in" })
     ));
     let price = if p.price.amount_minor == 0 {
@@ -708,7 +710,7 @@ async fn rules_in_words(state: &AppState, t: &Texts, w: &ResourceWeek) -> Result
         let per = t.w(if p.price.per == "night" { "per_night" } else { "per_hour" });
         format!("{} {:.2} / {per}", p.price.currency, p.price.amount_minor as f64 / 100.0)
     };
-    out.push(format!("{}：{price}", t.w("price")));
+    out.push(format!("{}{}{price}", t.w("price"), t.w("colon")));
     if p.walk_ups_allowed {
         out.push(t.w("walk_ups").to_owned());
     }

@@ -33,6 +33,8 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sign_in_to_book", "登录后即可预订", "Sign in to book"),
     ("cross_origin", "请从本站页面提交表单。", "Send the form from this site's own page."),
     ("form_expired", "表单已过期，请重新提交。", "The form has expired; send it again."),
+    // Punctuation: Chinese takes the full-width colon.
+    ("colon", "：", ": "),
     // Navigation.
     ("map", "创客地图", "Maker map"),
     ("my_bookings", "我的预订", "My bookings"),

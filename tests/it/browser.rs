@@ -354,5 +354,20 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_p
     br.wait_for("return location.search === '?cancelled=1';", "my page after cancelling").await;
     assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
     br.screenshot("pages-5-cancelled.png").await;
+
+    // The same pages in English, and at desktop width.
+    br.goto(&lab.app.url(&format!("/resources/{}?lang=en", lab.laser))).await;
+    let rules = br.js("return document.querySelector('ul.rules').textContent").await;
+    assert!(
+        rules.as_str().unwrap().contains("Confirmed at once") && rules.as_str().unwrap().contains("Price: Free"),
+        "{rules}"
+    );
+    assert_eq!(br.js("return document.documentElement.lang").await, "en");
+    br.screenshot("pages-6-resource-week-en.png").await;
+    br.cmd(reqwest::Method::POST, "/window/rect", Some(json!({"width": 1280, "height": 900}))).await;
+    br.screenshot("pages-7-resource-week-en-desktop.png").await;
+    br.goto(&lab.app.url("/me")).await;
+    assert_eq!(br.js("return document.documentElement.lang").await, "en", "the choice is remembered");
+    br.screenshot("pages-8-mine-en-desktop.png").await;
     br.quit().await;
 }
