@@ -7,7 +7,10 @@
   const LANG = "labinn.kiosk.lang";
   const params = new URLSearchParams(location.search);
   const RESET_MS = Number(params.get("reset") || 4000);
-  let lang = localStorage.getItem(LANG) || "zh";
+  // The kiosk's own choice, else the one the site's pages remember (their cookie), else Chinese.
+  const siteLang = (document.cookie.match(/(?:^|; )labinn_lang=([a-z]+)/) || [])[1];
+  const asked = params.get("lang");
+  let lang = asked ? (asked.startsWith("en") ? "en" : "zh") : localStorage.getItem(LANG) || (siteLang === "en" ? "en" : "zh");
   let busy = false;
   let hello = null;
 
@@ -119,16 +122,24 @@
     n.textContent = t("网络中断，正在重试…", "Network is down; retrying…");
   }
 
-  // The camera keeps seeing a phone that is still held up: the same code read by the camera
-  // again within 15 s is ignored, so that it does not check straight out.
-  let lastCamera = { code: "", at: 0 };
+  // The camera keeps seeing a phone that is still held up. A code it has read is ignored
+  // for as long as it stays in view, and until it has been out of view for AWAY_MS: a phone
+  // held in front of the kiosk checks in once and never straight out again.
+  const AWAY_MS = Number(params.get("away") || 5000);
+  let lastCamera = { code: "", seen: 0 };
   async function submit(code, fromCamera) {
     code = (code || "").trim();
-    if (!code || busy) return;
+    if (!code) return;
     if (fromCamera) {
-      if (code === lastCamera.code && Date.now() - lastCamera.at < 15000) return;
-      lastCamera = { code, at: Date.now() };
+      if (code === lastCamera.code && Date.now() - lastCamera.seen < AWAY_MS) {
+        lastCamera.seen = Date.now();
+        return;
+      }
+      // A new code seen while a result shows is read again on a later frame.
+      if (busy) return;
+      lastCamera = { code, seen: Date.now() };
     }
+    if (busy) return;
     busy = true;
     const started = Date.now();
     for (;;) {
@@ -178,7 +189,8 @@
     const canvas = $("frame");
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     const loop = async () => {
-      if (!busy && video.readyState >= 2 && !$("ready").hidden) {
+      // Frames are read on the result screen too, so that a code still in view stays seen.
+      if (video.readyState >= 2 && $("pairing").hidden) {
         try {
           let text = null;
           if (detector) {

@@ -50,7 +50,13 @@ pub fn router() -> Router<AppState> {
         .route("/resources/{id}/book", get(book_page).post(book))
         .route("/resources/{id}/stay", post(stay))
         .route("/bookings/{id}", get(booking_page))
-        .route("/bookings/{id}/cancel", post(cancel))
+        .route("/bookings/{id}/cancel", get(cancel_page).post(cancel))
+        .route("/bookings/{id}/move", get(move_page).post(move_booking))
+        .route("/series/{id}", get(series_page))
+        .route("/me/profile", get(profile_page).post(save_profile))
+        .route("/me/teams", post(create_team))
+        .route("/spaces/{slug}/kiosks", get(kiosks_page).post(add_kiosk))
+        .route("/spaces/{slug}/kiosks/{id}/pairing", post(repair_kiosk))
         .route("/bookings/{id}/calendar.ics", get(booking_ics))
         .route("/resources/{id}/busy.ics", get(busy_ics))
         .route("/calendar/{account}/{file}", get(feed_ics))
@@ -72,6 +78,9 @@ pub struct Visitor {
     pub here: String,
     /// The host the reader asked for (for the calendar feed's URL).
     pub host: String,
+    /// For a form's answer: the page of this site the form was sent from (its `Referer`),
+    /// where the language switch and a lapsed login go back to.
+    pub from_page: Option<String>,
 }
 
 pub struct SignedIn {
@@ -105,24 +114,47 @@ impl FromRequestParts<AppState> for Visitor {
         }
         let here = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let host = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
-        Ok(Visitor { t, user, same_origin: same_origin(parts), here, host })
+        // Without a `Referer` (it may be withheld), my page.
+        let from_page =
+            (parts.method != axum::http::Method::GET).then(|| safe_next(referer_path(parts, &host).as_deref()));
+        Ok(Visitor { t, user, same_origin: same_origin(parts), here, host, from_page })
     }
 }
 
+/// The path and query of a request's `Referer`, when it is a page of this host.
+fn referer_path(parts: &Parts, host: &str) -> Option<String> {
+    let r = parts.headers.get(header::REFERER)?.to_str().ok()?;
+    let rest = r.strip_prefix("http://").or_else(|| r.strip_prefix("https://"))?;
+    let (h, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (h == host).then(|| format!("/{path}"))
+}
+
 impl Visitor {
+    /// The page a GET shows, or for a form's answer the page the form was on.
+    fn page_of(&self) -> &str {
+        self.from_page.as_deref().unwrap_or(&self.here)
+    }
+
     pub fn nav(&self) -> Nav {
-        let keep = Nav::keep_of(self.here.split_once('?').map(|(_, q)| q));
+        let (path, query) = match self.page_of().split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (self.page_of(), None),
+        };
+        // A GET's switch stays relative; a form's answer switches on the page it came from.
+        let path = if self.from_page.is_some() { path.to_owned() } else { String::new() };
+        let keep = Nav::keep_of(query);
         match &self.user {
             Some(u) => {
-                Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone(), keep }
+                Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone(), keep, path }
             }
-            None => Nav { keep, ..Nav::default() },
+            None => Nav { keep, path, ..Nav::default() },
         }
     }
 
-    /// The signed-in reader, or a redirect to the sign-in page that comes back here.
+    /// The signed-in reader, or a redirect to the sign-in page that comes back here (for a
+    /// form, to the page it was sent from: its own path may take only a POST).
     fn require(&self) -> Result<&SignedIn, Response> {
-        self.user.as_ref().ok_or_else(|| see_other(&format!("/signin?next={}", encode(&self.here))))
+        self.user.as_ref().ok_or_else(|| see_other(&format!("/signin?next={}", encode(self.page_of()))))
     }
 
     /// A change must come from this server's page and carry the login's form token.
@@ -138,19 +170,17 @@ impl Visitor {
     }
 
     fn refuse(&self, code: Code, key: &str) -> Response {
-        PageError::new(self.t, ServiceError::new(code, self.t.w(key))).into_response()
+        self.fail(ServiceError::new(code, self.t.w(key)))
     }
 
     fn fail(&self, e: ServiceError) -> Response {
-        PageError::new(self.t, e).into_response()
+        PageError::new(self.t, e).with_nav(self.nav()).into_response()
     }
 }
 
 /// The page's query; one that does not parse is an error page, never the API's JSON.
 fn query<T: serde::de::DeserializeOwned>(v: &Visitor, uri: &Uri) -> Result<T, Response> {
-    Query::<T>::try_from_uri(uri)
-        .map(|q| q.0)
-        .map_err(|e| PageError::new(v.t, ServiceError::new(Code::InvalidQuery, e.body_text())).into_response())
+    Query::<T>::try_from_uri(uri).map(|q| q.0).map_err(|e| v.fail(ServiceError::new(Code::InvalidQuery, e.body_text())))
 }
 
 /// The value of a step of a page, or its early answer: a redirect to sign in, a refusal
@@ -635,6 +665,8 @@ pub struct DayColumn {
     /// "closed", "fully booked", "no times left": why there are no slots.
     pub note: String,
     pub slots: Vec<SlotLink>,
+    /// A seat's whole day, from its first free start.
+    pub all_day: Option<SlotLink>,
 }
 
 #[derive(Template)]
@@ -652,6 +684,8 @@ struct ResourcePage {
     timezone: String,
     rules: Vec<String>,
     days: Vec<DayColumn>,
+    /// Archived: shown, never bookable.
+    archived: bool,
     pool: bool,
     inn: bool,
     inn_times: String,
@@ -660,8 +694,12 @@ struct ResourcePage {
     prev: String,
     next: String,
     show_prev: bool,
+    /// The next week starts within the horizon.
+    show_next: bool,
     signed_in: bool,
     csrf: String,
+    /// When choosing a booking's new time: its present time.
+    moving: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -729,44 +767,64 @@ fn kind_words(kind: &str, zh: bool) -> String {
     super::pages::resource_kind_label(kind, zh).to_owned()
 }
 
-async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
-    let t = v.t;
-    let q: DateQuery = or_answer!(query(&v, &uri));
-    let date = q.date;
-    let now = state.clock.now_ms();
-    let w = or_answer!(v, availability::resource_week(&state.svc, &id, FirstDay::Date(date.as_deref()), 7, now).await);
-    let rules = or_answer!(v, rules_in_words(&state, t, &w).await);
+/// The shortest booking a policy allows, in whole slots (as the server's slot rule wants).
+fn shortest(p: &crate::domain::policy::BookingPolicy) -> i64 {
+    let slot = p.slot_minutes.max(1);
+    (p.min_minutes.max(slot) + slot - 1) / slot * slot
+}
+
+/// The days of a week of a resource that is not an inn room: every start that fits its
+/// shortest booking, from now plus the notice up to the horizon (the server's rule is on the
+/// start), and for seats a "whole day" link (the longest booking from the day's first free
+/// start). `href(start, minutes)` is where a start leads (booking it, or moving a booking
+/// to it).
+fn week_days(t: &Texts, w: &ResourceWeek, now: i64, href: &dyn Fn(i64, Option<i64>) -> String) -> Vec<DayColumn> {
     let p = &w.policy;
-    let length = p.min_minutes.max(p.slot_minutes) * MINUTE_MS;
+    let length = shortest(p) * MINUTE_MS;
     let not_before = now + p.min_notice_minutes * MINUTE_MS;
     let horizon = now + p.horizon_days * crate::domain::calendar::DAY_MS;
-    let inn = ResourceKind::from_db(&w.resource.kind) == Some(ResourceKind::InnRoom);
-    let days = w
-        .days
+    let seat = ResourceKind::from_db(&w.resource.kind) == Some(ResourceKind::BroadbandSeat);
+    w.days
         .iter()
         .map(|(d, day)| {
             let open_today = w.open.iter().any(|o| o.overlaps(day));
-            let slots: Vec<SlotLink> = if inn {
-                Vec::new()
-            } else {
+            let offers: Vec<slots::Offer> =
                 slots::offers(w.zone, *day, &w.free, shown_step(p.slot_minutes), length, not_before)
                     .into_iter()
-                    .filter(|o| o.start + length <= horizon)
-                    .map(|o| SlotLink {
-                        time: hh_mm(w.zone, o.start),
-                        href: format!("/resources/{}/book?start={}", w.resource.id, encode(&rfc3339(o.start))),
+                    .filter(|o| o.start <= horizon)
+                    .collect();
+            let slots: Vec<SlotLink> = offers
+                .iter()
+                .map(|o| SlotLink { time: hh_mm(w.zone, o.start), href: href(o.start, None), free: o.free_units })
+                .collect();
+            let all_day = if seat {
+                offers.first().and_then(|o| {
+                    let longest =
+                        *slots::lengths(&w.free, o.start, p.slot_minutes, p.min_minutes, p.max_minutes, 400).last()?;
+                    Some(SlotLink {
+                        time: format!(
+                            "{} {}–{}",
+                            t.w("whole_day"),
+                            hh_mm(w.zone, o.start),
+                            hh_mm(w.zone, o.start + longest * MINUTE_MS)
+                        ),
+                        href: href(o.start, Some(longest)),
                         free: o.free_units,
                     })
-                    .collect()
+                })
+            } else {
+                None
             };
             let closure = w.closed.iter().find(|(_, c)| c.overlaps(day)).map(|(why, _)| why.clone());
-            let note = if !slots.is_empty() || inn {
+            let note = if !slots.is_empty() {
                 String::new()
             } else if !open_today {
                 match closure {
                     Some(why) if !why.is_empty() => format!("{}（{why}）", t.w("closed_day")),
                     _ => t.w("closed_day").to_owned(),
                 }
+            } else if day.start() > horizon {
+                t.w("beyond_horizon_day").to_owned()
             } else if day.end() <= not_before
                 || w.open.iter().filter(|o| o.overlaps(day)).all(|o| o.end() <= not_before)
             {
@@ -774,16 +832,31 @@ async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path
             } else {
                 t.w("fully_booked").to_owned()
             };
-            DayColumn { label: day_label(t, *d), note, slots }
+            DayColumn { label: day_label(t, *d), note, slots, all_day }
         })
-        .collect();
+        .collect()
+}
+
+/// A resource's page: its rules, and its week of `days`; when `moving` names a booking's
+/// time, the week is for choosing its new time.
+fn week_page(
+    v: &Visitor,
+    w: &ResourceWeek,
+    rules: Vec<String>,
+    days: Vec<DayColumn>,
+    now: i64,
+    moving: String,
+) -> ResourcePage {
+    let t = v.t;
+    let p = &w.policy;
     let today = utc_to_local(w.zone.tz(), now).date_naive();
+    let last_day = utc_to_local(w.zone.tz(), now + p.horizon_days * crate::domain::calendar::DAY_MS).date_naive();
     let (first, last) = (w.first, w.first + chrono::Duration::days(7));
     let inn_times = p.inn.as_ref().map_or_else(String::new, |i| format!("{} / {}", i.check_in_time, i.check_out_time));
     let space = &w.space;
-    let csrf = v.user.as_ref().map_or_else(String::new, |u| u.csrf.clone());
     let r = &w.resource;
-    let rp = ResourcePage {
+    let archived = r.archived_at.is_some() || space.archived_at.is_some();
+    ResourcePage {
         t,
         nav: v.nav(),
         id: r.id.to_string(),
@@ -795,18 +868,41 @@ async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path
         description: r.description.clone(),
         timezone: space.timezone.clone(),
         rules,
-        days,
+        days: if archived { Vec::new() } else { days },
+        archived,
         pool: w.units.len() > 1,
-        inn,
+        inn: ResourceKind::from_db(&r.kind) == Some(ResourceKind::InnRoom),
         inn_times,
         max_nights: p.inn.as_ref().map_or(14, |i| i64::from(i.max_nights)),
         today: first.max(today).to_string(),
         prev: (first - chrono::Duration::days(7)).max(today).to_string(),
         next: last.to_string(),
         show_prev: first > today,
+        show_next: last <= last_day,
         signed_in: v.user.is_some(),
-        csrf,
+        csrf: v.user.as_ref().map_or_else(String::new, |u| u.csrf.clone()),
+        moving,
+    }
+}
+
+async fn resource_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
+    let t = v.t;
+    let q: DateQuery = or_answer!(query(&v, &uri));
+    let date = q.date;
+    let now = state.clock.now_ms();
+    let w = or_answer!(v, availability::resource_week(&state.svc, &id, FirstDay::Date(date.as_deref()), 7, now).await);
+    let rules = or_answer!(v, rules_in_words(&state, t, &w).await);
+    let inn = ResourceKind::from_db(&w.resource.kind) == Some(ResourceKind::InnRoom);
+    let rid = w.resource.id.to_string();
+    let days = if inn {
+        Vec::new()
+    } else {
+        week_days(t, &w, now, &|start, minutes| {
+            let m = minutes.map_or_else(String::new, |m| format!("&minutes={m}"));
+            format!("/resources/{rid}/book?start={}{m}", encode(&rfc3339(start)))
+        })
     };
+    let rp = week_page(&v, &w, rules, days, now, String::new());
     page(t, StatusCode::OK, &rp)
 }
 
@@ -834,10 +930,22 @@ struct BookPage {
     start: String,
     lengths: Vec<(i64, String)>,
     chosen: i64,
+    /// Many lengths: a list to choose from rather than buttons.
+    length_list: bool,
     csrf: String,
     problems: Vec<Problem>,
     conflict: bool,
     alternatives: Vec<AltButton>,
+    /// Where the form goes: booking the resource, or moving a booking.
+    action: String,
+    /// Moving a booking: no series, team, purpose or waitlist.
+    moving: bool,
+    /// The teams the maker may book for: (id, name).
+    teams: Vec<(String, String)>,
+    /// The most weeks a weekly series may have.
+    max_weeks: u32,
+    weeks: u32,
+    skip_clashes: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -845,12 +953,30 @@ struct StartQuery {
     #[serde(default)]
     start: Option<String>,
     #[serde(default)]
+    minutes: Option<i64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    date: Option<String>,
+    #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
 }
 
+/// Up to how many weeks the page books a weekly series for.
+const MAX_WEEKS: u32 = 12;
+
+/// How many lengths show as buttons; more make a list.
+const LENGTH_BUTTONS: usize = 8;
+
+/// What a confirm page is for: booking a resource, or moving one of my bookings.
+enum Confirm<'a> {
+    Book { form: Option<&'a BookForm> },
+    Move { booking: &'a str },
+}
+
 /// The confirm page for a start: the lengths that fit, and after a refused attempt the
 /// rules it broke or a conflict's free alternatives.
+#[allow(clippy::too_many_arguments)]
 async fn confirm_page(
     state: &AppState,
     v: &Visitor,
@@ -859,12 +985,14 @@ async fn confirm_page(
     start: i64,
     chosen: Option<i64>,
     refusal: Option<&ServiceError>,
+    what: Confirm<'_>,
 ) -> Response {
     let t = v.t;
     let now = state.clock.now_ms();
     let w = or_answer!(v, availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await);
     let p = &w.policy;
-    let lengths: Vec<(i64, String)> = slots::lengths(&w.free, start, p.slot_minutes, p.min_minutes, p.max_minutes, 8)
+    // Every length that fits (a day of 15-minute slots is under a hundred).
+    let lengths: Vec<(i64, String)> = slots::lengths(&w.free, start, p.slot_minutes, p.min_minutes, p.max_minutes, 400)
         .into_iter()
         .map(|m| (m, minutes_text(t, m)))
         .collect();
@@ -873,12 +1001,16 @@ async fn confirm_page(
         Some(e) => {
             let status = super::error::status_of(e.code);
             match e.code {
-                Code::PolicyViolation => (status, violations(t, e), None),
+                Code::PolicyViolation => (status, violations(t, e, Some(w.zone)), None),
                 Code::Conflict => (status, Vec::new(), Some(alternatives(t, e, w.zone))),
-                _ => (status, field_errors(t, e).into_iter().map(|text| Problem { text }).collect(), None),
+                Code::ValidationFailed => {
+                    (status, field_errors(t, e).into_iter().map(|text| Problem { text }).collect(), None)
+                }
+                _ => (status, vec![Problem { text: e.message.clone() }], None),
             }
         }
     };
+    let moving = matches!(what, Confirm::Move { .. });
     if lengths.is_empty() && problems.is_empty() && alternatives.is_none() {
         problems.push(Problem { text: t.w("no_length_fits").to_owned() });
     }
@@ -886,7 +1018,24 @@ async fn confirm_page(
         .filter(|c| lengths.iter().any(|(m, _)| m == c))
         .or_else(|| lengths.first().map(|(m, _)| *m))
         .unwrap_or(0);
+    let teams = if moving {
+        Vec::new()
+    } else {
+        or_answer!(v, crate::service::organisations::mine(&state.svc, &user.identity).await)
+            .into_iter()
+            .map(|(o, _)| (o.id.to_string(), o.name.clone()))
+            .collect()
+    };
+    let (action, weeks, skip_clashes) = match what {
+        Confirm::Book { form } => (
+            format!("/resources/{}/book", w.resource.id),
+            form.and_then(|f| f.weeks).unwrap_or(1),
+            form.is_some_and(|f| f.on_conflict.as_deref() == Some("skip")),
+        ),
+        Confirm::Move { booking } => (format!("/bookings/{booking}/move"), 1, false),
+    };
     let r = &w.resource;
+    let inn = ResourceKind::from_db(&r.kind) == Some(ResourceKind::InnRoom);
     let bp = BookPage {
         t,
         nav: v.nav(),
@@ -895,25 +1044,34 @@ async fn confirm_page(
         space_name: if t.zh { w.space.name_zh.clone() } else { w.space.name_en.clone() },
         when: format!("{} {}", day_label(t, utc_to_local(w.zone.tz(), start).date_naive()), hh_mm(w.zone, start)),
         start: rfc3339(start),
+        length_list: lengths.len() > LENGTH_BUTTONS,
         lengths,
         chosen,
         csrf: user.csrf.clone(),
         problems,
         conflict: alternatives.is_some(),
         alternatives: alternatives.unwrap_or_default(),
+        action,
+        moving,
+        teams,
+        max_weeks: if inn { 1 } else { MAX_WEEKS },
+        weeks,
+        skip_clashes,
     };
     page(t, status, &bp)
+}
+
+/// A start in a page's query.
+fn start_of(v: &Visitor, raw: Option<&str>) -> Result<i64, Response> {
+    parse_instant("start", raw.unwrap_or_default())
+        .map_err(|f| v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![f]))))
 }
 
 async fn book_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
     let user = or_answer!(v.require());
     let q: StartQuery = or_answer!(query(&v, &uri));
-    let raw = q.start.unwrap_or_default();
-    let start = match parse_instant("start", &raw) {
-        Ok(s) => s,
-        Err(f) => return v.fail(ServiceError::from(crate::domain::ValidationErrors(vec![f]))),
-    };
-    confirm_page(&state, &v, user, &id, start, None, None).await
+    let start = or_answer!(start_of(&v, q.start.as_deref()));
+    confirm_page(&state, &v, user, &id, start, q.minutes, None, Confirm::Book { form: None }).await
 }
 
 impl SignedFormBody for BookForm {
@@ -930,23 +1088,48 @@ struct BookForm {
     minutes: i64,
     #[serde(default)]
     purpose: String,
+    /// Book for this team (empty: for myself).
+    #[serde(default)]
+    team: Option<String>,
+    /// Every week, this many times (1: once).
+    #[serde(default)]
+    weeks: Option<u32>,
+    /// For a series: `skip` the weeks that clash, or refuse the whole series.
+    #[serde(default)]
+    on_conflict: Option<String>,
 }
 
-/// The broken rules of a refusal, in the reader's words (an unknown rule in the server's).
-fn violations(t: &Texts, e: &ServiceError) -> Vec<Problem> {
-    let list = e.details.as_ref().and_then(|d| d["violations"].as_array().cloned()).unwrap_or_default();
-    list.iter()
-        .map(|v| {
-            let rule = v["rule"].as_str().unwrap_or("");
-            let key = format!("rule.{rule}");
-            let text = if super::words::has(&key) {
-                t.w(&key).to_owned()
-            } else {
-                v["message"].as_str().unwrap_or(rule).to_owned()
-            };
-            Problem { text }
-        })
-        .collect()
+/// The broken rules of a refusal, in the reader's words (an unknown rule in the server's);
+/// for a weekly series refused whole, each week that breaks a rule with its date.
+fn violations(t: &Texts, e: &ServiceError, zone: Option<Zone>) -> Vec<Problem> {
+    let details = e.details.as_ref();
+    let rules = |list: &[serde_json::Value]| -> Vec<String> {
+        list.iter()
+            .map(|v| {
+                let rule = v["rule"].as_str().unwrap_or("");
+                let key = format!("rule.{rule}");
+                if super::words::has(&key) {
+                    t.w(&key).to_owned()
+                } else {
+                    v["message"].as_str().unwrap_or(rule).to_owned()
+                }
+            })
+            .collect()
+    };
+    let list = details.and_then(|d| d["violations"].as_array().cloned()).unwrap_or_default();
+    let mut out: Vec<Problem> = rules(&list).into_iter().map(|text| Problem { text }).collect();
+    let weeks = details.and_then(|d| d["occurrences"].as_array().cloned()).unwrap_or_default();
+    for w in &weeks {
+        let when = w["when"]["start"].as_str().and_then(|s| parse_instant("start", s).ok());
+        let day = match (when, zone) {
+            (Some(at), Some(z)) => day_label(t, utc_to_local(z.tz(), at).date_naive()),
+            _ => String::new(),
+        };
+        let broken = rules(w["violations"].as_array().map_or(&[][..], |v| v.as_slice()));
+        let sep = if t.zh { "、" } else { ", " };
+        out.push(Problem { text: format!("{day}{}{}", t.w("colon"), broken.join(sep)) });
+    }
+    out
 }
 
 /// The free alternatives of a conflict, as buttons that book them.
@@ -973,22 +1156,37 @@ async fn book(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let (start, end) = or_answer!(v, span_of(&f.start, f.minutes));
+    let weeks = f.weeks.unwrap_or(1);
+    if !(1..=MAX_WEEKS).contains(&weeks) {
+        return v.fail(ServiceError::invalid_field("weeks", "out_of_range", &format!("1 to {MAX_WEEKS} weeks")));
+    }
     let req = CreateBooking {
         resource: Some(id.clone()),
         unit: None,
         start: rfc3339(start),
         end: rfc3339(end),
-        team: None,
+        team: f.team.clone().filter(|t| !t.is_empty()),
         purpose: f.purpose.clone(),
-        recurrence: None,
-        on_conflict: booking::OnConflict::Reject,
+        recurrence: (weeks > 1).then(|| format!("FREQ=WEEKLY;COUNT={weeks}")),
+        on_conflict: if f.on_conflict.as_deref() == Some("skip") {
+            booking::OnConflict::Skip
+        } else {
+            booking::OnConflict::Reject
+        },
     };
     let now = state.clock.now_ms();
     match booking::book(&state.svc, &user.identity, &req, now).await {
         Ok(Booked::One(b)) => see_other(&format!("/bookings/{}", b.id)),
-        Ok(Booked::Series(_)) => see_other("/me"),
+        Ok(Booked::Series(s)) => {
+            // The skipped weeks travel in the address, so that the series page can name them.
+            let skipped: Vec<String> =
+                s.skipped.iter().filter_map(|k| parse_instant("start", &k.when.start).ok()).map(rfc3339).collect();
+            let q = if skipped.is_empty() { String::new() } else { format!("?skipped={}", encode(&skipped.join(","))) };
+            see_other(&format!("/series/{}{q}", s.series_id))
+        }
         Err(e) if matches!(e.code, Code::PolicyViolation | Code::Conflict | Code::ValidationFailed) => {
-            confirm_page(&state, &v, user, &id, start, Some(f.minutes), Some(&e)).await
+            confirm_page(&state, &v, user, &id, start, Some(f.minutes), Some(&e), Confirm::Book { form: Some(&f) })
+                .await
         }
         Err(e) => v.fail(e),
     }
@@ -1036,7 +1234,7 @@ async fn stay(
         Ok(b) => see_other(&format!("/bookings/{}", b.id)),
         Err(e) => {
             let problems = match e.code {
-                Code::PolicyViolation => violations(t, &e),
+                Code::PolicyViolation => violations(t, &e, None),
                 Code::ValidationFailed => field_errors(t, &e).into_iter().map(|text| Problem { text }).collect(),
                 Code::Conflict => vec![Problem { text: t.w("no_alternatives").to_owned() }],
                 _ => return v.fail(e),
@@ -1113,6 +1311,7 @@ struct BookingPage {
     t: &'static Texts,
     nav: Nav,
     id: String,
+    heading: &'static str,
     title: String,
     space_name: String,
     space_slug: String,
@@ -1123,30 +1322,40 @@ struct BookingPage {
     short: String,
     has_code: bool,
     cancellable: bool,
-    csrf: String,
+    movable: bool,
+    moved: bool,
+    series: String,
 }
 
-async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+#[derive(Debug, Default, Deserialize)]
+struct BookingQuery {
+    #[serde(default)]
+    moved: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
     let user = or_answer!(v.require());
+    let q: BookingQuery = or_answer!(query(&v, &uri));
     let t = v.t;
-    let b = match booking::show(&state.svc, &user.identity, &id).await {
-        Ok(b) if &b.account_id == user.identity.id() => b,
-        // Someone else's booking reads as one that does not exist, as in the API.
-        Ok(_) => return v.fail(ServiceError::not_found("booking")),
-        Err(e) => return v.fail(e),
-    };
-    let zone = match Zone::parse("timezone", &b.timezone) {
-        Ok(z) => z,
-        Err(_) => return v.fail(ServiceError::internal(anyhow::anyhow!("booking {} has a bad zone", b.id))),
-    };
+    let (b, zone) = or_answer!(own_booking(&state, &v, user, &id).await);
     let space = or_answer!(v, crate::service::catalog::find_space(&state.svc, &b.space_slug).await);
     let code = checkin::code_of(&state.svc, &b);
     let now = state.clock.now_ms();
+    let upcoming = b.status.is_live() && b.starts_at > now;
+    let heading = match b.status {
+        BookingStatus::Confirmed | BookingStatus::CheckedIn => "booked",
+        BookingStatus::Pending => "requested",
+        _ => "booking",
+    };
     let bp = BookingPage {
         t,
         nav: v.nav(),
         id: b.id.to_string(),
-        title: format!("{} · {}", if t.zh { &b.resource_name_zh } else { &b.resource_name_en }, b.unit_label),
+        heading,
+        title: booking_title(t, &b),
         space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
         space_slug: space.slug.clone(),
         resource_id: b.resource_id.to_string(),
@@ -1155,21 +1364,395 @@ async fn booking_page(State(state): State<AppState>, v: Visitor, Path(id): Path<
         pending: b.status == BookingStatus::Pending,
         has_code: code.is_some(),
         short: code.map(|c| c.short).unwrap_or_default(),
-        cancellable: b.status.is_live() && b.starts_at > now,
-        csrf: user.csrf.clone(),
+        cancellable: upcoming,
+        // A stay is moved by an operator; a slot by its maker before it starts.
+        movable: upcoming && b.kind != crate::domain::booking::BookingKind::Stay,
+        moved: q.moved.is_some(),
+        series: b.series_id.clone().map(|s| format!("/series/{s}")).unwrap_or_default(),
     };
     page(t, StatusCode::OK, &bp)
+}
+
+#[derive(Template)]
+#[template(path = "cancel.html")]
+struct CancelPage {
+    t: &'static Texts,
+    nav: Nav,
+    id: String,
+    title: String,
+    when: String,
+    /// Part of a weekly series: cancel this one, the following ones or all.
+    series: bool,
+    later: usize,
+    csrf: String,
+}
+
+/// A booking of mine, with its zone, or the error page (another maker's reads as none).
+async fn own_booking(
+    state: &AppState,
+    v: &Visitor,
+    user: &SignedIn,
+    id: &str,
+) -> Result<(crate::store::bookings::BookingRow, Zone), Response> {
+    let b = match booking::show(&state.svc, &user.identity, id).await {
+        Ok(b) if &b.account_id == user.identity.id() => b,
+        Ok(_) => return Err(v.fail(ServiceError::not_found("booking"))),
+        Err(e) => return Err(v.fail(e)),
+    };
+    match Zone::parse("timezone", &b.timezone) {
+        Ok(z) => Ok((b, z)),
+        Err(_) => Err(v.fail(ServiceError::internal(anyhow::anyhow!("booking {} has a bad zone", b.id)))),
+    }
+}
+
+fn booking_title(t: &Texts, b: &crate::store::bookings::BookingRow) -> String {
+    format!("{} · {}", if t.zh { &b.resource_name_zh } else { &b.resource_name_en }, b.unit_label)
+}
+
+/// Asks before cancelling; for a series, which of its bookings.
+async fn cancel_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
+    let user = or_answer!(v.require());
+    let (b, zone) = or_answer!(own_booking(&state, &v, user, &id).await);
+    let later = match &b.series_id {
+        Some(s) => or_answer!(v, booking::my_series(&state.svc, &user.identity, s).await)
+            .iter()
+            .filter(|x| x.starts_at > b.starts_at && x.status.is_live())
+            .count(),
+        None => 0,
+    };
+    let cp = CancelPage {
+        t: v.t,
+        nav: v.nav(),
+        id: b.id.to_string(),
+        title: booking_title(v.t, &b),
+        when: span_text(v.t, zone, b.starts_at, b.ends_at),
+        series: b.series_id.is_some(),
+        later,
+        csrf: user.csrf.clone(),
+    };
+    page(v.t, StatusCode::OK, &cp)
+}
+
+impl SignedFormBody for CancelForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CancelForm {
+    #[serde(default)]
+    csrf: String,
+    /// `this` (default), `following` or `series`.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 async fn cancel(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
-    form: FormResult<CsrfForm>,
+    form: FormResult<CancelForm>,
 ) -> Response {
-    let (user, _) = or_answer!(signed_form(&v, form));
-    match booking::cancel(&state.svc, &user.identity, &id, &CancelBody::default(), state.clock.now_ms()).await {
-        Ok(_) => see_other("/me?cancelled=1"),
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let scope = match f.scope.as_deref().unwrap_or("this") {
+        "this" => booking::CancelScope::This,
+        "following" => booking::CancelScope::Following,
+        "series" => booking::CancelScope::Series,
+        _ => return v.fail(ServiceError::invalid_field("scope", "invalid_format", "this, following or series")),
+    };
+    let body = CancelBody { reason: None, scope };
+    match booking::cancel(&state.svc, &user.identity, &id, &body, state.clock.now_ms()).await {
+        Ok(done) => see_other(&format!("/me?cancelled={}", done.len())),
+        Err(e) => v.fail(e),
+    }
+}
+
+// ---------- moving a booking ----------
+
+#[derive(Debug, Default, Deserialize)]
+struct MoveQuery {
+    #[serde(default)]
+    date: Option<String>,
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    minutes: Option<i64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// Moving a booking: its resource's week, whose starts lead to confirming the new time; with
+/// `start`, that confirm page.
+async fn move_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
+    let user = or_answer!(v.require());
+    let q: MoveQuery = or_answer!(query(&v, &uri));
+    let (b, zone) = or_answer!(own_booking(&state, &v, user, &id).await);
+    let rid = b.resource_id.to_string();
+    let length = (b.ends_at - b.starts_at) / MINUTE_MS;
+    if q.start.is_some() {
+        let start = or_answer!(start_of(&v, q.start.as_deref()));
+        let chosen = q.minutes.or(Some(length));
+        return confirm_page(&state, &v, user, &rid, start, chosen, None, Confirm::Move { booking: &id }).await;
+    }
+    let now = state.clock.now_ms();
+    let first = match q.date.as_deref() {
+        Some(d) => FirstDay::Date(Some(d)),
+        None => FirstDay::Of(b.starts_at.max(now)),
+    };
+    let w = or_answer!(v, availability::resource_week(&state.svc, &rid, first, 7, now).await);
+    let rules = or_answer!(v, rules_in_words(&state, v.t, &w).await);
+    let bid = b.id.to_string();
+    let days = week_days(v.t, &w, now, &|start, _| {
+        format!("/bookings/{bid}/move?start={}&minutes={length}", encode(&rfc3339(start)))
+    });
+    let moving = span_text(v.t, zone, b.starts_at, b.ends_at);
+    page(v.t, StatusCode::OK, &week_page(&v, &w, rules, days, now, moving))
+}
+
+impl SignedFormBody for MoveForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MoveForm {
+    #[serde(default)]
+    csrf: String,
+    start: String,
+    minutes: i64,
+}
+
+async fn move_booking(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<String>,
+    form: FormResult<MoveForm>,
+) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let (start, end) = or_answer!(v, span_of(&f.start, f.minutes));
+    let (b, _) = or_answer!(own_booking(&state, &v, user, &id).await);
+    let req = booking::MoveBooking { start: Some(rfc3339(start)), end: Some(rfc3339(end)), unit: None };
+    match booking::move_booking(&state.svc, &user.identity, &id, &req, state.clock.now_ms()).await {
+        Ok(moved) => see_other(&format!("/bookings/{}?moved=1", moved.id)),
+        Err(e) if matches!(e.code, Code::PolicyViolation | Code::Conflict | Code::ValidationFailed) => {
+            let rid = b.resource_id.to_string();
+            confirm_page(&state, &v, user, &rid, start, Some(f.minutes), Some(&e), Confirm::Move { booking: &id }).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+// ---------- a weekly series ----------
+
+#[derive(Template)]
+#[template(path = "series.html")]
+struct SeriesPage {
+    t: &'static Texts,
+    nav: Nav,
+    title: String,
+    booked: Vec<MineLine>,
+    skipped: Vec<String>,
+    /// The first of its bookings that can still be cancelled (to cancel the series from).
+    cancel_from: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SeriesQuery {
+    #[serde(default)]
+    skipped: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+/// A weekly series of mine: its bookings, and the weeks that were skipped because they
+/// clashed or broke a rule.
+async fn series_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>, uri: Uri) -> Response {
+    let user = or_answer!(v.require());
+    let q: SeriesQuery = or_answer!(query(&v, &uri));
+    let t = v.t;
+    let rows = or_answer!(v, booking::my_series(&state.svc, &user.identity, &id).await);
+    let zone = Zone::parse("timezone", &rows[0].timezone).unwrap_or_default();
+    let now = state.clock.now_ms();
+    // The address names the skipped weeks; only what reads as an instant is shown.
+    let skipped = q
+        .skipped
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|s| parse_instant("skipped", s).ok())
+        .take(usize::try_from(MAX_WEEKS).unwrap_or(12))
+        .map(|at| format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at)))
+        .collect();
+    let cancel_from =
+        rows.iter().find(|b| b.status.is_live() && b.starts_at > now).map_or_else(String::new, |b| b.id.to_string());
+    let sp = SeriesPage {
+        t,
+        nav: v.nav(),
+        title: booking_title(t, &rows[0]),
+        booked: rows.iter().map(|b| mine_line(t, b)).collect(),
+        skipped,
+        cancel_from,
+    };
+    page(t, StatusCode::OK, &sp)
+}
+
+fn mine_line(t: &Texts, b: &crate::store::bookings::BookingRow) -> MineLine {
+    let when =
+        Zone::parse("timezone", &b.timezone).map(|z| span_text(t, z, b.starts_at, b.ends_at)).unwrap_or_default();
+    MineLine {
+        href: format!("/bookings/{}", b.id),
+        title: booking_title(t, b),
+        when,
+        status: status_text(t, b.status),
+        series: b.series_id.clone().map(|s| format!("/series/{s}")).unwrap_or_default(),
+    }
+}
+
+// ---------- the profile and my teams ----------
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    t: &'static Texts,
+    nav: Nav,
+    email: String,
+    display_name: String,
+    zh_chosen: bool,
+    verified: bool,
+    teams: Vec<(String, String)>,
+    /// The spaces I operate: (name, slug), for their kiosks.
+    operated: Vec<(String, String)>,
+    saved: bool,
+    error: String,
+    team_error: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ProfileQuery {
+    #[serde(default)]
+    saved: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    lang: Option<String>,
+}
+
+async fn profile_view(
+    state: &AppState,
+    v: &Visitor,
+    user: &SignedIn,
+    saved: bool,
+    error: String,
+    team_error: String,
+) -> Result<ProfilePage, Response> {
+    let t = v.t;
+    let teams = crate::service::organisations::mine(&state.svc, &user.identity)
+        .await
+        .map_err(|e| v.fail(e))?
+        .into_iter()
+        .map(|(o, role)| {
+            let role =
+                t.w(if role == crate::domain::identity::MemberRole::Owner { "team_owner" } else { "team_member" });
+            (o.name, role.to_owned())
+        })
+        .collect();
+    let mut operated = Vec::new();
+    for g in user.identity.roles.iter().filter(|g| g.role == crate::domain::identity::Role::Operator) {
+        if let Some(space_id) = &g.space_id {
+            let space =
+                crate::service::catalog::find_space(&state.svc, space_id.as_str()).await.map_err(|e| v.fail(e))?;
+            operated.push((if t.zh { space.name_zh } else { space.name_en }, space.slug));
+        }
+    }
+    let a = &user.identity.account;
+    Ok(ProfilePage {
+        operated,
+        t,
+        nav: v.nav(),
+        email: a.email.clone(),
+        display_name: a.display_name.clone(),
+        zh_chosen: !a.locale.starts_with("en"),
+        verified: a.verified_maker,
+        teams,
+        saved,
+        error,
+        team_error,
+    })
+}
+
+async fn profile_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
+    let user = or_answer!(v.require());
+    let q: ProfileQuery = or_answer!(query(&v, &uri));
+    let p = or_answer!(profile_view(&state, &v, user, q.saved.is_some(), String::new(), String::new()).await);
+    page(v.t, StatusCode::OK, &p)
+}
+
+impl SignedFormBody for ProfileForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileForm {
+    #[serde(default)]
+    csrf: String,
+    display_name: String,
+    locale: String,
+}
+
+/// Saves the name and language; the pages then speak the chosen language.
+async fn save_profile(State(state): State<AppState>, v: Visitor, form: FormResult<ProfileForm>) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let req = accounts::ProfileChange { display_name: f.display_name.clone(), locale: f.locale.clone() };
+    match accounts::update_profile(&state.svc, &user.identity, &req).await {
+        Ok(a) => {
+            let lang = if a.locale.starts_with("en") { "en" } else { "zh" };
+            // The switch's `lang=` also remembers the choice in its cookie.
+            see_other(&format!("/me/profile?saved=1&lang={lang}"))
+        }
+        Err(e) if e.code == Code::ValidationFailed => {
+            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            let p = or_answer!(profile_view(&state, &v, user, false, text, String::new()).await);
+            page(v.t, StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+impl SignedFormBody for TeamForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct TeamForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    /// `team` or `startup`.
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Starts a team or start-up, with me as its owner; bookings can then be made for it.
+async fn create_team(State(state): State<AppState>, v: Visitor, form: FormResult<TeamForm>) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let kind = match f.kind.as_deref() {
+        Some("startup") => crate::domain::identity::OrganisationKind::Startup,
+        _ => crate::domain::identity::OrganisationKind::Team,
+    };
+    let req = crate::service::organisations::CreateOrganisation { name: f.name.clone(), kind, slug: None };
+    match crate::service::organisations::create(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
+        Ok(_) => see_other("/me/profile#teams"),
+        Err(e) if e.code == Code::ValidationFailed => {
+            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            let p = or_answer!(profile_view(&state, &v, user, false, String::new(), text).await);
+            page(v.t, StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
         Err(e) => v.fail(e),
     }
 }
@@ -1179,6 +1762,38 @@ pub struct MineLine {
     pub title: String,
     pub when: String,
     pub status: String,
+    /// The page of its weekly series, if it is part of one.
+    pub series: String,
+}
+
+pub struct Notice {
+    pub text: String,
+    pub when: String,
+    pub href: String,
+}
+
+/// A notification in the reader's words: what happened to which booking, and when.
+fn notice_line(t: &Texts, n: &crate::store::waitlist::NotificationRow) -> Notice {
+    let payload: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
+    let key = format!("notice.{}", n.kind);
+    let what = if super::words::has(&key) { t.w(&key).to_owned() } else { n.kind.clone() };
+    let resource = payload[if t.zh { "resource_zh" } else { "resource" }].as_str().unwrap_or("");
+    let start = payload["when"]["start"].as_str().and_then(|s| parse_instant("start", s).ok());
+    let end = payload["when"]["end"].as_str().and_then(|s| parse_instant("end", s).ok());
+    let when = match (start, end) {
+        (Some(a), Some(b)) => {
+            let z = payload["timezone"].as_str().and_then(|z| Zone::parse("timezone", z).ok()).unwrap_or_default();
+            span_text(t, z, a, b)
+        }
+        _ => String::new(),
+    };
+    let reason = payload["reason"].as_str().filter(|r| !r.is_empty());
+    let mut text = format!("{what}{}{resource}", t.w("colon"));
+    if let Some(r) = reason {
+        text.push_str(&format!("（{r}）"));
+    }
+    let href = payload["booking_id"].as_str().map(|id| format!("/bookings/{id}")).unwrap_or_default();
+    Notice { text, when, href }
 }
 
 pub struct WaitLine {
@@ -1204,7 +1819,9 @@ struct MinePage {
     waiting: Vec<WaitLine>,
     /// The calendar subscription's URL (webcal), when there is one.
     feed: String,
-    cancelled: bool,
+    /// How many bookings were just cancelled.
+    cancelled: usize,
+    notices: Vec<Notice>,
     events: Vec<EventLine>,
     upcoming: Vec<MineLine>,
     past: Vec<MineLine>,
@@ -1232,16 +1849,7 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
     let q_list =
         ListQuery { status: None, from: Some(rfc3339(now - PAST_DAYS * crate::domain::calendar::DAY_MS)), to: None };
     let rows = or_answer!(v, booking::mine(&state.svc, &user.identity, &q_list).await);
-    let line = |b: &crate::store::bookings::BookingRow| {
-        let when =
-            Zone::parse("timezone", &b.timezone).map(|z| span_text(t, z, b.starts_at, b.ends_at)).unwrap_or_default();
-        MineLine {
-            href: format!("/bookings/{}", b.id),
-            title: format!("{} · {}", if t.zh { &b.resource_name_zh } else { &b.resource_name_en }, b.unit_label),
-            when,
-            status: status_text(t, b.status),
-        }
-    };
+    let line = |b: &crate::store::bookings::BookingRow| mine_line(t, b);
     let mut upcoming: Vec<&crate::store::bookings::BookingRow> =
         rows.iter().filter(|b| b.ends_at > now && b.status.is_live()).collect();
     upcoming.sort_by_key(|b| b.starts_at);
@@ -1282,14 +1890,23 @@ async fn mine_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respo
         Ok(token) => token.map_or_else(String::new, |tok| feed_url(&v, user, &tok)),
         Err(e) => return v.fail(e),
     };
+    let notes = or_answer!(v, crate::service::notify::mine(&state.svc, &user.identity).await);
+    // Only what happened to a booking (the outbox's mails are not news here).
+    let notices = notes
+        .iter()
+        .filter(|n| super::words::has(&format!("notice.{}", n.kind)))
+        .take(10)
+        .map(|n| notice_line(t, n))
+        .collect();
     let mp = MinePage {
         t,
         nav: v.nav(),
         name: user.identity.account.display_name.clone(),
+        notices,
         waiting_ok: q.waiting.is_some(),
         waiting,
         feed,
-        cancelled: q.cancelled.is_some(),
+        cancelled: q.cancelled.as_deref().map_or(0, |n| n.parse().unwrap_or(1)),
         events,
         upcoming: upcoming.into_iter().map(line).collect(),
         past: past.into_iter().take(30).map(line).collect(),
@@ -1367,6 +1984,129 @@ async fn revoke_feed(State(state): State<AppState>, v: Visitor, form: FormResult
     let (user, _) = or_answer!(signed_form(&v, form));
     match crate::service::calendar::revoke_feed(&state.svc, &user.identity).await {
         Ok(_) => see_other("/me#calendar"),
+        Err(e) => v.fail(e),
+    }
+}
+
+// ---------- the kiosks of a space (its operators) ----------
+
+pub struct KioskLine {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "kiosks.html")]
+struct KiosksPage {
+    t: &'static Texts,
+    nav: Nav,
+    slug: String,
+    space_name: String,
+    kiosks: Vec<KioskLine>,
+    /// A pairing code just made: (kiosk name, code, until when).
+    code: Option<(String, String, String)>,
+    error: String,
+}
+
+async fn kiosks_view(
+    state: &AppState,
+    v: &Visitor,
+    op: &crate::service::powers::OperatorOf,
+    code: Option<&checkin::Pairing>,
+    error: String,
+) -> Response {
+    let t = v.t;
+    let space = op.space();
+    let zone = Zone::parse("timezone", &space.timezone).unwrap_or_default();
+    let rows = or_answer!(v, checkin::kiosks(&state.svc, op).await);
+    let kiosks = rows
+        .iter()
+        .map(|k| KioskLine {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            state: if k.revoked_at.is_some() {
+                t.w("kiosk_revoked").to_owned()
+            } else if let Some(seen) = k.last_seen_at {
+                let day = day_label(t, utc_to_local(zone.tz(), seen).date_naive());
+                format!("{}{}{day} {}", t.w("kiosk_last_scan"), t.w("colon"), hh_mm(zone, seen))
+            } else if k.paired_at.is_some() {
+                t.w("kiosk_paired").to_owned()
+            } else {
+                t.w("kiosk_waiting").to_owned()
+            },
+        })
+        .collect();
+    let code = code
+        .map(|p| (p.kiosk.name.clone(), p.code.clone(), format!("{} ({})", hh_mm(zone, p.expires_at), space.timezone)));
+    let kp = KiosksPage {
+        t,
+        nav: v.nav(),
+        slug: space.slug.clone(),
+        space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
+        kiosks,
+        code,
+        error,
+    };
+    page(t, StatusCode::OK, &kp)
+}
+
+/// The kiosks of a space I operate, and a pairing code for a new one (the kiosk's pairing
+/// screen asks for it).
+async fn kiosks_page(State(state): State<AppState>, v: Visitor, Path(slug): Path<String>) -> Response {
+    let user = or_answer!(v.require());
+    let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
+    kiosks_view(&state, &v, &op, None, String::new()).await
+}
+
+impl SignedFormBody for KioskForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct KioskForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+/// Registers a kiosk and shows its one-time pairing code (once, on this answer only).
+async fn add_kiosk(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(slug): Path<String>,
+    form: FormResult<KioskForm>,
+) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
+    let req = checkin::CreateKiosk { name: f.name.clone(), resource: None };
+    match checkin::create_kiosk(&state.svc, &op, &req, state.clock.now_ms()).await {
+        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), String::new()).await,
+        Err(e) if e.code == Code::ValidationFailed => {
+            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            kiosks_view(&state, &v, &op, None, text).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// A new pairing code for a kiosk of my space (its old device token stops working).
+async fn repair_kiosk(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((slug, id)): Path<(String, String)>,
+    form: FormResult<CsrfForm>,
+) -> Response {
+    let (user, _) = or_answer!(signed_form(&v, form));
+    let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
+    let k = or_answer!(v, checkin::operated_kiosk(&state.svc, &user.identity, &id).await);
+    if k.row().space_id != op.space().id {
+        return v.fail(ServiceError::not_found("kiosk"));
+    }
+    match checkin::new_pairing_code(&state.svc, &k, state.clock.now_ms()).await {
+        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), String::new()).await,
         Err(e) => v.fail(e),
     }
 }

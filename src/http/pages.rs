@@ -31,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk/", get(|| kiosk_file("text/html; charset=utf-8", KIOSK_HTML)))
         .route("/kiosk/kiosk.js", get(|| kiosk_file("text/javascript; charset=utf-8", KIOSK_JS)))
         .route("/kiosk/kiosk.css", get(|| kiosk_file("text/css; charset=utf-8", KIOSK_CSS)))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
         .layer(axum::middleware::from_fn(remember_lang))
 }
 
@@ -59,6 +61,21 @@ const KIOSK_HTML: &str = include_str!("../../kiosk/index.html");
 const KIOSK_JS: &str = include_str!("../../kiosk/kiosk.js");
 const KIOSK_CSS: &str = include_str!("../../kiosk/kiosk.css");
 
+/// The site's icon: a door with a check mark, in the pages' blue.
+const FAVICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\">\
+<rect width=\"32\" height=\"32\" rx=\"7\" fill=\"#1f5fbf\"/>\
+<path d=\"M9 17l5 5 9-11\" fill=\"none\" stroke=\"#fff\" stroke-width=\"3.5\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/></svg>";
+
+async fn favicon() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
 async fn kiosk_file(content_type: &'static str, body: &'static str) -> impl axum::response::IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, content_type), (axum::http::header::CACHE_CONTROL, "no-cache")], body)
 }
@@ -80,6 +97,7 @@ impl PageQuery {
         axum::extract::Query::<PageQuery>::try_from_uri(uri).map(|q| q.0).map_err(|e| PageError {
             t: texts_of_query(uri.query()),
             error: ServiceError::new(Code::InvalidQuery, e.body_text()),
+            nav: None,
         })
     }
 }
@@ -93,6 +111,9 @@ pub struct Nav {
     /// The page's query without `lang=`, as `&k=v…`, so that the language switch stays on
     /// the same page (a confirm page keeps its start time).
     pub keep: String,
+    /// The path the language switch goes to: empty for this page; for a page answering a
+    /// form, the page the form was sent from.
+    pub path: String,
 }
 
 impl Nav {
@@ -515,17 +536,26 @@ type PageResult = Result<Html<String>, PageError>;
 pub struct PageError {
     t: &'static Texts,
     error: ServiceError,
+    /// The reader's navigation, when known (boxed: most errors have none).
+    nav: Option<Box<Nav>>,
 }
 
 impl PageError {
     pub fn new(t: &'static Texts, error: ServiceError) -> Self {
-        PageError { t, error }
+        PageError { t, error, nav: None }
+    }
+
+    /// The same error, with the reader's own navigation (signed in, their form token).
+    #[must_use]
+    pub fn with_nav(mut self, nav: Nav) -> Self {
+        self.nav = Some(Box::new(nav));
+        self
     }
 
     /// A page that does not exist, in the language the query's `lang=` asks for (Chinese
     /// first).
     pub fn unknown_page(query: Option<&str>) -> Self {
-        PageError { t: texts_of_query(query), error: ServiceError::new(Code::NotFound, "no such page") }
+        PageError { t: texts_of_query(query), error: ServiceError::new(Code::NotFound, "no such page"), nav: None }
     }
 }
 
@@ -577,7 +607,8 @@ impl IntoResponse for PageError {
         // A server error names no detail; a client error may say what was wrong (in English,
         // as the API does).
         let reference = if status.is_server_error() { String::new() } else { self.error.message.clone() };
-        let page = ErrorPage { t: self.t, nav: Nav::default(), title, message, code: code.as_str(), reference };
+        let nav = self.nav.map(|n| *n).unwrap_or_default();
+        let page = ErrorPage { t: self.t, nav, title, message, code: code.as_str(), reference };
         let body = page.render().unwrap_or_else(|_| format!("<!doctype html><title>{code}</title><p>{code}</p>"));
         let mut res = (status, Html(body)).into_response();
         res.extensions_mut().insert(IsProblem);

@@ -38,6 +38,100 @@ const WORDS: &[(&str, &str, &str)] = &[
     // Navigation.
     ("map", "创客地图", "Maker map"),
     ("my_bookings", "我的预订", "My bookings"),
+    // Navigation, profile and teams.
+    ("site_nav", "站点导航", "Site navigation"),
+    ("profile", "我的资料", "My profile"),
+    ("profile_saved", "资料已保存。", "Your profile is saved."),
+    ("save", "保存", "Save"),
+    ("verified_maker", "认证创客", "Verified maker"),
+    ("change_password", "修改密码（通过邮件链接）", "Change my password (by a link in the mail)"),
+    ("my_teams", "我的团队", "My teams"),
+    (
+        "no_teams",
+        "还没有加入团队。可以在下面创建一个，然后为团队预订。",
+        "No team yet. Start one below, then book for it.",
+    ),
+    ("team_owner", "负责人", "Owner"),
+    ("team_member", "成员", "Member"),
+    ("team_name", "团队名称", "Team name"),
+    ("team_kind", "类型", "Kind"),
+    ("kind_team", "创客团队", "Maker team"),
+    ("kind_startup", "初创企业", "Start-up"),
+    (
+        "team_hint",
+        "你将成为负责人；预订时可选择为团队预订。",
+        "You become its owner; when booking you can book for it.",
+    ),
+    ("create_team", "创建团队", "Start the team"),
+    // More of the resource page.
+    ("archived", "这个资源已停用，不能再预订。", "This resource is retired and cannot be booked."),
+    ("arrival_day", "入住日期", "Arrival day"),
+    ("nights", "入住晚数", "Nights"),
+    ("whole_day", "全天", "Whole day"),
+    ("beyond_horizon_day", "超出可预订范围", "Too far ahead to book"),
+    ("horizon_end", "已到可预订的最远一周", "Furthest week you can book"),
+    // Weekly series and teams when booking.
+    ("repeat_weekly", "每周重复", "Repeat every week"),
+    ("once", "仅此一次", "Just once"),
+    ("weeks", "周", "weeks"),
+    ("weekly", "每周预订", "Weekly"),
+    ("if_a_week_clashes", "如果某一周已被占用：", "If a week is taken:"),
+    ("skip_clashes", "跳过那一周", "skip that week"),
+    ("refuse_clashes", "整组都不预订", "book none of them"),
+    ("book_for", "为谁预订", "Book for"),
+    ("myself", "我自己", "Myself"),
+    ("series_title", "每周预订", "Weekly booking"),
+    ("series_booked", "次已预订", "booked"),
+    (
+        "series_skipped",
+        "以下日期已被占用或不符合规则，已跳过：",
+        "These dates were taken or broke a rule, and were skipped:",
+    ),
+    ("whole_series", "查看整组每周预订", "See the whole weekly series"),
+    // Moving and cancelling.
+    ("move_booking", "改时间", "Move it"),
+    ("move_title", "改到新的时间", "Move to a new time"),
+    ("move_here", "改到这个时间", "Move it here"),
+    ("moving_from", "当前时间", "Now booked for"),
+    ("moving_pick", "请选择新的开始时间。", "Pick the new start."),
+    ("moved_ok", "时间已更改。", "The booking is moved."),
+    ("not_moved", "无法改到这个时间", "It cannot move there"),
+    (
+        "cancel_sure",
+        "确定要取消吗？取消后时段会让给候补的人。",
+        "Cancel it? The time goes to whoever is waiting for it.",
+    ),
+    ("cancel_confirm", "确认取消", "Yes, cancel it"),
+    ("cancel_this", "只取消这一次", "Only this one"),
+    ("cancel_following", "这一次及以后", "This and the following ones"),
+    ("cancel_series", "整组全部取消", "The whole series"),
+    ("keep_it", "不取消，返回", "Keep it"),
+    ("cancelled_many", "个预订已取消。", "bookings are cancelled."),
+    // A booking's heading.
+    ("requested", "已提交申请", "Requested"),
+    ("booking", "预订详情", "Booking"),
+    // Notifications.
+    ("notifications", "通知", "Notifications"),
+    ("notice.booking_cancelled", "运营方取消了预订", "An operator cancelled"),
+    ("notice.booking_moved", "运营方更改了预订时间", "An operator moved"),
+    ("notice.booking_approved", "预订已获批准", "Approved"),
+    ("notice.booking_declined", "预订未获批准", "Declined"),
+    ("notice.waitlist_booked", "候补成功，已为你预订", "From the waitlist, booked for you"),
+    ("notice.reminder", "预订即将开始", "Starting soon"),
+    // The kiosks of a space (operators).
+    ("kiosks", "签到机", "Kiosks"),
+    ("my_spaces", "我运营的空间", "Spaces I run"),
+    ("kiosk_name", "签到机位置（例如：正门）", "Where it stands (for example: Front door)"),
+    ("add_kiosk", "添加签到机并生成配对码", "Add a kiosk and make its pairing code"),
+    ("new_pairing_code", "重新配对", "Pair again"),
+    ("pairing_code_is", "在签到机的配对页面输入这个配对码：", "Type this pairing code on the kiosk's pairing screen:"),
+    ("pairing_until", "有效至", "Works until"),
+    ("pairing_once", "只能使用一次，离开本页后不再显示", "once only; it is not shown again"),
+    ("pairing_where", "签到机打开", "On the kiosk, open"),
+    ("kiosk_revoked", "已停用", "Revoked"),
+    ("kiosk_paired", "已配对", "Paired"),
+    ("kiosk_waiting", "等待配对", "Waiting to be paired"),
+    ("kiosk_last_scan", "最近扫码", "Last scan"),
     // The resource page.
     ("book_this", "预订", "Book"),
     ("week_of", "一周空闲时段", "Free times this week"),
@@ -85,7 +179,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("back_to_resource", "← 返回", "← Back"),
     // A booking.
-    ("booked", "预订成功", "Booked"),
+    ("booked", "已预订", "Booked"),
     (
         "pending_note",
         "等待运营方审批。审批通过后签到码才能使用。",
@@ -212,16 +306,34 @@ mod tests {
     fn every_word_a_template_asks_for_is_in_the_table() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
         let mut asked = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        let mut missing = Vec::new();
+        let pages = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path());
+        let code = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http/maker.rs");
+        for path in pages.chain([code]) {
             let text = std::fs::read_to_string(&path).unwrap();
             for piece in text.split("t.w(\"").skip(1) {
                 let key = piece.split('"').next().unwrap();
-                assert!(has(key), "{}: no word for {key}", path.display());
+                if !has(key) {
+                    missing.push(format!("{}: {key}", path.display()));
+                }
                 asked += 1;
             }
         }
+        assert!(missing.is_empty(), "no words for {missing:?}");
         assert!(asked > 20, "the templates ask for {asked} words");
+    }
+
+    #[test]
+    fn every_notification_a_maker_gets_has_words() {
+        let sources = [
+            include_str!("../service/booking.rs"),
+            include_str!("../service/waitlist.rs"),
+            include_str!("../service/notify.rs"),
+        ];
+        for kind in ["booking_cancelled", "booking_moved", "booking_approved", "booking_declined", "waitlist_booked"] {
+            assert!(sources.iter().any(|s| s.contains(&format!("\"{kind}\""))), "{kind} is no longer sent");
+            assert!(has(&format!("notice.{kind}")), "no words for the notification {kind}");
+        }
     }
 
     #[test]

@@ -74,6 +74,30 @@ pub async fn register(svc: &Services, req: &RegisterRequest, now: i64) -> Servic
     Ok(account)
 }
 
+/// A maker's own profile: the name others see on bookings and teams, and the language of
+/// the pages and mails.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChange {
+    pub display_name: String,
+    /// `zh-CN` or `en` (also `zh`, `en-US`, ...).
+    pub locale: String,
+}
+
+/// Changes the signed-in account's display name and language.
+///
+/// # Errors
+/// [`Code::ValidationFailed`] (every invalid field).
+pub async fn update_profile(svc: &Services, who: &Identity, req: &ProfileChange) -> ServiceResult<AccountRow> {
+    let mut errors = ValidationErrors::default();
+    let name = errors.take(DisplayName::parse("display_name", &req.display_name));
+    let locale = errors.take(Locale::parse("locale", &req.locale));
+    let (Some(name), Some(locale)) = (name, locale) else { return Err(errors.into()) };
+    svc.db.update_profile(who.id(), name.as_str(), locale.as_str()).await.map_err(ServiceError::missing("account"))?;
+    tracing::info!(account_id = %who.id(), "profile changed");
+    Ok(svc.db.account(who.id()).await?)
+}
+
 /// How long a password-reset link works.
 pub const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 

@@ -1096,6 +1096,22 @@ pub async fn mine(svc: &Services, who: &Identity, q: &ListQuery) -> ServiceResul
         .await?)
 }
 
+/// The signed-in maker's bookings of one series, by start; another maker's series reads
+/// as one that does not exist.
+///
+/// # Errors
+/// [`Code::NotFound`].
+pub async fn my_series(svc: &Services, who: &Identity, series_id: &str) -> ServiceResult<Vec<BookingRow>> {
+    let filter =
+        BookingFilter { account_id: Some(who.id()), series_id: Some(series_id), limit: 1000, ..Default::default() };
+    let mut rows = svc.db.bookings(&filter).await?;
+    if rows.is_empty() {
+        return Err(ServiceError::not_found("series"));
+    }
+    rows.sort_by_key(|b| b.starts_at);
+    Ok(rows)
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

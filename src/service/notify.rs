@@ -26,7 +26,7 @@ pub fn booking_payload(b: &BookingRow) -> serde_json::Value {
     let zone = Zone::parse("tz", &b.timezone).unwrap_or_default();
     let when = Interval::new(b.starts_at, b.ends_at).map(|i| Span::new(zone, i)).ok();
     json!({ "booking_id": b.id, "resource": b.resource_name_en, "resource_zh": b.resource_name_zh,
-            "unit": b.unit_label, "when": when, "status": b.status })
+            "unit": b.unit_label, "when": when, "timezone": b.timezone, "status": b.status })
 }
 
 /// Tells a booking's maker what someone else (`by`) did to it (`booking_cancelled`,

@@ -334,6 +334,24 @@ impl Db {
         }))
     }
 
+    /// Sets an account's display name and language.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn update_profile(&self, account: &AccountId, display_name: &str, locale: &str) -> StoreResult<()> {
+        let n = in_write_tx!(self, |tx| {
+            sqlx::query("UPDATE accounts SET display_name = $2, locale = $3 WHERE id = $1")
+                .bind(account)
+                .bind(display_name)
+                .bind(locale)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        });
+        self.forget_logins(super::login_cache::Forget::Account(account.as_str()));
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     /// Marks an account as a verified maker (or not).
     ///
     /// # Errors

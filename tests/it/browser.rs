@@ -252,14 +252,16 @@ async fn the_kiosk_camera_reads_a_qr_code_from_chromiums_fake_camera() {
     // The device token is already there, as after pairing.
     b.goto(&lab.app.url("/kiosk/kiosk.css")).await;
     b.js(&format!("localStorage.setItem('labinn.kiosk.token', '{token}'); return true;")).await;
-    b.goto(&lab.app.url("/kiosk?camera=1&reset=800")).await;
+    // `away=1000`: a code is read again only after a second out of view.
+    b.goto(&lab.app.url("/kiosk?camera=1&reset=800&away=1000")).await;
     let answer = b.wait_for(RESULT, "a check-in from the camera").await;
     assert!(answer.as_str().unwrap().starts_with("check_in||"), "{answer}");
     assert_eq!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap().len(), 1);
     b.screenshot("kiosk-camera-check-in.png").await;
-    // The phone is still in front of the camera after the panel resets: that must not check out.
+    // The phone stays in front of the camera, three times as long as `away`, after the panel
+    // resets: it is still in view, so it must not check out.
     lab.app.clock.set(ms(9, 55) + 10_000);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
     assert_eq!(lab.app.db.booking(&BookingId::new(&booking)).await.unwrap().status, BookingStatus::CheckedIn);
     assert!(lab.app.db.metered_sessions_of(&BookingId::new(&booking)).await.unwrap()[0].ended_at.is_none());
     b.quit().await;
@@ -349,8 +351,10 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_p
     assert_eq!(br.js("return document.querySelector('.booking h2').textContent").await, "激光切割机 · LC-1");
     br.screenshot("pages-4-booked-qr.png").await;
 
-    // Cancel it from its page.
+    // Cancel it from its page: it asks first.
     br.click("#cancel").await;
+    br.wait_for("return document.getElementById('cancel-this') !== null;", "the cancel question").await;
+    br.click("#cancel-this").await;
     br.wait_for("return location.search === '?cancelled=1';", "my page after cancelling").await;
     assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
     br.screenshot("pages-5-cancelled.png").await;

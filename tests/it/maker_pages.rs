@@ -104,6 +104,19 @@ impl<'a> Phone<'a> {
         self.send(req).await
     }
 
+    /// A form POST sent from the page at `from` (its `Referer`), as a browser sends it.
+    pub async fn post_on(&self, from: &str, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        let req = self
+            .client
+            .post(self.app.url(path))
+            .header("origin", &self.origin)
+            .header("referer", format!("{}{from}", self.origin))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(req).await
+    }
+
     pub fn signed_in(&self) -> bool {
         self.cookies.lock().unwrap().contains_key("labinn_session")
     }
@@ -169,7 +182,7 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels() {
     let at = booked.location.unwrap();
     let id = at.strip_prefix("/bookings/").unwrap().to_owned();
     let b = phone.get(&at).await;
-    assert!(b.html.contains("预订成功") && b.html.contains("9月7日 周一 10:00–11:00"), "{}", b.html);
+    assert!(b.html.contains("<h1>已预订</h1>") && b.html.contains("9月7日 周一 10:00–11:00"), "{}", b.html);
     assert!(b.html.contains(&format!("/api/v1/bookings/{id}/qr.svg")), "the QR is shown");
     let row = lab.app.db.booking(&BookingId::new(&id)).await.unwrap();
     assert_eq!(row.status, BookingStatus::Confirmed);
@@ -181,8 +194,13 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels() {
     let me = phone.get("/me").await;
     assert!(me.html.contains(&at) && me.html.contains("已确认"), "{}", me.html);
 
-    // Cancel it.
-    let gone = phone.post(&format!("/bookings/{id}/cancel"), &[("csrf", &b.field("csrf"))]).await;
+    // Cancel it: the booking's page asks first, and keeping it is one tap back.
+    assert!(b.links(&format!("/bookings/{id}/cancel")).len() == 1, "{}", b.html);
+    let sure = phone.get(&format!("/bookings/{id}/cancel")).await;
+    assert!(sure.html.contains("确定要取消吗") && sure.html.contains("确认取消"), "{}", sure.html);
+    assert!(!sure.html.contains("整组全部取消"), "a single booking has no series to cancel");
+    assert_eq!(sure.links(&format!("/bookings/{id}")).first().map(String::as_str), Some(&*format!("/bookings/{id}")));
+    let gone = phone.post(&format!("/bookings/{id}/cancel"), &[("csrf", &sure.field("csrf")), ("scope", "this")]).await;
     assert_eq!((gone.status, gone.location.as_deref()), (303, Some("/me?cancelled=1")), "{}", gone.html);
     assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
     let me = phone.get("/me?cancelled=1").await;
@@ -684,4 +702,262 @@ async fn a_forgotten_password_is_reset_by_a_link_that_works_once_and_for_an_hour
     let second = second.split_once("/reset?").map(|(_, q)| format!("/reset?{q}")).unwrap();
     lab.app.clock.set(ms(8, 0) + 61 * 60 * 1000);
     assert_eq!(other.get(&second).await.status, 410);
+}
+
+/// A booking of the lab on 2026-09-{day} from `from` to `to` (Shanghai).
+fn on_day(resource: &str, day: u32, from: u32, to: u32) -> serde_json::Value {
+    json!({"resource": resource, "start": format!("2026-09-{day:02}T{from:02}:00:00+08:00"),
+           "end": format!("2026-09-{day:02}T{to:02}:00:00+08:00")})
+}
+
+/// The section of a page between `start` and the next `end`.
+fn section<'p>(html: &'p str, start: &str, end: &str) -> &'p str {
+    html.split(start).nth(1).unwrap_or_else(|| panic!("no {start} in {html}")).split(end).next().unwrap()
+}
+
+#[tokio::test]
+async fn a_weekly_series_booked_from_the_page_names_the_week_it_skipped_and_is_cancelled_whole() {
+    let lab = lab().await;
+    let (_, other) = lab.app.maker("other@example.org").await;
+    // Another maker has the laser on the second Monday.
+    lab.app.book(&other, on_day(&lab.laser, 14, 10, 11)).await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("weekly@example.org").await;
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser)).await;
+    assert!(confirm.html.contains("每周重复") && confirm.html.contains("跳过那一周"), "{}", confirm.html);
+    let csrf = confirm.field("csrf");
+    let path = format!("/resources/{}/book", lab.laser);
+    let form = |mode: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("start", "2026-09-07T02:00:00Z".into()),
+            ("minutes", "60".into()),
+            ("weeks", "3".into()),
+            ("on_conflict", mode.into()),
+        ]
+    };
+    let pairs = |f: &[(&'static str, String)]| f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+
+    // Refusing clashes books nothing, and says which week clashed.
+    let refused = form("reject");
+    let refused = phone.post(&path, &pairs(&refused).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(refused.status, 409, "{}", refused.html);
+    assert!(refused.html.contains("这个时间已被占用"), "{}", refused.html);
+
+    // Skipping books the other two weeks, and the series page names the skipped one.
+    let skip = form("skip");
+    let made = phone.post(&path, &pairs(&skip).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+    assert_eq!(made.status, 303, "{}", made.html);
+    let at = made.location.unwrap();
+    assert!(at.starts_with("/series/") && at.contains("?skipped="), "{at}");
+    let series = phone.get(&at).await;
+    assert_eq!(series.status, 200, "{}", series.html);
+    let skipped = section(&series.html, "class=\"rules skipped\"", "</ul>");
+    assert!(skipped.contains("9月14日 周一 10:00"), "{skipped}");
+    let booked = section(&series.html, "class=\"list series\"", "</ul>");
+    assert!(booked.contains("9月7日 周一 10:00–11:00") && booked.contains("9月21日 周一 10:00–11:00"), "{booked}");
+    assert!(!booked.contains("9月14日"), "{booked}");
+    // My page marks them as weekly.
+    let me = phone.get("/me").await;
+    assert_eq!(me.links("/series/").len(), 2, "{}", me.html);
+
+    // Cancelling asks which: this one, this and the following, or all.
+    let first = series.links("/bookings/")[0].clone();
+    let id = first.strip_prefix("/bookings/").unwrap().split('/').next().unwrap().to_owned();
+    let sure = phone.get(&format!("/bookings/{id}/cancel")).await;
+    assert!(sure.html.contains("只取消这一次") && sure.html.contains("这一次及以后 (2)"), "{}", sure.html);
+    let gone =
+        phone.post(&format!("/bookings/{id}/cancel"), &[("csrf", &sure.field("csrf")), ("scope", "series")]).await;
+    assert_eq!(gone.location.as_deref(), Some("/me?cancelled=2"), "{}", gone.html);
+    let me = phone.get("/me?cancelled=2").await;
+    assert!(me.html.contains("2 个预订已取消"), "{}", me.html);
+    assert_eq!(section(&me.html, "class=\"list upcoming\">", "</ul>").trim(), "", "nothing is left upcoming");
+}
+
+#[tokio::test]
+async fn a_booking_is_moved_from_its_page_and_a_taken_time_is_refused_on_the_page_it_came_from() {
+    let lab = lab().await;
+    let (_, other) = lab.app.maker("other@example.org").await;
+    lab.app.book(&other, on_day(&lab.laser, 7, 16, 17)).await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("mover@example.org").await;
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser)).await;
+    let csrf = confirm.field("csrf");
+    let booked = phone
+        .post(
+            &format!("/resources/{}/book", lab.laser),
+            &[("csrf", &csrf), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    let id = booked.location.unwrap().strip_prefix("/bookings/").unwrap().to_owned();
+    let page = phone.get(&format!("/bookings/{id}")).await;
+    assert_eq!(page.links(&format!("/bookings/{id}/move")).len(), 1, "{}", page.html);
+
+    // The move page is the laser's week, saying what it moves; its starts keep the length.
+    let week = phone.get(&format!("/bookings/{id}/move")).await;
+    assert!(week.html.contains("当前时间") && week.html.contains("9月7日 周一 10:00–11:00"), "{}", week.html);
+    let two = week
+        .links(&format!("/bookings/{id}/move?start="))
+        .into_iter()
+        .find(|l| l.contains("start=2026-09-07T06%3A00%3A00Z"))
+        .expect("14:00 is offered");
+    assert!(two.ends_with("&minutes=60"), "{two}");
+    let confirm = phone.get(&two).await;
+    assert!(confirm.html.contains("改到这个时间") && confirm.html.contains(&format!("action=\"/bookings/{id}/move\"")));
+    assert!(!confirm.html.contains("每周重复"), "a move is not a series: {}", confirm.html);
+    let moved = phone
+        .post(&format!("/bookings/{id}/move"), &[("csrf", &csrf), ("start", "2026-09-07T06:00:00Z"), ("minutes", "60")])
+        .await;
+    assert_eq!(moved.location.as_deref(), Some(&*format!("/bookings/{id}?moved=1")), "{}", moved.html);
+    let after = phone.get(&format!("/bookings/{id}?moved=1")).await;
+    assert!(after.html.contains("时间已更改") && after.html.contains("9月7日 周一 14:00–15:00"), "{}", after.html);
+
+    // 16:00 is taken: refused on the confirm page, whose language switch stays on it.
+    let from = format!("/bookings/{id}/move?start=2026-09-07T08%3A00%3A00Z&minutes=60");
+    let taken = phone
+        .post_on(
+            &from,
+            &format!("/bookings/{id}/move"),
+            &[("csrf", &csrf), ("start", "2026-09-07T08:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    assert_eq!(taken.status, 409, "{}", taken.html);
+    assert!(taken.html.contains("无法改到这个时间") || taken.html.contains("这个时间已被占用"), "{}", taken.html);
+    let switch = taken.links(&format!("/bookings/{id}/move?lang=en"));
+    assert_eq!(switch.len(), 1, "{}", taken.html);
+    assert!(switch[0].contains("start=2026-09-07T08%3A00%3A00Z"), "{switch:?}");
+    let row = lab.app.db.booking(&BookingId::new(&id)).await.unwrap();
+    assert_eq!(row.starts_at, ms(14, 0), "the refused move left it where it was");
+
+    // A lapsed login sends a form back to the page it came from, never to a POST-only path.
+    let stranger = Phone::new(&lab.app);
+    let lapsed =
+        stranger.post_on(&format!("/bookings/{id}"), &format!("/bookings/{id}/cancel"), &[("csrf", "x")]).await;
+    assert_eq!(lapsed.location.as_deref(), Some(&*format!("/signin?next=/bookings/{id}")));
+}
+
+#[tokio::test]
+async fn my_profile_changes_my_name_and_language_and_starts_a_team_i_can_book_for() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("profile@example.org").await;
+    let profile = phone.get("/me/profile").await;
+    assert!(profile.html.contains("我的资料") && profile.html.contains("还没有加入团队"), "{}", profile.html);
+    let csrf = profile.field("csrf");
+
+    // A blank name is refused in words; nothing changes.
+    let blank = phone.post("/me/profile", &[("csrf", &csrf), ("display_name", " "), ("locale", "en")]).await;
+    assert_eq!(blank.status, 422);
+    assert!(blank.html.contains("昵称：必填"), "{}", blank.html);
+    let saved = phone.post("/me/profile", &[("csrf", &csrf), ("display_name", "Lin W."), ("locale", "en")]).await;
+    assert_eq!(saved.location.as_deref(), Some("/me/profile?saved=1&lang=en"));
+    let en = phone.get("/me/profile?saved=1&lang=en").await;
+    assert!(en.html.contains("Your profile is saved") && en.html.contains("value=\"Lin W.\""), "{}", en.html);
+    // The language is the profile's from now on, on every page.
+    assert!(phone.get("/me").await.html.contains("<html lang=\"en\">"));
+
+    // A team, owned by me, to book for.
+    let made = phone.post("/me/teams", &[("csrf", &csrf), ("name", "Laser Crew"), ("kind", "team")]).await;
+    assert_eq!(made.location.as_deref(), Some("/me/profile#teams"), "{}", made.html);
+    let teams = section(&phone.get("/me/profile").await.html, "class=\"list teams\"", "</ul>").to_owned();
+    assert!(teams.contains("Laser Crew") && teams.contains("Owner"), "{teams}");
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser)).await;
+    let team = section(&confirm.html, "<option value=\"\">Myself</option>", "</select>");
+    let team_id = team.split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let booked = phone
+        .post(
+            &format!("/resources/{}/book", lab.laser),
+            &[("csrf", &csrf), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60"), ("team", &team_id)],
+        )
+        .await;
+    let id = booked.location.unwrap().strip_prefix("/bookings/").unwrap().to_owned();
+    let row = lab.app.db.booking(&BookingId::new(&id)).await.unwrap();
+    assert_eq!(row.organisation_id.as_deref(), Some(team_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_seat_is_booked_for_the_whole_day_in_three_taps() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("desk@example.org").await;
+    let week = phone.get(&format!("/resources/{}?date=2026-09-08", lab.seats)).await;
+    // Tomorrow, open 08:00–22:00: the whole day is one link.
+    let day = section(&week.html, "9月8日 周二", "</section>");
+    assert!(day.contains("全天 08:00–22:00"), "{day}");
+    let whole = week
+        .links(&format!("/resources/{}/book?start=2026-09-08T00%3A00%3A00Z&minutes=", lab.seats))
+        .first()
+        .cloned()
+        .expect("a whole-day link");
+    assert!(whole.ends_with("minutes=840"), "{whole}");
+    let confirm = phone.get(&whole).await;
+    // Fourteen lengths are a list, with the whole day chosen.
+    assert!(confirm.html.contains("<select id=\"minutes\"") && confirm.html.contains("value=\"840\" selected"));
+    let booked = phone
+        .post(
+            &format!("/resources/{}/book", lab.seats),
+            &[("csrf", &confirm.field("csrf")), ("start", &confirm.field("start")), ("minutes", "840")],
+        )
+        .await;
+    let b = phone.get(&booked.location.unwrap()).await;
+    assert!(b.html.contains("9月8日 周二 08:00–22:00"), "{}", b.html);
+}
+
+#[tokio::test]
+async fn an_operator_cancelling_my_booking_tells_me_on_my_page() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("told@example.org").await;
+    let confirm = phone.get(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser)).await;
+    let booked = phone
+        .post(
+            &format!("/resources/{}/book", lab.laser),
+            &[("csrf", &confirm.field("csrf")), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    let id = booked.location.unwrap().strip_prefix("/bookings/").unwrap().to_owned();
+    let c =
+        lab.app.post(&format!("/api/v1/bookings/{id}/cancel"), Some(&lab.op), json!({"reason": "激光管维修"})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let me = phone.get("/me").await;
+    let notes = section(&me.html, "id=\"notices-h\"", "</section>");
+    assert!(notes.contains("运营方取消了预订：激光切割机（激光管维修）"), "{notes}");
+    assert!(notes.contains("9月7日 周一 10:00–11:00") && notes.contains(&format!("/bookings/{id}")), "{notes}");
+}
+
+#[tokio::test]
+async fn an_operator_makes_a_kiosk_pairing_code_on_a_page_and_a_maker_may_not() {
+    let lab = lab().await;
+    let phone = Phone::new(&lab.app);
+    let signed = phone
+        .post(
+            "/signin",
+            &[("email", "op-fab@example.org"), ("password", "correct horse battery"), ("next", "/me/profile")],
+        )
+        .await;
+    assert_eq!(signed.location.as_deref(), Some("/me/profile"), "{}", signed.html);
+    let profile = phone.get("/me/profile").await;
+    assert_eq!(profile.links("/spaces/fab/kiosks"), ["/spaces/fab/kiosks"], "{}", profile.html);
+    let page = phone.get("/spaces/fab/kiosks").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let made = phone.post("/spaces/fab/kiosks", &[("csrf", &page.field("csrf")), ("name", "正门")]).await;
+    assert_eq!(made.status, 200, "{}", made.html);
+    let code = section(&made.html, "id=\"pairing-code\">", "</p>").to_owned();
+    assert_eq!(code.len(), 8, "{code}");
+    assert!(made.html.contains("等待配对"), "{}", made.html);
+    // The kiosk pairs with it, once.
+    let paired = lab.app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": code})).await;
+    assert_eq!(paired.status, 200, "{}", paired.text);
+    let again = lab.app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": code})).await;
+    assert_ne!(again.status, 200);
+    let page = phone.get("/spaces/fab/kiosks").await;
+    assert!(page.html.contains("正门") && page.html.contains("已配对"), "{}", page.html);
+    assert!(!page.html.contains(&code), "the code is shown once only");
+
+    // A maker is not told the kiosks, and cannot add one.
+    let maker = Phone::new(&lab.app);
+    maker.sign_up("curious@example.org").await;
+    let refused = maker.get("/spaces/fab/kiosks").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(refused.html.contains("无权访问") && refused.html.contains("退出登录"), "signed-in nav: {}", refused.html);
 }

@@ -389,6 +389,13 @@ fn hhmm(tz: chrono_tz::Tz, at: i64) -> String {
     crate::domain::calendar::utc_to_local(tz, at).format("%H:%M").to_string()
 }
 
+/// The day and time of an instant in the space's zone, in Chinese and English ("9月8日
+/// 09:45", "8 Sep 09:45"): a "too early" that does not name the day reads as today.
+fn day_and_time(tz: chrono_tz::Tz, at: i64) -> (String, String) {
+    let l = crate::domain::calendar::utc_to_local(tz, at);
+    (l.format("%-m月%-d日 %H:%M").to_string(), l.format("%-d %b %H:%M").to_string())
+}
+
 fn scanned(b: &BookingRow) -> (ScannedBooking, chrono_tz::Tz) {
     let tz: chrono_tz::Tz = b.timezone.parse().unwrap_or(chrono_tz::UTC);
     (
@@ -404,15 +411,15 @@ fn scanned(b: &BookingRow) -> (ScannedBooking, chrono_tz::Tz) {
     )
 }
 
-fn deny_text(r: DenyReason, at: Option<&str>) -> (String, String) {
-    let at = at.unwrap_or("");
+fn deny_text(r: DenyReason, at: Option<&(String, String)>) -> (String, String) {
+    let (at_zh, at_en) = at.map_or(("", ""), |(z, e)| (z.as_str(), e.as_str()));
     let (zh, en) = match r {
         DenyReason::Unknown => ("无法识别此二维码", "This code is not recognised"),
         DenyReason::Forged => ("二维码无效（签名不符）", "This code is not valid (bad signature)"),
         DenyReason::Cancelled => ("此预约已取消", "This booking was cancelled"),
         DenyReason::WrongSpace => ("此预约不在本空间", "This booking is for another space"),
         DenyReason::TooEarly => {
-            return (format!("还太早：{at} 起可签到"), format!("Too early: check-in opens at {at}"));
+            return (format!("还太早：{at_zh} 起可签到"), format!("Too early: check-in opens {at_en}"));
         }
         DenyReason::NoShow => ("已超过签到时间，预约已释放", "Check-in time has passed; the booking was released"),
         DenyReason::AlreadyCheckedOut => ("此预约已签退", "This booking is already checked out"),
@@ -435,7 +442,7 @@ fn scan_result(scan: Scan) -> ScanResult {
             let view = booking.as_ref().map(scanned);
             let tz = view.as_ref().map_or(chrono_tz::UTC, |(_, tz)| *tz);
             let local = allowed_from.map(|t| hhmm(tz, t));
-            let (zh, en) = deny_text(reason, local.as_deref());
+            let (zh, en) = deny_text(reason, allowed_from.map(|t| day_and_time(tz, t)).as_ref());
             ScanResult {
                 decision: ScanDecision::Deny.as_str().into(),
                 reason: Some(reason.code().into()),
@@ -452,13 +459,13 @@ fn scan_result(scan: Scan) -> ScanResult {
         }
         Scan::EventDenied { reason, event, zone, allowed_from } => {
             let local = allowed_from.map(|t| hhmm(zone, t));
+            let (day_zh, day_en) = allowed_from.map(|t| day_and_time(zone, t)).unwrap_or_default();
             let (zh, en) = match reason {
                 DenyReason::Cancelled => ("此活动已取消".to_owned(), "This event was cancelled".to_owned()),
                 DenyReason::WrongSpace => ("此活动不在本空间".to_owned(), "This event is in another space".to_owned()),
-                DenyReason::TooEarly => (
-                    format!("还太早：{} 起可入场", local.as_deref().unwrap_or("")),
-                    format!("Too early: doors open at {}", local.as_deref().unwrap_or("")),
-                ),
+                DenyReason::TooEarly => {
+                    (format!("还太早：{day_zh} 起可入场"), format!("Too early: doors open {day_en}"))
+                }
                 r => deny_text(r, None),
             };
             ScanResult {
