@@ -173,9 +173,24 @@ pub(crate) struct IsProblem;
 /// route, a 405, a 408 from the timeout layer, a 413 from the body limit) gets the
 /// problem shape, with the same status.
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
+    // A browser asking for a page (not the API, not the kiosk's files) is answered with an
+    // error page in its language, also when axum itself refused the request (a path that
+    // does not parse, a method the page does not take).
+    let page_for = {
+        let accepts_html =
+            req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+        let path = req.uri().path();
+        (accepts_html && !path.starts_with("/api/") && !path.starts_with("/kiosk/"))
+            .then(|| req.uri().query().map(str::to_owned))
+    };
     let res = next.run(req).await;
     let status = res.status();
     if (status.is_client_error() || status.is_server_error()) && res.extensions().get::<IsProblem>().is_none() {
+        if let Some(query) = page_for {
+            let mut page = super::pages::PageError::for_status(status, query.as_deref()).into_response();
+            *page.status_mut() = status;
+            return page;
+        }
         let mut fresh = ApiError::from_status(status).into_response();
         if let Some(allow) = res.headers().get(header::ALLOW) {
             fresh.headers_mut().insert(header::ALLOW, allow.clone());

@@ -512,18 +512,7 @@ async fn sign_up(
         display_name: f.display_name.clone(),
         locale,
     };
-    let signed = match accounts::register_from(&state.svc, &req, from, now).await {
-        Ok(_) => {
-            accounts::login(
-                &state.svc,
-                LoginRequest { email: f.email.clone(), password: f.password.clone() },
-                from,
-                now,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let signed = accounts::register_and_sign_in(&state.svc, &req, from, now).await;
     match signed {
         Ok(l) => signed_in_response(&state, &l.token, &next),
         Err(e) => {
@@ -793,9 +782,20 @@ fn week_days(t: &Texts, w: &ResourceWeek, now: i64, href: &dyn Fn(i64, Option<i6
                     .into_iter()
                     .filter(|o| o.start <= horizon)
                     .collect();
+            let times: Vec<String> = offers.iter().map(|o| hh_mm(w.zone, o.start)).collect();
             let slots: Vec<SlotLink> = offers
                 .iter()
-                .map(|o| SlotLink { time: hh_mm(w.zone, o.start), href: href(o.start, None), free: o.free_units })
+                .zip(&times)
+                .map(|(o, time)| {
+                    // The hour a fall-back repeats shows twice: each names its offset ("01:00 PDT").
+                    let twice = times.iter().filter(|x| *x == time).count() > 1;
+                    let time = if twice {
+                        utc_to_local(w.zone.tz(), o.start).format("%H:%M %Z").to_string()
+                    } else {
+                        time.clone()
+                    };
+                    SlotLink { time, href: href(o.start, None), free: o.free_units }
+                })
                 .collect();
             let all_day = if seat {
                 offers.first().and_then(|o| {
@@ -1014,10 +1014,12 @@ async fn confirm_page(
     if lengths.is_empty() && problems.is_empty() && alternatives.is_none() {
         problems.push(Problem { text: t.w("no_length_fits").to_owned() });
     }
+    // The length asked for, while it fits; when nothing fits (the time was taken), still the
+    // one asked for, which the waitlist then waits for.
     let chosen = chosen
-        .filter(|c| lengths.iter().any(|(m, _)| m == c))
+        .filter(|c| lengths.is_empty() || lengths.iter().any(|(m, _)| m == c))
         .or_else(|| lengths.first().map(|(m, _)| *m))
-        .unwrap_or(0);
+        .unwrap_or_else(|| shortest(p));
     let teams = if moving {
         Vec::new()
     } else {

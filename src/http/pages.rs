@@ -552,6 +552,22 @@ impl PageError {
         self
     }
 
+    /// The page for a bare refusal of `status` (one axum made before any handler ran), in
+    /// the language the query's `lang=` asks for.
+    pub fn for_status(status: axum::http::StatusCode, query: Option<&str>) -> Self {
+        let code = match status.as_u16() {
+            404 => Code::NotFound,
+            401 | 403 => Code::Forbidden,
+            500..=599 => Code::Internal,
+            _ => Code::BadRequest,
+        };
+        PageError {
+            t: texts_of_query(query),
+            error: ServiceError::new(code, status.canonical_reason().unwrap_or("refused")),
+            nav: None,
+        }
+    }
+
     /// A page that does not exist, in the language the query's `lang=` asks for (Chinese
     /// first).
     pub fn unknown_page(query: Option<&str>) -> Self {

@@ -221,12 +221,33 @@ pub async fn login(svc: &Services, req: LoginRequest, from: Option<IpAddr>, now:
     if failures.is_some() {
         svc.db.clear_signin_failures(&account.id).await?;
     }
+    issue_login(svc, account, now).await
+}
+
+/// A new login token for an account whose password was just checked or set.
+async fn issue_login(svc: &Services, account: AccountRow, now: i64) -> ServiceResult<LoggedIn> {
     let token = new_token()?;
     let ttl_ms = i64::try_from(svc.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_at = now.saturating_add(ttl_ms);
     svc.db.insert_token(&crate::auth::token_hash(&token), &account.id, now, expires_at).await?;
     tracing::info!(account_id = %account.id, "signed in");
     Ok(LoggedIn { token, expires_at, account })
+}
+
+/// Creates a maker account ([`register_from`], with its limit per client address) and signs
+/// it in at once: the password was just chosen, so it is not checked again, and the sign-in
+/// throttles (which count failures) do not stand between a new maker and their first page.
+///
+/// # Errors
+/// As [`register_from`].
+pub async fn register_and_sign_in(
+    svc: &Services,
+    req: &RegisterRequest,
+    from: Option<IpAddr>,
+    now: i64,
+) -> ServiceResult<LoggedIn> {
+    let account = register_from(svc, req, from, now).await?;
+    issue_login(svc, account, now).await
 }
 
 /// The signed-in account of a login token (its hash), with its roles and the catalog's

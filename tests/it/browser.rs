@@ -78,7 +78,8 @@ impl Driver {
         .collect();
         args.extend_from_slice(extra_args);
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}}}});
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}}}});
         let r: Value =
             self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
         let session = r["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {r}")).to_owned();
@@ -108,12 +109,24 @@ impl Browser<'_> {
 
     async fn click(&self, css: &str) {
         let el = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
+        assert!(!el.contains(' '), "no element {css}: {el}");
         self.cmd(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
     async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
         self.cmd(reqwest::Method::POST, &format!("/element/{el}/value"), Some(json!({"text": text}))).await;
+    }
+
+    /// The console's errors since the last call (failed loads, CSP refusals, exceptions).
+    async fn console_errors(&self) -> Vec<String> {
+        let log = self.cmd(reqwest::Method::POST, "/se/log", Some(json!({"type": "browser"}))).await;
+        log.as_array()
+            .unwrap_or_else(|| panic!("no browser log: {log}"))
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or("").to_owned())
+            .collect()
     }
 
     async fn js(&self, script: &str) -> Value {
@@ -335,7 +348,7 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_p
     // Tap 1: 10:00. Tap 2: the length (the first is chosen). Tap 3: confirm.
     br.click("a[href$='start=2026-09-07T02%3A00%3A00Z']").await;
     br.wait_for("return document.getElementById('confirm') !== null;", "the confirm page").await;
-    br.click("input[name=minutes][value='60']").await;
+    br.click("#minutes option[value='60']").await;
     br.screenshot("pages-3-confirm.png").await;
     br.click("#confirm").await;
     let shown = br
@@ -373,5 +386,139 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_p
     br.goto(&lab.app.url("/me")).await;
     assert_eq!(br.js("return document.documentElement.lang").await, "en", "the choice is remembered");
     br.screenshot("pages-8-mine-en-desktop.png").await;
+    br.quit().await;
+}
+
+/// Signs up through the sign-up page, as a new maker on a phone does.
+async fn sign_up_in(br: &Browser<'_>, app: &crate::helpers::TestApp, email: &str) {
+    br.goto(&app.url("/signup")).await;
+    br.type_into("#email", email).await;
+    br.type_into("#display_name", "小林").await;
+    br.type_into("#password", "correct horse battery").await;
+    br.click("button[type=submit].btn").await;
+    br.wait_for("return location.pathname === '/me';", "my page after signing up").await;
+}
+
+#[tokio::test]
+async fn a_maker_books_three_inn_nights_a_seat_for_tomorrow_and_is_booked_from_the_waitlist_on_a_phone() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(8, 0)).await;
+    // An inn open day and night, next to the lab.
+    let (inn_op, inn_slug) = crate::helpers::operated_space(&lab.app, "inn", "Asia/Shanghai").await;
+    crate::helpers::open_daily(&lab.app, &inn_op, &inn_slug, "00:00", 1440).await;
+    let r = lab
+        .app
+        .post(
+            "/api/v1/spaces/inn/resources",
+            Some(&inn_op),
+            json!({"kind": "inn_room", "name_zh": "创客客栈", "name_en": "Maker inn", "units": {"labels": ["201"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let inn = r.body["id"].as_str().unwrap().to_owned();
+    let br = driver.browser(&[PHONE.to_owned()]).await;
+    sign_up_in(&br, &lab.app, "traveller@example.org").await;
+    // The inn takes verified makers: its operator verifies this one.
+    let account = lab.app.db.account_by_email("traveller@example.org").await.unwrap().unwrap();
+    let v = lab
+        .app
+        .post(&format!("/api/v1/accounts/{}/verified", account.id), Some(&inn_op), json!({"verified": true}))
+        .await;
+    assert_eq!(v.status, 204, "{}", v.text);
+
+    // Three nights from Friday.
+    br.goto(&lab.app.url(&format!("/resources/{inn}"))).await;
+    br.js("document.getElementById('check_in_date').value = '2026-09-11'; \
+           document.getElementById('nights').value = '3'; return true;")
+        .await;
+    br.screenshot("pages-9-inn-stay.png").await;
+    br.click("form[action$='/stay'] button[type=submit]").await;
+    let when = br
+        .wait_for(
+            "return location.pathname.startsWith('/bookings/') && document.querySelector('.when').textContent;",
+            "the stay",
+        )
+        .await;
+    assert_eq!(when, "9月11日 周五 14:00 – 9月14日 周一 12:00");
+    br.screenshot("pages-10-inn-booked.png").await;
+
+    // A seat for the whole of tomorrow.
+    br.goto(&lab.app.url(&format!("/resources/{}?date=2026-09-08", lab.seats))).await;
+    br.click("a.whole-day").await;
+    br.wait_for("return document.getElementById('confirm') !== null;", "the seat's confirm page").await;
+    br.screenshot("pages-11-seat-whole-day.png").await;
+    br.click("#confirm").await;
+    let when = br
+        .wait_for(
+            "return location.pathname.startsWith('/bookings/') && document.querySelector('.when').textContent;",
+            "the seat",
+        )
+        .await;
+    assert_eq!(when, "9月8日 周二 08:00–22:00");
+
+    // The laser at 10:00 is taken: wait for it, and be booked when its holder cancels.
+    // Someone takes it while the confirm page is open.
+    br.goto(&lab.app.url(&format!("/resources/{}/book?start=2026-09-07T02%3A00%3A00Z", lab.laser))).await;
+    let (_, holder) = lab.app.maker("holder@example.org").await;
+    let held = lab.book(&holder, &lab.laser, (10, 0), (11, 0)).await;
+    br.click("#minutes option[value='60']").await;
+    br.click("#confirm").await;
+    br.wait_for("return document.getElementById('join-waitlist') !== null;", "the taken time").await;
+    br.screenshot("pages-12-taken-join-waitlist.png").await;
+    br.click("#join-waitlist").await;
+    br.wait_for("return location.search === '?waiting=1';", "my page, waiting").await;
+    let c = lab.app.post(&format!("/api/v1/bookings/{}/cancel", held.id), Some(&holder), json!({})).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    br.goto(&lab.app.url("/me")).await;
+    let upcoming = br.js("return document.querySelector('ul.upcoming').textContent").await;
+    let upcoming = upcoming.as_str().unwrap();
+    assert!(upcoming.contains("激光切割机 · LC-1") && upcoming.contains("9月7日 周一 10:00–11:00"), "{upcoming}");
+    assert!(upcoming.contains("创客客栈") && upcoming.contains("工位"), "{upcoming}");
+    let notes = br.js("return document.querySelector('.notices').textContent").await;
+    assert!(notes.as_str().unwrap().contains("候补成功"), "{notes}");
+    br.screenshot("pages-13-booked-from-waitlist.png").await;
+    let errors = br.console_errors().await;
+    // The refused booking is answered 409, which the console notes; nothing else.
+    assert!(errors.iter().all(|e| e.contains("status of 409")), "{errors:#?}");
+    br.quit().await;
+}
+
+#[tokio::test]
+async fn a_crawl_in_chromium_finds_no_console_error_on_any_kind_of_page_signed_out_or_in() {
+    let Some(driver) = Driver::start().await else { return };
+    let now = ms(8, 0);
+    let app = crate::helpers::spawn_app_at(now).await;
+    labinn::demo::seed(&app.state.svc, now).await.unwrap();
+    // The pages the crawler over HTTP finds, signed out and signed in, one of each kind.
+    let phone = crate::maker_pages::Phone::new(&app);
+    let out = crate::maker_pages::crawl(&phone).await;
+    let signed = phone
+        .post("/signin", &[("email", "maker@labinn.demo"), ("password", "demo-maker-2026"), ("next", "/me")])
+        .await;
+    assert_eq!(signed.status, 303);
+    let inside = crate::maker_pages::crawl(&phone).await;
+    let one_of_each = |pages: &[String]| {
+        let mut kinds = std::collections::BTreeSet::new();
+        pages.iter().filter(|p| kinds.insert(crate::maker_pages::page_kind(p))).cloned().collect::<Vec<_>>()
+    };
+    let (out, inside) = (one_of_each(&out), one_of_each(&inside));
+    let br = driver.browser(&[PHONE.to_owned()]).await;
+    let mut errors = Vec::new();
+    for p in out.iter().chain(["/kiosk".to_owned()].iter()) {
+        br.goto(&app.url(p)).await;
+        errors.extend(br.console_errors().await.into_iter().map(|e| format!("{p}: {e}")));
+    }
+    br.goto(&app.url("/signin")).await;
+    br.type_into("#email", "maker@labinn.demo").await;
+    br.type_into("#password", "demo-maker-2026").await;
+    br.click("button[type=submit].btn").await;
+    br.wait_for("return location.pathname === '/me';", "my page after signing in").await;
+    for p in &inside {
+        br.goto(&app.url(p)).await;
+        errors.extend(br.console_errors().await.into_iter().map(|e| format!("{p}: {e}")));
+    }
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    assert!(out.len() > 8 && inside.len() > 12, "kinds of page: {} signed out, {} signed in", out.len(), inside.len());
+    eprintln!("Chromium loaded {} kinds of page signed out and {} signed in", out.len() + 1, inside.len());
     br.quit().await;
 }

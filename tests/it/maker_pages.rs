@@ -525,7 +525,7 @@ impl Phone<'_> {
 /// Which links count as "the same page" for the crawler: the path with ids and dates
 /// replaced, and the names of the query's parameters (a week of 15-minute slots is one page
 /// with many starts, not hundreds of pages).
-fn page_kind(path: &str) -> String {
+pub fn page_kind(path: &str) -> String {
     let (p, q) = path.split_once('?').unwrap_or((path, ""));
     let segments: Vec<&str> = p
         .split('/')
@@ -538,7 +538,7 @@ fn page_kind(path: &str) -> String {
 
 /// Follows every same-origin link from `/` (three of each kind of page), GET only, and
 /// returns the pages seen; every answer must be a success or a redirect to this site.
-async fn crawl(phone: &Phone<'_>) -> Vec<String> {
+pub async fn crawl(phone: &Phone<'_>) -> Vec<String> {
     let mut pages = Vec::new();
     let mut queue = std::collections::VecDeque::from([("/".to_owned(), String::new())]);
     let mut seen = std::collections::BTreeSet::new();
@@ -960,4 +960,47 @@ async fn an_operator_makes_a_kiosk_pairing_code_on_a_page_and_a_maker_may_not() 
     let refused = maker.get("/spaces/fab/kiosks").await;
     assert_eq!(refused.status, 403, "{}", refused.html);
     assert!(refused.html.contains("无权访问") && refused.html.contains("退出登录"), "signed-in nav: {}", refused.html);
+}
+
+#[tokio::test]
+async fn a_page_address_the_server_cannot_read_is_answered_with_a_page_in_the_readers_language() {
+    let lab = lab().await;
+    let client = reqwest::Client::new();
+    for (path, status) in [("/resources/%FF", 400), ("/resources/%FF?lang=en", 400), ("/signout", 405)] {
+        let res = client.get(lab.app.url(path)).header("accept", "text/html,*/*").send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let html = res.text().await.unwrap();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}: {html}");
+        let words = if path.contains("lang=en") { "<html lang=\"en\">" } else { "<html lang=\"zh-CN\">" };
+        assert!(html.contains(words), "{path}: {html}");
+    }
+    // The API keeps its JSON problems.
+    let api = client.get(lab.app.url("/api/v1/resources/%FF")).header("accept", "text/html").send().await.unwrap();
+    assert!(api.headers()["content-type"].to_str().unwrap().contains("json"));
+}
+
+#[tokio::test]
+async fn the_hour_a_fall_back_repeats_is_offered_twice_each_with_its_offset() {
+    let app = spawn_app_at(ms(8, 0)).await;
+    let (op, slug) = crate::helpers::operated_space(&app, "la", "America/Los_Angeles").await;
+    crate::helpers::open_daily(&app, &op, &slug, "00:00", 1440).await;
+    let r = app
+        .post(
+            "/api/v1/spaces/la/resources",
+            Some(&op),
+            json!({"kind": "tool", "name_zh": "车床", "name_en": "Lathe", "units": {"labels": ["L1"]},
+                   "policy": {"slot_minutes": 60, "min_minutes": 60, "horizon_days": 90}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap();
+    let week = Phone::new(&app).get(&format!("/resources/{id}?date=2026-11-01&lang=en")).await;
+    let day = section(&week.html, "Sun 1 Nov", "</section>");
+    // 25 hours: 01:00 twice, once in daylight time and once in standard time.
+    assert!(day.contains("01:00 PDT") && day.contains("01:00 PST"), "{day}");
+    assert_eq!(day.matches("href=").count(), 25, "{day}");
+    let next = section(&week.html, "Mon 2 Nov", "</section>");
+    assert_eq!(next.matches("href=").count(), 24, "{next}");
+    assert!(!next.contains("PST"), "an ordinary day shows plain times: {next}");
 }
