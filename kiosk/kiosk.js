@@ -124,21 +124,27 @@
 
   // The camera keeps seeing a phone that is still held up. A code it has read is ignored
   // for as long as it stays in view, and until it has been out of view for AWAY_MS: a phone
-  // held in front of the kiosk checks in once and never straight out again.
+  // held in front of the kiosk checks in once and never straight out again. Every code in
+  // view is remembered on its own (two phones at once), and a code still in view stays seen
+  // however long the answer takes (a retry after a network drop included).
   const AWAY_MS = Number(params.get("away") || 5000);
-  let lastCamera = { code: "", seen: 0 };
+  const seen = new Map();
+  function inView(code) {
+    const now = Date.now();
+    for (const [c, at] of seen) if (now - at >= AWAY_MS) seen.delete(c);
+    const held = seen.has(code);
+    if (held || busy) {
+      // Refreshed while held; a new code seen while a result shows is read on a later frame.
+      if (held) seen.set(code, now);
+      return true;
+    }
+    seen.set(code, now);
+    return false;
+  }
   async function submit(code, fromCamera) {
     code = (code || "").trim();
     if (!code) return;
-    if (fromCamera) {
-      if (code === lastCamera.code && Date.now() - lastCamera.seen < AWAY_MS) {
-        lastCamera.seen = Date.now();
-        return;
-      }
-      // A new code seen while a result shows is read again on a later frame.
-      if (busy) return;
-      lastCamera = { code, seen: Date.now() };
-    }
+    if (fromCamera && inView(code)) return;
     if (busy) return;
     busy = true;
     const started = Date.now();
@@ -192,14 +198,16 @@
       // Frames are read on the result screen too, so that a code still in view stays seen.
       if (video.readyState >= 2 && $("pairing").hidden) {
         try {
-          let text = null;
+          let texts = [];
           if (detector) {
-            const codes = await detector.detect(video);
-            if (codes.length) text = codes[0].rawValue;
+            texts = (await detector.detect(video)).map((c) => c.rawValue);
           } else {
-            text = await decodeOnServer(video, canvas, ctx);
+            const text = await decodeOnServer(video, canvas, ctx);
+            if (text) texts = [text];
           }
-          if (text) await submit(text, true);
+          // Every code in the frame keeps its own "still in view"; the first new one is sent
+          // (without waiting for its answer, so that frames keep being read meanwhile).
+          for (const text of texts) submit(text, true);
         } catch (_) { /* a bad frame: try the next */ }
       }
       setTimeout(loop, detector ? 150 : 300);

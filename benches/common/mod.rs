@@ -88,7 +88,13 @@ pub fn start_node(url: &str, extra: &[&str], env: &[(&str, String)]) -> (std::pr
     let base = lines
         .by_ref()
         .map_while(Result::ok)
-        .find_map(|l| l.split("listening on ").nth(1).map(|s| s.trim().to_owned()))
+        .find_map(|l| {
+            // `serve --demo` prints its banner instead of the one line.
+            l.split("listening on ")
+                .nth(1)
+                .or_else(|| l.split("demo is running at ").nth(1))
+                .map(|s| s.trim().to_owned())
+        })
         .expect("labinn prints where it listens");
     std::thread::spawn(move || lines.for_each(drop));
     (child, base)

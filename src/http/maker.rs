@@ -388,6 +388,14 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "password" => t.w("password"),
                 "display_name" => t.w("display_name"),
                 "purpose" => t.w("purpose"),
+                "check_in_date" => t.w("arrival_day"),
+                "nights" => t.w("nights"),
+                "start" => t.w("start_at"),
+                "end" | "minutes" => t.w("choose_length"),
+                "weeks" => t.w("repeat_weekly"),
+                "name" => t.w("name_field"),
+                "locale" => t.w("language"),
+                "team" => t.w("book_for"),
                 other => other,
             };
             let key = format!("field.{code}");
@@ -410,12 +418,19 @@ fn with_retry(mut res: Response, retry: Option<u64>) -> Response {
     res
 }
 
-/// Signs in and goes on to `next` with the login cookie set.
-fn signed_in_response(state: &AppState, token: &str, next: &str) -> Response {
+/// Signs in and goes on to `next` with the login cookie set, and the language cookie of the
+/// account's language (chosen on its profile, or at sign-up), so that every device speaks it.
+fn signed_in_response(state: &AppState, token: &str, locale: &str, next: &str) -> Response {
     let config = &state.svc.config;
     let mut res = see_other(next);
     if let Ok(c) = login_cookie(token, config.session_ttl.as_secs(), config.cookie_secure) {
         res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    let lang = if locale.starts_with("en") { "en" } else { "zh" };
+    if let Ok(c) =
+        HeaderValue::from_str(&format!("{}={lang}; Path=/; Max-Age=31536000; SameSite=Lax", super::pages::LANG_COOKIE))
+    {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }
@@ -437,7 +452,7 @@ async fn sign_in(
     }
     let req = LoginRequest { email: f.email.clone(), password: f.password.clone() };
     match accounts::login(&state.svc, req, from, state.clock.now_ms()).await {
-        Ok(l) => signed_in_response(&state, &l.token, &next),
+        Ok(l) => signed_in_response(&state, &l.token, &l.account.locale, &next),
         Err(e) => {
             let (status, text, retry) = account_error(v.t, &e);
             with_retry(again(status, text), retry)
@@ -514,7 +529,7 @@ async fn sign_up(
     };
     let signed = accounts::register_and_sign_in(&state.svc, &req, from, now).await;
     match signed {
-        Ok(l) => signed_in_response(&state, &l.token, &next),
+        Ok(l) => signed_in_response(&state, &l.token, &l.account.locale, &next),
         Err(e) => {
             let (status, text, retry) = account_error(v.t, &e);
             with_retry(again(status, text), retry)
@@ -744,12 +759,13 @@ async fn rules_in_words(state: &AppState, t: &Texts, w: &ResourceWeek) -> Result
     Ok(out)
 }
 
-/// The starts a week shows: every slot, or for slots under half an hour every whole number
-/// of slots that makes at least 30 minutes (a day of 15-minute slots would be 56 buttons).
-/// Every one is on a slot, so the server's slot rule holds for all of them.
+/// The starts a week shows: every slot, or for slots that divide half an hour, the half
+/// hours (a day of 15-minute slots would be 56 buttons). Every one is on a slot, so the
+/// server's slot rule holds for all of them.
 fn shown_step(slot_minutes: i64) -> i64 {
     let slot = slot_minutes.max(1);
-    slot * ((30 + slot - 1) / slot).max(1)
+    // Half hours from midnight fall on the slots only when the slot divides 30.
+    if slot < 30 && 30 % slot == 0 { 30 } else { slot }
 }
 
 fn kind_words(kind: &str, zh: bool) -> String {
@@ -946,6 +962,9 @@ struct BookPage {
     max_weeks: u32,
     weeks: u32,
     skip_clashes: bool,
+    /// After a refusal: the team and purpose the form had.
+    team_chosen: String,
+    purpose: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -971,7 +990,7 @@ const LENGTH_BUTTONS: usize = 8;
 /// What a confirm page is for: booking a resource, or moving one of my bookings.
 enum Confirm<'a> {
     Book { form: Option<&'a BookForm> },
-    Move { booking: &'a str },
+    Move { booking: &'a crate::store::bookings::BookingRow },
 }
 
 /// The confirm page for a start: the lengths that fit, and after a refused attempt the
@@ -989,7 +1008,10 @@ async fn confirm_page(
 ) -> Response {
     let t = v.t;
     let now = state.clock.now_ms();
-    let w = or_answer!(v, availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await);
+    let mut w = or_answer!(v, availability::resource_week(&state.svc, id, FirstDay::Of(start), 2, now).await);
+    if let Confirm::Move { booking: b } = &what {
+        w.for_moving(&b.unit_id, own_block(b));
+    }
     let p = &w.policy;
     // Every length that fits (a day of 15-minute slots is under a hundred).
     let lengths: Vec<(i64, String)> = slots::lengths(&w.free, start, p.slot_minutes, p.min_minutes, p.max_minutes, 400)
@@ -1011,6 +1033,15 @@ async fn confirm_page(
         }
     };
     let moving = matches!(what, Confirm::Move { .. });
+    // A weekly series refused whole: its buttons would book one time, not the series. Say
+    // that a week is taken, and that skipping it books the others.
+    let series = matches!(what, Confirm::Book { form: Some(f) } if f.weeks.unwrap_or(1) > 1);
+    let alternatives = if series && alternatives.is_some() {
+        problems.push(Problem { text: t.w("series_clash").to_owned() });
+        None
+    } else {
+        alternatives
+    };
     if lengths.is_empty() && problems.is_empty() && alternatives.is_none() {
         problems.push(Problem { text: t.w("no_length_fits").to_owned() });
     }
@@ -1028,13 +1059,17 @@ async fn confirm_page(
             .map(|(o, _)| (o.id.to_string(), o.name.clone()))
             .collect()
     };
+    let (team_chosen, purpose) = match &what {
+        Confirm::Book { form: Some(f) } => (f.team.clone().unwrap_or_default(), f.purpose.clone()),
+        _ => (String::new(), String::new()),
+    };
     let (action, weeks, skip_clashes) = match what {
         Confirm::Book { form } => (
             format!("/resources/{}/book", w.resource.id),
             form.and_then(|f| f.weeks).unwrap_or(1),
             form.is_some_and(|f| f.on_conflict.as_deref() == Some("skip")),
         ),
-        Confirm::Move { booking } => (format!("/bookings/{booking}/move"), 1, false),
+        Confirm::Move { booking } => (format!("/bookings/{}/move", booking.id), 1, false),
     };
     let r = &w.resource;
     let inn = ResourceKind::from_db(&r.kind) == Some(ResourceKind::InnRoom);
@@ -1059,6 +1094,8 @@ async fn confirm_page(
         max_weeks: if inn { 1 } else { MAX_WEEKS },
         weeks,
         skip_clashes,
+        team_chosen,
+        purpose,
     };
     page(t, status, &bp)
 }
@@ -1415,6 +1452,12 @@ fn booking_title(t: &Texts, b: &crate::store::bookings::BookingRow) -> String {
 async fn cancel_page(State(state): State<AppState>, v: Visitor, Path(id): Path<String>) -> Response {
     let user = or_answer!(v.require());
     let (b, zone) = or_answer!(own_booking(&state, &v, user, &id).await);
+    if !(b.status.is_live() && b.starts_at > state.clock.now_ms()) {
+        return v.fail(ServiceError::new(
+            Code::NotCancellable,
+            "only a booking that has not started can be cancelled here",
+        ));
+    }
     let later = match &b.series_id {
         Some(s) => or_answer!(v, booking::my_series(&state.svc, &user.identity, s).await)
             .iter()
@@ -1491,19 +1534,28 @@ async fn move_page(State(state): State<AppState>, v: Visitor, Path(id): Path<Str
     let user = or_answer!(v.require());
     let q: MoveQuery = or_answer!(query(&v, &uri));
     let (b, zone) = or_answer!(own_booking(&state, &v, user, &id).await);
+    let now = state.clock.now_ms();
+    if b.kind == crate::domain::booking::BookingKind::Stay || !b.status.is_live() || b.starts_at <= now {
+        let why = if b.kind == crate::domain::booking::BookingKind::Stay {
+            "a stay is moved by an operator of the space"
+        } else {
+            "only a booking that has not started can be moved"
+        };
+        return v.fail(ServiceError::new(Code::NotMovable, why));
+    }
     let rid = b.resource_id.to_string();
     let length = (b.ends_at - b.starts_at) / MINUTE_MS;
     if q.start.is_some() {
         let start = or_answer!(start_of(&v, q.start.as_deref()));
         let chosen = q.minutes.or(Some(length));
-        return confirm_page(&state, &v, user, &rid, start, chosen, None, Confirm::Move { booking: &id }).await;
+        return confirm_page(&state, &v, user, &rid, start, chosen, None, Confirm::Move { booking: &b }).await;
     }
-    let now = state.clock.now_ms();
     let first = match q.date.as_deref() {
         Some(d) => FirstDay::Date(Some(d)),
         None => FirstDay::Of(b.starts_at.max(now)),
     };
-    let w = or_answer!(v, availability::resource_week(&state.svc, &rid, first, 7, now).await);
+    let mut w = or_answer!(v, availability::resource_week(&state.svc, &rid, first, 7, now).await);
+    w.for_moving(&b.unit_id, own_block(&b));
     let rules = or_answer!(v, rules_in_words(&state, v.t, &w).await);
     let bid = b.id.to_string();
     let days = week_days(v.t, &w, now, &|start, _| {
@@ -1511,6 +1563,13 @@ async fn move_page(State(state): State<AppState>, v: Visitor, Path(id): Path<Str
     });
     let moving = span_text(v.t, zone, b.starts_at, b.ends_at);
     page(v.t, StatusCode::OK, &week_page(&v, &w, rules, days, now, moving))
+}
+
+/// The time a booking blocks (its span with the buffers).
+fn own_block(b: &crate::store::bookings::BookingRow) -> crate::domain::interval::Interval {
+    crate::domain::interval::Interval::new(b.blocked_from, b.blocked_until)
+        .or_else(|_| crate::domain::interval::Interval::new(b.starts_at, b.ends_at))
+        .unwrap_or_else(|_| crate::domain::interval::Interval::new(b.starts_at, b.starts_at + 1).expect("one ms"))
 }
 
 impl SignedFormBody for MoveForm {
@@ -1541,7 +1600,7 @@ async fn move_booking(
         Ok(moved) => see_other(&format!("/bookings/{}?moved=1", moved.id)),
         Err(e) if matches!(e.code, Code::PolicyViolation | Code::Conflict | Code::ValidationFailed) => {
             let rid = b.resource_id.to_string();
-            confirm_page(&state, &v, user, &rid, start, Some(f.minutes), Some(&e), Confirm::Move { booking: &id }).await
+            confirm_page(&state, &v, user, &rid, start, Some(f.minutes), Some(&e), Confirm::Move { booking: &b }).await
         }
         Err(e) => v.fail(e),
     }
@@ -1555,6 +1614,8 @@ struct SeriesPage {
     t: &'static Texts,
     nav: Nav,
     title: String,
+    /// Its bookings still live (not cancelled, declined or a no-show).
+    live: usize,
     booked: Vec<MineLine>,
     skipped: Vec<String>,
     /// The first of its bookings that can still be cancelled (to cancel the series from).
@@ -1580,12 +1641,16 @@ async fn series_page(State(state): State<AppState>, v: Visitor, Path(id): Path<S
     let zone = Zone::parse("timezone", &rows[0].timezone).unwrap_or_default();
     let now = state.clock.now_ms();
     // The address names the skipped weeks; only what reads as an instant is shown.
-    let skipped = q
+    let mut skipped: Vec<i64> = q
         .skipped
         .unwrap_or_default()
         .split(',')
         .filter_map(|s| parse_instant("skipped", s).ok())
         .take(usize::try_from(MAX_WEEKS).unwrap_or(12))
+        .collect();
+    skipped.sort_unstable();
+    let skipped = skipped
+        .into_iter()
         .map(|at| format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at)))
         .collect();
     let cancel_from =
@@ -1594,6 +1659,7 @@ async fn series_page(State(state): State<AppState>, v: Visitor, Path(id): Path<S
         t,
         nav: v.nav(),
         title: booking_title(t, &rows[0]),
+        live: rows.iter().filter(|b| b.status.is_live()).count(),
         booked: rows.iter().map(|b| mine_line(t, b)).collect(),
         skipped,
         cancel_from,
@@ -1791,6 +1857,9 @@ fn notice_line(t: &Texts, n: &crate::store::waitlist::NotificationRow) -> Notice
     };
     let reason = payload["reason"].as_str().filter(|r| !r.is_empty());
     let mut text = format!("{what}{}{resource}", t.w("colon"));
+    if let Some(n) = payload["bookings"].as_u64().filter(|n| *n > 1) {
+        text.push_str(&format!(" ×{n}"));
+    }
     if let Some(r) = reason {
         text.push_str(&format!("（{r}）"));
     }
@@ -1996,6 +2065,7 @@ pub struct KioskLine {
     pub id: String,
     pub name: String,
     pub state: String,
+    pub revoked: bool,
 }
 
 #[derive(Template)]
@@ -2027,6 +2097,7 @@ async fn kiosks_view(
         .map(|k| KioskLine {
             id: k.id.clone(),
             name: k.name.clone(),
+            revoked: k.revoked_at.is_some(),
             state: if k.revoked_at.is_some() {
                 t.w("kiosk_revoked").to_owned()
             } else if let Some(seen) = k.last_seen_at {
@@ -2050,7 +2121,7 @@ async fn kiosks_view(
         code,
         error,
     };
-    page(t, StatusCode::OK, &kp)
+    page(t, if kp.error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }, &kp)
 }
 
 /// The kiosks of a space I operate, and a pairing code for a new one (the kiosk's pairing
@@ -2120,7 +2191,10 @@ mod tests {
     #[test]
     fn a_week_shows_starts_at_least_half_an_hour_apart_on_the_slots() {
         assert_eq!(shown_step(15), 30);
-        assert_eq!(shown_step(20), 40);
+        assert_eq!(shown_step(10), 30);
+        // 40 from midnight would hide a 09:00 opening: every slot shows.
+        assert_eq!(shown_step(20), 20);
+        assert_eq!(shown_step(25), 25);
         assert_eq!(shown_step(30), 30);
         assert_eq!(shown_step(60), 60);
         assert_eq!(shown_step(1440), 1440);

@@ -558,6 +558,8 @@ impl PageError {
         let code = match status.as_u16() {
             404 => Code::NotFound,
             401 | 403 => Code::Forbidden,
+            405 => Code::MethodNotAllowed,
+            413 => Code::PayloadTooLarge,
             500..=599 => Code::Internal,
             _ => Code::BadRequest,
         };

@@ -54,6 +54,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("team_owner", "负责人", "Owner"),
     ("team_member", "成员", "Member"),
     ("team_name", "团队名称", "Team name"),
+    ("name_field", "名称", "Name"),
     ("team_kind", "类型", "Kind"),
     ("kind_team", "创客团队", "Maker team"),
     ("kind_startup", "初创企业", "Start-up"),
@@ -83,6 +84,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("series_title", "每周预订", "Weekly booking"),
     ("series_booked", "次已预订", "booked"),
     (
+        "series_clash",
+        "有一周的这个时间已被占用，整组都没有预订。可以选择“跳过那一周”再预订其余几周。",
+        "One of the weeks is taken at this time, so none was booked. Choose \"skip that week\" to book the others.",
+    ),
+    (
         "series_skipped",
         "以下日期已被占用或不符合规则，已跳过：",
         "These dates were taken or broke a rule, and were skipped:",
@@ -92,7 +98,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("move_booking", "改时间", "Move it"),
     ("move_title", "改到新的时间", "Move to a new time"),
     ("move_here", "改到这个时间", "Move it here"),
-    ("moving_from", "当前时间", "Now booked for"),
+    ("moving_from", "原预订时间", "Now booked for"),
     ("moving_pick", "请选择新的开始时间。", "Pick the new start."),
     ("moved_ok", "时间已更改。", "The booking is moved."),
     ("not_moved", "无法改到这个时间", "It cannot move there"),
@@ -117,7 +123,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("notice.booking_approved", "预订已获批准", "Approved"),
     ("notice.booking_declined", "预订未获批准", "Declined"),
     ("notice.waitlist_booked", "候补成功，已为你预订", "From the waitlist, booked for you"),
-    ("notice.reminder", "预订即将开始", "Starting soon"),
     // The kiosks of a space (operators).
     ("kiosks", "签到机", "Kiosks"),
     ("my_spaces", "我运营的空间", "Spaces I run"),
@@ -127,7 +132,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("pairing_code_is", "在签到机的配对页面输入这个配对码：", "Type this pairing code on the kiosk's pairing screen:"),
     ("pairing_until", "有效至", "Works until"),
     ("pairing_once", "只能使用一次，离开本页后不再显示", "once only; it is not shown again"),
-    ("pairing_where", "签到机打开", "On the kiosk, open"),
+    ("pairing_where", "在签到机上打开", "On the kiosk, open"),
     ("kiosk_revoked", "已停用", "Revoked"),
     ("kiosk_paired", "已配对", "Paired"),
     ("kiosk_waiting", "等待配对", "Waiting to be paired"),
@@ -263,6 +268,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("field.invalid_characters", "含有不允许的字符", "has characters that are not allowed"),
     ("field.out_of_range", "超出范围", "out of range"),
     ("field.unsupported_locale", "不支持的语言", "unsupported language"),
+    ("field.invalid_length", "长度不符合要求", "too short or too long"),
+    ("field.unknown_team", "没有这个团队", "no such team"),
+    ("field.not_a_member", "只能为你所在的团队预订", "you can only book for a team you belong to"),
 ];
 
 /// The word for `key`, in Chinese or English; empty (and a warning logged) when the table

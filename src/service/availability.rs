@@ -203,6 +203,23 @@ pub struct ResourceWeek {
     pub closed: Vec<(String, Interval)>,
 }
 
+impl ResourceWeek {
+    /// The week as moving a booking of `unit` sees it: that unit alone (a move keeps its
+    /// unit), with the booking's own time (`own`, as it blocks) free again where the
+    /// resource is open, since the move does not count it.
+    pub fn for_moving(&mut self, unit: &UnitId, own: Interval) {
+        let Some(i) = self.units.iter().position(|u| &u.id == unit) else {
+            self.units.clear();
+            self.free.clear();
+            return;
+        };
+        let mut free = std::mem::take(&mut self.free[i]);
+        free.extend(self.open.iter().filter_map(|o| o.intersection(&own)));
+        self.units = vec![self.units.swap_remove(i)];
+        self.free = vec![crate::domain::interval::normalize(free)];
+    }
+}
+
 /// The most days a resource's page shows at once.
 pub const MAX_PAGE_DAYS: i64 = 14;
 

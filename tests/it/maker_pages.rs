@@ -742,7 +742,13 @@ async fn a_weekly_series_booked_from_the_page_names_the_week_it_skipped_and_is_c
     let refused = form("reject");
     let refused = phone.post(&path, &pairs(&refused).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
     assert_eq!(refused.status, 409, "{}", refused.html);
-    assert!(refused.html.contains("这个时间已被占用"), "{}", refused.html);
+    assert!(
+        refused.html.contains("有一周的这个时间已被占用") && refused.html.contains("跳过那一周"),
+        "{}",
+        refused.html
+    );
+    // Its buttons would book one time, not the series: there are none.
+    assert!(!refused.html.contains("class=\"btn secondary alternative\"") && !refused.html.contains("join-waitlist"));
 
     // Skipping books the other two weeks, and the series page names the skipped one.
     let skip = form("skip");
@@ -795,7 +801,9 @@ async fn a_booking_is_moved_from_its_page_and_a_taken_time_is_refused_on_the_pag
 
     // The move page is the laser's week, saying what it moves; its starts keep the length.
     let week = phone.get(&format!("/bookings/{id}/move")).await;
-    assert!(week.html.contains("当前时间") && week.html.contains("9月7日 周一 10:00–11:00"), "{}", week.html);
+    assert!(week.html.contains("原预订时间") && week.html.contains("9月7日 周一 10:00–11:00"), "{}", week.html);
+    // Its own time is free to move into: half an hour later overlaps only itself.
+    assert!(week.links(&format!("/bookings/{id}/move?start=2026-09-07T02%3A30%3A00Z")).len() == 1, "{}", week.html);
     let two = week
         .links(&format!("/bookings/{id}/move?start="))
         .into_iter()
@@ -1003,4 +1011,60 @@ async fn the_hour_a_fall_back_repeats_is_offered_twice_each_with_its_offset() {
     let next = section(&week.html, "Mon 2 Nov", "</section>");
     assert_eq!(next.matches("href=").count(), 24, "{next}");
     assert!(!next.contains("PST"), "an ordinary day shows plain times: {next}");
+}
+
+#[tokio::test]
+async fn an_archived_resource_shows_its_rules_but_no_time_to_book_and_field_errors_name_their_field() {
+    let lab = lab().await;
+    let a = lab.app.post(&format!("/api/v1/resources/{}/archive", lab.laser), Some(&lab.op), json!({})).await;
+    assert_eq!(a.status, 204, "{}", a.text);
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("late@example.org").await;
+    let page = phone.get(&format!("/resources/{}", lab.laser)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("这个资源已停用"), "{}", page.html);
+    assert!(page.links(&format!("/resources/{}/book", lab.laser)).is_empty(), "no time is offered: {}", page.html);
+
+    // A team without a name: the error names the field in words, not `name`.
+    let profile = phone.get("/me/profile").await;
+    let refused = phone.post("/me/teams", &[("csrf", &profile.field("csrf")), ("name", "  ")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("名称：必填"), "{}", refused.html);
+}
+
+#[tokio::test]
+async fn a_request_that_waits_for_approval_says_so_until_the_operator_approves_it() {
+    let lab = lab().await;
+    let r = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "lab_facility", "name_zh": "电子显微镜", "name_en": "Electron microscope",
+                   "units": {"labels": ["SEM"]}, "policy": {"requires_approval": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let sem = r.body["id"].as_str().unwrap().to_owned();
+    let phone = Phone::new(&lab.app);
+    phone.sign_up("asks@example.org").await;
+    let page = phone.get(&format!("/resources/{sem}")).await;
+    assert!(page.html.contains("需运营方审批"), "{}", page.html);
+    let confirm = phone.get(&format!("/resources/{sem}/book?start=2026-09-07T02%3A00%3A00Z")).await;
+    let booked = phone
+        .post(
+            &format!("/resources/{sem}/book"),
+            &[("csrf", &confirm.field("csrf")), ("start", "2026-09-07T02:00:00Z"), ("minutes", "60")],
+        )
+        .await;
+    let at = booked.location.unwrap();
+    let b = phone.get(&at).await;
+    assert!(b.html.contains("<h1>已提交申请</h1>") && b.html.contains("等待运营方审批"), "{}", b.html);
+    let id = at.strip_prefix("/bookings/").unwrap();
+    let ok = lab.app.post(&format!("/api/v1/bookings/{id}/approve"), Some(&lab.op), json!({})).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let b = phone.get(&at).await;
+    assert!(b.html.contains("<h1>已预订</h1>") && !b.html.contains("等待运营方审批"), "{}", b.html);
+    let me = phone.get("/me").await;
+    assert!(section(&me.html, "id=\"notices-h\"", "</section>").contains("预订已获批准"), "{}", me.html);
 }
