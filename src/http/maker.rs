@@ -282,9 +282,17 @@ fn day_label(t: &Texts, d: chrono::NaiveDate) -> String {
     }
 }
 
+/// "14:00" in the space's zone; in the hour a fall-back repeats, with its offset's name
+/// ("01:00 PDT", "01:00 PST"), so that the two are told apart on every page.
 fn hh_mm(zone: Zone, at: i64) -> String {
     let l = utc_to_local(zone.tz(), at);
-    format!("{:02}:{:02}", l.hour(), l.minute())
+    let plain = format!("{:02}:{:02}", l.hour(), l.minute());
+    let hour = 60 * MINUTE_MS;
+    let repeated = [at - hour, at + hour].iter().any(|x| {
+        let o = utc_to_local(zone.tz(), *x);
+        (o.hour(), o.minute()) == (l.hour(), l.minute())
+    });
+    if repeated { l.format("%H:%M %Z").to_string() } else { plain }
 }
 
 /// A booking's time in the space's zone: "9月7日 周一 10:00–11:00", or across days
@@ -798,20 +806,9 @@ fn week_days(t: &Texts, w: &ResourceWeek, now: i64, href: &dyn Fn(i64, Option<i6
                     .into_iter()
                     .filter(|o| o.start <= horizon)
                     .collect();
-            let times: Vec<String> = offers.iter().map(|o| hh_mm(w.zone, o.start)).collect();
             let slots: Vec<SlotLink> = offers
                 .iter()
-                .zip(&times)
-                .map(|(o, time)| {
-                    // The hour a fall-back repeats shows twice: each names its offset ("01:00 PDT").
-                    let twice = times.iter().filter(|x| *x == time).count() > 1;
-                    let time = if twice {
-                        utc_to_local(w.zone.tz(), o.start).format("%H:%M %Z").to_string()
-                    } else {
-                        time.clone()
-                    };
-                    SlotLink { time, href: href(o.start, None), free: o.free_units }
-                })
+                .map(|o| SlotLink { time: hh_mm(w.zone, o.start), href: href(o.start, None), free: o.free_units })
                 .collect();
             let all_day = if seat {
                 offers.first().and_then(|o| {
@@ -839,7 +836,15 @@ fn week_days(t: &Texts, w: &ResourceWeek, now: i64, href: &dyn Fn(i64, Option<i6
                     Some(why) if !why.is_empty() => format!("{}（{why}）", t.w("closed_day")),
                     _ => t.w("closed_day").to_owned(),
                 }
-            } else if day.start() > horizon {
+            } else if w
+                .open
+                .iter()
+                .filter_map(|o| o.intersection(day))
+                .filter(|o| o.end() > not_before)
+                .all(|o| o.start().max(not_before) > horizon)
+                && w.open.iter().any(|o| o.overlaps(day) && o.end() > not_before)
+            {
+                // Open later that day, but only past the horizon.
                 t.w("beyond_horizon_day").to_owned()
             } else if day.end() <= not_before
                 || w.open.iter().filter(|o| o.overlaps(day)).all(|o| o.end() <= not_before)
@@ -2225,6 +2230,23 @@ mod tests {
         let en = super::super::pages::texts(Some("en"));
         assert_eq!(span_text(zh, z, at(5, 14), at(8, 12)), "12月5日 周六 14:00 – 12月8日 周二 12:00");
         assert_eq!(span_text(en, z, at(7, 10), at(7, 11)), "Mon 7 Dec 10:00–11:00");
+    }
+
+    #[test]
+    fn the_hour_a_fall_back_repeats_names_its_offset_everywhere_and_other_hours_do_not() {
+        let z = Zone::parse("timezone", "America/Los_Angeles").unwrap();
+        // 2026-11-01: 01:00 PDT is 08:00Z, 01:00 PST is 09:00Z.
+        let at = |h: i64| crate::domain::calendar::parse_instant("t", &format!("2026-11-01T{h:02}:00:00Z")).unwrap();
+        assert_eq!(hh_mm(z, at(8)), "01:00 PDT");
+        assert_eq!(hh_mm(z, at(9)), "01:00 PST");
+        assert_eq!(hh_mm(z, at(10)), "02:00");
+        assert_eq!(hh_mm(z, at(7)), "00:00");
+        let en = super::super::pages::texts(Some("en"));
+        assert_eq!(span_text(en, z, at(9), at(10)), "Sun 1 Nov 01:00 PST–02:00");
+        let berlin = Zone::parse("timezone", "Europe/Berlin").unwrap();
+        // 2026-10-25: 02:00 CEST is 00:00Z, 02:00 CET is 01:00Z.
+        let b = |h: i64| crate::domain::calendar::parse_instant("t", &format!("2026-10-25T{h:02}:00:00Z")).unwrap();
+        assert_eq!((hh_mm(berlin, b(0)), hh_mm(berlin, b(1))), ("02:00 CEST".into(), "02:00 CET".into()));
     }
 
     #[test]

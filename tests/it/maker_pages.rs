@@ -1068,3 +1068,30 @@ async fn a_request_that_waits_for_approval_says_so_until_the_operator_approves_i
     let me = phone.get("/me").await;
     assert!(section(&me.html, "id=\"notices-h\"", "</section>").contains("预订已获批准"), "{}", me.html);
 }
+
+#[tokio::test]
+async fn a_space_page_opens_the_units_it_could_not_list_on_the_resources_page() {
+    let now = ms(8, 0);
+    let app = spawn_app_at(now).await;
+    labinn::demo::seed(&app.state.svc, now).await.unwrap();
+    let page = Phone::new(&app).get("/spaces/cloud-valley-incubator").await;
+    // Forty seats in zone A: the rest are a link to the seats' own week.
+    let more = page.html.split("更多单元").next().unwrap();
+    let href = more.rsplit("<a href=\"").next().unwrap().split('"').next().unwrap();
+    assert!(href.starts_with("/resources/"), "{href}");
+    let seats = Phone::new(&app).get(href).await;
+    assert_eq!(seats.status, 200);
+    assert!(seats.html.contains("A 区免费宽带工位"), "{}", seats.html);
+}
+
+#[tokio::test]
+async fn the_last_days_say_they_are_too_far_ahead_and_the_week_stops_at_the_horizon() {
+    // 07:00 on 7 September: 30 days ahead is 07:00 on 7 October, before that day opens.
+    let lab = lab_at_app(spawn_app_at(ms(7, 0)).await).await;
+    let week = Phone::new(&lab.app).get(&format!("/resources/{}?date=2026-10-06", lab.laser)).await;
+    let sixth = section(&week.html, "10月6日 周二", "</section>");
+    assert!(sixth.contains("/book?start="), "the day before is bookable: {sixth}");
+    let seventh = section(&week.html, "10月7日 周三", "</section>");
+    assert!(seventh.contains("超出可预订范围") && !seventh.contains("已约满"), "{seventh}");
+    assert!(week.html.contains("已到可预订的最远一周") && !week.html.contains("下一周 →"), "{}", week.html);
+}
