@@ -367,6 +367,7 @@ async fn a_new_maker_signs_up_books_in_three_taps_sees_the_qr_and_cancels_on_a_p
     // Cancel it from its page: it asks first.
     br.click("#cancel").await;
     br.wait_for("return document.getElementById('cancel-this') !== null;", "the cancel question").await;
+    br.screenshot("pages-4b-cancel-question.png").await;
     br.click("#cancel-this").await;
     br.wait_for("return location.search === '?cancelled=1';", "my page after cancelling").await;
     assert_eq!(lab.app.db.booking(&BookingId::new(&id)).await.unwrap().status, BookingStatus::Cancelled);
@@ -477,6 +478,14 @@ async fn a_maker_books_three_inn_nights_a_seat_for_tomorrow_and_is_booked_from_t
     let notes = br.js("return document.querySelector('.notices').textContent").await;
     assert!(notes.as_str().unwrap().contains("候补成功"), "{notes}");
     br.screenshot("pages-13-booked-from-waitlist.png").await;
+    // Moving the laser booking: its week says what it moves.
+    br.click("ul.upcoming a[href^='/bookings/']").await;
+    br.wait_for("return document.getElementById('move') !== null;", "the booking's page").await;
+    br.click("#move").await;
+    br.wait_for("return document.querySelector('.times a') !== null;", "the move week").await;
+    br.screenshot("pages-14-move-week.png").await;
+    br.goto(&lab.app.url("/me/profile")).await;
+    br.screenshot("pages-15-profile.png").await;
     let errors = br.console_errors().await;
     // The refused booking is answered 409, which the console notes; nothing else.
     assert!(errors.iter().all(|e| e.contains("status of 409")), "{errors:#?}");
