@@ -172,15 +172,18 @@ pub(crate) struct IsProblem;
 /// Middleware: any error response that is not already a problem (a 404 from an unknown
 /// route, a 405, a 408 from the timeout layer, a 413 from the body limit) gets the
 /// problem shape, with the same status.
+/// The request's `Accept` names `text/html`: a browser asking for a page.
+pub fn accepts_html(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
     // A browser asking for a page (not the API, not the kiosk's files) is answered with an
     // error page in its language, also when axum itself refused the request (a path that
     // does not parse, a method the page does not take).
     let page_for = {
-        let accepts_html =
-            req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
         let path = req.uri().path();
-        (accepts_html && !path.starts_with("/api/") && !path.starts_with("/kiosk/"))
+        (accepts_html(req.headers()) && !path.starts_with("/api/") && !path.starts_with("/kiosk/"))
             .then(|| req.uri().query().map(str::to_owned))
     };
     let res = next.run(req).await;

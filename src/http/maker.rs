@@ -207,6 +207,18 @@ trait SignedFormBody {
 
 type FormResult<T> = Result<Form<T>, axum::extract::rejection::FormRejection>;
 
+/// The forms that change something: each has its `csrf` field.
+macro_rules! signed_forms {
+    ($($form:ty),* $(,)?) => {
+        $(impl SignedFormBody for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, ProfileForm, TeamForm, KioskForm);
+
 /// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
 /// be read is a page.
 fn signed_form<T: SignedFormBody>(v: &Visitor, form: FormResult<T>) -> Result<(&SignedIn, T), Response> {
@@ -378,7 +390,7 @@ fn account_error(t: &'static Texts, e: &ServiceError) -> (StatusCode, String, Op
         Code::InvalidCredentials => t.w("bad_credentials").to_owned(),
         Code::EmailTaken => t.w("email_taken").to_owned(),
         Code::TooManyRequests => format!("{} ({} {})", t.w("too_many"), retry.unwrap_or(1), t.w("seconds")),
-        Code::ValidationFailed => field_errors(t, e).join(if t.zh { "；" } else { "; " }),
+        Code::ValidationFailed => field_errors_text(t, e),
         _ => e.message.clone(),
     };
     (status, text, retry)
@@ -417,6 +429,11 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
         .collect()
 }
 
+/// [`field_errors`] as one sentence.
+fn field_errors_text(t: &Texts, e: &ServiceError) -> String {
+    field_errors(t, e).join(if t.zh { "；" } else { "; " })
+}
+
 fn with_retry(mut res: Response, retry: Option<u64>) -> Response {
     if let Some(secs) = retry
         && let Ok(v) = HeaderValue::from_str(&secs.to_string())
@@ -435,9 +452,7 @@ fn signed_in_response(state: &AppState, token: &str, locale: &str, next: &str) -
         res.headers_mut().insert(header::SET_COOKIE, c);
     }
     let lang = if locale.starts_with("en") { "en" } else { "zh" };
-    if let Ok(c) =
-        HeaderValue::from_str(&format!("{}={lang}; Path=/; Max-Age=31536000; SameSite=Lax", super::pages::LANG_COOKIE))
-    {
+    if let Some(c) = super::pages::lang_cookie(lang) {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
@@ -637,12 +652,6 @@ async fn reset(State(state): State<AppState>, v: Visitor, form: FormResult<Reset
             let (status, text, _) = account_error(v.t, &e);
             again(status, true, text)
         }
-    }
-}
-
-impl SignedFormBody for CsrfForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
     }
 }
 
@@ -1118,12 +1127,6 @@ async fn book_page(State(state): State<AppState>, v: Visitor, Path(id): Path<Str
     confirm_page(&state, &v, user, &id, start, q.minutes, None, Confirm::Book { form: None }).await
 }
 
-impl SignedFormBody for BookForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct BookForm {
     #[serde(default)]
@@ -1236,12 +1239,6 @@ async fn book(
     }
 }
 
-impl SignedFormBody for StayForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct StayForm {
     #[serde(default)]
@@ -1301,12 +1298,6 @@ fn span_of(start: &str, minutes: i64) -> Result<(i64, i64), ServiceError> {
 }
 
 // ---------- the waitlist ----------
-
-impl SignedFormBody for WaitForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
 
 #[derive(Debug, Deserialize)]
 struct WaitForm {
@@ -1483,12 +1474,6 @@ async fn cancel_page(State(state): State<AppState>, v: Visitor, Path(id): Path<S
     page(v.t, StatusCode::OK, &cp)
 }
 
-impl SignedFormBody for CancelForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct CancelForm {
     #[serde(default)]
@@ -1575,12 +1560,6 @@ fn own_block(b: &crate::store::bookings::BookingRow) -> crate::domain::interval:
     crate::domain::interval::Interval::new(b.blocked_from, b.blocked_until)
         .or_else(|_| crate::domain::interval::Interval::new(b.starts_at, b.ends_at))
         .unwrap_or_else(|_| crate::domain::interval::Interval::new(b.starts_at, b.starts_at + 1).expect("one ms"))
-}
-
-impl SignedFormBody for MoveForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -1762,12 +1741,6 @@ async fn profile_page(State(state): State<AppState>, v: Visitor, uri: Uri) -> Re
     page(v.t, StatusCode::OK, &p)
 }
 
-impl SignedFormBody for ProfileForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct ProfileForm {
     #[serde(default)]
@@ -1787,17 +1760,11 @@ async fn save_profile(State(state): State<AppState>, v: Visitor, form: FormResul
             see_other(&format!("/me/profile?saved=1&lang={lang}"))
         }
         Err(e) if e.code == Code::ValidationFailed => {
-            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            let text = field_errors_text(v.t, &e);
             let p = or_answer!(profile_view(&state, &v, user, false, text, String::new()).await);
             page(v.t, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
         Err(e) => v.fail(e),
-    }
-}
-
-impl SignedFormBody for TeamForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
     }
 }
 
@@ -1822,7 +1789,7 @@ async fn create_team(State(state): State<AppState>, v: Visitor, form: FormResult
     match crate::service::organisations::create(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
         Ok(_) => see_other("/me/profile#teams"),
         Err(e) if e.code == Code::ValidationFailed => {
-            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            let text = field_errors_text(v.t, &e);
             let p = or_answer!(profile_view(&state, &v, user, false, String::new(), text).await);
             page(v.t, StatusCode::UNPROCESSABLE_ENTITY, &p)
         }
@@ -2137,12 +2104,6 @@ async fn kiosks_page(State(state): State<AppState>, v: Visitor, Path(slug): Path
     kiosks_view(&state, &v, &op, None, String::new()).await
 }
 
-impl SignedFormBody for KioskForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct KioskForm {
     #[serde(default)]
@@ -2163,7 +2124,7 @@ async fn add_kiosk(
     match checkin::create_kiosk(&state.svc, &op, &req, state.clock.now_ms()).await {
         Ok(p) => kiosks_view(&state, &v, &op, Some(&p), String::new()).await,
         Err(e) if e.code == Code::ValidationFailed => {
-            let text = field_errors(v.t, &e).join(if v.t.zh { "；" } else { "; " });
+            let text = field_errors_text(v.t, &e);
             kiosks_view(&state, &v, &op, None, text).await
         }
         Err(e) => v.fail(e),

@@ -124,27 +124,10 @@ async fn security_headers(
 /// outside `/api` (its `Accept` names `text/html`), an error page.
 async fn unknown_route(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let wants_html =
-        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    if wants_html && !uri.path().starts_with("/api/") {
+    if error::accepts_html(&headers) && !uri.path().starts_with("/api/") {
         return pages::PageError::unknown_page(uri.query()).into_response();
     }
     error::unknown_route().await.into_response()
-}
-
-/// A method a route does not take: the API's JSON problem, or for a browser asking for a
-/// page, an error page (`405`).
-async fn method_not_allowed(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    let wants_html =
-        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    if wants_html && !uri.path().starts_with("/api/") {
-        let mut page = pages::PageError::for_status(status, uri.query()).into_response();
-        *page.status_mut() = status;
-        return page;
-    }
-    error::ApiError::from_status(status).into_response()
 }
 
 /// Middleware (on matched routes): the request's latency by method, route pattern and
@@ -196,7 +179,8 @@ pub fn router(svc: Services, clock: Clock) -> (Router, AppState) {
         .route("/metrics", axum::routing::get(metrics))
         .route_layer(axum::middleware::from_fn(measure))
         .fallback(unknown_route)
-        .method_not_allowed_fallback(method_not_allowed)
+        // A bare 405: `problem_for_bare_errors` answers it (a problem, or a page for a browser).
+        .method_not_allowed_fallback(|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED })
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(axum::middleware::from_fn(error::problem_for_bare_errors))

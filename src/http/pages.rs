@@ -41,12 +41,17 @@ pub const LANG_COOKIE: &str = "labinn_lang";
 
 /// A page asked for with `?lang=` remembers the choice for the pages after it (the kiosk's
 /// page reads the same cookie).
+/// The `Set-Cookie` value that remembers a language (`zh` or `en`) for a year.
+pub fn lang_cookie(lang: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax")).ok()
+}
+
 async fn remember_lang(req: Request, next: Next) -> Response {
     let chosen =
         lang_param(req.uri().query()).map(|l| if l.to_ascii_lowercase().starts_with("en") { "en" } else { "zh" });
     let mut res = next.run(req).await;
     if let Some(lang) = chosen
-        && let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={lang}; Path=/; Max-Age=31536000; SameSite=Lax"))
+        && let Some(v) = lang_cookie(lang)
     {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
