@@ -211,6 +211,8 @@ pub struct BookingFacts {
     /// `[starts_at, ends_at)`: the booked time, without buffers.
     pub span: Interval,
     pub cancelled_at: Option<Millis>,
+    /// It has a metered session (of positive length, started before the report's `now`).
+    pub has_session: bool,
 }
 
 impl BookingFacts {
@@ -400,9 +402,68 @@ pub struct Report {
     pub whole: GroupReport,
 }
 
+/// What one group did on one local day: every figure's parts, kept apart so that any run of
+/// days folds into any bucket exactly ([`fold`]). Durations are integer milliseconds of the
+/// day (every interval clipped to it); counts go to the day on which the booking or session
+/// starts. The roll-up stores these per space, resource and kind; a report made from stored
+/// days and from raw facts gives the same digits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DayPart {
+    pub open_ms: i64,
+    pub booked_ms: i64,
+    pub used_ms: i64,
+    /// Each unit's open time during which it was in a metered session, summed over units.
+    pub used_open_ms: i64,
+    /// Each unit's open time covered by bookings booked ahead, summed over units.
+    pub booked_open_ms: i64,
+    /// Session time within its own booking's booked time.
+    pub shown_ms: i64,
+    pub overstay_ms: i64,
+    pub bookings: u64,
+    pub checked_in: u64,
+    pub no_shows: u64,
+    pub cancellations: u64,
+    pub late_cancellations: u64,
+    /// Each cancellation's lead time (start minus the moment of cancelling), in order.
+    pub cancel_leads_ms: Vec<i64>,
+    pub sessions: u64,
+    pub walk_ups: u64,
+    /// Makers with metered time on the day, sorted, each once.
+    pub makers: Vec<AccountId>,
+    /// Organisations of the bookings behind the sessions with metered time on the day.
+    pub organisations: Vec<String>,
+    /// The most metered sessions open at one instant of the day.
+    pub peak_concurrent: u64,
+    pub seat_days_open: u64,
+    pub seat_days_used: u64,
+    /// Room-nights that start on the day and are available.
+    pub room_nights_available: u64,
+    /// The occupied ones: the room and the maker of the session across the midnight that ends
+    /// the night (whether they are verified, and the room's price, are read at report time).
+    pub occupied_nights: Vec<(UnitId, AccountId)>,
+    pub stays: u64,
+    pub stay_nights: i64,
+    /// Used milliseconds in each local hour of the day (a 25-hour day's repeated hour holds
+    /// both; a 23-hour day's skipped hour holds none).
+    pub hour_ms: [i64; 24],
+}
+
+/// Each group's day parts (sorted by key; one part per local day of the period) and the whole
+/// space's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Parts {
+    pub groups: Vec<(String, Vec<DayPart>)>,
+    pub whole: Vec<DayPart>,
+}
+
 /// Rolls `facts` up over `period`, cut into `size` buckets, per `by`. Sessions and bookings
-/// whose unit is not in `facts.units` are ignored.
+/// whose unit is not in `facts.units` are ignored. The same as folding [`day_parts`].
 pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy) -> Report {
+    fold(&day_parts(facts, period, by), facts, period, size, by.has_open_time())
+}
+
+/// The parts of each group of `by`, and of the whole space, for every local day of `period`.
+pub fn day_parts(facts: &Facts, period: &Period, by: GroupBy) -> Parts {
     let units: HashMap<&UnitId, &UnitFacts> = facts.units.iter().map(|u| (&u.unit, u)).collect();
     // Each unit, booking and session goes to its group once (its key looked up once).
     let mut index: HashMap<&str, usize> = HashMap::default();
@@ -432,17 +493,52 @@ pub fn utilization(facts: &Facts, period: &Period, size: BucketSize, by: GroupBy
         }
     }
     groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let bucket_list = buckets(period, size);
-    let groups = groups
+    let days = period.days();
+    let groups: Vec<(String, Vec<DayPart>)> = groups
         .into_iter()
-        .map(|(k, sel)| group_report(k.to_owned(), &sel, facts, period, &bucket_list, by.has_open_time()))
+        .map(|(k, sel)| (k.to_owned(), parts_per_day(&sel, period, &days, by.has_open_time())))
         .collect();
-    let all = Selection {
-        units: facts.units.iter().collect(),
-        bookings: facts.bookings.iter().filter(|b| units.contains_key(&b.unit)).collect(),
-        sessions: facts.sessions.iter().filter(|s| units.contains_key(&s.unit)).collect(),
+    // By space, the one group is the whole space: computed once.
+    let whole = match (by, groups.as_slice()) {
+        (GroupBy::Space, [(_, parts)]) => parts.clone(),
+        _ => {
+            let all = Selection {
+                units: facts.units.iter().collect(),
+                bookings: facts.bookings.iter().filter(|b| units.contains_key(&b.unit)).collect(),
+                sessions: facts.sessions.iter().filter(|s| units.contains_key(&s.unit)).collect(),
+            };
+            parts_per_day(&all, period, &days, true)
+        }
     };
-    Report { groups, whole: group_report("space".into(), &all, facts, period, &bucket_list, true) }
+    Parts { groups, whole }
+}
+
+/// The report of `parts` (one per local day of `period`, as [`day_parts`] makes them) cut into
+/// `size` buckets. `facts` gives what is read at report time: the units (their recorded price
+/// per night), each maker's first session and the verified makers.
+pub fn fold(parts: &Parts, facts: &Facts, period: &Period, size: BucketSize, with_open: bool) -> Report {
+    let bucket_list = buckets(period, size);
+    let prices: HashMap<&UnitId, i64> =
+        facts.units.iter().filter_map(|u| u.night_price_minor.map(|p| (&u.unit, p))).collect();
+    let group = |key: &str, days: &[DayPart], with_open: bool| {
+        let range = |b: &Bucket| {
+            let a = usize::try_from((b.first - period.first).num_days()).unwrap_or(0);
+            let z = usize::try_from((b.last - period.first).num_days() + 1).unwrap_or(0);
+            &days[a.min(days.len())..z.min(days.len())]
+        };
+        let figures = |b: &Bucket| figures_of(range(b), b.interval.start(), with_open, facts, &prices);
+        let total_bucket = whole(period);
+        GroupReport {
+            key: key.to_owned(),
+            buckets: bucket_list.iter().map(|b| (b.clone(), figures(b))).collect(),
+            total: figures(&total_bucket),
+            heatmap: heatmap_of(days, period),
+        }
+    };
+    Report {
+        groups: parts.groups.iter().map(|(k, days)| group(k, days, with_open)).collect(),
+        whole: group("space", &parts.whole, true),
+    }
 }
 
 /// The index in `groups` of the group with `key`, added when new.
@@ -464,53 +560,35 @@ struct Selection<'a> {
     sessions: Vec<&'a SessionFacts>,
 }
 
-fn group_report(
-    key: String,
-    sel: &Selection<'_>,
-    facts: &Facts,
-    period: &Period,
-    bucket_list: &[Bucket],
-    with_open: bool,
-) -> GroupReport {
-    let total_bucket = whole(period);
-    let mut all = bucket_list.to_vec();
-    all.push(total_bucket);
-    let mut figures = figures_per_bucket(sel, facts, period, &all, with_open);
-    let total = figures.pop().expect("the whole period is the last bucket");
-    let buckets = bucket_list.iter().cloned().zip(figures).collect();
-    GroupReport { key, buckets, total, heatmap: heatmap(&sel.sessions, period) }
+/// The indices of the days (in order, adjacent) that overlap `iv`.
+fn days_over(days: &[Interval], iv: Interval) -> std::ops::Range<usize> {
+    let a = days.partition_point(|d| d.end() <= iv.start());
+    let b = days.partition_point(|d| d.start() < iv.end());
+    a..b.max(a)
 }
 
-/// The indices of the buckets that overlap `iv`. All buckets but the last are in order and
-/// disjoint (binary search); the last is the whole period.
-fn overlapping(buckets: &[Bucket], iv: Interval) -> impl Iterator<Item = usize> + '_ {
-    let sorted = &buckets[..buckets.len() - 1];
-    let first = sorted.partition_point(|b| b.interval.end() <= iv.start());
-    let ordered = (first..sorted.len()).take_while(move |i| sorted[*i].interval.start() < iv.end());
-    let last = buckets.len() - 1;
-    ordered.chain(buckets[last].interval.overlaps(&iv).then_some(last))
+/// The index of the day containing instant `t`.
+fn day_of(days: &[Interval], t: Millis) -> Option<usize> {
+    let i = days.partition_point(|d| d.end() <= t);
+    (i < days.len() && days[i].start() <= t).then_some(i)
 }
 
-/// Milliseconds of `iv` that fall in each bucket, added to `acc`.
-fn split_into(acc: &mut [i64], buckets: &[Bucket], iv: Interval) {
-    for i in overlapping(buckets, iv) {
-        if let Some(x) = buckets[i].interval.intersection(&iv) {
-            acc[i] += x.duration_ms();
+/// Calls `add(day, ms)` with the milliseconds of `iv` in each day it overlaps.
+fn split_days(days: &[Interval], iv: Interval, mut add: impl FnMut(usize, i64)) {
+    for i in days_over(days, iv) {
+        if let Some(x) = days[i].intersection(&iv) {
+            add(i, x.duration_ms());
         }
     }
 }
 
-/// The index of each bucket containing instant `t`.
-fn containing(buckets: &[Bucket], t: Millis) -> impl Iterator<Item = usize> + '_ {
-    overlapping(buckets, Interval::new(t, t + 1).expect("one millisecond"))
-}
-
-fn intersect_total(a: &[Interval], b: &[Interval], buckets: &[Bucket], acc: &mut [i64]) {
-    // Both normalized: a merge walk.
+/// `a ∩ b` (both normalized) split over the days.
+fn intersect_days(a: &[Interval], b: &[Interval], days: &[Interval], mut add: impl FnMut(usize, i64)) {
+    // A merge walk.
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
         if let Some(x) = a[i].intersection(&b[j]) {
-            split_into(acc, buckets, x);
+            split_days(days, x, &mut add);
         }
         if a[i].end() < b[j].end() {
             i += 1;
@@ -530,32 +608,19 @@ fn median_hours(mut v: Vec<i64>) -> Option<f64> {
     Some(ratio_digits(i128::from(twice), i128::from(2 * HOUR_MS), 1000))
 }
 
+/// One group's parts for each of `days` (the local days of `period`).
 #[allow(clippy::too_many_lines)]
-fn figures_per_bucket(
+fn parts_per_day(
     sel: &Selection<'_>,
-    facts: &Facts,
     period: &Period,
-    buckets: &[Bucket],
+    days: &[(NaiveDate, Interval)],
     with_open: bool,
-) -> Vec<Figures> {
-    let n = buckets.len();
-    let zeros = || vec![0i64; n];
-    let counts = || vec![0u64; n];
-    let (mut open, mut booked, mut used, mut used_open, mut booked_open, mut shown, mut over) =
-        (zeros(), zeros(), zeros(), zeros(), zeros(), zeros(), zeros());
-    let (mut bookings, mut checked_in, mut no_shows, mut cancels, mut late) =
-        (counts(), counts(), counts(), counts(), counts());
-    let mut leads: Vec<Vec<i64>> = vec![Vec::new(); n];
-    let (mut sessions, mut walk_ups) = (counts(), counts());
+) -> Vec<DayPart> {
+    let spans: Vec<Interval> = days.iter().map(|(_, d)| *d).collect();
+    let n = spans.len();
+    let mut p = vec![DayPart::default(); n];
     let mut makers: Vec<HashSet<&AccountId>> = vec![HashSet::default(); n];
     let mut orgs: Vec<HashSet<&str>> = vec![HashSet::default(); n];
-    let (mut seat_open, mut seat_used, mut nights_avail, mut nights_occ, mut nights_verified) =
-        (counts(), counts(), counts(), counts(), counts());
-    let mut stays = counts();
-    let mut stay_nights = zeros();
-    let mut value = zeros();
-
-    let with_session: HashSet<&BookingId> = sel.sessions.iter().filter_map(|s| s.booking.as_ref()).collect();
 
     // Booked time, counts by start, cancellations.
     for b in &sel.bookings {
@@ -563,68 +628,67 @@ fn figures_per_bucket(
             continue;
         }
         if b.booked_ahead() {
-            split_into(&mut booked, buckets, b.span);
-            for i in containing(buckets, b.span.start()) {
-                bookings[i] += 1;
-                if with_session.contains(&b.id) {
-                    checked_in[i] += 1;
+            split_days(&spans, b.span, |i, ms| p[i].booked_ms += ms);
+            if let Some(i) = day_of(&spans, b.span.start()) {
+                let d = &mut p[i];
+                d.bookings += 1;
+                if b.has_session {
+                    d.checked_in += 1;
                 }
                 if b.status == BookingStatus::NoShow {
-                    no_shows[i] += 1;
+                    d.no_shows += 1;
                 }
                 if b.kind == BookingKind::Stay {
-                    stays[i] += 1;
+                    d.stays += 1;
                     let zone = period.zone;
-                    let nights = (utc_to_local(zone, b.span.end()).date_naive()
+                    d.stay_nights += (utc_to_local(zone, b.span.end()).date_naive()
                         - utc_to_local(zone, b.span.start()).date_naive())
                     .num_days();
-                    stay_nights[i] += nights;
                 }
             }
         } else if b.status == BookingStatus::Cancelled {
             let lead = b.span.start() - b.cancelled_at.unwrap_or(b.span.start());
-            for i in containing(buckets, b.span.start()) {
-                cancels[i] += 1;
+            if let Some(i) = day_of(&spans, b.span.start()) {
+                let d = &mut p[i];
+                d.cancellations += 1;
                 if lead < LATE_CANCELLATION_MS {
-                    late[i] += 1;
+                    d.late_cancellations += 1;
                 }
-                leads[i].push(lead);
+                d.cancel_leads_ms.push(lead);
             }
         }
     }
 
-    // Session time, overstay, show time, distinct makers, counts by start.
+    // Session time, overstay, show time, distinct makers, counts by start, the heatmap.
     for s in &sel.sessions {
         let Some(span) = s.span.intersection(&period.interval) else { continue };
-        split_into(&mut used, buckets, span);
+        split_days(&spans, span, |i, ms| p[i].used_ms += ms);
         if let Some(booked) = s.booked {
             if let Some(x) = span.intersection(&booked) {
-                split_into(&mut shown, buckets, x);
+                split_days(&spans, x, |i, ms| p[i].shown_ms += ms);
             }
             if let Ok(after) = Interval::new(booked.end().max(span.start()), span.end()) {
-                split_into(&mut over, buckets, after);
+                split_days(&spans, after, |i, ms| p[i].overstay_ms += ms);
             }
         }
-        for i in overlapping(buckets, span) {
+        for i in days_over(&spans, span) {
             makers[i].insert(&s.account);
             if let Some(o) = s.organisation.as_deref() {
                 orgs[i].insert(o);
             }
         }
-        for i in containing(buckets, s.span.start()) {
-            sessions[i] += 1;
+        if let Some(i) = day_of(&spans, s.span.start()) {
+            p[i].sessions += 1;
             if s.walk_up {
-                walk_ups[i] += 1;
+                p[i].walk_ups += 1;
             }
         }
+        add_local_hours(period, span, &mut p);
     }
 
     // Per unit: open time, and the open time covered by sessions and by held bookings. The
     // sessions and bookings are sorted to their units once.
     if with_open {
-        let days = period.days();
-        // The index of the first local day that ends after `t`.
-        let day_after = |t: Millis| days.partition_point(|(_, d)| d.end() <= t);
         let mut sessions_of: HashMap<&UnitId, Vec<&SessionFacts>> = HashMap::default();
         for s in &sel.sessions {
             sessions_of.entry(&s.unit).or_default().push(s);
@@ -637,34 +701,25 @@ fn figures_per_bucket(
         }
         for u in &sel.units {
             for iv in &u.open {
-                split_into(&mut open, buckets, *iv);
+                split_days(&spans, *iv, |i, ms| p[i].open_ms += ms);
             }
             let on_unit: &[&SessionFacts] = sessions_of.get(&u.unit).map_or(&[], Vec::as_slice);
             let sess = normalize(on_unit.iter().filter_map(|s| s.span.intersection(&period.interval)).collect());
-            intersect_total(&u.open, &sess, buckets, &mut used_open);
+            intersect_days(&u.open, &sess, &spans, |i, ms| p[i].used_open_ms += ms);
             let held_spans = normalize(held_of.remove(&u.unit).unwrap_or_default());
-            intersect_total(&u.open, &held_spans, buckets, &mut booked_open);
+            intersect_days(&u.open, &held_spans, &spans, |i, ms| p[i].booked_open_ms += ms);
             match u.kind {
                 ResourceKind::BroadbandSeat => {
                     // Each day's use of the seat: every session split over the days it covers.
-                    let mut use_ms = vec![0i64; days.len()];
+                    let mut use_ms = vec![0i64; n];
                     for s in on_unit {
-                        let mut k = day_after(s.span.start());
-                        while k < days.len() && days[k].1.start() < s.span.end() {
-                            if let Some(x) = s.span.intersection(&days[k].1) {
-                                use_ms[k] += x.duration_ms();
-                            }
-                            k += 1;
-                        }
+                        split_days(&spans, s.span, |k, ms| use_ms[k] += ms);
                     }
-                    for (k, (_, day)) in days.iter().enumerate() {
-                        let is_open = u.open.iter().any(|o| o.overlaps(day));
-                        for i in containing(buckets, day.start()) {
-                            if is_open {
-                                seat_open[i] += 1;
-                            }
-                            if is_open && use_ms[k] >= SEAT_DAY_MIN_USE_MS {
-                                seat_used[i] += 1;
+                    for (k, day) in spans.iter().enumerate() {
+                        if u.open.iter().any(|o| o.overlaps(day)) {
+                            p[k].seat_days_open += 1;
+                            if use_ms[k] >= SEAT_DAY_MIN_USE_MS {
+                                p[k].seat_days_used += 1;
                             }
                         }
                     }
@@ -672,27 +727,20 @@ fn figures_per_bucket(
                 ResourceKind::InnRoom => {
                     // The night of a date ends at the midnight that ends the date; its occupant
                     // is the first session (in the sessions' order) running across it.
-                    let mut occupant: Vec<Option<&SessionFacts>> = vec![None; days.len()];
+                    let mut occupant: Vec<Option<&SessionFacts>> = vec![None; n];
                     for s in on_unit {
-                        let mut k = days.partition_point(|(_, d)| d.end() < s.span.start());
-                        while k < days.len() && days[k].1.end() < s.span.end() {
+                        let mut k = spans.partition_point(|d| d.end() < s.span.start());
+                        while k < n && spans[k].end() < s.span.end() {
                             occupant[k].get_or_insert(s);
                             k += 1;
                         }
                     }
-                    for (k, (_, day)) in days.iter().enumerate() {
+                    for (k, day) in spans.iter().enumerate() {
                         let midnight = day.end();
-                        let is_open = u.open.iter().any(|o| o.contains_instant(midnight - 1));
-                        for i in containing(buckets, day.start()) {
-                            if is_open {
-                                nights_avail[i] += 1;
-                            }
-                            if let Some(s) = occupant[k].filter(|_| is_open) {
-                                nights_occ[i] += 1;
-                                if facts.verified.contains(&s.account) {
-                                    nights_verified[i] += 1;
-                                }
-                                value[i] += u.night_price_minor.unwrap_or(0);
+                        if u.open.iter().any(|o| o.contains_instant(midnight - 1)) {
+                            p[k].room_nights_available += 1;
+                            if let Some(s) = occupant[k] {
+                                p[k].occupied_nights.push((u.unit.clone(), s.account.clone()));
                             }
                         }
                     }
@@ -716,122 +764,180 @@ fn figures_per_bucket(
     for (_, d) in &events {
         open_before.push(open_before.last().copied().unwrap_or(0) + i64::from(*d));
     }
-    let peaks: Vec<u64> = buckets
-        .iter()
-        .map(|b| {
-            let k = events.partition_point(|(t, _)| *t <= b.interval.start());
-            let mut peak = open_before[k];
-            for (j, (t, _)) in events.iter().enumerate().skip(k) {
-                if *t >= b.interval.end() {
-                    break;
-                }
-                peak = peak.max(open_before[j + 1]);
+    for (d, day) in p.iter_mut().zip(&spans) {
+        let k = events.partition_point(|(t, _)| *t <= day.start());
+        let mut peak = open_before[k];
+        for (j, (t, _)) in events.iter().enumerate().skip(k) {
+            if *t >= day.end() {
+                break;
             }
-            u64::try_from(peak).unwrap_or(0)
-        })
-        .collect();
+            peak = peak.max(open_before[j + 1]);
+        }
+        d.peak_concurrent = u64::try_from(peak).unwrap_or(0);
+    }
 
-    (0..n)
-        .map(|i| {
-            let served: Vec<&&AccountId> = makers[i].iter().collect();
-            let new_makers = served
-                .iter()
-                .filter(|a| facts.first_session.get(**a).is_some_and(|t| *t >= buckets[i].interval.start()))
-                .count() as u64;
-            Figures {
-                open_hours: with_open.then(|| hours(open[i])),
-                booked_hours: hours(booked[i]),
-                used_hours: hours(used[i]),
-                utilization: if with_open { ratio(used_open[i], open[i]) } else { None },
-                booked_share: if with_open { ratio(booked_open[i], open[i]) } else { None },
-                show_rate: ratio(shown[i], booked[i]),
-                bookings: bookings[i],
-                checked_in: checked_in[i],
-                check_in_rate: ratio(checked_in[i] as i64, bookings[i] as i64),
-                no_shows: no_shows[i],
-                no_show_rate: ratio(no_shows[i] as i64, bookings[i] as i64),
-                cancellations: cancels[i],
-                late_cancellations: late[i],
-                cancellation_lead_hours_median: median_hours(leads[i].clone()),
-                overstay_hours: hours(over[i]),
-                sessions: sessions[i],
-                walk_ups: walk_ups[i],
-                walk_up_share: ratio(walk_ups[i] as i64, sessions[i] as i64),
-                makers: served.len() as u64,
-                new_makers,
-                returning_makers: served.len() as u64 - new_makers,
-                organisations: orgs[i].len() as u64,
-                peak_concurrent: peaks[i],
-                seat_days_open: seat_open[i],
-                seat_days_used: seat_used[i],
-                seat_day_rate: ratio(seat_used[i] as i64, seat_open[i] as i64),
-                room_nights_available: nights_avail[i],
-                room_nights_occupied: nights_occ[i],
-                occupancy: ratio(nights_occ[i] as i64, nights_avail[i] as i64),
-                nights_by_verified_makers: nights_verified[i],
-                stays: stays[i],
-                average_stay_nights: ratio(stay_nights[i], stays[i] as i64),
-                subsidised_value_minor: value[i],
-            }
-        })
-        .collect()
+    for ((d, m), o) in p.iter_mut().zip(makers).zip(orgs) {
+        let mut m: Vec<AccountId> = m.into_iter().cloned().collect();
+        m.sort_unstable();
+        d.makers = m;
+        let mut o: Vec<String> = o.into_iter().map(str::to_owned).collect();
+        o.sort_unstable();
+        d.organisations = o;
+    }
+    p
 }
 
-/// The local hour that `t` falls in, and the UTC instant at which that local hour ends.
-fn local_hour_end(zone: Tz, t: Millis) -> (chrono::Weekday, u32, Millis) {
+/// The figures of a bucket that starts at `start` from the parts of its days.
+fn figures_of(
+    days: &[DayPart],
+    start: Millis,
+    with_open: bool,
+    facts: &Facts,
+    prices: &HashMap<&UnitId, i64>,
+) -> Figures {
+    let sum = |f: fn(&DayPart) -> i64| days.iter().map(f).sum::<i64>();
+    let count = |f: fn(&DayPart) -> u64| days.iter().map(f).sum::<u64>();
+    let (open, booked, used) = (sum(|d| d.open_ms), sum(|d| d.booked_ms), sum(|d| d.used_ms));
+    let (bookings, checked_in, no_shows) = (count(|d| d.bookings), count(|d| d.checked_in), count(|d| d.no_shows));
+    let (sessions, walk_ups) = (count(|d| d.sessions), count(|d| d.walk_ups));
+    let (seat_open, seat_used) = (count(|d| d.seat_days_open), count(|d| d.seat_days_used));
+    let nights_avail = count(|d| d.room_nights_available);
+    let stays = count(|d| d.stays);
+    let mut served: HashSet<&AccountId> = HashSet::default();
+    let mut orgs: HashSet<&str> = HashSet::default();
+    let mut leads = Vec::new();
+    let (mut nights_occ, mut nights_verified, mut value) = (0u64, 0u64, 0i64);
+    for d in days {
+        served.extend(d.makers.iter());
+        orgs.extend(d.organisations.iter().map(String::as_str));
+        leads.extend_from_slice(&d.cancel_leads_ms);
+        for (unit, who) in &d.occupied_nights {
+            nights_occ += 1;
+            if facts.verified.contains(who) {
+                nights_verified += 1;
+            }
+            value += prices.get(unit).copied().unwrap_or(0);
+        }
+    }
+    let new_makers = served.iter().filter(|a| facts.first_session.get(**a).is_some_and(|t| *t >= start)).count() as u64;
+    let makers = served.len() as u64;
+    Figures {
+        open_hours: with_open.then(|| hours(open)),
+        booked_hours: hours(booked),
+        used_hours: hours(used),
+        utilization: if with_open { ratio(sum(|d| d.used_open_ms), open) } else { None },
+        booked_share: if with_open { ratio(sum(|d| d.booked_open_ms), open) } else { None },
+        show_rate: ratio(sum(|d| d.shown_ms), booked),
+        bookings,
+        checked_in,
+        check_in_rate: ratio(checked_in as i64, bookings as i64),
+        no_shows,
+        no_show_rate: ratio(no_shows as i64, bookings as i64),
+        cancellations: count(|d| d.cancellations),
+        late_cancellations: count(|d| d.late_cancellations),
+        cancellation_lead_hours_median: median_hours(leads),
+        overstay_hours: hours(sum(|d| d.overstay_ms)),
+        sessions,
+        walk_ups,
+        walk_up_share: ratio(walk_ups as i64, sessions as i64),
+        makers,
+        new_makers,
+        returning_makers: makers - new_makers,
+        organisations: orgs.len() as u64,
+        peak_concurrent: days.iter().map(|d| d.peak_concurrent).max().unwrap_or(0),
+        seat_days_open: seat_open,
+        seat_days_used: seat_used,
+        seat_day_rate: ratio(seat_used as i64, seat_open as i64),
+        room_nights_available: nights_avail,
+        room_nights_occupied: nights_occ,
+        occupancy: ratio(nights_occ as i64, nights_avail as i64),
+        nights_by_verified_makers: nights_verified,
+        stays,
+        average_stay_nights: ratio(sum(|d| d.stay_nights), stays as i64),
+        subsidised_value_minor: value,
+    }
+}
+
+/// The local hour that `t` falls in (its date and hour), and the UTC instant at which that
+/// local hour ends.
+fn local_hour_end(zone: Tz, t: Millis) -> (NaiveDate, u32, Millis) {
     let local = utc_to_local(zone, t);
     let floor = local.naive_local().date().and_hms_opt(local.hour(), 0, 0).expect("valid hour");
     let next = local_to_utc(zone, floor + Duration::hours(1));
-    (local.weekday(), local.hour(), if next > t { next } else { t + HOUR_MS })
+    (local.date_naive(), local.hour(), if next > t { next } else { t + HOUR_MS })
 }
 
-/// Used hours by local weekday and hour of the period: each session, clipped to the period,
-/// is cut at local hour boundaries. A 25-hour day puts two hours' use into its repeated
-/// hour; a 23-hour day has none in the skipped one.
-fn heatmap(sessions: &[&SessionFacts], period: &Period) -> [[f64; 24]; 7] {
-    let mut ms = [[0i64; 24]; 7];
-    for s in sessions {
-        let Some(span) = s.span.intersection(&period.interval) else { continue };
-        // The common case: one UTC offset over the whole span (no transition in it; two in
-        // a week happen in no zone), so local hours are plain arithmetic. Otherwise hour by
-        // hour through the zone's rules.
-        let offset = |t: Millis| {
-            use chrono::{Offset, TimeZone};
-            let utc = chrono::DateTime::from_timestamp_millis(t).map(|d| d.naive_utc());
-            utc.map(|u| i64::from(period.zone.offset_from_utc_datetime(&u).fix().local_minus_utc()) * 1000)
-        };
-        if span.duration_ms() <= 7 * DAY_MS
-            && let (Some(a), Some(b)) = (offset(span.start()), offset(span.end() - 1))
-            && a == b
+/// Adds `span` (within the period) to the days' used time by local hour: cut at local hour
+/// boundaries, each piece to the hour and the local date it falls in.
+fn add_local_hours(period: &Period, span: Interval, parts: &mut [DayPart]) {
+    let first = period.first;
+    let mut add = |date: NaiveDate, hour: usize, ms: i64| {
+        if let Ok(i) = usize::try_from((date - first).num_days())
+            && let Some(d) = parts.get_mut(i)
         {
-            let mut t = span.start();
-            while t < span.end() {
-                let local = t + a;
-                let end = ((local.div_euclid(HOUR_MS) + 1) * HOUR_MS - a).min(span.end());
-                // 1970-01-01 was a Thursday (3 days after Monday).
-                let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7) as usize;
-                let hour = (local.rem_euclid(DAY_MS) / HOUR_MS) as usize;
-                ms[weekday][hour] += end - t;
-                t = end;
-            }
-            continue;
+            d.hour_ms[hour] += ms;
         }
-        add_hour_by_hour(period.zone, span, &mut ms);
+    };
+    // The common case: one UTC offset over the whole span (no transition in it; two in a week
+    // happen in no zone), so local hours are plain arithmetic. Otherwise hour by hour through
+    // the zone's rules.
+    let offset = |t: Millis| {
+        use chrono::{Offset, TimeZone};
+        let utc = chrono::DateTime::from_timestamp_millis(t).map(|d| d.naive_utc());
+        utc.map(|u| i64::from(period.zone.offset_from_utc_datetime(&u).fix().local_minus_utc()) * 1000)
+    };
+    if span.duration_ms() <= 7 * DAY_MS
+        && let (Some(a), Some(b)) = (offset(span.start()), offset(span.end() - 1))
+        && a == b
+    {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+        let mut t = span.start();
+        while t < span.end() {
+            let local = t + a;
+            let end = ((local.div_euclid(HOUR_MS) + 1) * HOUR_MS - a).min(span.end());
+            let date = epoch + Duration::days(local.div_euclid(DAY_MS));
+            add(date, (local.rem_euclid(DAY_MS) / HOUR_MS) as usize, end - t);
+            t = end;
+        }
+        return;
+    }
+    let mut t = span.start();
+    while t < span.end() {
+        let (date, h, end) = local_hour_end(period.zone, t);
+        let end = end.min(span.end());
+        add(date, h as usize, end - t);
+        t = end;
+    }
+}
+
+/// Used hours by local weekday (Monday first) and local hour, over the days of the period.
+fn heatmap_of(days: &[DayPart], period: &Period) -> [[f64; 24]; 7] {
+    let mut ms = [[0i64; 24]; 7];
+    for (d, date) in days.iter().zip(period.first.iter_days()) {
+        let row = &mut ms[date.weekday().num_days_from_monday() as usize];
+        for (slot, v) in row.iter_mut().zip(d.hour_ms) {
+            *slot += v;
+        }
     }
     ms.map(|row| row.map(hours))
 }
 
 /// Adds `span`'s milliseconds to `ms` by local weekday and hour, hour by hour through the
 /// zone's rules.
+#[cfg(test)]
 fn add_hour_by_hour(zone: Tz, span: Interval, ms: &mut [[i64; 24]; 7]) {
     let mut t = span.start();
     while t < span.end() {
-        let (wd, h, end) = local_hour_end(zone, t);
+        let (date, h, end) = local_hour_end(zone, t);
         let end = end.min(span.end());
-        ms[wd.num_days_from_monday() as usize][h as usize] += end - t;
+        ms[date.weekday().num_days_from_monday() as usize][h as usize] += end - t;
         t = end;
     }
 }
+
+pub mod codec;
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -1006,9 +1112,10 @@ mod tests {
                     status: statuses[*st],
                     span: *span,
                     cancelled_at: Some(span.start() - H),
+                    has_session: false,
                 })
                 .collect::<Vec<_>>();
-            let sessions = ss
+            let sessions: Vec<SessionFacts> = ss
                 .iter()
                 .enumerate()
                 .map(|(i, (u, who, span, walk))| {
@@ -1037,6 +1144,10 @@ mod tests {
                     }
                 })
                 .collect();
+            let mut bookings = bookings;
+            for b in &mut bookings {
+                b.has_session = sessions.iter().any(|s: &SessionFacts| s.booking.as_ref() == Some(&b.id));
+            }
             (Facts { units, bookings, sessions, ..Facts::default() }, cut, len)
         })
     }
@@ -1092,9 +1203,31 @@ mod tests {
                 })
                 .collect();
             let refs: Vec<&SessionFacts> = facts.iter().collect();
-            let fast = heatmap(&refs, &p);
+            let mut parts = vec![DayPart::default(); p.days().len()];
+            for span in facts.iter().filter_map(|s| s.span.intersection(&p.interval)) {
+                add_local_hours(&p, span, &mut parts);
+            }
+            let fast = heatmap_of(&parts, &p);
+            prop_assert_eq!(fast, reference::heatmap(&refs, &p));
             let rules = heatmap_by_rules(&refs, &p).map(|row| row.map(hours));
             prop_assert_eq!(fast, rules);
+        }
+
+        #[test]
+        fn folding_day_parts_gives_the_reference_roll_up_digit_for_digit(
+            (mut facts, cut, len) in arb_facts(),
+            size in prop::sample::select(BucketSize::ALL.to_vec()),
+            by in prop::sample::select(GroupBy::ALL.to_vec()),
+            zone in prop::sample::select(vec![chrono_tz::Europe::Berlin, chrono_tz::America::Los_Angeles]),
+        ) {
+            // Some makers verified and some first sessions known, so that the figures read at
+            // report time are exercised too.
+            facts.verified.insert(AccountId::new("m1"));
+            facts.first_session.insert(AccountId::new("m2"), at(zone, "2026-03-20T00:00"));
+            facts.first_session.insert(AccountId::new("m3"), at(zone, "2025-01-01T00:00"));
+            let first = date("2026-03-01") + Duration::days(cut);
+            let p = Period::new(zone, first, first + Duration::days(len)).unwrap();
+            prop_assert_eq!(utilization(&facts, &p, size, by), reference::utilization(&facts, &p, size, by));
         }
 
         #[test]

@@ -278,7 +278,7 @@ async fn facts_for(
         svc.db.report_units(&space.id),
         svc.db.opening_rules_of(&space.id),
         svc.db.closures_of(&space.id, Some(period.interval)),
-        svc.db.report_bookings(&space.id, period.interval, account),
+        svc.db.report_bookings(&space.id, period.interval, account, now),
         svc.db.report_sessions(&space.id, reach, account),
         svc.db.first_sessions(&space.id, period.interval.end(), account),
     )?;
@@ -326,6 +326,7 @@ async fn facts_for(
                 kind: b.kind,
                 status: b.status,
                 cancelled_at: b.cancelled_at,
+                has_session: b.has_session,
             })
         })
         .collect();

@@ -37,6 +37,8 @@ pub struct ReportBooking {
     pub starts_at: i64,
     pub ends_at: i64,
     pub cancelled_at: Option<i64>,
+    /// It has a metered session of positive length that starts before the report's `now`.
+    pub has_session: bool,
 }
 
 /// A metered session of the space that touches the window, with its booking's facts.
@@ -121,7 +123,7 @@ impl Db {
     }
 
     /// The space's bookings, of any status, whose booked time overlaps `window` (only
-    /// `account`'s, when given).
+    /// `account`'s, when given), each with whether it has a metered session as of `now`.
     ///
     /// # Errors
     /// Database errors.
@@ -130,17 +132,25 @@ impl Db {
         space_id: &SpaceId,
         window: Interval,
         account: Option<&AccountId>,
+        now: i64,
     ) -> StoreResult<Vec<ReportBooking>> {
         let lead = self.space_lead_ms(space_id).await?;
-        const SQL: &str = "SELECT id, unit_id, account_id, organisation_id, kind, status, starts_at, ends_at, \
-                   cancelled_at FROM bookings WHERE space_id = $1 AND starts_at >= $2 AND starts_at < $3 \
-                   AND ends_at > $4 AND ($5 = '' OR account_id = $5) ORDER BY starts_at, id";
+        // Checked in: a session of positive length as of `now` (through `sessions_booking`),
+        // wherever it lies, not only the sessions read beside.
+        const SQL: &str = "SELECT b.id, b.unit_id, b.account_id, b.organisation_id, b.kind, b.status, b.starts_at, \
+                   b.ends_at, b.cancelled_at, EXISTS (SELECT 1 FROM sessions s WHERE s.booking_id = b.id \
+                   AND s.started_at < $6 AND (s.ended_at IS NULL OR s.ended_at > s.started_at)) AS has_session \
+                   FROM bookings b WHERE b.space_id = $1 AND b.starts_at >= $2 AND b.starts_at < $3 \
+                   AND b.ends_at > $4 AND ($5 = '' OR b.account_id = $5) ORDER BY b.starts_at, b.id";
         let (from, until) = (window.start() - lead, window.end());
         let who = account.map_or("", AccountId::as_str).to_owned();
         if let Db::Sqlite { direct, .. } = self {
             let space = space_id.clone();
             return read_rows(direct, SQL, move |stmt| {
-                stmt.query_map(rusqlite::params![space, from, until, window.start(), who], |r| {
+                // By name: SQLite numbers `$N` parameters in the order they first appear.
+                let params =
+                    rusqlite::named_params! {"$1": space, "$2": from, "$3": until, "$4": window.start(), "$5": who, "$6": now};
+                stmt.query_map(params, |r| {
                     Ok(ReportBooking {
                         id: r.get(0)?,
                         unit_id: r.get(1)?,
@@ -151,6 +161,7 @@ impl Db {
                         starts_at: r.get(6)?,
                         ends_at: r.get(7)?,
                         cancelled_at: r.get(8)?,
+                        has_session: r.get(9)?,
                     })
                 })?
                 .collect()
@@ -163,6 +174,7 @@ impl Db {
             .bind(until)
             .bind(window.start())
             .bind(&who)
+            .bind(now)
             .fetch_all(p)
             .await?))
     }
