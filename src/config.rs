@@ -116,6 +116,9 @@ pub struct Settings {
     /// Take the client address from the last X-Forwarded-For entry (behind one reverse proxy) [default: false]
     #[arg(long, env = "LABINN_TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: Option<bool>,
+    /// Serve reports from the per-day roll-up where it is exact, and keep it built in the scheduled jobs [default: true]
+    #[arg(long, env = "LABINN_REPORT_ROLLUP", global = true)]
+    pub report_rollup: Option<bool>,
 }
 
 impl Settings {
@@ -152,6 +155,7 @@ impl Settings {
             registrations_per_hour: self.registrations_per_hour.or(lower.registrations_per_hour),
             kiosk_refusals_per_minute: self.kiosk_refusals_per_minute.or(lower.kiosk_refusals_per_minute),
             trust_forwarded_for: self.trust_forwarded_for.or(lower.trust_forwarded_for),
+            report_rollup: self.report_rollup.or(lower.report_rollup),
         }
     }
 }
@@ -255,6 +259,8 @@ pub struct Config {
     pub throttle: Throttle,
     /// The client address is the last `X-Forwarded-For` entry (behind one reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Reports use the per-day roll-up where it is exact (see `service::rollup`).
+    pub report_rollup: bool,
 }
 
 /// The limits on abuse (see the README's security section).
@@ -470,6 +476,7 @@ impl Config {
         Ok(Config {
             throttle,
             trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
+            report_rollup: s.report_rollup.unwrap_or(true),
             smtp,
             checkin_secret: s.checkin_secret.map(SecretString),
             mqtt,

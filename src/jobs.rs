@@ -28,6 +28,8 @@ pub struct Report {
     pub reminders: usize,
     pub delivered: usize,
     pub mailed: usize,
+    /// Space-days built into the reports' roll-up.
+    pub rollup_days: usize,
 }
 
 /// One run of every job at `now`. Each job's failure is logged and the others still run.
@@ -40,6 +42,12 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
     match service::checkin::auto_check_out(svc, now).await {
         Ok(n) => r.checked_out = n,
         Err(e) => tracing::error!(error = %e, "check-out job failed"),
+    }
+    if svc.config.report_rollup {
+        match service::rollup::step(svc, now, service::rollup::STEP_DAYS).await {
+            Ok(step) => r.rollup_days = step.days,
+            Err(e) => tracing::error!(error = %e, "roll-up job failed"),
+        }
     }
     match service::notify::queue_reminders(svc, now).await {
         Ok(n) => r.reminders = n,
@@ -60,6 +68,7 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
         ("reminders", r.reminders),
         ("webhooks", r.delivered),
         ("mail", r.mailed),
+        ("rollup", r.rollup_days),
     ] {
         m.job_ran(job, u64::try_from(rows).unwrap_or(0), now);
     }

@@ -267,6 +267,9 @@ pub struct Facts {
     pub first_session: HashMap<AccountId, Millis>,
     /// Makers verified at the time of the report.
     pub verified: HashSet<AccountId>,
+    /// The starts of the sessions still open as of the report's `now` (the roll-up builds no
+    /// day that one of them runs across).
+    pub open_since: Vec<Millis>,
 }
 
 /// The figures of one group in one bucket. `None` where a ratio has no denominator, or

@@ -7,7 +7,7 @@
 //! a pack names its scheme by the file's SHA-256.
 
 use super::powers::{Admin, SpaceReader};
-use super::reports::{facts_of, period_of};
+use super::reports::{Source, facts_of, parts_of, period_of};
 use super::{Code, ServiceError, ServiceResult, Services};
 use crate::domain::booking::BookingStatus;
 use crate::domain::calendar::utc_to_local;
@@ -235,7 +235,7 @@ pub async fn pack(
     to: &str,
     now: i64,
 ) -> ServiceResult<Pack> {
-    pack_with(svc, reader, scheme_name, from, to, now, true).await
+    pack_with(svc, reader, scheme_name, from, to, now, true, Source::Auto).await
 }
 
 /// [`pack`], with the rows behind each criterion and their ledger entries only when `rows`
@@ -249,6 +249,7 @@ async fn pack_with(
     to: &str,
     now: i64,
     with_rows: bool,
+    source: Source,
 ) -> ServiceResult<Pack> {
     let space = reader.space().clone();
     let zone = super::catalog::zone_of(&space)?;
@@ -259,13 +260,21 @@ async fn pack_with(
     // district-year, 20 spaces' sessions were 10 of the overview's 11 seconds). Their
     // `utilization` is then all zero, and the overview does not show it.
     let metered = loaded.scheme.criteria.iter().any(|c| c.metric.source_kind() == SourceKind::Metered);
-    let (facts, names) = if with_rows || metered {
-        facts_of(svc, &space, zone, &period, now).await?
+    // The rows behind a metered criterion are the sessions and bookings themselves: read raw.
+    // Otherwise the figures come from the day parts by resource (the roll-up where it serves),
+    // folded once for the year and, for the charts, once by month.
+    let (facts, names, day_parts) = if with_rows && metered {
+        let (facts, names) = facts_of(svc, &space, zone, &period, now).await?;
+        let parts = report::day_parts(&facts, &period, GroupBy::Resource);
+        (facts, names, parts)
+    } else if with_rows || metered {
+        let read = parts_of(svc, &space, zone, &period, GroupBy::Resource, now, source).await?;
+        (read.facts, read.names, read.parts)
     } else {
-        (report::Facts::default(), std::collections::HashMap::new())
+        (report::Facts::default(), std::collections::HashMap::new(), report::Parts::default())
     };
-    let rep = report::utilization(&facts, &period, BucketSize::Year, GroupBy::Space);
-    let figures = rep.whole.total.clone();
+    let whole_only = report::Parts { groups: Vec::new(), whole: day_parts.whole.clone() };
+    let figures = report::fold(&whole_only, &facts, &period, BucketSize::Year, true).whole.total;
 
     let (residency_rows, area_rows, event_rows, document_rows, head) = tokio::try_join!(
         svc.db.residencies(&space.id),
@@ -461,10 +470,11 @@ async fn pack_with(
             period,
             bucket: BucketSize::Month,
             by: GroupBy::Resource,
-            report: report::utilization(&facts, &period, BucketSize::Month, GroupBy::Resource),
+            report: report::fold(&day_parts, &facts, &period, BucketSize::Month, true),
             names,
             names_shown: false,
             generated_at: now,
+            rollup_days: 0,
         };
         Some(std::sync::Arc::new(u))
     } else {
@@ -644,7 +654,10 @@ pub async fn verify_pack(svc: &Services, pack_json: &serde_json::Value) -> Servi
     }
     // The values, recomputed as of the pack's time.
     let reader = SpaceReader::for_verification(space);
-    let again = pack(svc, &reader, &sha, &s(&pack_json["from"])?, &s(&pack_json["to"])?, generated).await?;
+    // From the facts alone, never the roll-up: a roll-up fault shows as a difference.
+    let again =
+        pack_with(svc, &reader, &sha, &s(&pack_json["from"])?, &s(&pack_json["to"])?, generated, true, Source::Raw)
+            .await?;
     for c in &again.criteria {
         let old = pack_json["criteria"].as_array().into_iter().flatten().find(|x| x["id"] == c.id.as_str());
         let old_value = old.and_then(|o| o["value"].as_f64());
@@ -719,7 +732,7 @@ pub async fn overview(
     let mut out = Vec::new();
     for space in svc.db.spaces(false).await? {
         let reader = who.reader_of(space).ok_or_else(|| ServiceError::forbidden("reviewers read every space"))?;
-        let p = pack_with(svc, &reader, &loaded.sha256, from, to, now, false).await?;
+        let p = pack_with(svc, &reader, &loaded.sha256, from, to, now, false, Source::Auto).await?;
         out.push(OverviewSpace {
             slug: p.space.slug,
             name_zh: p.space.name_zh,

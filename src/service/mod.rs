@@ -29,6 +29,7 @@ pub mod pack_page;
 pub mod powers;
 pub mod registers;
 pub mod reports;
+pub mod rollup;
 pub mod throttle;
 pub mod trainings;
 pub mod waitlist;

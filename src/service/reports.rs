@@ -18,7 +18,8 @@ use crate::domain::ids::{AccountId, ResourceId};
 use crate::domain::interval::{Interval, normalize, subtract};
 use crate::domain::policy::ResourceKind;
 use crate::domain::report::{
-    self, BookingFacts, BucketSize, Facts, GroupBy, Period, PeriodError, Report, SessionFacts, UnitFacts,
+    self, BookingFacts, BucketSize, DayPart, Facts, GroupBy, Parts, Period, PeriodError, Report, SessionFacts,
+    UnitFacts,
 };
 use crate::store::catalog::{OpeningRuleRow, SpaceRow};
 use crate::store::reports::ReportUnit;
@@ -58,6 +59,8 @@ pub struct Utilization {
     pub names_shown: bool,
     /// When it was computed; an open session counts up to here.
     pub generated_at: i64,
+    /// Days of the period served from the per-day roll-up (the others were read raw).
+    pub rollup_days: usize,
 }
 
 fn parse_date(field: &str, raw: &str) -> ServiceResult<NaiveDate> {
@@ -125,7 +128,7 @@ fn rules_for<'a>(rules: &'a [OpeningRuleRow], resource: &ResourceId) -> Vec<&'a 
 /// space's), minus closures of the space, the resource and the unit, within the unit's life
 /// (from its creation to its retirement or its resource's archiving). Expanded in windows of
 /// at most [`MAX_WINDOW_DAYS`] days, then merged.
-fn open_time(
+pub(crate) fn open_time(
     zone: Zone,
     units: &[ReportUnit],
     rules: &[OpeningRuleRow],
@@ -217,8 +220,29 @@ pub async fn utilization_by(
         .copied()
         .filter(|g| *g != GroupBy::Maker || !reader.operates() || operators_see_makers)
         .collect();
-    let (facts, base_names) = facts_of(svc, &space, zone, &period, now).await?;
     let mut out = Vec::with_capacity(groupings.len());
+    if let [by] = groupings.as_slice() {
+        // One grouping: from the roll-up where it serves it.
+        let read = parts_of(svc, &space, zone, &period, *by, now, Source::Auto).await?;
+        let report = report::fold(&read.parts, &read.facts, &period, bucket, by.has_open_time());
+        let mut names = read.names;
+        name_groups(svc, &space, &report, *by, names_shown, &mut names).await?;
+        out.push(Utilization {
+            space,
+            zone,
+            period,
+            bucket,
+            by: *by,
+            report,
+            names,
+            names_shown,
+            generated_at: now,
+            rollup_days: read.stored_days,
+        });
+        return Ok(out);
+    }
+    // Several (every sheet of a workbook): the facts read once.
+    let (facts, base_names) = facts_of(svc, &space, zone, &period, now).await?;
     for by in &groupings {
         let report = report::utilization(&facts, &period, bucket, *by);
         let mut names = base_names.clone();
@@ -233,6 +257,7 @@ pub async fn utilization_by(
             names,
             names_shown,
             generated_at: now,
+            rollup_days: 0,
         });
     }
     Ok(out)
@@ -262,31 +287,12 @@ pub(crate) async fn facts_of(
     facts_for(svc, space, zone, period, now, None).await
 }
 
-/// [`facts_of`], only `account`'s bookings and sessions when given (and then no open time:
-/// a maker owns no units).
-async fn facts_for(
-    svc: &Services,
-    space: &SpaceRow,
-    zone: Zone,
-    period: &Period,
-    now: i64,
-    account: Option<&AccountId>,
-) -> ServiceResult<(Facts, HashMap<String, GroupName>)> {
-    // Sessions that span the midnight ending the period's last night are read a day further.
-    let reach = Interval::new(period.interval.start(), period.interval.end() + DAY_MS).expect("positive");
-    let (units, rules, closure_rows, bookings, sessions, first) = tokio::try_join!(
-        svc.db.report_units(&space.id),
-        svc.db.opening_rules_of(&space.id),
-        svc.db.closures_of(&space.id, Some(period.interval)),
-        svc.db.report_bookings(&space.id, period.interval, account, now),
-        svc.db.report_sessions(&space.id, reach, account),
-        svc.db.first_sessions(&space.id, period.interval.end(), account),
-    )?;
-    let closures = closures_of(zone, &closure_rows)?;
-    let open = match account {
-        None => open_time(zone, &units, &rules, &closures, period)?,
-        Some(_) => vec![Vec::new(); units.len()],
-    };
+/// The units as a report counts them (with `open`, each unit's open time) and the names of
+/// the resources and units.
+pub(crate) fn unit_facts_of(
+    units: &[ReportUnit],
+    open: Vec<Vec<Interval>>,
+) -> ServiceResult<(Vec<UnitFacts>, HashMap<String, GroupName>)> {
     let mut names = HashMap::new();
     let mut unit_facts = Vec::with_capacity(units.len());
     for (u, open) in units.iter().zip(open) {
@@ -314,6 +320,35 @@ async fn facts_for(
             night_price_minor,
         });
     }
+    Ok((unit_facts, names))
+}
+
+/// [`facts_of`], only `account`'s bookings and sessions when given (and then no open time:
+/// a maker owns no units).
+async fn facts_for(
+    svc: &Services,
+    space: &SpaceRow,
+    zone: Zone,
+    period: &Period,
+    now: i64,
+    account: Option<&AccountId>,
+) -> ServiceResult<(Facts, HashMap<String, GroupName>)> {
+    // Sessions that span the midnight ending the period's last night are read a day further.
+    let reach = Interval::new(period.interval.start(), period.interval.end() + DAY_MS).expect("positive");
+    let (units, rules, closure_rows, bookings, sessions, first) = tokio::try_join!(
+        svc.db.report_units(&space.id),
+        svc.db.opening_rules_of(&space.id),
+        svc.db.closures_of(&space.id, Some(period.interval)),
+        svc.db.report_bookings(&space.id, period.interval, account, now),
+        svc.db.report_sessions(&space.id, reach, account),
+        svc.db.first_sessions(&space.id, period.interval.end(), account),
+    )?;
+    let closures = closures_of(zone, &closure_rows)?;
+    let open = match account {
+        None => open_time(zone, &units, &rules, &closures, period)?,
+        Some(_) => vec![Vec::new(); units.len()],
+    };
+    let (unit_facts, names) = unit_facts_of(&units, open)?;
     let bookings = bookings
         .into_iter()
         .filter_map(|b| {
@@ -331,11 +366,15 @@ async fn facts_for(
         })
         .collect();
     let mut verified = rustc_hash::FxHashSet::default();
+    let mut open_since = Vec::new();
     let sessions = sessions
         .into_iter()
         .filter_map(|s| {
             if s.verified_maker {
                 verified.insert(s.account_id.clone());
+            }
+            if s.ended_at.is_none_or(|e| e > now) {
+                open_since.push(s.started_at);
             }
             let held = s.booking_status.is_some_and(report::held) && s.booking_kind != Some(BookingKind::WalkUp);
             let booked = match (s.booking_starts_at, s.booking_ends_at) {
@@ -356,8 +395,169 @@ async fn facts_for(
             })
         })
         .collect();
-    let facts = Facts { units: unit_facts, bookings, sessions, first_session: first.into_iter().collect(), verified };
+    let facts = Facts {
+        units: unit_facts,
+        bookings,
+        sessions,
+        first_session: first.into_iter().collect(),
+        verified,
+        open_since,
+    };
     Ok((facts, names))
+}
+
+/// The most separate runs of raw days a report reads beside stored days (more, and it reads
+/// the whole period raw at once).
+const MAX_RAW_RUNS: usize = 8;
+
+/// Where a report's day parts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Stored days of the roll-up where they are exact ([`super::rollup`]), every other day
+    /// from the facts.
+    Auto,
+    /// Every day from the facts (`verify-pack`, and with the roll-up turned off).
+    Raw,
+}
+
+/// A report's day parts, what is read at report time, and the groups' names.
+pub(crate) struct PartsRead {
+    pub parts: Parts,
+    /// All the facts when read raw; from the roll-up, the units, first sessions and verified
+    /// makers only.
+    pub facts: Facts,
+    pub names: HashMap<String, GroupName>,
+    /// Days of the period served from the roll-up.
+    pub stored_days: usize,
+}
+
+/// The day parts of `space` over `period` by `by`, from the roll-up where it is exact and
+/// raw elsewhere (the same digits either way: see [`super::rollup`]).
+#[allow(clippy::too_many_lines)]
+pub(crate) async fn parts_of(
+    svc: &Services,
+    space: &SpaceRow,
+    zone: Zone,
+    period: &Period,
+    by: GroupBy,
+    now: i64,
+    source: Source,
+) -> ServiceResult<PartsRead> {
+    use super::rollup::{SETTLE_MS, day_number, fingerprint, scope_of};
+    let raw = async || -> ServiceResult<PartsRead> {
+        let (facts, names) = facts_of(svc, space, zone, period, now).await?;
+        Ok(PartsRead { parts: report::day_parts(&facts, period, by), facts, names, stored_days: 0 })
+    };
+    if source == Source::Raw || !svc.config.report_rollup || scope_of(by, "").is_none() {
+        return raw().await;
+    }
+    let Some(state) = svc.db.rollup_space(&space.id).await? else { return raw().await };
+    if now < state.built_at {
+        return raw().await;
+    }
+    let (units, rules, closure_rows) = tokio::try_join!(
+        svc.db.report_units(&space.id),
+        svc.db.opening_rules_of(&space.id),
+        svc.db.closures_of(&space.id, None),
+    )?;
+    if fingerprint(space, &units, &rules, &closure_rows) != state.fingerprint {
+        return raw().await;
+    }
+    let days = period.days();
+    let n = days.len();
+    let first = day_number(period.first);
+    let (rows, marks) = tokio::try_join!(
+        svc.db.rollup_rows(&space.id, state.generation, first, day_number(period.last) + 1),
+        svc.db.rollup_marks(&space.id, period.interval.start(), period.interval.end()),
+    )?;
+    let index_of = |day: i32| usize::try_from(day - first).ok().filter(|i| *i < n);
+    let mut stored = vec![false; n];
+    for r in rows.iter().filter(|r| r.scope == "space") {
+        if let Some(i) = index_of(r.day) {
+            stored[i] = true;
+        }
+    }
+    for (i, (_, d)) in days.iter().enumerate() {
+        stored[i] &= d.end() <= now - SETTLE_MS && !marks.iter().any(|m| m.from_ms < d.end() && m.until_ms > d.start());
+    }
+    let stored_days = stored.iter().filter(|s| **s).count();
+    let raw_runs = (0..n).filter(|i| !stored[*i] && (*i == 0 || stored[i - 1])).count();
+    if stored_days == 0 || raw_runs > MAX_RAW_RUNS {
+        // One read of the whole period costs less than many.
+        return raw().await;
+    }
+    let (unit_facts, names) = unit_facts_of(&units, vec![Vec::new(); units.len()])?;
+    let mut keys: Vec<String> = unit_facts
+        .iter()
+        .map(|u| match by {
+            GroupBy::Resource => u.resource.as_str().to_owned(),
+            GroupBy::Kind => u.kind.as_str().to_owned(),
+            _ => "space".to_owned(),
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let index: HashMap<String, usize> = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    let mut groups: Vec<(String, Vec<DayPart>)> = keys.into_iter().map(|k| (k, vec![DayPart::default(); n])).collect();
+    let mut whole = vec![DayPart::default(); n];
+    let decode = |bytes: &[u8]| {
+        report::codec::decode(bytes).map_err(|e| ServiceError::internal(anyhow::anyhow!("space {}: {e}", space.id)))
+    };
+    for r in &rows {
+        let Some(i) = index_of(r.day).filter(|i| stored[*i]) else { continue };
+        if r.scope == "space" {
+            whole[i] = decode(&r.part)?;
+            if by == GroupBy::Space
+                && let Some(g) = groups.first_mut()
+            {
+                g.1[i] = whole[i].clone();
+            }
+        } else if let Some(key) = r.scope.strip_prefix(if by == GroupBy::Kind { "k:" } else { "r:" })
+            && by != GroupBy::Space
+            && let Some(g) = index.get(key)
+        {
+            groups[*g].1[i] = decode(&r.part)?;
+        }
+    }
+    // The other days, raw, run by run.
+    let mut verified = rustc_hash::FxHashSet::default();
+    let mut i = 0;
+    while i < n {
+        if stored[i] {
+            i += 1;
+            continue;
+        }
+        let a = i;
+        while i < n && !stored[i] {
+            i += 1;
+        }
+        let run = Period::new(zone.tz(), days[a].0, days[i - 1].0)
+            .map_err(|e| ServiceError::internal(anyhow::anyhow!("a raw run: {e}")))?;
+        let (facts, _) = facts_of(svc, space, zone, &run, now).await?;
+        let p = report::day_parts(&facts, &run, by);
+        for (key, parts) in p.groups {
+            if let Some(g) = index.get(&key) {
+                for (j, part) in parts.into_iter().enumerate() {
+                    groups[*g].1[a + j] = part;
+                }
+            }
+        }
+        for (j, part) in p.whole.into_iter().enumerate() {
+            whole[a + j] = part;
+        }
+        verified.extend(facts.verified);
+    }
+    // Read at report time: each served maker's first session, whether occupants are verified.
+    let occupants: Vec<AccountId> =
+        whole.iter().flat_map(|d| d.occupied_nights.iter().map(|(_, who)| who.clone())).collect();
+    let (first_sessions, verified_now) = tokio::try_join!(
+        svc.db.first_sessions(&space.id, period.interval.end(), None),
+        svc.db.verified_among(&occupants),
+    )?;
+    verified.extend(verified_now);
+    let facts =
+        Facts { units: unit_facts, first_session: first_sessions.into_iter().collect(), verified, ..Facts::default() };
+    Ok(PartsRead { parts: Parts { groups, whole }, facts, names, stored_days })
 }
 
 /// Names for the groups that are not resources or units: kinds, organisations, makers.

@@ -32,6 +32,7 @@ pub mod outbox;
 pub(crate) mod pg_batch;
 pub mod registers;
 pub mod reports;
+pub mod rollup;
 pub mod schemes;
 pub mod settings;
 pub mod trainings;

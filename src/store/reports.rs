@@ -70,7 +70,7 @@ const LEAD_SLACK_MS: i64 = 2 * 86_400_000;
 /// twice, which cost three quarters of a space-year report (about 110,000 rows); read this
 /// way the rows cost what the statement costs. On the blocking pool, so that the runtime's
 /// workers keep answering other requests meanwhile.
-async fn read_rows<T: Send + 'static>(
+pub(super) async fn read_rows<T: Send + 'static>(
     direct: &std::sync::Arc<super::direct_read::DirectReader>,
     sql: &str,
     rows: impl FnOnce(&mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<Vec<T>> + Send + 'static,
@@ -380,5 +380,31 @@ impl Db {
                 .await?;
         });
         Ok(())
+    }
+}
+
+impl Db {
+    /// Which of `accounts` are verified makers.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn verified_among(&self, accounts: &[AccountId]) -> StoreResult<Vec<AccountId>> {
+        let mut ids: Vec<&AccountId> = accounts.iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id FROM accounts WHERE verified_maker AND id IN ({})", marks.join(", "));
+            let found: Vec<AccountId> = on_read!(self, |p| {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(found);
+        }
+        Ok(out)
     }
 }

@@ -23,5 +23,6 @@ mod powers;
 mod registers;
 mod reports;
 mod roles;
+mod rollup;
 mod store;
 mod system;

@@ -92,6 +92,9 @@ pub struct UtilizationReport {
     pub by: String,
     /// When it was computed (UTC); an open session counts up to here.
     pub generated_at: String,
+    /// Days of the period served from the per-day roll-up; the others were read from the
+    /// bookings and sessions. The figures are the same either way.
+    pub rollup_days: usize,
     pub groups: Vec<GroupFigures>,
     /// The space as a whole.
     pub whole: GroupFigures,
@@ -135,6 +138,7 @@ fn report_view(u: &Utilization) -> UtilizationReport {
         bucket: u.bucket.as_str().into(),
         by: u.by.as_str().into(),
         generated_at: rfc3339(u.generated_at),
+        rollup_days: u.rollup_days,
         groups: u.report.groups.iter().map(|g| group_view(u, g)).collect(),
         whole: group_view(u, &u.report.whole),
     }
