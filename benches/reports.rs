@@ -606,9 +606,6 @@ async fn run(label: &str, url: String) {
     if let Some(mib) = db_size_mib(&url) {
         println!("  database file: {mib:.0} MiB");
     }
-    let (mut child, base) = common::start_node(&url, &[], &[]);
-    let client = reqwest::Client::new();
-    let token = d.reviewer.clone();
     println!(
         "  {} bookings, {} sessions, {} ledger entries; cpu probe {:.0} ms",
         d.bookings,
@@ -616,14 +613,24 @@ async fn run(label: &str, url: String) {
         d.ledger,
         common::cpu_probe_ms()
     );
+    // The roll-up, built as `labinn rollup build` builds it (the jobs do it a step a minute).
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(common::server_binary())
+        .args(["rollup", "build", "--database-url", &url, "--log", "error"])
+        .output()
+        .expect("labinn rollup build runs");
+    assert!(out.status.success(), "rollup build: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let parts: u64 =
+        text.lines().filter_map(|l| l.split(" stored parts").next()?.rsplit(' ').next()?.parse::<u64>().ok()).sum();
+    println!(
+        "  roll-up: built in {:.1} s, {parts} stored parts{}",
+        started.elapsed().as_secs_f64(),
+        db_size_mib(&url).map_or(String::new(), |m| format!(", database file now {m:.0} MiB"))
+    );
+    let token = d.reviewer.clone();
+    let client = reqwest::Client::new();
     let q = format!("from={FROM}&to={TO}");
-    // One warm request each (statements prepared, pages cached), then the measured ones.
-    for path in [
-        format!("/api/v1/reports/utilization?space=s01&{q}"),
-        format!("/api/v1/spaces/s01/evidence?scheme=sz-zc-2020&{q}"),
-    ] {
-        timed(&client, &base, &token, &path, 1).await;
-    }
     // LABINN_BENCH_SAMPLES: requests of each kind (default 20; the overview a quarter).
     let n: usize = std::env::var("LABINN_BENCH_SAMPLES").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
     let cases = [
@@ -631,11 +638,46 @@ async fn run(label: &str, url: String) {
         ("evidence pack, JSON", format!("/api/v1/spaces/s01/evidence?scheme=sz-zc-2020&{q}"), n),
         ("evidence pack, ZIP", format!("/api/v1/spaces/s01/evidence?scheme=sz-zc-2020&{q}&format=zip"), n),
         ("district overview, 20 spaces", format!("/api/v1/district/overview?scheme=sz-zc-2020&{q}"), n.div_ceil(4)),
+        (
+            "district overview, metered (sz-ck-2015)",
+            format!("/api/v1/district/overview?scheme=sz-ck-2015&{q}"),
+            n.div_ceil(4),
+        ),
     ];
-    for (name, path, n) in cases {
-        let (p50, p99, max, bytes) = timed(&client, &base, &token, &path, n).await;
-        println!("  {name:<40} p50 {p50:>7.1} ms  p99 {p99:>7.1} ms  max {max:>7.1} ms  ({bytes} bytes, n={n})");
+    // LABINN_BENCH_ROLLUP_AB=1: the same file served with the roll-up off and on, interleaved
+    // (off, on, off, on); the report must say the same either way.
+    let modes: &[bool] =
+        if std::env::var("LABINN_BENCH_ROLLUP_AB").is_ok() { &[false, true, false, true] } else { &[true] };
+    let mut seen: Option<serde_json::Value> = None;
+    for on in modes {
+        let (mut node, base) = common::start_node(
+            &url,
+            &[],
+            &[("LABINN_REPORT_ROLLUP", on.to_string()), ("LABINN_JOB_INTERVAL_SECS", "0".into())],
+        );
+        println!("  roll-up {}:", if *on { "on" } else { "off" });
+        // One warm request each (statements prepared, pages cached), then the measured ones.
+        for (_, path, _) in &cases[..2] {
+            timed(&client, &base, &token, path, 1).await;
+        }
+        for (name, path, n) in &cases {
+            let (p50, p99, max, bytes) = timed(&client, &base, &token, path, *n).await;
+            println!("    {name:<40} p50 {p50:>7.1} ms  p99 {p99:>7.1} ms  max {max:>7.1} ms  ({bytes} bytes, n={n})");
+        }
+        let mut report: serde_json::Value =
+            client.get(format!("{base}{}", cases[0].1)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        println!("    report days from the roll-up: {}", report["rollup_days"]);
+        let o = report.as_object_mut().unwrap();
+        o.remove("generated_at");
+        o.remove("rollup_days");
+        if let Some(before) = &seen {
+            assert_eq!(before, &report, "the report differs between the roll-up off and on");
+        }
+        seen = Some(report);
+        let _ = node.kill();
+        let _ = node.wait();
     }
+    let (mut child, base) = common::start_node(&url, &[], &[("LABINN_JOB_INTERVAL_SECS", "0".into())]);
     if std::env::var("LABINN_BENCH_NO_BOOKINGS").is_ok() {
         let _ = child.kill();
         let _ = child.wait();

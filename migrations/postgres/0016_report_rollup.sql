@@ -8,7 +8,8 @@ CREATE TABLE rollup_spaces (
     from_day    INTEGER NOT NULL,
     until_day   INTEGER NOT NULL,
     created_at  BIGINT NOT NULL,
-    built_at    BIGINT NOT NULL
+    built_at    BIGINT NOT NULL,
+    steps       BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE rollup_days (

@@ -16,7 +16,10 @@ CREATE TABLE rollup_spaces (
     -- The database clock when the row was made (ms).
     created_at  INTEGER NOT NULL,
     -- The `now` of the last build: a report as of an earlier instant reads raw.
-    built_at    INTEGER NOT NULL
+    built_at    INTEGER NOT NULL,
+    -- Build steps written: a step writes only if no other step wrote since it read the state
+    -- (two nodes building one space at once: the later one's reads may be older).
+    steps       INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE rollup_days (

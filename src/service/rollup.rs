@@ -105,8 +105,10 @@ pub struct StepReport {
 /// Store errors.
 pub async fn step(svc: &Services, now: i64, max_days: usize) -> ServiceResult<StepReport> {
     let mut out = StepReport::default();
+    // Taken before any space's marks and facts are read.
+    let clock = svc.db.rollup_safe_clock().await?;
     for space in svc.db.spaces(true).await? {
-        let (days, more) = step_space(svc, &space, now, max_days).await?;
+        let (days, more) = step_space(svc, &space, now, clock, max_days).await?;
         out.days += days;
         out.more |= more;
     }
@@ -150,7 +152,13 @@ fn days_touched(zone: chrono_tz::Tz, a: i64, b: i64) -> (i32, i32) {
 
 /// One step of one space. Returns the days built and whether more are waiting.
 #[allow(clippy::too_many_lines)]
-async fn step_space(svc: &Services, space: &SpaceRow, now: i64, max_days: usize) -> ServiceResult<(usize, bool)> {
+async fn step_space(
+    svc: &Services,
+    space: &SpaceRow,
+    now: i64,
+    clock: i64,
+    max_days: usize,
+) -> ServiceResult<(usize, bool)> {
     let zone = zone_of(space)?;
     let tz = zone.tz();
     let (units, rules, closures) = tokio::try_join!(
@@ -164,7 +172,6 @@ async fn step_space(svc: &Services, space: &SpaceRow, now: i64, max_days: usize)
         svc.db.create_rollup_space(&space.id, &fp, day_number(utc_to_local(tz, first).date_naive())).await?;
         return Ok((0, true));
     };
-    let clock = svc.db.rollup_safe_clock().await?;
     if clock <= state.created_at {
         // Writes that began before the state existed may not have marked: wait until none runs.
         return Ok((0, true));
@@ -198,6 +205,7 @@ async fn step_space(svc: &Services, space: &SpaceRow, now: i64, max_days: usize)
         // Nothing to build; marks that touch no stored day are done.
         if generation != state.generation || !marks.is_empty() {
             let w = RollupWrite {
+                read_steps: state.steps,
                 fingerprint: fp,
                 generation,
                 until_day: new_until,
@@ -218,6 +226,7 @@ async fn step_space(svc: &Services, space: &SpaceRow, now: i64, max_days: usize)
         }
     }
     let mut w = RollupWrite {
+        read_steps: state.steps,
         fingerprint: fp,
         generation,
         until_day: new_until,
@@ -263,7 +272,10 @@ async fn step_space(svc: &Services, space: &SpaceRow, now: i64, max_days: usize)
             w.done_marks.push(m.id);
         }
     }
-    svc.db.write_rollup(&space.id, &w).await?;
+    if !svc.db.write_rollup(&space.id, &w).await? {
+        // Another node built this space meanwhile: its step stands, this one is dropped.
+        return Ok((0, true));
+    }
     let more = new_until < limit_day || w.done_marks.len() < marks.len();
     Ok((built, more))
 }

@@ -19,6 +19,8 @@ pub struct RollupSpace {
     pub created_at: i64,
     /// The `now` of the last build.
     pub built_at: i64,
+    /// Build steps written.
+    pub steps: i64,
 }
 
 /// A dirty mark: facts in `[from_ms, until_ms)` changed after they may have been built.
@@ -40,6 +42,8 @@ pub struct RollupRow {
 /// What one build step writes for a space, in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct RollupWrite {
+    /// The state's `steps` when the step read it: the write is dropped if another step wrote since.
+    pub read_steps: i64,
     pub fingerprint: String,
     pub generation: i64,
     pub until_day: i32,
@@ -61,8 +65,8 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn rollup_space(&self, space_id: &SpaceId) -> StoreResult<Option<RollupSpace>> {
-        let sql = "SELECT space_id, fingerprint, generation, from_day, until_day, created_at, built_at \
-                   FROM rollup_spaces WHERE space_id = $1";
+        let sql = "SELECT space_id, fingerprint, generation, from_day, until_day, created_at, built_at, \
+                   steps FROM rollup_spaces WHERE space_id = $1";
         Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).fetch_optional(p).await?))
     }
 
@@ -177,57 +181,64 @@ impl Db {
             .await?))
     }
 
-    /// Writes one build step of the space's roll-up, in one transaction.
+    /// Writes one build step of the space's roll-up, in one transaction, unless another step
+    /// wrote since this one read the state (then nothing is written and the answer is false).
     ///
     /// # Errors
     /// Database errors.
-    pub async fn write_rollup(&self, space_id: &SpaceId, w: &RollupWrite) -> StoreResult<()> {
-        crate::in_write_tx!(self, |tx| {
-            for (from, until) in &w.rebuilt {
-                sqlx::query("DELETE FROM rollup_days WHERE space_id = $1 AND day >= $2 AND day < $3")
-                    .bind(space_id)
-                    .bind(from)
-                    .bind(until)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for (day, scope, part) in &w.rows {
-                sqlx::query(
-                    "INSERT INTO rollup_days (space_id, day, scope, generation, part) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (space_id, day, scope) DO UPDATE SET generation = excluded.generation, part = excluded.part",
-                )
-                .bind(space_id)
-                .bind(day)
-                .bind(scope)
-                .bind(w.generation)
-                .bind(part)
-                .execute(&mut *tx)
-                .await?;
-            }
-            for id in &w.done_marks {
-                sqlx::query("DELETE FROM rollup_dirty WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            }
-            for (from, until) in &w.skipped {
-                sqlx::query("INSERT INTO rollup_dirty (space_id, from_ms, until_ms) VALUES ($1, $2, $3)")
-                    .bind(space_id)
-                    .bind(from)
-                    .bind(until)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query(
-                "UPDATE rollup_spaces SET fingerprint = $2, generation = $3, until_day = $4, built_at = $5 \
-                 WHERE space_id = $1",
+    pub async fn write_rollup(&self, space_id: &SpaceId, w: &RollupWrite) -> StoreResult<bool> {
+        Ok(crate::in_write_tx!(self, |tx| {
+            // First, so that a concurrent step waits here (PostgreSQL) and then finds 0 rows.
+            let claimed = sqlx::query(
+                "UPDATE rollup_spaces SET fingerprint = $2, generation = $3, until_day = $4, built_at = $5, \
+                 steps = steps + 1 WHERE space_id = $1 AND steps = $6",
             )
             .bind(space_id)
             .bind(&w.fingerprint)
             .bind(w.generation)
             .bind(w.until_day)
             .bind(w.built_at)
+            .bind(w.read_steps)
             .execute(&mut *tx)
-            .await?;
-        });
-        Ok(())
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                for (from, until) in &w.rebuilt {
+                    sqlx::query("DELETE FROM rollup_days WHERE space_id = $1 AND day >= $2 AND day < $3")
+                        .bind(space_id)
+                        .bind(from)
+                        .bind(until)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for (day, scope, part) in &w.rows {
+                    sqlx::query(
+                        "INSERT INTO rollup_days (space_id, day, scope, generation, part) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (space_id, day, scope) DO UPDATE SET generation = excluded.generation, \
+                         part = excluded.part",
+                    )
+                    .bind(space_id)
+                    .bind(day)
+                    .bind(scope)
+                    .bind(w.generation)
+                    .bind(part)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for id in &w.done_marks {
+                    sqlx::query("DELETE FROM rollup_dirty WHERE id = $1").bind(id).execute(&mut *tx).await?;
+                }
+                for (from, until) in &w.skipped {
+                    sqlx::query("INSERT INTO rollup_dirty (space_id, from_ms, until_ms) VALUES ($1, $2, $3)")
+                        .bind(space_id)
+                        .bind(from)
+                        .bind(until)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            claimed == 1
+        }))
     }
 
     /// Every roll-up state (for `labinn rollup status`).
@@ -235,15 +246,14 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn rollup_states(&self) -> StoreResult<Vec<(RollupSpace, i64, i64)>> {
-        let states: Vec<RollupSpace> =
-            on_read!(self, |p| {
-                sqlx::query_as(
-            "SELECT space_id, fingerprint, generation, from_day, until_day, created_at, built_at FROM rollup_spaces \
-             ORDER BY space_id"
-        )
-        .fetch_all(p)
-        .await?
-            });
+        let states: Vec<RollupSpace> = on_read!(self, |p| {
+            sqlx::query_as(
+                "SELECT space_id, fingerprint, generation, from_day, until_day, created_at, built_at, steps \
+             FROM rollup_spaces ORDER BY space_id",
+            )
+            .fetch_all(p)
+            .await?
+        });
         let mut out = Vec::with_capacity(states.len());
         for s in states {
             let (rows, marks): (i64, i64) = on_read!(self, |p| sqlx::query_as(

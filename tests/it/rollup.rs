@@ -114,3 +114,64 @@ async fn a_change_of_opening_hours_sends_the_old_days_back_to_raw_until_they_are
     let (rebuilt, days) = report(&app, &op, &slug, QUERIES[0]).await;
     assert_eq!((days, &rebuilt), (7, &after));
 }
+
+#[tokio::test]
+async fn a_booking_ahead_and_its_check_in_leave_no_dirty_mark() {
+    // On the real clock, so that "ahead" means ahead of the database's clock too.
+    // A quarter hour, as bookings start on 15-minute slots.
+    let now = chrono::Utc::now().timestamp_millis() / 900_000 * 900_000;
+    let app = crate::helpers::spawn_app_at(now).await;
+    let (op, slug) = crate::helpers::operated_space(&app, "today-lab", "Asia/Shanghai").await;
+    crate::helpers::open_daily(&app, &op, &slug, "00:00", 1440).await;
+    let r = app
+        .post(
+            &format!("/api/v1/spaces/{slug}/resources"),
+            Some(&op),
+            serde_json::json!({"kind": "tool", "name_zh": "3D 打印机", "name_en": "Printer", "units": {"labels": ["P-1"]},
+                               "policy": {"min_notice_minutes": 0, "buffer_before_minutes": 0, "buffer_after_minutes": 0}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let printer = r.body["id"].as_str().unwrap().to_owned();
+    // The space's roll-up state exists, so a write that reached back would mark.
+    labinn::service::rollup::step(&app.state.svc, now, 93).await.unwrap();
+    let svc = &app.state.svc;
+    assert_eq!(svc.db.rollup_states().await.unwrap().len(), 1);
+
+    let (_, maker) = app.maker("mei@example.org").await;
+    let start = chrono::DateTime::from_timestamp_millis(now + 3_600_000).unwrap().to_rfc3339();
+    let end = chrono::DateTime::from_timestamp_millis(now + 2 * 3_600_000).unwrap().to_rfc3339();
+    let booking = app.book(&maker, serde_json::json!({"resource": printer, "start": start, "end": end})).await;
+    app.clock.set(now + 3_600_000);
+    let r = app
+        .post(
+            &format!("/api/v1/bookings/{}/check-in", booking.id),
+            Some(&op),
+            serde_json::json!({"reason": "at the desk"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let states = svc.db.rollup_states().await.unwrap();
+    assert_eq!(states[0].2, 0, "a booking ahead and a check-in now mark nothing: {states:?}");
+}
+
+#[tokio::test]
+async fn two_builders_at_once_store_one_step_and_the_report_still_says_what_the_facts_say() {
+    let (app, op, slug) = berlin_week().await;
+    app.clock.set(utc_ms("2026-04-10T12:00:00+02:00"));
+    let (raw, _) = report(&app, &op, &slug, QUERIES[0]).await;
+    let svc = &app.state.svc;
+    let at = utc_ms("2026-04-10T12:00:00+02:00");
+    // The fixture's jobs made the space's state; nothing is built yet.
+    assert_eq!(svc.db.rollup_states().await.unwrap()[0].0.steps, 0);
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await; // PostgreSQL's second of slack
+    let (a, b) = tokio::join!(labinn::service::rollup::step(svc, at, 93), labinn::service::rollup::step(svc, at, 93));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // One step stored the 19 days; the other stored nothing (its write was dropped, or it came
+    // second and found nothing to do).
+    assert_eq!(a.days.max(b.days), 19, "{a:?} {b:?}");
+    let states = svc.db.rollup_states().await.unwrap();
+    assert_eq!(states[0].0.steps, 1, "{states:?}");
+    let (served, days) = report(&app, &op, &slug, QUERIES[0]).await;
+    assert_eq!((days, &served), (7, &raw));
+}
