@@ -467,7 +467,17 @@ pub(crate) async fn parts_of(
     let n = days.len();
     let first = day_number(period.first);
     let (rows, marks) = tokio::try_join!(
-        svc.db.rollup_rows(&space.id, state.generation, first, day_number(period.last) + 1),
+        svc.db.rollup_rows(
+            &space.id,
+            state.generation,
+            first,
+            day_number(period.last) + 1,
+            match by {
+                GroupBy::Resource => "r:",
+                GroupBy::Kind => "k:",
+                _ => "",
+            }
+        ),
         svc.db.rollup_marks(&space.id, period.interval.start(), period.interval.end()),
     )?;
     let index_of = |day: i32| usize::try_from(day - first).ok().filter(|i| *i < n);
@@ -547,13 +557,12 @@ pub(crate) async fn parts_of(
         }
         verified.extend(facts.verified);
     }
-    // Read at report time: each served maker's first session, whether occupants are verified.
+    // Read at report time: each maker's first session (kept by triggers: the same MIN as the
+    // history gives for every maker the period serves), whether occupants are verified.
     let occupants: Vec<AccountId> =
         whole.iter().flat_map(|d| d.occupied_nights.iter().map(|(_, who)| who.clone())).collect();
-    let (first_sessions, verified_now) = tokio::try_join!(
-        svc.db.first_sessions(&space.id, period.interval.end(), None),
-        svc.db.verified_among(&occupants),
-    )?;
+    let (first_sessions, verified_now) =
+        tokio::try_join!(svc.db.kept_first_sessions(&space.id), svc.db.verified_among(&occupants),)?;
     verified.extend(verified_now);
     let facts =
         Facts { units: unit_facts, first_session: first_sessions.into_iter().collect(), verified, ..Facts::default() };

@@ -149,7 +149,8 @@ impl Db {
         Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).bind(until_ms).bind(from_ms).fetch_all(p).await?))
     }
 
-    /// The stored parts of `generation` for local days `[from_day, until_day)`.
+    /// The stored parts of `generation` for local days `[from_day, until_day)`: the space's, and
+    /// those whose scope starts with `prefix` (`r:` resources, `k:` kinds; empty: none).
     ///
     /// # Errors
     /// Database errors.
@@ -159,13 +160,24 @@ impl Db {
         generation: i64,
         from_day: i32,
         until_day: i32,
+        prefix: &str,
     ) -> StoreResult<Vec<RollupRow>> {
         let sql = "SELECT day, scope, part FROM rollup_days WHERE space_id = $1 AND day >= $2 AND day < $3 \
-                   AND generation = $4 ORDER BY day, scope";
+                   AND generation = $4 AND (scope = 'space' OR (scope >= $5 AND scope < $6)) ORDER BY day, scope";
+        // The scopes from `prefix` up to the next prefix (its last byte plus one).
+        let lo = prefix.to_owned();
+        let hi = match prefix.as_bytes().split_last() {
+            Some((last, head)) => {
+                let mut b = head.to_vec();
+                b.push(last + 1);
+                String::from_utf8(b).unwrap_or_default()
+            }
+            None => String::new(),
+        };
         if let Db::Sqlite { direct, .. } = self {
             let space = space_id.clone();
             return super::reports::read_rows(direct, sql, move |stmt| {
-                stmt.query_map(rusqlite::params![space, from_day, until_day, generation], |r| {
+                stmt.query_map(rusqlite::params![space, from_day, until_day, generation, lo, hi], |r| {
                     Ok(RollupRow { day: r.get(0)?, scope: r.get(1)?, part: r.get(2)? })
                 })?
                 .collect()
@@ -177,6 +189,8 @@ impl Db {
             .bind(from_day)
             .bind(until_day)
             .bind(generation)
+            .bind(&lo)
+            .bind(&hi)
             .fetch_all(p)
             .await?))
     }
@@ -267,5 +281,20 @@ impl Db {
             out.push((s, rows, marks));
         }
         Ok(out)
+    }
+}
+
+impl Db {
+    /// Each maker's first metered session in the space, ever, as the triggers of migration 0017
+    /// keep it (the same as [`Db::first_sessions`] for every maker a report serves).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn kept_first_sessions(
+        &self,
+        space_id: &SpaceId,
+    ) -> StoreResult<Vec<(crate::domain::ids::AccountId, i64)>> {
+        let sql = "SELECT account_id, first_started_at FROM rollup_first_sessions WHERE space_id = $1";
+        Ok(on_read!(self, |p| sqlx::query_as(sql).bind(space_id).fetch_all(p).await?))
     }
 }
