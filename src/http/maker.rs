@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/waitlist/{id}/leave", post(leave_waitlist))
         .route("/me/calendar", post(renew_feed))
         .route("/me/calendar/revoke", post(revoke_feed))
+        .merge(ops::router())
 }
 
 // ---------- who is reading ----------
@@ -144,9 +145,15 @@ impl Visitor {
         let path = if self.from_page.is_some() { path.to_owned() } else { String::new() };
         let keep = Nav::keep_of(query);
         match &self.user {
-            Some(u) => {
-                Nav { signed_in: true, name: u.identity.account.display_name.clone(), csrf: u.csrf.clone(), keep, path }
-            }
+            Some(u) => Nav {
+                signed_in: true,
+                name: u.identity.account.display_name.clone(),
+                csrf: u.csrf.clone(),
+                keep,
+                path,
+                operator: u.identity.any_operator().is_some(),
+                reviewer: u.identity.reviewer().is_some() || u.identity.admin().is_some(),
+            },
             None => Nav { keep, path, ..Nav::default() },
         }
     }
@@ -218,6 +225,9 @@ macro_rules! signed_forms {
     };
 }
 signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, ProfileForm, TeamForm, KioskForm);
+
+// The operator console: its own pages, on this module's helpers.
+mod ops;
 
 /// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
 /// be read is a page.
@@ -416,6 +426,10 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "name" => t.w("name_field"),
                 "locale" => t.w("language"),
                 "team" => t.w("book_for"),
+                "reason" => t.w("ops_reason"),
+                "date" => t.w("ops_date"),
+                "time" => t.w("ops_time"),
+                "unit" => t.w("ops_unit"),
                 other => other,
             };
             let key = format!("field.{code}");

@@ -119,6 +119,10 @@ pub struct Nav {
     /// The path the language switch goes to: empty for this page; for a page answering a
     /// form, the page the form was sent from.
     pub path: String,
+    /// The reader runs a space (or is an admin): the header links to the operator console.
+    pub operator: bool,
+    /// The reader reviews the district (or is an admin): the header links to its console.
+    pub reviewer: bool,
 }
 
 impl Nav {

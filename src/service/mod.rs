@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod charts;
 pub mod checkin;
+pub mod console;
 pub mod error;
 pub mod evidence;
 pub mod exports;

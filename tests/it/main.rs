@@ -12,6 +12,7 @@ mod browser;
 mod catalog;
 mod checkin;
 mod cli;
+mod consoles;
 mod demo;
 mod durability;
 mod errors;

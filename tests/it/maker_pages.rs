@@ -121,6 +121,13 @@ impl<'a> Phone<'a> {
         self.cookies.lock().unwrap().contains_key("labinn_session")
     }
 
+    /// Signs in an account made through the API (its password is the helpers' one).
+    pub async fn sign_in(&self, email: &str) {
+        let form = [("email", email), ("password", "correct horse battery"), ("next", "/me")];
+        let p = self.post("/signin", &form).await;
+        assert_eq!(p.status, 303, "sign in {email}: {}", p.html);
+    }
+
     pub async fn sign_up(&self, email: &str) -> Page {
         let form = [("email", email), ("display_name", "小林"), ("password", "correct horse battery"), ("next", "/me")];
         let p = self.post("/signup", &form).await;
@@ -711,7 +718,7 @@ fn on_day(resource: &str, day: u32, from: u32, to: u32) -> serde_json::Value {
 }
 
 /// The section of a page between `start` and the next `end`.
-fn section<'p>(html: &'p str, start: &str, end: &str) -> &'p str {
+pub(crate) fn section<'p>(html: &'p str, start: &str, end: &str) -> &'p str {
     html.split(start).nth(1).unwrap_or_else(|| panic!("no {start} in {html}")).split(end).next().unwrap()
 }
 

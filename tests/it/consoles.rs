@@ -1,0 +1,258 @@
+//! The operator console, as an operator uses it from a browser without JavaScript: the day
+//! of the space, a booking opened and acted on, the approvals queue; and who may not.
+
+use crate::checkin::{Lab, lab_at, ms};
+use crate::maker_pages::{Phone, section};
+use labinn::domain::booking::BookingStatus;
+use labinn::domain::ids::BookingId;
+use serde_json::json;
+
+/// The lab's operator, signed in on a browser.
+async fn operator_phone(lab: &Lab) -> Phone<'_> {
+    let phone = Phone::new(&lab.app);
+    phone.sign_in(&format!("op-{}@example.org", lab.slug)).await;
+    phone
+}
+
+/// A maker with a display name: their token.
+async fn named(lab: &Lab, email: &str, name: &str) -> String {
+    lab.app.register(email, name).await;
+    lab.app.login(email).await
+}
+
+async fn status_of(lab: &Lab, id: &str) -> BookingStatus {
+    lab.app.db.booking(&BookingId::new(id)).await.unwrap().status
+}
+
+#[tokio::test]
+async fn an_operator_follows_the_day_checks_a_maker_out_by_hand_and_sees_in_now_overstays_and_no_shows() {
+    let lab = lab_at(ms(8, 0)).await;
+    let ann = named(&lab, "ann@example.org", "安安").await;
+    let (_, bo) = lab.app.maker("bo@example.org").await;
+    let a = lab.book(&ann, &lab.laser, (9, 0), (10, 0)).await;
+    let b = lab.book(&bo, &lab.laser, (10, 0), (11, 0)).await;
+    let (_, kiosk) = lab.kiosk("Front door").await;
+
+    let phone = operator_phone(&lab).await;
+    // One space: the console opens on its day.
+    let home = phone.get("/ops").await;
+    assert_eq!((home.status, home.location.as_deref()), (303, Some("/ops/fab")), "{}", home.html);
+    let day = phone.get("/ops/fab").await;
+    assert_eq!(day.status, 200, "{}", day.html);
+    assert!(day.html.contains("9月7日 周一") && day.html.contains("LC-1") && day.html.contains("A-02"), "{}", day.html);
+    let list = section(&day.html, "id=\"day-bookings\"", "</table>");
+    assert!(list.contains("安安") && list.contains("Maker") && list.matches("已确认").count() == 2, "{list}");
+    assert!(day.html.contains(&format!("/ops/fab/bookings/{}", a.id.as_str())), "a booking opens from the board");
+    // The page refreshes its board by itself, and says so without JavaScript.
+    assert!(day.html.contains("data-live=\"true\"") && day.html.contains("/ops/ops.js"), "{}", day.html);
+    let js = lab.app.client.get(lab.app.url("/ops/ops.js")).send().await.unwrap();
+    assert_eq!(js.status(), 200);
+
+    // Ann checks in at the kiosk and stays past her end; Bo never comes.
+    lab.app.clock.set(ms(8, 55));
+    assert_eq!(lab.scan(&kiosk, a.qr()).await["decision"], "check_in");
+    let day = phone.get("/ops/fab").await;
+    let in_now = section(&day.html, "id=\"in-now\"", "</section>");
+    assert!(in_now.contains("(1)") && in_now.contains("安安"), "{in_now}");
+    lab.app.clock.set(ms(10, 5));
+    let day = phone.get("/ops/fab").await;
+    let over = section(&day.html, "id=\"overstays\"", "</section>");
+    assert!(over.contains("(1)") && over.contains("安安"), "{over}");
+    let in_now = section(&day.html, "id=\"in-now\"", "</section>");
+    assert!(in_now.contains("(0)"), "an overstay is listed as such: {in_now}");
+
+    // Ann's booking: who she is and her session; checking her out needs a reason.
+    let at = format!("/ops/fab/bookings/{}", a.id.as_str());
+    let page = phone.get(&at).await;
+    assert!(page.html.contains("ann@example.org") && page.html.contains("签到机扫码"), "{}", page.html);
+    assert!(page.html.contains("超时未签退"), "{}", page.html);
+    let csrf = page.field("csrf");
+    let refused = phone.post(&format!("{at}/checkout"), &[("csrf", &csrf), ("reason", " ")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(refused.html.contains("原因：必填"), "{}", refused.html);
+    assert_eq!(status_of(&lab, a.id.as_str()).await, BookingStatus::CheckedIn);
+    let done = phone.post(&format!("{at}/checkout"), &[("csrf", &csrf), ("reason", "忘记签退")]).await;
+    assert_eq!((done.status, done.location.as_deref()), (303, Some(format!("{at}?done=checkout").as_str())));
+    let page = phone.get(done.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("已手动签退") && page.html.contains("签到机扫码 → 运营方手动"), "{}", page.html);
+    assert!(page.html.contains("忘记签退"), "the reason is on the session: {}", page.html);
+    assert_eq!(status_of(&lab, a.id.as_str()).await, BookingStatus::Completed);
+
+    // Past Bo's grace, the jobs mark him a no-show.
+    lab.app.clock.set(ms(10, 20));
+    lab.run_jobs().await;
+    assert_eq!(status_of(&lab, b.id.as_str()).await, BookingStatus::NoShow);
+    let day = phone.get("/ops/fab").await;
+    let no_shows = section(&day.html, "id=\"no-shows\"", "</section>");
+    assert!(no_shows.contains("(1)") && no_shows.contains("Maker"), "{no_shows}");
+
+    // Bo's no-show is corrected by hand: he was there, the kiosk was down.
+    let at_b = format!("/ops/fab/bookings/{}", b.id.as_str());
+    let done = phone.post(&format!("{at_b}/checkin"), &[("csrf", &csrf), ("reason", "签到机故障")]).await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(status_of(&lab, b.id.as_str()).await, BookingStatus::CheckedIn);
+
+    // In English, the same day.
+    let en = phone.get("/ops/fab?lang=en").await;
+    assert!(en.html.contains("In now") && en.html.contains("Mon 7 Sep"), "{}", en.html);
+}
+
+#[tokio::test]
+async fn an_operator_moves_and_cancels_a_booking_with_a_reason_and_the_maker_is_told() {
+    let lab = lab_at(ms(8, 0)).await;
+    let (_, ann) = lab.app.maker("ann@example.org").await;
+    let (_, bo) = lab.app.maker("bo@example.org").await;
+    let a = lab.book(&ann, &lab.laser, (14, 0), (15, 0)).await;
+    lab.book(&bo, &lab.laser, (16, 0), (17, 0)).await;
+    let phone = operator_phone(&lab).await;
+    let at = format!("/ops/fab/bookings/{}", a.id.as_str());
+    let page = phone.get(&at).await;
+    assert_eq!(
+        (page.field("date"), page.field("time"), page.field("minutes")),
+        ("2026-09-07".into(), "14:00".into(), "60".into())
+    );
+    let csrf = page.field("csrf");
+    // Onto Bo's time: refused in words, nothing moved.
+    let clash = phone
+        .post(&format!("{at}/move"), &[("csrf", &csrf), ("date", "2026-09-07"), ("time", "16:00"), ("minutes", "60")])
+        .await;
+    assert_eq!(clash.status, 409, "{}", clash.html);
+    assert!(clash.html.contains("这个时间已被占用"), "{}", clash.html);
+    let bad = phone
+        .post(&format!("{at}/move"), &[("csrf", &csrf), ("date", "7.9.2026"), ("time", "18"), ("minutes", "60")])
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("日期") && bad.html.contains("时间"), "{}", bad.html);
+    let moved = phone
+        .post(&format!("{at}/move"), &[("csrf", &csrf), ("date", "2026-09-07"), ("time", "18:00"), ("minutes", "90")])
+        .await;
+    assert_eq!(moved.status, 303, "{}", moved.html);
+    let row = lab.app.db.booking(&BookingId::new(a.id.as_str())).await.unwrap();
+    assert_eq!((row.starts_at, row.ends_at), (ms(18, 0), ms(19, 30)));
+
+    // Cancelling needs a reason; with one, the maker reads it on their page.
+    let refused = phone.post(&format!("{at}/cancel"), &[("csrf", &csrf), ("reason", "")]).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    let done = phone.post(&format!("{at}/cancel"), &[("csrf", &csrf), ("reason", "设备检修")]).await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(status_of(&lab, a.id.as_str()).await, BookingStatus::Cancelled);
+    let maker = Phone::new(&lab.app);
+    maker.sign_in("ann@example.org").await;
+    let me = maker.get("/me").await;
+    assert!(me.html.contains("设备检修"), "{}", me.html);
+    // The day lists it among the withdrawn.
+    let day = phone.get("/ops/fab").await;
+    let withdrawn = section(&day.html, "已取消或未获批准 (1)", "</ul>");
+    assert!(withdrawn.contains("18:00–19:30") && withdrawn.contains("已取消"), "{withdrawn}");
+}
+
+#[tokio::test]
+async fn an_operator_approves_and_declines_from_the_queue_and_sees_who_waits() {
+    let lab = lab_at(ms(8, 0)).await;
+    let r = lab
+        .app
+        .post(
+            &format!("/api/v1/spaces/{}/resources", lab.slug),
+            Some(&lab.op),
+            json!({"kind": "tool", "name_zh": "数控机床", "name_en": "CNC mill",
+                   "units": {"labels": ["CNC-1"]}, "policy": {"requires_approval": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let cnc = r.body["id"].as_str().unwrap().to_owned();
+    let (_, ann) = lab.app.maker("ann@example.org").await;
+    let (_, bo) = lab.app.maker("bo@example.org").await;
+    let a = lab.book(&ann, &cnc, (10, 0), (11, 0)).await;
+    let b = lab.book(&bo, &cnc, (12, 0), (13, 0)).await;
+    // Someone waits for the laser.
+    let (_, cy) = lab.app.maker("cy@example.org").await;
+    lab.book(&ann, &lab.laser, (15, 0), (16, 0)).await;
+    let w = lab
+        .app
+        .post(
+            "/api/v1/waitlist",
+            Some(&cy),
+            json!({"resource": lab.laser, "start": crate::checkin::at(15, 0), "end": crate::checkin::at(16, 0)}),
+        )
+        .await;
+    assert_eq!(w.status, 201, "{}", w.text);
+
+    let phone = operator_phone(&lab).await;
+    let day = phone.get("/ops/fab").await;
+    assert!(day.html.contains("待审批：2"), "the day says what waits: {}", day.html);
+    let q = phone.get("/ops/fab/approvals").await;
+    let pending = section(&q.html, "id=\"pending\"", "</ul>");
+    assert!(pending.contains("数控机床 · CNC-1") && pending.matches("<li").count() == 2, "{pending}");
+    let waitlist = section(&q.html, "id=\"waitlist\"", "</table>");
+    assert!(waitlist.contains("激光切割机") && waitlist.contains("9月7日 周一 15:00–16:00"), "{waitlist}");
+    let csrf = q.field("csrf");
+
+    let ok = phone
+        .post(&format!("/ops/fab/bookings/{}/approve", a.id.as_str()), &[("csrf", &csrf), ("back", "approvals")])
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    assert!(ok.location.as_deref().unwrap().starts_with("/ops/fab/approvals?done=approve"));
+    assert_eq!(status_of(&lab, a.id.as_str()).await, BookingStatus::Confirmed);
+    let no_reason = phone
+        .post(
+            &format!("/ops/fab/bookings/{}/decline", b.id.as_str()),
+            &[("csrf", &csrf), ("back", "approvals"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 422, "{}", no_reason.html);
+    assert_eq!(status_of(&lab, b.id.as_str()).await, BookingStatus::Pending);
+    let no = phone
+        .post(
+            &format!("/ops/fab/bookings/{}/decline", b.id.as_str()),
+            &[("csrf", &csrf), ("back", "approvals"), ("reason", "需要先完成培训")],
+        )
+        .await;
+    assert_eq!(no.status, 303, "{}", no.html);
+    assert_eq!(status_of(&lab, b.id.as_str()).await, BookingStatus::Declined);
+    let q = phone.get(no.location.as_deref().unwrap()).await;
+    assert!(q.html.contains("已拒绝，创客会收到通知") && q.html.contains("没有待审批的预订"), "{}", q.html);
+    // Deciding twice says it is decided already.
+    let again = phone.post(&format!("/ops/fab/bookings/{}/approve", a.id.as_str()), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, 409, "{}", again.html);
+    assert!(again.html.contains("这个预订已不在待审批状态"), "{}", again.html);
+}
+
+#[tokio::test]
+async fn a_maker_and_the_operator_of_another_space_are_told_they_may_not_and_see_no_data() {
+    let lab = lab_at(ms(8, 0)).await;
+    let ann = named(&lab, "ann@example.org", "安安").await;
+    let a = lab.book(&ann, &lab.laser, (9, 0), (10, 0)).await;
+
+    let maker = Phone::new(&lab.app);
+    maker.sign_in("ann@example.org").await;
+    for path in ["/ops", "/ops/fab", "/ops/fab/approvals"] {
+        let p = maker.get(path).await;
+        assert_eq!(p.status, 403, "{path}: {}", p.html);
+        assert!(p.html.contains("无权访问") && !p.html.contains("LC-1"), "{path}: {}", p.html);
+    }
+    let en = maker.get("/ops/fab?lang=en").await;
+    assert!(en.status == 403 && en.html.contains("Not allowed"), "{}", en.html);
+    // The header offers the console only to those who run a space.
+    assert!(!maker.get("/me").await.html.contains("href=\"/ops\""));
+
+    crate::helpers::operated_space(&lab.app, "other", "Asia/Shanghai").await;
+    let other = Phone::new(&lab.app);
+    other.sign_in("op-other@example.org").await;
+    assert!(other.get("/me").await.html.contains("href=\"/ops\""));
+    for path in ["/ops/fab".to_owned(), format!("/ops/fab/bookings/{}", a.id.as_str())] {
+        let p = other.get(&path).await;
+        assert_eq!(p.status, 403, "{path}: {}", p.html);
+        assert!(!p.html.contains("安安") && !p.html.contains("ann@example.org"), "{path}: {}", p.html);
+    }
+    // Nor from its own console's address: a booking of another space is not found there.
+    let own = other.get("/ops/other").await;
+    assert_eq!(own.status, 200, "{}", own.html);
+    let csrf = own.field("csrf");
+    let p =
+        other.post(&format!("/ops/other/bookings/{}/cancel", a.id.as_str()), &[("csrf", &csrf), ("reason", "x")]).await;
+    assert_eq!(p.status, 404, "{}", p.html);
+    assert_eq!(status_of(&lab, a.id.as_str()).await, BookingStatus::Confirmed);
+    // Signed out: sign in first, then back here.
+    let anon = Phone::new(&lab.app).get("/ops/fab").await;
+    assert_eq!((anon.status, anon.location.as_deref()), (303, Some("/signin?next=/ops/fab")));
+}
