@@ -152,7 +152,6 @@ impl Visitor {
                 keep,
                 path,
                 operator: u.identity.any_operator().is_some(),
-                reviewer: u.identity.reviewer().is_some() || u.identity.admin().is_some(),
             },
             None => Nav { keep, path, ..Nav::default() },
         }

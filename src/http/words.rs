@@ -274,7 +274,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("field.invalid_length", "长度不符合要求", "too short or too long"),
     ("field.unknown_team", "没有这个团队", "no such team"),
     ("field.not_a_member", "只能为你所在的团队预订", "you can only book for a team you belong to"),
-    ("review_console", "区级审核", "District review"),
     // The operator console.
     ("ops_console", "运营后台", "Operator console"),
     ("ops_my_spaces", "我运营的空间", "The spaces I run"),
