@@ -316,6 +316,11 @@ fn hh_mm(zone: Zone, at: i64) -> String {
     if repeated { l.format("%H:%M %Z").to_string() } else { plain }
 }
 
+/// A day and a time in the space's zone: "9月7日 周一 14:00", or "Mon 7 Sep 14:00".
+fn day_time(t: &Texts, zone: Zone, at: i64) -> String {
+    format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at))
+}
+
 /// A booking's time in the space's zone: "9月7日 周一 10:00–11:00", or across days
 /// "12月5日 周六 14:00 – 12月8日 周二 12:00".
 fn span_text(t: &Texts, zone: Zone, start: i64, end: i64) -> String {
@@ -1106,7 +1111,7 @@ async fn confirm_page(
         id: r.id.to_string(),
         name: if t.zh { r.name_zh.clone() } else { r.name_en.clone() },
         space_name: if t.zh { w.space.name_zh.clone() } else { w.space.name_en.clone() },
-        when: format!("{} {}", day_label(t, utc_to_local(w.zone.tz(), start).date_naive()), hh_mm(w.zone, start)),
+        when: day_time(t, w.zone, start),
         start: rfc3339(start),
         length_list: lengths.len() > LENGTH_BUTTONS,
         lengths,
@@ -1646,10 +1651,7 @@ async fn series_page(State(state): State<AppState>, v: Visitor, Path(id): Path<S
         .take(usize::try_from(MAX_WEEKS).unwrap_or(12))
         .collect();
     skipped.sort_unstable();
-    let skipped = skipped
-        .into_iter()
-        .map(|at| format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at)))
-        .collect();
+    let skipped = skipped.into_iter().map(|at| day_time(t, zone, at)).collect();
     let cancel_from =
         rows.iter().find(|b| b.status.is_live() && b.starts_at > now).map_or_else(String::new, |b| b.id.to_string());
     let sp = SeriesPage {

@@ -197,6 +197,18 @@ pub async fn day_board(svc: &Services, reader: &SpaceReader, date: Option<&str>,
     Ok(DayBoard { space, zone, date, from, to, units: board_units, withdrawn })
 }
 
+/// One booking of the space, for its operators.
+///
+/// # Errors
+/// [`Code::NotFound`] when the booking is not of this space.
+pub async fn booking_in(svc: &Services, op: &OperatorOf, id: &str) -> ServiceResult<BookingRow> {
+    let b = super::booking::find(svc, id).await?;
+    if b.space_id != op.space().id {
+        return Err(ServiceError::not_found("booking"));
+    }
+    Ok(b)
+}
+
 /// One booking of the space, with its maker and every metered session, for its operators.
 ///
 /// # Errors
@@ -206,10 +218,7 @@ pub async fn booking_of_space(
     op: &OperatorOf,
     id: &str,
 ) -> ServiceResult<(BookingRow, Maker, Vec<MeteredSession>)> {
-    let b = super::booking::find(svc, id).await?;
-    if b.space_id != op.space().id {
-        return Err(ServiceError::not_found("booking"));
-    }
+    let b = booking_in(svc, op, id).await?;
     let m = makers(svc, [b.account_id.clone()]).await?;
     let sessions = svc.db.metered_sessions_of(&b.id).await?;
     let maker = maker_of(&m, &b.account_id);

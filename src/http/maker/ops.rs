@@ -127,10 +127,15 @@ struct DayQuery {
 }
 
 fn class_of(b: &BoardBooking) -> &'static str {
-    if b.overstaying {
+    state_class(b.booking.status, b.overstaying)
+}
+
+/// The class a booking's state is drawn with.
+fn state_class(status: BookingStatus, overstaying: bool) -> &'static str {
+    if overstaying {
         return "overstay";
     }
-    match b.booking.status {
+    match status {
         BookingStatus::Pending => "pending",
         BookingStatus::Confirmed => "confirmed",
         BookingStatus::CheckedIn => "in",
@@ -297,7 +302,9 @@ async fn today(State(state): State<AppState>, v: Visitor, Path(slug): Path<Strin
     let q: DayQuery = or_answer!(query(&v, &uri));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     let now = state.clock.now_ms();
-    let reader = or_answer!(v, powers::reader_of(&state.svc, &user.identity, &slug).await);
+    let reader = or_answer!(
+        user.identity.reader_of(op.space().clone()).ok_or_else(|| v.fail(ServiceError::forbidden("operators read")))
+    );
     let board = or_answer!(v, console::day_board(&state.svc, &reader, q.date.as_deref(), now).await);
     let pending = or_answer!(v, console::pending(&state.svc, &op).await).len();
     page(v.t, StatusCode::OK, &today_view(v.t, &v, &board, pending, now))
@@ -382,7 +389,7 @@ async fn booking_view(
             Some(at) => {
                 let why = why.clone().unwrap_or_default();
                 let by = id.as_deref().map(|i| if i == maker.id.as_str() { maker_text(&maker) } else { String::new() });
-                let mut s = format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at));
+                let mut s = day_time(t, zone, at);
                 if let Some(by) = by.filter(|x| !x.is_empty()) {
                     s.push_str(&format!(" · {by}"));
                 }
@@ -398,11 +405,7 @@ async fn booking_view(
         .map(|s| SessionLine {
             when: match s.ended_at {
                 Some(e) => span_text(t, zone, s.started_at, e),
-                None => format!(
-                    "{} {}–",
-                    day_label(t, utc_to_local(zone.tz(), s.started_at).date_naive()),
-                    hh_mm(zone, s.started_at)
-                ),
+                None => format!("{}–", day_time(t, zone, s.started_at)),
             },
             how: match s.closed_by {
                 Some(c) => format!("{} → {}", how_text(t, s.opened_by), how_text(t, c)),
@@ -412,7 +415,6 @@ async fn booking_view(
             overstay: if s.overstay_ms > 0 { minutes_text(t, s.overstay_ms / MINUTE_MS) } else { String::new() },
         })
         .collect();
-    let bb = BoardBooking { booking: b.clone(), maker: maker.clone(), session: None, overstaying: false };
     let overstaying = b.status == BookingStatus::CheckedIn && now > b.ends_at;
     let p = BookingPage {
         t,
@@ -425,7 +427,7 @@ async fn booking_view(
         when: span_text(t, zone, b.starts_at, b.ends_at),
         date: local.date_naive().format("%Y-%m-%d").to_string(),
         status: if overstaying { t.w("ops_overstaying").to_owned() } else { status_text(t, b.status) },
-        class: if overstaying { "overstay" } else { class_of(&bb) },
+        class: state_class(b.status, overstaying),
         maker: maker_text(&maker),
         email: maker.email.clone(),
         verified: maker.verified,
@@ -532,7 +534,7 @@ async fn act(
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     // Only a booking of this space is acted on from its console.
-    let (b, _, _) = or_answer!(v, console::booking_of_space(&state.svc, &op, &id).await);
+    let b = or_answer!(v, console::booking_in(&state.svc, &op, &id).await);
     let who = &user.identity;
     let svc = &state.svc;
     let now = state.clock.now_ms();
@@ -571,9 +573,7 @@ async fn act(
         _ => return v.fail(ServiceError::not_found("action")),
     };
     match result {
-        Ok(()) if f.back.as_deref() == Some("approvals") => {
-            see_other(&format!("/ops/{slug}/approvals?done={action}&booking={id}"))
-        }
+        Ok(()) if f.back.as_deref() == Some("approvals") => see_other(&format!("/ops/{slug}/approvals?done={action}")),
         Ok(()) => see_other(&format!("/ops/{slug}/bookings/{id}?done={action}")),
         Err(e) if matches!(e.code, Code::Internal | Code::NotFound | Code::Forbidden) => v.fail(e),
         Err(e) => {
@@ -616,9 +616,6 @@ struct ApprovalsQuery {
     done: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
-    booking: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
     lang: Option<String>,
 }
 
@@ -639,11 +636,7 @@ async fn approvals(State(state): State<AppState>, v: Visitor, Path(slug): Path<S
             maker: maker_text(m),
             verified: m.verified,
             purpose: b.purpose.clone(),
-            asked: format!(
-                "{} {}",
-                day_label(t, utc_to_local(zone.tz(), b.created_at).date_naive()),
-                hh_mm(zone, b.created_at)
-            ),
+            asked: day_time(t, zone, b.created_at),
         })
         .collect();
     let waits = or_answer!(v, console::waiting(&state.svc, &op).await);
