@@ -350,6 +350,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("origin.automatic", "自动签退", "Automatic check-out"),
     ("origin.walk_up", "现场直接使用", "Walk-up"),
     ("ops_reason", "原因", "Reason"),
+    ("ops_purpose", "用途", "Purpose"),
     ("ops_unit", "设备", "Unit"),
 ];
 
