@@ -65,6 +65,8 @@ pub fn router() -> Router<AppState> {
         .route("/me/calendar", post(renew_feed))
         .route("/me/calendar/revoke", post(revoke_feed))
         .merge(ops::router())
+        .merge(insight::router())
+        .merge(review::router())
 }
 
 // ---------- who is reading ----------
@@ -152,6 +154,7 @@ impl Visitor {
                 keep,
                 path,
                 operator: u.identity.any_operator().is_some(),
+                reviewer: u.identity.reviewer().is_some() || u.identity.admin().is_some(),
             },
             None => Nav { keep, path, ..Nav::default() },
         }
@@ -226,7 +229,9 @@ macro_rules! signed_forms {
 signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, ProfileForm, TeamForm, KioskForm);
 
 // The operator console: its own pages, on this module's helpers.
+mod insight;
 mod ops;
+mod review;
 
 /// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
 /// be read is a page.
@@ -434,6 +439,11 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "date" => t.w("ops_date"),
                 "time" => t.w("ops_time"),
                 "unit" => t.w("ops_unit"),
+                "from" => t.w("rep_from"),
+                "to" => t.w("rep_to"),
+                "by" => t.w("rep_by"),
+                "bucket" => t.w("rep_bucket"),
+                "scheme" => t.w("ev_scheme"),
                 other => other,
             };
             let key = format!("field.{code}");

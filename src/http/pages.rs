@@ -121,6 +121,8 @@ pub struct Nav {
     pub path: String,
     /// The reader runs a space (or is an admin): the header links to the operator console.
     pub operator: bool,
+    /// The reader reviews the district (or is an admin): the header links to `/review`.
+    pub reviewer: bool,
 }
 
 impl Nav {

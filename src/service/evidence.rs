@@ -703,7 +703,15 @@ pub struct OverviewSpace {
     pub not_met: usize,
     pub attested_only: usize,
     /// Each criterion's id, value and status, in the scheme's order.
-    pub criteria: Vec<serde_json::Value>,
+    pub criteria: Vec<OverviewCriterion>,
+}
+
+/// A criterion of a space in the district overview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverviewCriterion {
+    pub id: String,
+    pub value: Option<f64>,
+    pub status: Status,
 }
 
 /// The district side by side: every space that is not archived, judged against one scheme
@@ -743,13 +751,12 @@ pub async fn overview(
             criteria: p
                 .criteria
                 .iter()
-                .map(|c| serde_json::json!({"id": c.id, "value": c.value, "status": c.status}))
+                .map(|c| OverviewCriterion { id: c.id.clone(), value: c.value, status: c.status })
                 .collect(),
         });
     }
-    let value_of = |s: &OverviewSpace| {
-        s.criteria.iter().find(|c| c["id"] == sort).and_then(|c| c["value"].as_f64()).unwrap_or(f64::NEG_INFINITY)
-    };
+    let value_of =
+        |s: &OverviewSpace| s.criteria.iter().find(|c| c.id == sort).and_then(|c| c.value).unwrap_or(f64::NEG_INFINITY);
     out.sort_by(|a, b| match sort {
         "met" => b.met.cmp(&a.met).then_with(|| a.slug.cmp(&b.slug)),
         "name" => a.slug.cmp(&b.slug),

@@ -245,10 +245,8 @@ pub fn utilization_xlsx(reports: &[Utilization], lang: &str) -> ServiceResult<Ve
 /// [`super::Code::Internal`] if writing to memory fails.
 pub fn overview_csv(scheme: &str, spaces: &[super::evidence::OverviewSpace]) -> ServiceResult<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let ids: Vec<String> = spaces
-        .first()
-        .map(|s| s.criteria.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    let ids: Vec<String> =
+        spaces.first().map(|s| s.criteria.iter().map(|c| c.id.clone()).collect()).unwrap_or_default();
     let mut header = vec![
         "scheme".to_owned(),
         "space".into(),
@@ -274,8 +272,8 @@ pub fn overview_csv(scheme: &str, spaces: &[super::evidence::OverviewSpace]) -> 
             s.attested_only.to_string(),
         ];
         for c in &s.criteria {
-            row.push(c["value"].as_f64().map(|v| v.to_string()).unwrap_or_default());
-            row.push(c["status"].as_str().unwrap_or_default().to_owned());
+            row.push(c.value.map(|v| v.to_string()).unwrap_or_default());
+            row.push(c.status.as_str().to_owned());
         }
         w.write_record(&row).map_err(ServiceError::internal)?;
     }

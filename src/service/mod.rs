@@ -34,6 +34,7 @@ pub mod rollup;
 pub mod throttle;
 pub mod trainings;
 pub mod waitlist;
+pub mod witness;
 
 pub use error::{Code, ServiceError, ServiceResult};
 pub use powers::Identity;

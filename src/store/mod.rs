@@ -38,6 +38,7 @@ pub mod settings;
 pub mod trainings;
 pub(crate) mod types;
 pub mod waitlist;
+pub mod witness;
 
 pub use group_commit::WriteError;
 pub use login_cache::Forget;

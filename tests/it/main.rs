@@ -18,6 +18,7 @@ mod durability;
 mod errors;
 mod evidence;
 mod hardening;
+mod insight_pages;
 mod organisations;
 mod pages;
 mod powers;

@@ -117,6 +117,14 @@ impl<'a> Phone<'a> {
         self.send(req).await
     }
 
+    /// A file the page links to, fetched with this browser's login: (status, content type,
+    /// bytes).
+    pub async fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let res = self.client.get(self.app.url(path)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (res.status().as_u16(), ct, res.bytes().await.unwrap().to_vec())
+    }
+
     pub fn signed_in(&self) -> bool {
         self.cookies.lock().unwrap().contains_key("labinn_session")
     }
