@@ -1119,6 +1119,13 @@ pub struct SpaceBookingsQuery {
     /// A local date of the space (default: today there).
     #[serde(default)]
     pub date: Option<String>,
+    /// Instead of `date`: the first local date of a range (with `to`, inclusive; at most
+    /// [`SPACE_LIST_DAYS`] days).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The last local date of the range (default: `from`).
+    #[serde(default)]
+    pub to: Option<String>,
     #[serde(default)]
     pub unit: Option<String>,
     /// For example `pending`, to see what awaits approval.
@@ -1126,46 +1133,87 @@ pub struct SpaceBookingsQuery {
     pub status: Option<String>,
 }
 
-/// A space's bookings on one local day (pending ones whatever their day unless a date is
-/// given), for its operators and reviewers.
+/// The longest range of a space's booking list, in local days.
+pub const SPACE_LIST_DAYS: i64 = 62;
+
+fn date_field(field: &str, raw: &str) -> ServiceResult<chrono::NaiveDate> {
+    crate::domain::calendar::parse_date(field, raw).map_err(|f| ServiceError::from(ValidationErrors(vec![f])))
+}
+
+/// A space's bookings on one local day, or over local dates `from..=to` (pending ones
+/// whatever their day unless a date or range is given), for its operators and reviewers.
 ///
 /// # Errors
-/// [`Code::ValidationFailed`].
+/// [`Code::ValidationFailed`]: a date that does not parse, `date` with `from`/`to`, `to`
+/// without `from`, a reversed range or one longer than [`SPACE_LIST_DAYS`].
 pub async fn of_space(
     svc: &Services,
     reader: &SpaceReader,
     q: &SpaceBookingsQuery,
     now: i64,
 ) -> ServiceResult<Vec<BookingRow>> {
+    use crate::domain::calendar::local_day;
     let space = reader.space();
     let zone = zone_of(space)?;
-    let window = match q.date.as_deref() {
+    let window = match (q.date.as_deref(), q.from.as_deref(), q.to.as_deref()) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+            return Err(ServiceError::invalid_field("date", "not_allowed", "give a date, or from and to, not both"));
+        }
+        (None, None, Some(_)) => {
+            return Err(ServiceError::invalid_field("from", "required", "a range needs its first date"));
+        }
+        (None, Some(f), t) => {
+            let first = date_field("from", f)?;
+            let last = match t {
+                Some(t) => date_field("to", t)?,
+                None => first,
+            };
+            if last < first {
+                return Err(ServiceError::invalid_field("to", "before_start", "must not be before from"));
+            }
+            if (last - first).num_days() >= SPACE_LIST_DAYS {
+                return Err(ServiceError::invalid_field(
+                    "to",
+                    "period_too_long",
+                    &format!("a range is at most {SPACE_LIST_DAYS} days"),
+                ));
+            }
+            let (a, b) = (local_day(zone.tz(), first), local_day(zone.tz(), last));
+            Some(crate::domain::interval::Interval::new(a.start(), b.end()).map_err(ServiceError::internal)?)
+        }
         // Pending bookings are listed whatever their day unless a date is given.
-        None if q.status.as_deref() == Some(BookingStatus::Pending.as_str()) => None,
-        None => Some(crate::domain::calendar::local_day(
-            zone.tz(),
-            crate::domain::calendar::utc_to_local(zone.tz(), now).date_naive(),
-        )),
-        Some(d) => Some(crate::domain::calendar::local_day(
-            zone.tz(),
-            crate::domain::calendar::parse_date("date", d)
-                .map_err(|f| ServiceError::from(ValidationErrors(vec![f])))?,
-        )),
+        (None, None, None) if q.status.as_deref() == Some(BookingStatus::Pending.as_str()) => None,
+        (None, None, None) => {
+            Some(local_day(zone.tz(), crate::domain::calendar::utc_to_local(zone.tz(), now).date_naive()))
+        }
+        (Some(d), None, None) => Some(local_day(zone.tz(), date_field("date", d)?)),
     };
     let (status, _) = list_window(&ListQuery { status: q.status.clone(), from: None, to: None })?;
     let unit = q.unit.as_deref().map(UnitId::new);
-    Ok(svc
+    let rows = svc
         .db
         .bookings(&BookingFilter {
             space_id: Some(&space.id),
             unit_id: unit.as_ref(),
             status,
             window,
-            limit: 2000,
+            limit: SPACE_LIST_MAX + 1,
             ..Default::default()
         })
-        .await?)
+        .await?;
+    // Never a list cut short without saying so.
+    if rows.len() as i64 > SPACE_LIST_MAX {
+        return Err(ServiceError::invalid_field(
+            "to",
+            "too_many_rows",
+            &format!("more than {SPACE_LIST_MAX} bookings: ask for fewer days, a unit or a status"),
+        ));
+    }
+    Ok(rows)
 }
+
+/// The most bookings one answer of a space's list holds.
+pub const SPACE_LIST_MAX: i64 = 5000;
 
 // ---------- cancelling and deciding ----------
 

@@ -69,22 +69,25 @@ impl DayBoard {
     }
 }
 
-/// The makers with these ids, by id (an id without an account is left out).
-async fn makers(svc: &Services, ids: impl IntoIterator<Item = AccountId>) -> ServiceResult<HashMap<AccountId, Maker>> {
-    let mut out = HashMap::new();
-    for id in ids {
-        if out.contains_key(&id) {
-            continue;
-        }
-        match svc.db.account(&id).await {
-            Ok(a) => {
-                out.insert(id.clone(), Maker { id, name: a.display_name, email: a.email, verified: a.verified_maker });
-            }
-            Err(crate::store::StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(out)
+/// The makers with these ids, by id (an id without an account is left out), read at once.
+///
+/// # Errors
+/// Store errors.
+pub async fn makers(
+    svc: &Services,
+    ids: impl IntoIterator<Item = AccountId>,
+) -> ServiceResult<HashMap<AccountId, Maker>> {
+    let mut ids: Vec<AccountId> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let refs: Vec<&AccountId> = ids.iter().collect();
+    Ok(svc
+        .db
+        .accounts_by_ids(&refs)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), Maker { id: a.id, name: a.display_name, email: a.email, verified: a.verified_maker }))
+        .collect())
 }
 
 fn maker_of(makers: &HashMap<AccountId, Maker>, id: &AccountId) -> Maker {

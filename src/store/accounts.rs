@@ -95,6 +95,27 @@ impl Db {
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
     }
 
+    /// The accounts with these ids (unknown ids are left out), 500 a statement.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn accounts_by_ids(&self, ids: &[&AccountId]) -> StoreResult<Vec<AccountRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({})", marks.join(", "));
+            let rows: Vec<AccountRow> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// # Errors
     /// Database errors only; an unknown address is `Ok(None)`.
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {

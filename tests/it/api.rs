@@ -24,6 +24,23 @@ pub struct CheckinCode {
     pub qr_png: String,
 }
 
+/// Who made a booking, as a space's list shows its operators.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct MakerSeen {
+    pub id: String,
+    pub display_name: String,
+    pub email: String,
+    pub verified_maker: bool,
+}
+
+/// A booking of a space's list, with its maker (`None` for reviewers).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpaceBooking {
+    #[serde(flatten)]
+    pub booking: Booking,
+    pub maker: Option<MakerSeen>,
+}
+
 /// A booking as the API answers it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Booking {
@@ -222,6 +239,14 @@ impl TestApp {
 
     /// A space's bookings as its operator or a reviewer sees them (`query`: `?date=…`).
     pub async fn space_bookings(&self, token: &str, slug: &str, query: &str) -> Vec<Booking> {
+        self.get(&format!("/api/v1/spaces/{slug}/bookings{query}"), Some(token))
+            .await
+            .result(200)
+            .expect("the space's bookings")
+    }
+
+    /// A space's list with each booking's maker (`query`: `?from=…&to=…`).
+    pub async fn space_list(&self, token: &str, slug: &str, query: &str) -> Vec<SpaceBooking> {
         self.get(&format!("/api/v1/spaces/{slug}/bookings{query}"), Some(token))
             .await
             .result(200)

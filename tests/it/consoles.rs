@@ -256,3 +256,48 @@ async fn a_maker_and_the_operator_of_another_space_are_told_they_may_not_and_see
     let anon = Phone::new(&lab.app).get("/ops/fab").await;
     assert_eq!((anon.status, anon.location.as_deref()), (303, Some("/signin?next=/ops/fab")));
 }
+
+#[tokio::test]
+async fn the_spaces_booking_list_says_who_booked_over_a_range_of_days_for_its_operators_only() {
+    let lab = lab_at(ms(8, 0)).await;
+    let ann = named(&lab, "ann@example.org", "安安").await;
+    let a = lab.book(&ann, &lab.laser, (9, 0), (10, 0)).await;
+    let next_day = lab
+        .app
+        .book(
+            &ann,
+            json!({"resource": lab.laser, "start": "2026-09-08T09:00:00+08:00", "end": "2026-09-08T10:00:00+08:00"}),
+        )
+        .await;
+    // One day, as before: who booked it is on each booking.
+    let day = lab.app.space_list(&lab.op, "fab", "?date=2026-09-07").await;
+    assert_eq!(day.len(), 1);
+    let maker = day[0].maker.clone().expect("operators see the maker");
+    assert_eq!((maker.display_name.as_str(), maker.email.as_str()), ("安安", "ann@example.org"));
+    assert_eq!(day[0].booking.id, a.id.as_str());
+    // Two days at once, in start order.
+    let both = lab.app.space_list(&lab.op, "fab", "?from=2026-09-07&to=2026-09-08").await;
+    let ids: Vec<&str> = both.iter().map(|b| b.booking.id.as_str()).collect();
+    assert_eq!(ids, [a.id.as_str(), next_day.id.as_str()]);
+    // A reviewer reads the bookings, without the makers.
+    let admin = lab.app.admin().await;
+    let (rid, _) = lab.app.maker("reviewer@example.org").await;
+    let g =
+        lab.app.post(&format!("/api/v1/admin/accounts/{rid}/roles"), Some(&admin), json!({"role": "reviewer"})).await;
+    assert_eq!(g.status, 200, "{}", g.text);
+    let reviewer = lab.app.login("reviewer@example.org").await;
+    let seen = lab.app.space_list(&reviewer, "fab", "?from=2026-09-07&to=2026-09-08").await;
+    assert!(seen.len() == 2 && seen.iter().all(|b| b.maker.is_none()), "{seen:?}");
+    // A range the wrong way round, too long, or beside a date: each says which field.
+    for (q, field, code) in [
+        ("?from=2026-09-08&to=2026-09-07", "to", "before_start"),
+        ("?from=2026-09-01&to=2026-11-30", "to", "period_too_long"),
+        ("?date=2026-09-07&from=2026-09-07", "date", "not_allowed"),
+        ("?to=2026-09-07", "from", "required"),
+    ] {
+        let r = lab.app.get(&format!("/api/v1/spaces/fab/bookings{q}"), Some(&lab.op)).await;
+        assert_eq!(r.status, 422, "{q}: {}", r.text);
+        assert_eq!(r.body["error"]["details"]["fields"][0]["field"], field, "{q}: {}", r.text);
+        assert_eq!(r.body["error"]["details"]["fields"][0]["code"], code, "{q}: {}", r.text);
+    }
+}

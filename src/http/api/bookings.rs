@@ -130,16 +130,54 @@ async fn decline(
     Ok(Json(booking_view(&b)?))
 }
 
-/// A space's bookings on one local day (operators, reviewers and admins).
+/// Who made a booking, as the space's operators see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MakerView {
+    pub id: String,
+    pub display_name: String,
+    pub email: String,
+    pub verified_maker: bool,
+}
+
+/// A booking of a space's list: the booking, and for the space's operators who made it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpaceBookingView {
+    #[serde(flatten)]
+    pub booking: BookingView,
+    /// The maker, for the space's operators (and admins); `null` for reviewers, who read
+    /// makers only as the space's report privacy allows.
+    pub maker: Option<MakerView>,
+}
+
+/// A space's bookings on one local day (`date`, default today there) or over local dates
+/// `from..=to` (at most 62 days, 5000 bookings), with who made each (operators, reviewers
+/// and admins; reviewers without the maker).
 #[utoipa::path(get, path = "/api/v1/spaces/{slug}/bookings", tag = "bookings", params(("slug" = String, Path), SpaceBookingsQuery),
-    security(("bearer" = [])), responses((status = 200, body = Vec<BookingView>), (status = 403, body = Problem)))]
+    security(("bearer" = [])), responses((status = 200, body = Vec<SpaceBookingView>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn space_bookings(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(slug): ApiPath<String>,
     ApiQuery(q): ApiQuery<SpaceBookingsQuery>,
-) -> ApiResult<Json<Vec<BookingView>>> {
+) -> ApiResult<Json<Vec<SpaceBookingView>>> {
     let reader = powers::reader_of(&state.svc, &user.identity, &slug).await?;
     let rows = booking::of_space(&state.svc, &reader, &q, state.clock.now_ms()).await?;
-    Ok(Json(rows.iter().map(booking_view).collect::<Result<_, _>>()?))
+    let makers = if reader.operates() {
+        crate::service::console::makers(&state.svc, rows.iter().map(|b| b.account_id.clone())).await?
+    } else {
+        Default::default()
+    };
+    let mut out = Vec::with_capacity(rows.len());
+    for b in &rows {
+        out.push(SpaceBookingView {
+            booking: booking_view(b)?,
+            maker: makers.get(&b.account_id).map(|m| MakerView {
+                id: m.id.to_string(),
+                display_name: m.name.clone(),
+                email: m.email.clone(),
+                verified_maker: m.verified,
+            }),
+        });
+    }
+    Ok(Json(out))
 }
