@@ -67,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .merge(ops::router())
         .merge(insight::router())
         .merge(review::router())
+        .merge(people::router())
 }
 
 // ---------- who is reading ----------
@@ -231,6 +232,7 @@ signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, Prof
 // The operator console: its own pages, on this module's helpers.
 mod insight;
 mod ops;
+mod people;
 mod review;
 
 /// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
@@ -444,6 +446,8 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "by" => t.w("rep_by"),
                 "bucket" => t.w("rep_bucket"),
                 "scheme" => t.w("ev_scheme"),
+                "q" => t.w("mk_find"),
+                "expires" => t.w("mk_valid"),
                 other => other,
             };
             let key = format!("field.{code}");

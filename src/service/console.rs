@@ -13,6 +13,7 @@ use crate::domain::ids::{AccountId, ResourceId, UnitId};
 use crate::store::bookings::{BookingFilter, BookingRow};
 use crate::store::catalog::SpaceRow;
 use crate::store::checkin::MeteredSession;
+use crate::store::trainings::TrainingRow;
 use crate::store::waitlist::WaitRow;
 use std::collections::HashMap;
 
@@ -287,4 +288,87 @@ pub async fn operated(svc: &Services, who: &super::Identity) -> ServiceResult<Ve
     let mut spaces: Vec<SpaceRow> = svc.db.spaces(false).await?.into_iter().filter(|s| who.operates(&s.id)).collect();
     spaces.sort_by(|a, b| a.slug.cmp(&b.slug));
     Ok(spaces)
+}
+
+// ---------- makers, trainings, verified makers ----------
+
+/// A training a maker holds: which, until when (`None`: no expiry), and whether this
+/// operator may revoke it (a training of their space, or a district-wide one).
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub training: TrainingRow,
+    pub expires_at: Option<i64>,
+    pub manageable: bool,
+}
+
+/// A maker an operator found, with the trainings they hold.
+#[derive(Debug, Clone)]
+pub struct MakerCard {
+    pub maker: Maker,
+    pub holds: Vec<Held>,
+}
+
+/// The most makers one search answers.
+pub const MAKERS_FOUND: i64 = 20;
+
+/// The trainings the operator of `op`'s space runs: those of the space, and district-wide
+/// ones (any operator runs those).
+///
+/// # Errors
+/// Store errors.
+pub async fn trainings_run(svc: &Services, op: &OperatorOf) -> ServiceResult<Vec<TrainingRow>> {
+    let space = &op.space().id;
+    Ok(svc.db.trainings().await?.into_iter().filter(|t| t.space_id.as_ref().is_none_or(|s| s == space)).collect())
+}
+
+/// Makers whose e-mail address or name contains `q` (at least 2 characters), newest first,
+/// at most [`MAKERS_FOUND`], with their trainings: how an operator finds the maker to verify
+/// or to train. Operators of the space.
+///
+/// # Errors
+/// [`Code::ValidationFailed`] (`q`: `too_short`, `too_long`); store errors.
+pub async fn find_makers(svc: &Services, op: &OperatorOf, q: &str) -> ServiceResult<Vec<MakerCard>> {
+    let q = q.trim();
+    let n = q.chars().count();
+    if n < 2 {
+        return Err(ServiceError::invalid_field("q", "too_short", "give at least 2 characters of a name or e-mail"));
+    }
+    if n > 100 {
+        return Err(ServiceError::invalid_field("q", "too_long", "at most 100 characters"));
+    }
+    let all = svc.db.trainings().await?;
+    let space = &op.space().id;
+    let mut out = Vec::new();
+    for a in svc.db.search_accounts(q, MAKERS_FOUND).await? {
+        let holds = svc
+            .db
+            .training_holds(&a.id)
+            .await?
+            .into_iter()
+            .filter_map(|(slug, expires_at)| {
+                let t = all.iter().find(|t| t.slug == slug)?.clone();
+                let manageable = t.space_id.as_ref().is_none_or(|s| s == space);
+                Some(Held { training: t, expires_at, manageable })
+            })
+            .collect();
+        out.push(MakerCard {
+            maker: Maker { id: a.id, name: a.display_name, email: a.email, verified: a.verified_maker },
+            holds,
+        });
+    }
+    Ok(out)
+}
+
+/// The verified makers of the district (verification is district-wide), by name, at most 200.
+///
+/// # Errors
+/// Store errors.
+pub async fn verified_makers(svc: &Services, _op: &OperatorOf) -> ServiceResult<Vec<Maker>> {
+    Ok(svc
+        .db
+        .verified_accounts(200)
+        .await?
+        .into_iter()
+        .map(|a| Maker { id: a.id, name: a.display_name, email: a.email, verified: true })
+        .collect())
 }

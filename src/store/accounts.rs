@@ -116,6 +116,18 @@ impl Db {
         Ok(out)
     }
 
+    /// The verified makers, by name, at most `limit`.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn verified_accounts(&self, limit: i64) -> StoreResult<Vec<AccountRow>> {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE verified_maker AND NOT disabled \
+             ORDER BY display_name, email LIMIT $1"
+        );
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(p).await?))
+    }
+
     /// # Errors
     /// Database errors only; an unknown address is `Ok(None)`.
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {

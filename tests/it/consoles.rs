@@ -301,3 +301,97 @@ async fn the_spaces_booking_list_says_who_booked_over_a_range_of_days_for_its_op
         assert_eq!(r.body["error"]["details"]["fields"][0]["code"], code, "{q}: {}", r.text);
     }
 }
+
+#[tokio::test]
+async fn an_operator_finds_a_maker_verifies_them_and_grants_and_revokes_a_training_with_an_expiry() {
+    let lab = lab_at(ms(8, 0)).await;
+    let t = lab
+        .app
+        .post(
+            "/api/v1/trainings",
+            Some(&lab.op),
+            json!({"slug": "laser-induction", "name_zh": "激光安全培训", "name_en": "Laser induction", "space": "fab"}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    named(&lab, "ann@example.org", "安安").await;
+    named(&lab, "bo@example.org", "Bo").await;
+    let phone = operator_phone(&lab).await;
+
+    // Too short a search is said next to the box; a name finds her.
+    let short = phone.get("/ops/fab/makers?q=a").await;
+    assert_eq!(short.status, 422, "{}", short.html);
+    assert!(short.html.contains("查找创客：太短"), "{}", short.html);
+    let found = phone.get("/ops/fab/makers?q=%E5%AE%89%E5%AE%89").await;
+    assert_eq!(found.status, 200, "{}", found.html);
+    let list = section(&found.html, "id=\"found\"", "</ul>\n");
+    assert!(list.contains("ann@example.org") && !list.contains("bo@example.org"), "{list}");
+    let ann_id = lab.app.db.account_by_email("ann@example.org").await.unwrap().unwrap().id.to_string();
+    let csrf = found.field("csrf");
+
+    // Verified: the maker's account says so, and the list of verified makers has her.
+    let done = phone
+        .post(&format!("/ops/fab/makers/{ann_id}/verified"), &[("csrf", &csrf), ("verified", "1"), ("q", "安安")])
+        .await;
+    assert_eq!(done.status, 303, "{}", done.html);
+    assert_eq!(done.location.as_deref(), Some("/ops/fab/makers?q=%E5%AE%89%E5%AE%89&done=verified"));
+    assert!(lab.app.db.account_by_email("ann@example.org").await.unwrap().unwrap().verified_maker);
+    let page = phone.get(done.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("已认证。") && section(&page.html, "id=\"verified\"", "</ul>").contains("安安"));
+
+    // A training until a date; a wrong address is said, and nothing is granted.
+    let bad = phone
+        .post(
+            "/ops/fab/trainings/grant",
+            &[
+                ("csrf", &csrf),
+                ("training", "laser-induction"),
+                ("email", "nobody@example.org"),
+                ("expires", ""),
+                ("q", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("电子邮箱：没有这个账号"), "{}", bad.html);
+    let granted = phone
+        .post(
+            "/ops/fab/trainings/grant",
+            &[
+                ("csrf", &csrf),
+                ("training", "laser-induction"),
+                ("email", "ann@example.org"),
+                ("expires", "2027-06-30"),
+                ("q", ""),
+            ],
+        )
+        .await;
+    assert_eq!(granted.status, 303, "{}", granted.html);
+    let page = phone.get("/ops/fab/makers").await;
+    let block = section(&page.html, "id=\"training-laser-induction\"", "</section>");
+    assert!(block.contains("安安") && block.contains("至 6月30日 周三") && block.contains("(1)"), "{block}");
+    let grants = lab.app.get("/api/v1/trainings/laser-induction/grants", Some(&lab.op)).await;
+    assert_eq!(grants.body[0]["email"], "ann@example.org", "{}", grants.text);
+
+    // Revoked from the training's list: nobody holds it, and the API agrees.
+    let revoked = phone
+        .post(
+            "/ops/fab/trainings/laser-induction/revoke",
+            &[("csrf", &csrf), ("account", &ann_id), ("reason", "安全违规"), ("q", "")],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.html);
+    let page = phone.get(revoked.location.as_deref().unwrap()).await;
+    assert!(page.html.contains("已撤销培训"), "{}", page.html);
+    let block = section(&page.html, "id=\"training-laser-induction\"", "</section>");
+    assert!(block.contains("还没有人获得") && block.contains("(0)"), "{block}");
+    let grants = lab.app.get("/api/v1/trainings/laser-induction/grants", Some(&lab.op)).await;
+    assert_eq!(grants.body.as_array().unwrap().len(), 0, "{}", grants.text);
+
+    // A maker may not search makers.
+    let maker = Phone::new(&lab.app);
+    maker.sign_in("ann@example.org").await;
+    let refused = maker.get("/ops/fab/makers?q=bo").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(!refused.html.contains("bo@example.org"), "{}", refused.html);
+}
