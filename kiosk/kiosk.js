@@ -69,6 +69,15 @@
     return { status: res.status, body };
   }
 
+  // Opened from the console's pairing QR code (`/kiosk?pair=CODE`): pair with that code once,
+  // and take it out of the address so that a reload does not send it again.
+  let prePair = params.get("pair");
+  if (prePair) {
+    params.delete("pair");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : ""));
+  }
+
   function unpair() {
     localStorage.removeItem(TOKEN);
     hello = null;
@@ -76,6 +85,11 @@
     $("kiosk-name").textContent = "";
     show("pairing");
     $("pair-code").focus();
+    if (prePair) {
+      $("pair-code").value = prePair;
+      prePair = null;
+      $("pair-form").requestSubmit();
+    }
   }
 
   // ---- pairing ----
@@ -243,7 +257,8 @@
   // ---- start ----
   applyLang();
   (async () => {
-    if (!localStorage.getItem(TOKEN)) { unpair(); return; }
+    // A pairing code in the address pairs this device again, with the new code.
+    if (prePair || !localStorage.getItem(TOKEN)) { unpair(); return; }
     try {
       const r = await api("/api/v1/kiosk/me");
       if (r.status === 401) { unpair(); return; }

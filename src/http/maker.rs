@@ -57,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .route("/me/teams", post(create_team))
         .route("/spaces/{slug}/kiosks", get(kiosks_page).post(add_kiosk))
         .route("/spaces/{slug}/kiosks/{id}/pairing", post(repair_kiosk))
+        .route("/spaces/{slug}/kiosks/{id}/revoke", post(revoke_kiosk))
+        .route("/spaces/{slug}/kiosks/{id}", get(kiosk_log))
         .route("/bookings/{id}/calendar.ics", get(booking_ics))
         .route("/resources/{id}/busy.ics", get(busy_ics))
         .route("/calendar/{account}/{file}", get(feed_ics))
@@ -2069,6 +2071,16 @@ pub struct KioskLine {
     pub revoked: bool,
 }
 
+/// A pairing code just made, as the page shows it: large, and as a QR code of the kiosk
+/// page's address with the code (a tablet's camera opens it and the kiosk pairs itself).
+pub struct PairingShown {
+    pub name: String,
+    pub code: String,
+    pub until: String,
+    pub url: String,
+    pub qr: String,
+}
+
 #[derive(Template)]
 #[template(path = "kiosks.html")]
 struct KiosksPage {
@@ -2076,9 +2088,11 @@ struct KiosksPage {
     nav: Nav,
     slug: String,
     space_name: String,
+    tab: &'static str,
     kiosks: Vec<KioskLine>,
-    /// A pairing code just made: (kiosk name, code, until when).
-    code: Option<(String, String, String)>,
+    /// A pairing code just made.
+    code: Option<PairingShown>,
+    done: String,
     error: String,
 }
 
@@ -2087,7 +2101,7 @@ async fn kiosks_view(
     v: &Visitor,
     op: &crate::service::powers::OperatorOf,
     code: Option<&checkin::Pairing>,
-    error: String,
+    (done, error): (&str, String),
 ) -> Response {
     let t = v.t;
     let space = op.space();
@@ -2111,15 +2125,30 @@ async fn kiosks_view(
             },
         })
         .collect();
-    let code = code
-        .map(|p| (p.kiosk.name.clone(), p.code.clone(), format!("{} ({})", hh_mm(zone, p.expires_at), space.timezone)));
+    let code = match code {
+        None => None,
+        Some(p) => {
+            // Behind TLS (secure cookies), the kiosk page is https too.
+            let scheme = if state.svc.config.cookie_secure { "https" } else { "http" };
+            let url = format!("{scheme}://{}/kiosk?pair={}", v.host, encode(&p.code));
+            Some(PairingShown {
+                name: p.kiosk.name.clone(),
+                code: p.code.clone(),
+                until: format!("{} ({})", hh_mm(zone, p.expires_at), space.timezone),
+                qr: or_answer!(v, super::views::qr_svg(&url, 240)),
+                url,
+            })
+        }
+    };
     let kp = KiosksPage {
         t,
         nav: v.nav(),
         slug: space.slug.clone(),
         space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
+        tab: "kiosks",
         kiosks,
         code,
+        done: if done.is_empty() { String::new() } else { t.w(done).to_owned() },
         error,
     };
     page(t, if kp.error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY }, &kp)
@@ -2130,7 +2159,7 @@ async fn kiosks_view(
 async fn kiosks_page(State(state): State<AppState>, v: Visitor, Path(slug): Path<String>) -> Response {
     let user = or_answer!(v.require());
     let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
-    kiosks_view(&state, &v, &op, None, String::new()).await
+    kiosks_view(&state, &v, &op, None, ("", String::new())).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -2151,10 +2180,10 @@ async fn add_kiosk(
     let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
     let req = checkin::CreateKiosk { name: f.name.clone(), resource: None };
     match checkin::create_kiosk(&state.svc, &op, &req, state.clock.now_ms()).await {
-        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), String::new()).await,
+        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), ("", String::new())).await,
         Err(e) if e.code == Code::ValidationFailed => {
             let text = field_errors_text(v.t, &e);
-            kiosks_view(&state, &v, &op, None, text).await
+            kiosks_view(&state, &v, &op, None, ("", text)).await
         }
         Err(e) => v.fail(e),
     }
@@ -2174,9 +2203,96 @@ async fn repair_kiosk(
         return v.fail(ServiceError::not_found("kiosk"));
     }
     match checkin::new_pairing_code(&state.svc, &k, state.clock.now_ms()).await {
-        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), String::new()).await,
+        Ok(p) => kiosks_view(&state, &v, &op, Some(&p), ("", String::new())).await,
         Err(e) => v.fail(e),
     }
+}
+
+/// Revokes a kiosk of my space: its device token stops working at once; its scans stay.
+async fn revoke_kiosk(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path((slug, id)): Path<(String, String)>,
+    form: FormResult<CsrfForm>,
+) -> Response {
+    let (user, _) = or_answer!(signed_form(&v, form));
+    let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
+    let k = or_answer!(v, checkin::operated_kiosk(&state.svc, &user.identity, &id).await);
+    if k.row().space_id != op.space().id {
+        return v.fail(ServiceError::not_found("kiosk"));
+    }
+    or_answer!(v, checkin::revoke_kiosk(&state.svc, &k, state.clock.now_ms()).await);
+    kiosks_view(&state, &v, &op, None, ("kiosk_revoked_done", String::new())).await
+}
+
+pub struct ScanLine {
+    pub when: String,
+    pub decision: String,
+    pub class: &'static str,
+    pub reason: String,
+    pub booking: String,
+}
+
+#[derive(Template)]
+#[template(path = "kiosk_log.html")]
+struct KioskLogPage {
+    t: &'static Texts,
+    nav: Nav,
+    slug: String,
+    space_name: String,
+    tab: &'static str,
+    name: String,
+    state: String,
+    scans: Vec<ScanLine>,
+}
+
+/// A kiosk's scan log: its latest 200 scans, granted and denied, newest first.
+async fn kiosk_log(State(state): State<AppState>, v: Visitor, Path((slug, id)): Path<(String, String)>) -> Response {
+    let user = or_answer!(v.require());
+    let op = or_answer!(v, checkin::kiosk_operator(&state.svc, &user.identity, &slug).await);
+    let k = or_answer!(v, checkin::operated_kiosk(&state.svc, &user.identity, &id).await);
+    if k.row().space_id != op.space().id {
+        return v.fail(ServiceError::not_found("kiosk"));
+    }
+    let t = v.t;
+    let space = op.space();
+    let zone = Zone::parse("timezone", &space.timezone).unwrap_or_default();
+    let scans = or_answer!(v, checkin::kiosk_scans(&state.svc, &k).await)
+        .into_iter()
+        .map(|(booking, decision, reason, at)| {
+            let granted = decision != crate::domain::checkin::ScanDecision::Deny;
+            ScanLine {
+                when: day_time(t, zone, at),
+                decision: t.w(&format!("scan.{}", decision.as_str())).to_owned(),
+                class: if granted { "met" } else { "not-met" },
+                reason: reason
+                    .map(|r| {
+                        let key = format!("deny.{r}");
+                        if super::words::has(&key) { t.w(&key).to_owned() } else { r }
+                    })
+                    .unwrap_or_default(),
+                booking: booking.map(|b| format!("/ops/{}/bookings/{b}", space.slug)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let row = k.row();
+    let p = KioskLogPage {
+        t,
+        nav: v.nav(),
+        slug: space.slug.clone(),
+        space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
+        tab: "kiosks",
+        name: row.name.clone(),
+        state: if row.revoked_at.is_some() {
+            t.w("kiosk_revoked").to_owned()
+        } else if row.paired_at.is_some() {
+            t.w("kiosk_paired").to_owned()
+        } else {
+            t.w("kiosk_waiting").to_owned()
+        },
+        scans,
+    };
+    page(t, StatusCode::OK, &p)
 }
 
 #[cfg(test)]

@@ -194,3 +194,14 @@ impl MyOrganisation {
         MyOrganisation { organisation: o.into(), my_role: role.as_str().to_owned() }
     }
 }
+
+/// `text` as a QR code in SVG (error correction M, a quiet zone, at least `min` px square):
+/// the booking codes of the API and the kiosk pairing code of the console.
+///
+/// # Errors
+/// [`crate::service::Code::Internal`] when the text is too long for a QR code.
+pub fn qr_svg(text: &str, min: u32) -> Result<String, ServiceError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| ServiceError::internal(anyhow::anyhow!("qr: {e:?}")))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(min, min).quiet_zone(true).build())
+}

@@ -395,3 +395,57 @@ async fn an_operator_finds_a_maker_verifies_them_and_grants_and_revokes_a_traini
     assert_eq!(refused.status, 403, "{}", refused.html);
     assert!(!refused.html.contains("bo@example.org"), "{}", refused.html);
 }
+
+#[tokio::test]
+async fn an_operator_pairs_a_kiosk_by_its_qr_code_reads_its_scan_log_and_revokes_it() {
+    let lab = lab_at(ms(8, 0)).await;
+    let (_, ann) = lab.app.maker("ann@example.org").await;
+    let b = lab.book(&ann, &lab.laser, (9, 0), (10, 0)).await;
+    let phone = operator_phone(&lab).await;
+    let page = phone.get("/spaces/fab/kiosks").await;
+    let csrf = page.field("csrf");
+    let made = phone.post("/spaces/fab/kiosks", &[("csrf", &csrf), ("name", "正门")]).await;
+    assert_eq!(made.status, 200, "{}", made.html);
+    // The code, large, and a QR code of the kiosk page's address with it.
+    let code = section(&made.html, "id=\"pairing-code\">", "</p>").to_owned();
+    let qr = section(&made.html, "id=\"pairing-qr\"", "</div>");
+    let url = format!("http://{}/kiosk?pair={code}", lab.app.addr);
+    assert!(qr.contains(&format!("data-url=\"{url}\"")) && qr.contains("<svg"), "{qr}");
+    // The kiosk page pairs itself from `?pair=`: what it posts is the code.
+    let js = lab.app.client.get(lab.app.url("/kiosk/kiosk.js")).send().await.unwrap().text().await.unwrap();
+    assert!(js.contains("params.get(\"pair\")") && js.contains("requestSubmit"), "kiosk.js reads ?pair=");
+    let paired = lab.app.post("/api/v1/kiosk/pair", None, json!({"pairing_code": code})).await;
+    assert_eq!(paired.status, 200, "{}", paired.text);
+    let token = paired.body["token"].as_str().unwrap().to_owned();
+
+    // Two scans: one denied (too early), one check-in; the log says both, newest first.
+    lab.app.clock.set(ms(8, 0));
+    assert_eq!(lab.scan(&token, b.qr()).await["decision"], "deny");
+    lab.app.clock.set(ms(9, 0));
+    assert_eq!(lab.scan(&token, b.qr()).await["decision"], "check_in");
+    let list = phone.get("/spaces/fab/kiosks").await;
+    let log_link = list.links("/spaces/fab/kiosks/").into_iter().find(|l| !l.ends_with("/pairing")).unwrap();
+    let log = phone.get(&log_link).await;
+    assert_eq!(log.status, 200, "{}", log.html);
+    let scans = section(&log.html, "id=\"scans\"", "</table>");
+    let (first, second) = (scans.find("签到<").unwrap(), scans.find("还太早").unwrap());
+    assert!(first < second, "newest first: {scans}");
+    assert!(scans.contains(&format!("/ops/fab/bookings/{}", b.id.as_str())), "{scans}");
+
+    // Revoked: the kiosk's token stops working, and the page says so.
+    let id = log_link.trim_start_matches("/spaces/fab/kiosks/").to_owned();
+    let revoked = phone.post(&format!("/spaces/fab/kiosks/{id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, 200, "{}", revoked.html);
+    assert!(revoked.html.contains("已停用这台签到机") && revoked.html.contains("已停用"), "{}", revoked.html);
+    let after = lab.app.post("/api/v1/kiosk/scan", Some(&token), json!({"code": b.qr()})).await;
+    assert_eq!(after.status, 401, "{}", after.text);
+
+    // Another space's operator cannot read this kiosk's log.
+    crate::helpers::operated_space(&lab.app, "elsewhere", "Asia/Shanghai").await;
+    let stranger = Phone::new(&lab.app);
+    stranger.sign_in("op-elsewhere@example.org").await;
+    let refused = stranger.get(&format!("/spaces/elsewhere/kiosks/{id}")).await;
+    assert_eq!(refused.status, 404, "{}", refused.html);
+    let refused = stranger.get(&format!("/spaces/fab/kiosks/{id}")).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+}

@@ -51,7 +51,7 @@ fn qr(text: &str) -> ApiResult<qrcode::QrCode> {
 }
 
 fn svg(text: &str) -> ApiResult<axum::response::Response> {
-    let image = qr(text)?.render::<qrcode::render::svg::Color>().min_dimensions(256, 256).quiet_zone(true).build();
+    let image = crate::http::views::qr_svg(text, 256)?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")], image).into_response())
 }
 
