@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .merge(insight::router())
         .merge(review::router())
         .merge(people::router())
+        .merge(setup::router())
 }
 
 // ---------- who is reading ----------
@@ -236,6 +237,7 @@ mod insight;
 mod ops;
 mod people;
 mod review;
+mod setup;
 
 /// A form of a signed-in maker, read and checked ([`Visitor::check_form`]); one that cannot
 /// be read is a page.

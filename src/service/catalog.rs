@@ -782,6 +782,35 @@ pub async fn create_opening_rule(
     })
 }
 
+/// The next `n` times an opening rule would open (as [`create_opening_rule`] would save it,
+/// nothing saved), from `now` over the next 60 days: what the console previews in local time.
+///
+/// # Errors
+/// [`super::Code::ValidationFailed`] as [`create_opening_rule`].
+pub fn preview_opening_rule(
+    op: &OperatorOf,
+    req: &CreateOpeningRule,
+    now: i64,
+    n: usize,
+) -> ServiceResult<Vec<crate::domain::interval::Interval>> {
+    let zone = zone_of(op.space())?;
+    let rule = RecurringWindow::parse(
+        ["rrule", "start", "duration_minutes"],
+        &req.rrule,
+        &req.start,
+        req.duration_minutes,
+        MAX_OPENING_MINUTES,
+        zone,
+    )
+    .map_err(|v| ServiceError::from(ValidationErrors(v)))?;
+    let window = crate::domain::interval::Interval::new(now, now + 60 * crate::domain::calendar::DAY_MS)
+        .map_err(ServiceError::internal)?;
+    let mut all = rule.expand(window).map_err(|e| ServiceError::internal(anyhow::anyhow!("{e:?}")))?;
+    all.retain(|w| w.end() > now);
+    all.truncate(n);
+    Ok(all)
+}
+
 /// Removes an opening rule of the space.
 ///
 /// # Errors

@@ -449,3 +449,148 @@ async fn an_operator_pairs_a_kiosk_by_its_qr_code_reads_its_scan_log_and_revokes
     let refused = stranger.get(&format!("/spaces/fab/kiosks/{id}")).await;
     assert_eq!(refused.status, 403, "{}", refused.html);
 }
+
+/// The laser's policy form as the page shows it, with `changes` made.
+fn policy_form<'a>(csrf: &'a str, changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("name_zh", "激光切割机"),
+        ("name_en", "Laser cutter"),
+        ("description", ""),
+        ("slot_minutes", "15"),
+        ("min_minutes", "15"),
+        ("max_minutes", "240"),
+        ("min_notice_minutes", "0"),
+        ("horizon_days", "30"),
+        ("buffer_before_minutes", "0"),
+        ("buffer_after_minutes", "0"),
+        ("checkin_opens_minutes_before", "15"),
+        ("no_show_grace_minutes", "15"),
+        ("eligibility", "anyone"),
+        ("quota.hours_per_week", ""),
+        ("quota.max_active_bookings", ""),
+        ("price.amount", "12.50"),
+        ("price.per", "hour"),
+    ];
+    for (k, v) in changes {
+        form.retain(|(f, _)| f != k);
+        form.push((k, v));
+    }
+    form
+}
+
+#[tokio::test]
+async fn an_operator_sets_opening_hours_from_a_preview_a_policy_field_by_field_and_a_closure() {
+    let lab = lab_at(ms(8, 0)).await;
+    let phone = operator_phone(&lab).await;
+    let page = phone.get("/ops/fab/catalog").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let rules = section(&page.html, "id=\"rules\"", "</ul>");
+    assert!(rules.contains("每天 08:00–22:00"), "the lab opens daily 08:00 for 14 h: {rules}");
+    let csrf = page.field("csrf");
+
+    // Saturdays 10:00–16:00 from 7 September for the laser: previewed in local time first.
+    let hours = |action: &'static str, open: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("sa", "on".into()),
+            ("open", open.into()),
+            ("close", "16:00".into()),
+            ("from", "2026-09-07".into()),
+            ("resource", lab.laser.clone()),
+            ("rrule", String::new()),
+            ("action", action.into()),
+        ]
+    };
+    let as_refs = |v: &Vec<(&'static str, String)>| v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    let send = |v: Vec<(&'static str, String)>| {
+        let phone = &phone;
+        async move {
+            let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            phone.post("/ops/fab/catalog/hours", &refs).await
+        }
+    };
+    let preview = send(as_refs(&hours("preview", "10:00"))).await;
+    assert_eq!(preview.status, 200, "{}", preview.html);
+    let next = section(&preview.html, "id=\"preview\"", "</ol>");
+    assert!(next.contains("9月12日 周六 10:00–16:00") && next.contains("9月19日 周六 10:00–16:00"), "{next}");
+    let unchanged = phone.get("/ops/fab/catalog").await;
+    assert!(!section(&unchanged.html, "id=\"rules\"", "</ul>").contains("周六"), "a preview saves nothing");
+    let bad = send(as_refs(&hours("save", "ten"))).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("开门：格式不正确"), "{}", bad.html);
+    let saved = send(as_refs(&hours("save", "10:00"))).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some("/ops/fab/catalog?done=hours#hours")));
+    let rules = lab.app.get("/api/v1/spaces/fab/opening-rules", None).await;
+    let laser_rule = rules.body.as_array().unwrap().iter().find(|r| r["resource_id"] == lab.laser.as_str()).cloned();
+    let laser_rule = laser_rule.expect("the laser has its own rule");
+    assert_eq!(
+        (laser_rule["rrule"].as_str(), laser_rule["duration_minutes"].as_i64()),
+        (Some("FREQ=WEEKLY;BYDAY=SA"), Some(360))
+    );
+
+    // The policy: a number that is not one, and a shortest longer than the longest, are each
+    // said next to their field; nothing is saved until the form is right.
+    let at = format!("/ops/fab/resources/{}", lab.laser);
+    let form = phone.get(&at).await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    let refused = phone.post(&at, &policy_form(&csrf, &[("max_minutes", "lots")])).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(section(&refused.html, "id=\"field-max_minutes\"", "</div>").contains("无法识别"), "{}", refused.html);
+    let refused = phone.post(&at, &policy_form(&csrf, &[("min_minutes", "300")])).await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    assert!(
+        section(&refused.html, "id=\"field-min_minutes\"", "</div>").contains("不能大于最长时长"),
+        "{}",
+        refused.html
+    );
+    assert!(refused.html.contains("value=\"300\""), "what was typed stays: {}", refused.html);
+    let saved =
+        phone.post(&at, &policy_form(&csrf, &[("requires_approval", "on"), ("quota.hours_per_week", "6")])).await;
+    assert_eq!((saved.status, saved.location.as_deref()), (303, Some(format!("{at}?done=saved").as_str())));
+    let row = lab.app.db.resource(&labinn::domain::ids::ResourceId::new(lab.laser.as_str())).await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(&row.policy).unwrap();
+    assert_eq!((policy["requires_approval"].as_bool(), policy["max_minutes"].as_i64()), (Some(true), Some(240)));
+    assert_eq!(
+        (policy["quota"]["hours_per_week"].as_f64(), policy["price"]["amount_minor"].as_i64()),
+        (Some(6.0), Some(1250))
+    );
+
+    // A closure of the whole space: its end before its start is said; then it is listed.
+    let bad = phone
+        .post(
+            "/ops/fab/catalog/closures",
+            &[
+                ("csrf", &csrf),
+                ("reason", "国庆"),
+                ("start", "2026-10-07T00:00"),
+                ("end", "2026-10-01T00:00"),
+                ("resource", ""),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("结束：须晚于开始时间"), "{}", bad.html);
+    let ok = phone
+        .post(
+            "/ops/fab/catalog/closures",
+            &[
+                ("csrf", &csrf),
+                ("reason", "国庆"),
+                ("start", "2026-10-01T00:00"),
+                ("end", "2026-10-08T00:00"),
+                ("resource", ""),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    let page = phone.get("/ops/fab/catalog").await;
+    assert!(section(&page.html, "id=\"closure-list\"", "</ul>").contains("国庆"), "{}", page.html);
+
+    // A maker may not open the catalog.
+    let (_, _) = lab.app.maker("ann@example.org").await;
+    let maker = Phone::new(&lab.app);
+    maker.sign_in("ann@example.org").await;
+    assert_eq!(maker.get("/ops/fab/catalog").await.status, 403);
+    assert_eq!(maker.get(&at).await.status, 403);
+}
