@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(review::router())
         .merge(people::router())
         .merge(setup::router())
+        .merge(records::router())
 }
 
 // ---------- who is reading ----------
@@ -236,6 +237,7 @@ signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, Prof
 mod insight;
 mod ops;
 mod people;
+mod records;
 mod review;
 mod setup;
 
@@ -451,6 +453,21 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "bucket" => t.w("rep_bucket"),
                 "scheme" => t.w("ev_scheme"),
                 "q" => t.w("mk_find"),
+                "agreement_ref" => t.w("reg_agreement"),
+                "starts_on" => t.w("reg_starts_on"),
+                "ends_on" => t.w("reg_ends_on"),
+                "founder" => t.w("reg_founder"),
+                "product" => t.w("reg_product"),
+                "organisation" => t.w("reg_organisation"),
+                "topic" => t.w("reg_topic"),
+                "booking" => t.w("reg_place_booking"),
+                "kind" => t.w("reg_kind"),
+                "role" => t.w("reg_role"),
+                "title" => t.w("reg_title"),
+                "file" => t.w("reg_file"),
+                "count" => t.w("reg_attendance"),
+                "use_class" => t.w("reg_use_class"),
+                "area_m2" => t.w("reg_area_m2"),
                 "expires" => t.w("mk_valid"),
                 other => other,
             };

@@ -6,6 +6,7 @@ use crate::maker_pages::{Phone, section};
 use labinn::domain::booking::BookingStatus;
 use labinn::domain::ids::BookingId;
 use serde_json::json;
+use sha2::Digest;
 
 /// The lab's operator, signed in on a browser.
 async fn operator_phone(lab: &Lab) -> Phone<'_> {
@@ -593,4 +594,139 @@ async fn an_operator_sets_opening_hours_from_a_preview_a_policy_field_by_field_a
     maker.sign_in("ann@example.org").await;
     assert_eq!(maker.get("/ops/fab/catalog").await.status, 403);
     assert_eq!(maker.get(&at).await.status, 403);
+}
+
+#[tokio::test]
+async fn an_operator_keeps_the_registers_area_residents_an_event_with_attendance_and_a_document() {
+    let lab = lab_at(ms(8, 0)).await;
+    let (_, founder) = lab.app.maker("founder@example.org").await;
+    let o = lab
+        .app
+        .post(
+            "/api/v1/organisations",
+            Some(&founder),
+            json!({"name": "光子工作室", "slug": "photon", "kind": "startup"}),
+        )
+        .await;
+    assert_eq!(o.status, 201, "{}", o.text);
+    let phone = operator_phone(&lab).await;
+    let page = phone.get("/ops/fab/registers").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let csrf = page.field("csrf");
+
+    // The area plan: a floor area that is not a number is said in its part of the page.
+    let bad = phone
+        .post(
+            "/ops/fab/registers/area",
+            &[("csrf", &csrf), ("name", "车间"), ("area_m2", "big"), ("use_class", "maker_work"), ("resource", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(section(&bad.html, "id=\"area\"", "</section>").contains("面积（平方米）：无法识别"), "{}", bad.html);
+    for (name, m2, class) in [("车间", "300", "maker_work"), ("办公室", "100", "operator_office")] {
+        let ok = phone
+            .post(
+                "/ops/fab/registers/area",
+                &[("csrf", &csrf), ("name", name), ("area_m2", m2), ("use_class", class), ("resource", "")],
+            )
+            .await;
+        assert_eq!(ok.status, 303, "{}", ok.html);
+    }
+    let page = phone.get("/ops/fab/registers").await;
+    let area = section(&page.html, "id=\"area\"", "</section>");
+    assert!(area.contains("300.0 m²") && area.contains("75.0 %"), "maker work is 300 of 400 m²: {area}");
+
+    // A resident, then its residency ended on a date (kept, with the date).
+    let resident = [
+        ("csrf", csrf.as_str()),
+        ("organisation", "photon"),
+        ("agreement_ref", "RZ-001"),
+        ("starts_on", "2026-01-01"),
+        ("ends_on", ""),
+        ("desks", "4"),
+        ("rooms", "0"),
+        ("area_m2", "40"),
+        ("founder", "林光"),
+        ("product", "激光雕刻机"),
+    ];
+    let ok = phone.post("/ops/fab/registers/residents", &resident).await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    let page = phone.get("/ops/fab/registers").await;
+    let list = section(&page.html, "id=\"resident-list\"", "</table>");
+    assert!(list.contains("光子工作室") && list.contains("2026-01-01 – 至今") && list.contains("4 个工位"), "{list}");
+    let id = list.split("id=\"resident-").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let end = [
+        ("csrf", csrf.as_str()),
+        ("agreement_ref", "RZ-001"),
+        ("starts_on", "2026-01-01"),
+        ("ends_on", "2026-08-31"),
+        ("desks", "4"),
+        ("rooms", "0"),
+        ("area_m2", "40"),
+        ("founder", "林光"),
+        ("product", "激光雕刻机"),
+    ];
+    let ended = phone.post(&format!("/ops/fab/registers/residents/{id}/end"), &end).await;
+    assert_eq!(ended.status, 303, "{}", ended.html);
+    let page = phone.get("/ops/fab/registers").await;
+    assert!(section(&page.html, "id=\"resident-list\"", "</table>").contains("2026-01-01 – 2026-08-31"));
+
+    // An event in a place the operator booked, its attendance entered and attested.
+    let place = lab.book(&lab.op, &lab.laser, (18, 0), (20, 0)).await;
+    let page = phone.get("/ops/fab/registers").await;
+    assert!(page.html.contains(&format!("<option value=\"{}\">", place.id.as_str())), "{}", page.html);
+    let ok = phone
+        .post(
+            "/ops/fab/registers/events",
+            &[
+                ("csrf", &csrf),
+                ("topic", "激光安全沙龙"),
+                ("kind", "salon"),
+                ("role", "host"),
+                ("booking", place.id.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    let page = phone.get("/ops/fab/registers").await;
+    let events = section(&page.html, "id=\"event-list\"", "</table>");
+    assert!(events.contains("激光安全沙龙") && events.contains("沙龙") && events.contains("主办"), "{events}");
+    let event = events.split("id=\"event-").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let ok = phone
+        .post(
+            &format!("/ops/fab/registers/events/{event}/attendance"),
+            &[("csrf", &csrf), ("count", "23"), ("attested", "on")],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    let api = lab.app.get("/api/v1/spaces/fab/events", Some(&lab.op)).await;
+    assert_eq!(api.body[0]["attendance_entered"], 23, "{}", api.text);
+
+    // A document, uploaded as a file: kept by its SHA-256.
+    let pdf = b"%PDF-1.4 lease of the factory";
+    let ok = phone
+        .post_multipart(
+            "/ops/fab/registers/documents",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("kind", None, b"lease"),
+                ("title", None, "租赁合同".as_bytes()),
+                ("residency", None, b""),
+                ("file", Some("lease.pdf"), pdf),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.html);
+    let page = phone.get("/ops/fab/registers").await;
+    let docs = section(&page.html, "id=\"document-list\"", "</table>");
+    let sha = sha2::Sha256::digest(pdf).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(docs.contains("租赁合同") && docs.contains("lease.pdf") && docs.contains(&sha), "{docs}");
+    // Without the form token, nothing is attached.
+    let refused = phone
+        .post_multipart(
+            "/ops/fab/registers/documents",
+            &[("kind", None, b"lease"), ("title", None, b"x"), ("file", Some("x.pdf"), pdf)],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
 }

@@ -117,6 +117,35 @@ impl<'a> Phone<'a> {
         self.send(req).await
     }
 
+    /// A form of `parts` (name, file name for a file, content) sent as `multipart/form-data`,
+    /// as a browser sends a form with a file.
+    pub async fn post_multipart(&self, path: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Page {
+        let boundary = "----labinn-test-boundary-7d1";
+        let mut body = Vec::new();
+        for (name, file, content) in parts {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            match file {
+                Some(f) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/pdf\r\n\r\n"
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes()),
+            }
+            body.extend_from_slice(content);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = self
+            .client
+            .post(self.app.url(path))
+            .header("origin", &self.origin)
+            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        self.send(req).await
+    }
+
     /// A file the page links to, fetched with this browser's login: (status, content type,
     /// bytes).
     pub async fn download(&self, path: &str) -> (u16, String, Vec<u8>) {
