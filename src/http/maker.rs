@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .merge(people::router())
         .merge(setup::router())
         .merge(records::router())
+        .merge(admin::router())
 }
 
 // ---------- who is reading ----------
@@ -160,6 +161,7 @@ impl Visitor {
                 path,
                 operator: u.identity.any_operator().is_some(),
                 reviewer: u.identity.reviewer().is_some() || u.identity.admin().is_some(),
+                admin: u.identity.admin().is_some(),
             },
             None => Nav { keep, path, ..Nav::default() },
         }
@@ -234,6 +236,7 @@ macro_rules! signed_forms {
 signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, ProfileForm, TeamForm, KioskForm);
 
 // The operator console: its own pages, on this module's helpers.
+mod admin;
 mod insight;
 mod ops;
 mod people;
@@ -468,6 +471,8 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "count" => t.w("reg_attendance"),
                 "use_class" => t.w("reg_use_class"),
                 "area_m2" => t.w("reg_area_m2"),
+                "space" => t.w("rev_space"),
+                "toml" => t.w("adm_scheme_file"),
                 "expires" => t.w("mk_valid"),
                 other => other,
             };

@@ -123,6 +123,8 @@ pub struct Nav {
     pub operator: bool,
     /// The reader reviews the district (or is an admin): the header links to `/review`.
     pub reviewer: bool,
+    /// The reader is an admin: the header links to `/admin`.
+    pub admin: bool,
 }
 
 impl Nav {

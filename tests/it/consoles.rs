@@ -730,3 +730,69 @@ async fn an_operator_keeps_the_registers_area_residents_an_event_with_attendance
         .await;
     assert_eq!(refused.status, 403, "{}", refused.html);
 }
+
+#[tokio::test]
+async fn an_admin_grants_and_revokes_roles_and_loads_a_scheme_file_from_the_admin_page() {
+    let lab = lab_at(ms(8, 0)).await;
+    lab.app.admin().await;
+    named(&lab, "kim@example.org", "Kim").await;
+    let phone = Phone::new(&lab.app);
+    phone.sign_in("root@labinn.test").await;
+    let found = phone.get("/admin?q=kim").await;
+    assert_eq!(found.status, 200, "{}", found.html);
+    let kim = lab.app.db.account_by_email("kim@example.org").await.unwrap().unwrap().id.to_string();
+    assert!(found.html.contains(&format!("id=\"account-{kim}\"")), "{}", found.html);
+    let csrf = found.field("csrf");
+
+    // The operator role needs its space: said on the page; with it, Kim runs the lab.
+    let refused = phone
+        .post(
+            &format!("/admin/accounts/{kim}/roles"),
+            &[("csrf", &csrf), ("role", "operator"), ("space", ""), ("q", "kim")],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.html);
+    let granted = phone
+        .post(
+            &format!("/admin/accounts/{kim}/roles"),
+            &[("csrf", &csrf), ("role", "operator"), ("space", "fab"), ("q", "kim")],
+        )
+        .await;
+    assert_eq!((granted.status, granted.location.as_deref()), (303, Some("/admin?q=kim&done=granted")));
+    let kim_phone = Phone::new(&lab.app);
+    kim_phone.sign_in("kim@example.org").await;
+    assert_eq!(kim_phone.get("/ops/fab").await.status, 200);
+    let page = phone.get("/admin?q=kim").await;
+    assert!(
+        section(&page.html, &format!("id=\"account-{kim}\""), "</li>").contains("空间运营 · 测试空间"),
+        "{}",
+        page.html
+    );
+    let revoked = phone
+        .post(
+            &format!("/admin/accounts/{kim}/roles/revoke"),
+            &[("csrf", &csrf), ("role", "operator"), ("space", "fab"), ("q", "kim")],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.html);
+    assert_eq!(kim_phone.get("/ops/fab").await.status, 403, "Kim no longer runs the lab");
+
+    // The shipped schemes with their hashes; a broken file is refused, a new one loaded once.
+    let page = phone.get("/admin").await;
+    let schemes = section(&page.html, "id=\"scheme-list\"", "</table>");
+    assert!(schemes.contains("nat-2017") && schemes.matches("随系统提供").count() == 4, "{schemes}");
+    let bad = phone.post("/admin/schemes", &[("csrf", &csrf), ("toml", "id = ")]).await;
+    assert_eq!(bad.status, 422, "{}", bad.html);
+    assert!(bad.html.contains("id = "), "the text typed stays: {}", bad.html);
+    let text = include_str!("../../schemes/nat-2017.toml").replace("version = ", "version = \"local\"\n# was ");
+    let loaded = phone.post("/admin/schemes", &[("csrf", &csrf), ("toml", &text)]).await;
+    assert_eq!(loaded.location.as_deref(), Some("/admin?done=scheme_new#schemes"), "{}", loaded.html);
+    let again = phone.post("/admin/schemes", &[("csrf", &csrf), ("toml", &text)]).await;
+    assert_eq!(again.location.as_deref(), Some("/admin?done=scheme_same#schemes"), "{}", again.html);
+
+    // An operator may not open the admin pages.
+    let op = operator_phone(&lab).await;
+    let refused = op.get("/admin").await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert!(refused.html.contains("仅供管理员"), "{}", refused.html);
+}
