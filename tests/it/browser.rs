@@ -65,6 +65,17 @@ impl Driver {
     }
 
     async fn browser(&self, extra_args: &[String]) -> Browser<'_> {
+        self.browser_with(extra_args, json!({})).await
+    }
+
+    /// A browser that saves downloads into `dir`.
+    async fn downloading(&self, dir: &std::path::Path) -> Browser<'_> {
+        std::fs::create_dir_all(dir).unwrap();
+        let prefs = json!({"download.default_directory": dir.to_str().unwrap(), "download.prompt_for_download": false});
+        self.browser_with(&["--window-size=1280,900".to_owned()], prefs).await
+    }
+
+    async fn browser_with(&self, extra_args: &[String], prefs: Value) -> Browser<'_> {
         let mut args: Vec<String> = [
             "--headless=new",
             "--no-sandbox",
@@ -78,7 +89,7 @@ impl Driver {
         .collect();
         args.extend_from_slice(extra_args);
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
-            "goog:chromeOptions": {"binary": CHROMIUM, "args": args},
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args, "prefs": prefs},
             "goog:loggingPrefs": {"browser": "ALL"}}}});
         let r: Value =
             self.http.post(format!("{}/session", self.base)).json(&caps).send().await.unwrap().json().await.unwrap();
@@ -530,4 +541,264 @@ async fn a_crawl_in_chromium_finds_no_console_error_on_any_kind_of_page_signed_o
     assert!(out.len() > 8 && inside.len() > 12, "kinds of page: {} signed out, {} signed in", out.len(), inside.len());
     eprintln!("Chromium loaded {} kinds of page signed out and {} signed in", out.len() + 1, inside.len());
     br.quit().await;
+}
+
+// ---------- the consoles in a browser ----------
+
+/// Signs in through the sign-in page.
+async fn sign_in_in(br: &Browser<'_>, app: &crate::helpers::TestApp, email: &str) {
+    br.goto(&app.url("/signin")).await;
+    br.type_into("#email", email).await;
+    br.type_into("#password", "correct horse battery").await;
+    br.click("button[type=submit].btn").await;
+    br.wait_for("return location.pathname !== '/signin';", "the page after signing in").await;
+}
+
+/// The first file in `dir` ending in `ext`, once it is whole (Chromium writes `.crdownload`).
+async fn downloaded(dir: &std::path::Path, ext: &str) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == ext) {
+                    return p;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no .{ext} was downloaded into {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn download_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-downloads").join(format!(
+        "{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[tokio::test]
+async fn an_operator_approves_a_pending_booking_in_the_console_and_the_makers_page_shows_it_approved() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(8, 0)).await;
+    let r = lab
+        .app
+        .patch_json(
+            &format!("/api/v1/resources/{}", lab.laser),
+            &lab.op,
+            json!({"policy": {"requires_approval": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    let b = lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    assert_eq!(b.status, "pending");
+
+    let op = driver.browser(&["--window-size=1280,900".to_owned()]).await;
+    sign_in_in(&op, &lab.app, "op-fab@example.org").await;
+    op.goto(&lab.app.url("/ops/fab/approvals")).await;
+    op.wait_for(&format!("return document.getElementById('pending-{}') !== null;", b.id), "the pending booking").await;
+    op.screenshot("console-1-approvals.png").await;
+    op.click(&format!("#pending-{} form[action$='/approve'] button", b.id)).await;
+    let done =
+        op.wait_for("const d = document.getElementById('done'); return d && d.textContent;", "the approval").await;
+    assert!(!done.as_str().unwrap().is_empty());
+    assert_eq!(lab.app.db.booking(&BookingId::new(&b.id)).await.unwrap().status, BookingStatus::Confirmed);
+    op.quit().await;
+
+    let phone = driver.browser(&[PHONE.to_owned()]).await;
+    sign_in_in(&phone, &lab.app, "lin@example.org").await;
+    phone.goto(&lab.app.url(&format!("/bookings/{}", b.id))).await;
+    let text = phone.js("return document.querySelector('main').textContent").await;
+    assert!(text.as_str().unwrap().contains("已确认"), "{text}");
+    phone.screenshot("console-2-maker-sees-approved.png").await;
+    phone.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_pairs_a_kiosk_from_the_console_and_the_day_shows_the_check_in_without_a_reload() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(9, 55)).await;
+    let (_, code) = booked(&lab, "lin@example.org").await;
+    let op = driver.browser(&["--window-size=1280,900".to_owned()]).await;
+    sign_in_in(&op, &lab.app, "op-fab@example.org").await;
+    op.goto(&lab.app.url("/spaces/fab/kiosks")).await;
+    op.type_into("#kiosk-name", "正门").await;
+    op.click("#add-kiosk").await;
+    let pairing =
+        op.wait_for("const c = document.getElementById('pairing-code'); return c && c.textContent;", "the code").await;
+    op.screenshot("console-3-pairing-code.png").await;
+
+    let kiosk = driver.browser(&[]).await;
+    kiosk.goto(&lab.app.url("/kiosk?reset=800")).await;
+    kiosk.wait_for("return !document.getElementById('pairing').hidden;", "the pairing screen").await;
+    kiosk.type_into("#pair-code", pairing.as_str().unwrap()).await;
+    kiosk.type_into("#pair-code", "\u{E007}").await;
+    kiosk.wait_for(READY, "the ready screen after pairing").await;
+
+    // The day's page, marked, so that a reload would show.
+    op.goto(&lab.app.url("/ops/fab")).await;
+    op.wait_for("return document.querySelector('#in-now h2') !== null;", "the day").await;
+    op.js("window.notReloaded = true; return true;").await;
+    assert!(op.js("return document.querySelector('#in-now h2').textContent").await.as_str().unwrap().contains("(0)"));
+    kiosk.type_into("#scan-input", &format!("{code}\u{E007}")).await;
+    let green = kiosk.wait_for(RESULT, "the check-in answer").await;
+    assert!(green.as_str().unwrap().starts_with("check_in"), "{green}");
+    op.wait_for("return document.querySelector('#in-now h2').textContent.includes('(1)');", "the check-in on the day")
+        .await;
+    assert_eq!(op.js("return window.notReloaded === true").await, true, "the board changed in place");
+    op.screenshot("console-4-today-checked-in.png").await;
+    kiosk.quit().await;
+    op.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_changes_opening_hours_and_the_makers_resource_page_shows_the_new_free_times() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(8, 0)).await;
+    let op = driver.browser(&["--window-size=1280,900".to_owned()]).await;
+    sign_in_in(&op, &lab.app, "op-fab@example.org").await;
+    op.goto(&lab.app.url("/ops/fab/catalog")).await;
+    // Saturdays only, 10:00–16:00, for the laser.
+    for day in ["mo", "tu", "we", "th", "fr", "sa"] {
+        op.click(&format!("#hours-form input[name={day}]")).await;
+    }
+    op.js(&format!(
+        "const f = document.getElementById('hours-form'); f.open.value = '10:00'; f.close.value = '16:00'; \
+         f.from.value = '2026-09-07'; f.resource.value = '{}'; return true;",
+        lab.laser
+    ))
+    .await;
+    op.click("#preview-hours").await;
+    let preview =
+        op.wait_for("const p = document.getElementById('preview'); return p && p.textContent;", "the preview").await;
+    assert!(preview.as_str().unwrap().contains("9月12日 周六 10:00–16:00"), "{preview}");
+    op.screenshot("console-5-hours-preview.png").await;
+    op.click("#save-hours").await;
+    op.wait_for("return location.search.includes('done=hours');", "the saved hours").await;
+    op.quit().await;
+
+    let phone = driver.browser(&[PHONE.to_owned()]).await;
+    sign_in_in(&phone, &lab.app, "op-fab@example.org").await;
+    phone.goto(&lab.app.url(&format!("/resources/{}", lab.laser))).await;
+    phone.wait_for("return document.querySelector('.times a') !== null;", "the week of free times").await;
+    let starts: Vec<String> = phone
+        .js("return [...document.querySelectorAll('.times a')].map(a => a.getAttribute('href'))")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert!(starts.iter().any(|h| h.contains("start=2026-09-12T02%3A00%3A00Z")), "Saturday 10:00: {starts:?}");
+    assert!(!starts.iter().any(|h| h.contains("start=2026-09-08")), "no Tuesday any more: {starts:?}");
+    phone.screenshot("console-6-maker-sees-new-hours.png").await;
+    phone.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_downloads_the_xlsx_and_a_real_reader_finds_the_json_reports_figure_in_it() {
+    let Some(driver) = Driver::start().await else { return };
+    // Debian's Python with its openpyxl package, as `.ci/run` installs them.
+    const PYTHON: &str = "/usr/bin/python3";
+    let reader = std::process::Command::new(PYTHON).args(["-c", "import openpyxl"]).output();
+    if !reader.is_ok_and(|o| o.status.success()) {
+        missing_component("Python's openpyxl (apt-get install python3-openpyxl) to read the XLSX");
+        return;
+    }
+    let lab = lab_at(ms(8, 0)).await;
+    let (_, code) = booked(&lab, "lin@example.org").await;
+    let (_, kiosk) = lab.kiosk("Front door").await;
+    lab.app.clock.set(ms(10, 0));
+    assert_eq!(lab.scan(&kiosk, &code).await["decision"], "check_in");
+    lab.app.clock.set(ms(10, 45));
+    assert_eq!(lab.scan(&kiosk, &code).await["decision"], "check_out");
+    let q = "from=2026-09-07&to=2026-09-07&by=resource&bucket=day";
+    let json = lab.app.get(&format!("/api/v1/reports/utilization?space=fab&{q}"), Some(&lab.op)).await;
+    let laser = json.body["groups"].as_array().unwrap().iter().find(|g| g["name_zh"] == "激光切割机").unwrap().clone();
+    let used = laser["total"]["used_hours"].as_f64().unwrap();
+    assert_eq!(used, 0.75, "hand-computed: 10:00 to 10:45");
+
+    let dir = download_dir("xlsx");
+    let br = driver.downloading(&dir).await;
+    sign_in_in(&br, &lab.app, "op-fab@example.org").await;
+    br.goto(&lab.app.url(&format!("/ops/fab/reports?{q}"))).await;
+    br.wait_for("return document.getElementById('xlsx') !== null;", "the report").await;
+    br.screenshot("console-7-reports.png").await;
+    br.click("#xlsx").await;
+    let file = downloaded(&dir, "xlsx").await;
+    br.quit().await;
+    let script = "import sys, openpyxl\n\
+wb = openpyxl.load_workbook(sys.argv[1], data_only=True)\n\
+ws = wb['资源']\n\
+rows = list(ws.iter_rows(values_only=True))\n\
+col = rows[0].index('使用小时')\n\
+print([r for r in rows[1:] if '激光切割机' in r][0][col])\n";
+    let out = std::process::Command::new(PYTHON).args(["-c", script, file.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let read: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(read, used, "the workbook says what the JSON says");
+}
+
+#[tokio::test]
+async fn a_reviewer_opens_the_overview_and_a_pack_and_downloads_the_zip() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(8, 0)).await;
+    let admin = lab.app.admin().await;
+    let (id, _) = lab.app.maker("reviewer@example.org").await;
+    let g =
+        lab.app.post(&format!("/api/v1/admin/accounts/{id}/roles"), Some(&admin), json!({"role": "reviewer"})).await;
+    assert_eq!(g.status, 200, "{}", g.text);
+    let dir = download_dir("zip");
+    let br = driver.downloading(&dir).await;
+    sign_in_in(&br, &lab.app, "reviewer@example.org").await;
+    br.goto(&lab.app.url("/review?scheme=nat-2017&from=2025-09-08&to=2026-09-07")).await;
+    br.wait_for("return document.getElementById('space-fab') !== null;", "the overview").await;
+    br.screenshot("console-8-review-overview.png").await;
+    br.click("#space-fab th a").await;
+    br.wait_for("return document.getElementById('criteria') !== null;", "the pack").await;
+    let rows = br.js("return document.querySelectorAll('#criteria tbody tr').length").await;
+    assert_eq!(rows, 7, "nat-2017 has seven criteria");
+    br.screenshot("console-9-review-pack.png").await;
+    br.click("#pack-zip").await;
+    let file = downloaded(&dir, "zip").await;
+    br.quit().await;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let names: Vec<String> = (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().unwrap().to_string()).collect();
+    assert!(names.iter().any(|n| n == "pack.json") && names.iter().any(|n| n == "rows.csv"), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_maker_in_the_console_and_an_operator_in_another_spaces_pages_are_told_they_may_not() {
+    let Some(driver) = Driver::start().await else { return };
+    let lab = lab_at(ms(8, 0)).await;
+    let (_, maker) = lab.app.maker("lin@example.org").await;
+    lab.book(&maker, &lab.laser, (10, 0), (11, 0)).await;
+    crate::helpers::operated_space(&lab.app, "other", "Asia/Shanghai").await;
+
+    let phone = driver.browser(&[PHONE.to_owned()]).await;
+    sign_in_in(&phone, &lab.app, "lin@example.org").await;
+    phone.goto(&lab.app.url("/ops")).await;
+    let text = phone.js("return document.querySelector('main').textContent").await;
+    assert!(text.as_str().unwrap().contains("无权访问"), "{text}");
+    phone.screenshot("console-10-maker-may-not.png").await;
+    phone.quit().await;
+
+    let other = driver.browser(&["--window-size=1280,900".to_owned()]).await;
+    sign_in_in(&other, &lab.app, "op-other@example.org").await;
+    for path in ["/ops/fab?lang=en", "/ops/fab/reports", "/ops/fab/registers", "/review"] {
+        other.goto(&lab.app.url(path)).await;
+        let text = other.js("return document.querySelector('main').textContent").await;
+        let text = text.as_str().unwrap();
+        assert!(
+            text.contains("Not allowed") && !text.contains("LC-1") && !text.contains("lin@example.org"),
+            "{path}: {text}"
+        );
+    }
+    other.screenshot("console-11-other-operator-may-not.png").await;
+    other.quit().await;
 }
