@@ -72,6 +72,9 @@
   // Opened from the console's pairing QR code (`/kiosk?pair=CODE`): pair with that code once,
   // and take it out of the address so that a reload does not send it again.
   let prePair = params.get("pair");
+  // A paired kiosk keeps its token until the new code has paired it: a used or expired QR
+  // code must not leave a working kiosk unpaired.
+  let keptToken = prePair ? localStorage.getItem(TOKEN) : null;
   if (prePair) {
     params.delete("pair");
     const rest = params.toString();
@@ -99,14 +102,20 @@
     try {
       const r = await api("/api/v1/kiosk/pair", { method: "POST", body: JSON.stringify({ pairing_code: $("pair-code").value }) });
       if (r.status === 200) {
+        keptToken = null;
         localStorage.setItem(TOKEN, r.body.token);
         hello = r.body.kiosk;
         applyLang();
         show("ready");
+      } else if (keptToken) {
+        localStorage.setItem(TOKEN, keptToken);
+        keptToken = null;
+        location.reload();
       } else {
         $("pair-error").textContent = t("配对码无效或已过期", "The pairing code is unknown, used or expired");
       }
     } catch (_) {
+      if (keptToken) { localStorage.setItem(TOKEN, keptToken); keptToken = null; location.reload(); return; }
       $("pair-error").textContent = t("网络中断，请重试", "Network is down; try again");
     }
   });

@@ -337,14 +337,17 @@ fn day_time(t: &Texts, zone: Zone, at: i64) -> String {
     format!("{} {}", day_label(t, utc_to_local(zone.tz(), at).date_naive()), hh_mm(zone, at))
 }
 
-/// A booking's time in the space's zone: "9月7日 周一 10:00–11:00", or across days
+/// A booking's time in the space's zone: "9月7日 周一 10:00–11:00" (a whole day is
+/// "00:00–24:00"), or across days
 /// "12月5日 周六 14:00 – 12月8日 周二 12:00".
 fn span_text(t: &Texts, zone: Zone, start: i64, end: i64) -> String {
     let (a, b) = (utc_to_local(zone.tz(), start), utc_to_local(zone.tz(), end));
     if a.date_naive() == b.date_naive()
         || (b.date_naive() == a.date_naive().succ_opt().unwrap_or(a.date_naive()) && b.hour() == 0 && b.minute() == 0)
     {
-        format!("{} {}–{}", day_label(t, a.date_naive()), hh_mm(zone, start), hh_mm(zone, end))
+        // Up to the next midnight is "–24:00", not "–00:00".
+        let until = if b.date_naive() == a.date_naive() { hh_mm(zone, end) } else { "24:00".to_owned() };
+        format!("{} {}–{until}", day_label(t, a.date_naive()), hh_mm(zone, start))
     } else {
         format!(
             "{} {} – {} {}",

@@ -631,3 +631,31 @@ pub async fn document(svc: &Services, who: &Identity, id: &str) -> ServiceResult
         .ok_or_else(|| ServiceError::forbidden("reading a space's documents needs the operator or reviewer role"))?;
     Ok((row, content))
 }
+
+/// A register's row kinds, for [`of_space`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterRow {
+    AreaPart,
+    Residency,
+    Event,
+    Document,
+}
+
+/// That the row `id` is one of `op`'s space: the consoles act on a space's rows only from its
+/// own pages (an operator of two spaces, or an admin, cannot change one from the other's).
+///
+/// # Errors
+/// [`super::Code::NotFound`] for a row of another space, or none.
+pub async fn of_space(svc: &Services, op: &OperatorOf, row: RegisterRow, id: &str) -> ServiceResult<()> {
+    let (space, what) = match row {
+        RegisterRow::AreaPart => (svc.db.area_part(id).await.map(|r| r.space_id), "area part"),
+        RegisterRow::Residency => (svc.db.residency(id).await.map(|r| r.space_id), "residency"),
+        RegisterRow::Event => (svc.db.event(id).await.map(|r| r.space_id), "event"),
+        RegisterRow::Document => (svc.db.document(id).await.map(|(r, _)| r.space_id), "document"),
+    };
+    match space {
+        Ok(s) if s == op.space().id => Ok(()),
+        Ok(_) | Err(StoreError::NotFound) => Err(ServiceError::not_found(what)),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -373,7 +373,16 @@ impl Db {
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(p).await?))
     }
 
-    /// Resources of a space that are not archived, by kind and English name.
+    /// Every resource of a space, archived ones too, by kind and English name.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn all_resources_of(&self, space_id: &SpaceId) -> StoreResult<Vec<ResourceRow>> {
+        let sql = format!("SELECT {RESOURCE_COLUMNS} FROM resources WHERE space_id = $1 ORDER BY kind, name_en, id");
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(space_id).fetch_all(p).await?))
+    }
+
+    /// The resources of a space that are not archived.
     ///
     /// # Errors
     /// Database errors.

@@ -546,6 +546,11 @@ async fn an_operator_sets_opening_hours_from_a_preview_a_policy_field_by_field_a
         refused.html
     );
     assert!(refused.html.contains("value=\"300\""), "what was typed stays: {}", refused.html);
+    for price in ["-0.50", "184467440737095517", "1.234"] {
+        let refused = phone.post(&at, &policy_form(&csrf, &[("price.amount", price)])).await;
+        assert_eq!(refused.status, 422, "{price}: {}", refused.html);
+        assert!(section(&refused.html, "id=\"field-price.amount\"", "</div>").contains("无法识别"), "{price}");
+    }
     let saved =
         phone.post(&at, &policy_form(&csrf, &[("requires_approval", "on"), ("quota.hours_per_week", "6")])).await;
     assert_eq!((saved.status, saved.location.as_deref()), (303, Some(format!("{at}?done=saved").as_str())));
@@ -721,6 +726,17 @@ async fn an_operator_keeps_the_registers_area_residents_an_event_with_attendance
     let docs = section(&page.html, "id=\"document-list\"", "</table>");
     let sha = sha2::Sha256::digest(pdf).iter().map(|b| format!("{b:02x}")).collect::<String>();
     assert!(docs.contains("租赁合同") && docs.contains("lease.pdf") && docs.contains(&sha), "{docs}");
+    // Another space's pages cannot change this space's rows, even for an admin who runs both.
+    crate::helpers::operated_space(&lab.app, "other", "Asia/Shanghai").await;
+    let admin = Phone::new(&lab.app);
+    admin.sign_in("root@labinn.test").await;
+    let other = admin.get("/ops/other/registers").await;
+    assert_eq!(other.status, 200, "{}", other.html);
+    let wrong =
+        admin.post(&format!("/ops/other/registers/events/{event}/cancel"), &[("csrf", &other.field("csrf"))]).await;
+    assert_eq!(wrong.status, 404, "{}", wrong.html);
+    let api = lab.app.get("/api/v1/spaces/fab/events", Some(&lab.op)).await;
+    assert!(api.body[0]["cancelled_at"].is_null(), "{}", api.text);
     // Without the form token, nothing is attached.
     let refused = phone
         .post_multipart(

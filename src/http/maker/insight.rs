@@ -216,7 +216,7 @@ fn report_view(t: &Texts, u: &Utilization, q: &UtilizationQuery) -> crate::servi
         csv: api("csv"),
         xlsx: api("xlsx"),
         pseudonyms: u.by == GroupBy::Maker && !u.names_shown,
-        generated: rfc3339(u.generated_at),
+        generated: format!("{} ({})", day_time(t, u.zone, u.generated_at), u.space.timezone),
     })
 }
 
@@ -451,7 +451,14 @@ fn pack_view(t: &Texts, pack: &Pack, schemes: &[crate::domain::scheme::LoadedSch
             .collect(),
         head_count: pack.ledger_head.count,
         head_hash: pack.ledger_head.hash.clone(),
-        generated: pack.generated_at.clone(),
+        // In the space's local time (the pack itself keeps UTC).
+        generated: chrono::DateTime::parse_from_rfc3339(&pack.generated_at)
+            .ok()
+            .and_then(|at| Zone::parse("timezone", &pack.space.timezone).ok().map(|z| (at, z)))
+            .map_or_else(
+                || pack.generated_at.clone(),
+                |(at, z)| format!("{} ({})", day_time(t, z, at.timestamp_millis()), pack.space.timezone),
+            ),
         html: api("html"),
         zip: api("zip"),
         json: api("json"),

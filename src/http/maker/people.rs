@@ -192,6 +192,13 @@ async fn makers_page(State(state): State<AppState>, v: Visitor, Path(slug): Path
     makers_view(&state, &v, user, &op, mq.q.as_deref().unwrap_or(""), (done, String::new(), StatusCode::OK)).await
 }
 
+/// The training `slug` is one this space runs (its own, or a district-wide one): a space's
+/// pages act on its trainings only.
+async fn run_here(state: &AppState, v: &Visitor, op: &OperatorOf, slug: &str) -> Result<(), Response> {
+    let run = console::trainings_run(&state.svc, op).await.map_err(|e| v.fail(e))?;
+    if run.iter().any(|t| t.slug == slug) { Ok(()) } else { Err(v.fail(ServiceError::not_found("training"))) }
+}
+
 /// Back to the makers page, on the same search, saying what was done.
 fn back(slug: &str, q: &str, done: &str) -> Response {
     see_other(&format!("/ops/{slug}/makers?q={}&done={done}", encode(q.trim())))
@@ -261,6 +268,7 @@ async fn grant(
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     let m = or_answer!(v, crate::service::trainings::managed(&state.svc, &user.identity, &f.training).await);
+    or_answer!(run_here(&state, &v, &op, &f.training).await);
     let req = GrantTraining {
         email: f.email.trim().to_owned(),
         expires: Some(f.expires.trim().to_owned()).filter(|e| !e.is_empty()),
@@ -282,8 +290,9 @@ async fn revoke(
     form: FormResult<RevokeForm>,
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
-    or_answer!(operator(&state, &v, user, &slug).await);
+    let op = or_answer!(operator(&state, &v, user, &slug).await);
     let m = or_answer!(v, crate::service::trainings::managed(&state.svc, &user.identity, &training).await);
+    or_answer!(run_here(&state, &v, &op, &training).await);
     let reason = Some(f.reason.trim()).filter(|r| !r.is_empty());
     or_answer!(v, crate::service::trainings::revoke(&state.svc, &m, &f.account, reason, state.clock.now_ms()).await);
     back(&slug, &f.q, "revoked")

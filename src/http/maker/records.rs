@@ -232,7 +232,14 @@ async fn registers_view(
         unit: None,
         status: None,
     };
-    let places = or_answer!(v, booking::of_space(&state.svc, &reader, &q, now).await)
+    // A space too busy to list (more bookings than one list holds) offers no places here; the
+    // event can still be recorded through the API with its booking's id.
+    let ahead = match booking::of_space(&state.svc, &reader, &q, now).await {
+        Ok(rows) => rows,
+        Err(e) if e.code == Code::ValidationFailed => Vec::new(),
+        Err(e) => return v.fail(e),
+    };
+    let places = ahead
         .iter()
         .filter(|b| &b.account_id == user.identity.id() && b.ends_at > now)
         .filter(|b| matches!(b.status, BookingStatus::Confirmed | BookingStatus::Pending))
@@ -431,6 +438,7 @@ async fn end_area(
 ) -> Response {
     let (user, _) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::AreaPart, &id).await);
     let result = reg::end_area_part(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
     answer(&state, &v, user, &op, result, ("area_ended", "area")).await
 }
@@ -473,6 +481,7 @@ async fn end_resident(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Residency, &id).await);
     let result = match residency_input(&ResidentForm { organisation: String::new(), ..f }) {
         Err(e) => Err(e),
         Ok(req) => reg::change_residency(&state.svc, &user.identity, &id, &req, state.clock.now_ms()).await,
@@ -501,6 +510,7 @@ async fn attendance(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Event, &id).await);
     let result = match number("count", &f.count, -1) {
         Err(e) => Err(e),
         Ok(count) => {
@@ -519,6 +529,7 @@ async fn cancel_event(
 ) -> Response {
     let (user, _) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Event, &id).await);
     let result = reg::cancel_event(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
     answer(&state, &v, user, &op, result, ("event_cancelled", "events")).await
 }
@@ -583,6 +594,7 @@ async fn withdraw_document(
 ) -> Response {
     let (user, _) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Document, &id).await);
     let result = reg::withdraw_document(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
     answer(&state, &v, user, &op, result, ("document_withdrawn", "documents")).await
 }

@@ -222,6 +222,8 @@ struct SpacePage {
     head_hash: String,
     heads: Vec<HeadLine>,
     done: bool,
+    /// Reviewers record heads (an admin reads them).
+    can_record: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -259,6 +261,7 @@ async fn space(State(state): State<AppState>, v: Visitor, Path(slug): Path<Strin
         head_hash,
         heads: heads.iter().map(|h| head_line(t, h)).collect(),
         done: sq.done.as_deref() == Some("recorded"),
+        can_record: user.identity.reviewer().is_some(),
     };
     page(t, status, &p)
 }

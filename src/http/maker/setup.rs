@@ -248,7 +248,16 @@ fn weekday_words(t: &Texts) -> [&'static str; 7] {
 /// An opening rule in words: "周一、周二 09:00–18:00 · 自 2026-01-05".
 fn rule_text(t: &Texts, r: &crate::store::catalog::OpeningRuleRow) -> String {
     let words = weekday_words(t);
-    let days = if r.rrule.contains("FREQ=DAILY") && !r.rrule.contains("BYDAY") {
+    // Only FREQ=DAILY, or FREQ=WEEKLY with plain weekdays, is said in words; any other rule
+    // (an interval, an end, a count, "the first Monday") is shown as written.
+    let plain = r.rrule.split(';').all(|p| {
+        p == "FREQ=DAILY"
+            || p == "FREQ=WEEKLY"
+            || p.strip_prefix("BYDAY=").is_some_and(|d| d.split(',').all(|x| DAYS.contains(&x)))
+    });
+    let days = if !plain {
+        r.rrule.clone()
+    } else if r.rrule.contains("FREQ=DAILY") && !r.rrule.contains("BYDAY") {
         t.w("cat_every_day").to_owned()
     } else if let Some(by) = r.rrule.split(';').find_map(|p| p.strip_prefix("BYDAY=")) {
         by.split(',')
@@ -291,7 +300,7 @@ async fn catalog_view(state: &AppState, v: &Visitor, op: &OperatorOf, said: Said
     let space = op.space();
     let zone = Zone::parse("timezone", &space.timezone).unwrap_or_default();
     let detail = or_answer!(v, cat::space_detail(&state.svc, &space.slug).await);
-    let archived = or_answer!(v, state.svc.db.resources_of(&space.id).await.map_err(ServiceError::from));
+    let archived = or_answer!(v, state.svc.db.all_resources_of(&space.id).await.map_err(ServiceError::from));
     let mut resources: Vec<ResourceLine> = detail
         .resources
         .iter()
@@ -782,13 +791,14 @@ fn policy_patch(
     patch.insert("quota".into(), json!({"hours_per_week": hours, "max_active_bookings": active}));
     // The price is typed in yuan with up to two decimals, and stored in fen.
     let amount = get("price.amount");
+    let digits = |x: &str| !x.is_empty() && x.len() <= 9 && x.chars().all(|c| c.is_ascii_digit());
     let minor = match amount.split_once('.') {
-        None => amount.parse::<i64>().ok().map(|y| y * 100),
-        Some((y, f)) if f.len() <= 2 && f.chars().all(|c| c.is_ascii_digit()) => {
+        None if digits(&amount) => amount.parse::<i64>().ok().and_then(|y| y.checked_mul(100)),
+        Some((y, f)) if digits(y) && f.len() <= 2 && f.chars().all(|c| c.is_ascii_digit()) => {
             let f = format!("{f:0<2}");
-            y.parse::<i64>().ok().zip(f.parse::<i64>().ok()).map(|(y, f)| y * 100 + f)
+            y.parse::<i64>().ok().zip(f.parse::<i64>().ok()).and_then(|(y, f)| y.checked_mul(100)?.checked_add(f))
         }
-        Some(_) => None,
+        _ => None,
     };
     match minor {
         Some(m) if m >= 0 => {
@@ -1180,7 +1190,7 @@ async fn add_units(
     let spec = UnitsSpec { labels: Some(labels), count: None, prefix: None };
     match cat::add_units(&state.svc, &r, &spec, state.clock.now_ms()).await {
         Ok(()) => see_other(&format!("/ops/{slug}/resources/{id}?done=units#units")),
-        Err(e) if e.code == Code::ValidationFailed || e.code == Code::Conflict => {
+        Err(e) if matches!(e.code, Code::ValidationFailed | Code::Conflict | Code::LabelTaken) => {
             let row = r.row();
             let policy = or_answer!(v, cat::stored_policy(row));
             let shown = ResourceState {
