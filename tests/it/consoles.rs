@@ -577,6 +577,11 @@ async fn an_operator_sets_opening_hours_from_a_preview_a_policy_field_by_field_a
         .await;
     assert_eq!(bad.status, 422, "{}", bad.html);
     assert!(bad.html.contains("结束：须晚于开始时间"), "{}", bad.html);
+    assert!(
+        bad.html.contains("value=\"国庆\"") && bad.html.contains("value=\"2026-10-07T00:00\""),
+        "kept: {}",
+        bad.html
+    );
     let ok = phone
         .post(
             "/ops/fab/catalog/closures",
@@ -627,7 +632,8 @@ async fn an_operator_keeps_the_registers_area_residents_an_event_with_attendance
         )
         .await;
     assert_eq!(bad.status, 422, "{}", bad.html);
-    assert!(section(&bad.html, "id=\"area\"", "</section>").contains("面积（平方米）：无法识别"), "{}", bad.html);
+    let area = section(&bad.html, "id=\"area\"", "</section>");
+    assert!(area.contains("面积（平方米）：无法识别") && area.contains("value=\"车间\""), "{}", bad.html);
     for (name, m2, class) in [("车间", "300", "maker_work"), ("办公室", "100", "operator_office")] {
         let ok = phone
             .post(

@@ -120,6 +120,18 @@ struct RegistersPage {
     error_of: &'static str,
     error: String,
     done: String,
+    /// What was typed in the refused form, by `part.field`, shown again.
+    typed: HashMap<String, String>,
+}
+
+impl RegistersPage {
+    fn typed(&self, key: &str) -> String {
+        self.typed.get(key).cloned().unwrap_or_default()
+    }
+
+    fn is(&self, key: &str, value: &str) -> bool {
+        self.typed.get(key).is_some_and(|v| v == value)
+    }
 }
 
 fn word_of(t: &Texts, prefix: &str, value: &str) -> &'static str {
@@ -132,7 +144,7 @@ async fn registers_view(
     v: &Visitor,
     user: &SignedIn,
     op: &OperatorOf,
-    (done, error_of, error): (&str, &'static str, String),
+    (done, error_of, error, typed): (&str, &'static str, String, HashMap<String, String>),
 ) -> Response {
     let t = v.t;
     let space = op.space();
@@ -274,6 +286,7 @@ async fn registers_view(
         document_kinds: choices("doc", DocumentKind::ALL.iter().map(|c| c.as_str()).collect()),
         error_of,
         error,
+        typed,
         done: if done.is_empty() { String::new() } else { t.w(&format!("reg_done.{done}")).to_owned() },
     };
     let status = if p.error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -306,7 +319,7 @@ async fn registers_page(State(state): State<AppState>, v: Visitor, Path(slug): P
     let q: DoneQuery = or_answer!(query(&v, &uri));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     let done = q.done.as_deref().filter(|d| DONE.contains(d)).unwrap_or_default();
-    registers_view(&state, &v, user, &op, (done, "", String::new())).await
+    registers_view(&state, &v, user, &op, (done, "", String::new(), HashMap::new())).await
 }
 
 fn back(slug: &str, done: &str, anchor: &str) -> Response {
@@ -320,13 +333,13 @@ async fn answer<T>(
     user: &SignedIn,
     op: &OperatorOf,
     result: ServiceResult<T>,
-    (done, part): (&str, &'static str),
+    (done, part, typed): (&str, &'static str, HashMap<String, String>),
 ) -> Response {
     match result {
         Ok(_) => back(&op.space().slug, done, part),
         Err(e) if e.code == Code::ValidationFailed || e.code == Code::Conflict => {
             let words = if e.code == Code::ValidationFailed { field_errors_text(v.t, &e) } else { e.message.clone() };
-            registers_view(state, v, user, op, ("", part, words)).await
+            registers_view(state, v, user, op, ("", part, words, typed)).await
         }
         Err(e) => v.fail(e),
     }
@@ -415,6 +428,15 @@ async fn add_area(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let typed = HashMap::from(
+        [
+            ("area.name", f.name.clone()),
+            ("area.area_m2", f.area_m2.clone()),
+            ("area.use_class", f.use_class.clone()),
+            ("area.resource", f.resource.clone()),
+        ]
+        .map(|(k, v): (&str, String)| (k.to_owned(), v)),
+    );
     let result = match number("area_m2", &f.area_m2, -1.0) {
         Err(e) => Err(e),
         Ok(area_m2) => {
@@ -427,7 +449,7 @@ async fn add_area(
             reg::add_area_part(&state.svc, &op, &req, state.clock.now_ms()).await
         }
     };
-    answer(&state, &v, user, &op, result, ("area", "area")).await
+    answer(&state, &v, user, &op, result, ("area", "area", typed)).await
 }
 
 async fn end_area(
@@ -440,7 +462,7 @@ async fn end_area(
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::AreaPart, &id).await);
     let result = reg::end_area_part(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
-    answer(&state, &v, user, &op, result, ("area_ended", "area")).await
+    answer(&state, &v, user, &op, result, ("area_ended", "area", HashMap::new())).await
 }
 
 fn residency_input(f: &ResidentForm) -> Result<reg::ResidencyInput, ServiceError> {
@@ -465,11 +487,25 @@ async fn add_resident(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let typed = HashMap::from(
+        [
+            ("res.organisation", f.organisation.clone()),
+            ("res.agreement_ref", f.agreement_ref.clone()),
+            ("res.starts_on", f.starts_on.clone()),
+            ("res.ends_on", f.ends_on.clone()),
+            ("res.desks", f.desks.clone()),
+            ("res.rooms", f.rooms.clone()),
+            ("res.area_m2", f.area_m2.clone()),
+            ("res.founder", f.founder.clone()),
+            ("res.product", f.product.clone()),
+        ]
+        .map(|(k, v): (&str, String)| (k.to_owned(), v)),
+    );
     let result = match residency_input(&f) {
         Err(e) => Err(e),
         Ok(req) => reg::record_residency(&state.svc, &op, &req, state.clock.now_ms()).await,
     };
-    answer(&state, &v, user, &op, result, ("resident", "residents")).await
+    answer(&state, &v, user, &op, result, ("resident", "residents", typed)).await
 }
 
 /// Ends a residency on a date: the same record with its last date (never deleted).
@@ -486,7 +522,7 @@ async fn end_resident(
         Err(e) => Err(e),
         Ok(req) => reg::change_residency(&state.svc, &user.identity, &id, &req, state.clock.now_ms()).await,
     };
-    answer(&state, &v, user, &op, result, ("resident_ended", "residents")).await
+    answer(&state, &v, user, &op, result, ("resident_ended", "residents", HashMap::new())).await
 }
 
 async fn add_event(
@@ -497,9 +533,18 @@ async fn add_event(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let typed = HashMap::from(
+        [
+            ("event.kind", f.kind.clone()),
+            ("event.role", f.role.clone()),
+            ("event.topic", f.topic.clone()),
+            ("event.booking", f.booking.clone()),
+        ]
+        .map(|(k, v): (&str, String)| (k.to_owned(), v)),
+    );
     let req = reg::NewEvent { kind: f.kind, role: f.role, topic: f.topic, booking: f.booking };
     let result = reg::create_event(&state.svc, &op, &req, state.clock.now_ms()).await;
-    answer(&state, &v, user, &op, result, ("event", "events")).await
+    answer(&state, &v, user, &op, result, ("event", "events", typed)).await
 }
 
 async fn attendance(
@@ -518,7 +563,7 @@ async fn attendance(
             reg::enter_attendance(&state.svc, &user.identity, &id, &req, state.clock.now_ms()).await
         }
     };
-    answer(&state, &v, user, &op, result, ("attendance", "events")).await
+    answer(&state, &v, user, &op, result, ("attendance", "events", HashMap::new())).await
 }
 
 async fn cancel_event(
@@ -531,7 +576,7 @@ async fn cancel_event(
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Event, &id).await);
     let result = reg::cancel_event(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
-    answer(&state, &v, user, &op, result, ("event_cancelled", "events")).await
+    answer(&state, &v, user, &op, result, ("event_cancelled", "events", HashMap::new())).await
 }
 
 /// A document, uploaded as a file (`multipart/form-data`): its kind, title, residency and
@@ -568,6 +613,7 @@ async fn add_document(
     let user = or_answer!(v.check_form(fields.get("csrf").map_or("", String::as_str)));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let typed = HashMap::from(["kind", "title", "residency"].map(|k| (format!("doc.{k}"), get(k))));
     let result = match file.filter(|(_, _, b)| !b.is_empty()) {
         None => Err(ServiceError::invalid_field("file", "required", "choose a file")),
         Some((file_name, content_type, bytes)) => {
@@ -583,7 +629,7 @@ async fn add_document(
             reg::attach_document(&state.svc, &op, &req, state.clock.now_ms()).await
         }
     };
-    answer(&state, &v, user, &op, result, ("document", "documents")).await
+    answer(&state, &v, user, &op, result, ("document", "documents", typed)).await
 }
 
 async fn withdraw_document(
@@ -596,5 +642,5 @@ async fn withdraw_document(
     let op = or_answer!(operator(&state, &v, user, &slug).await);
     or_answer!(v, reg::of_space(&state.svc, &op, reg::RegisterRow::Document, &id).await);
     let result = reg::withdraw_document(&state.svc, &user.identity, &id, state.clock.now_ms()).await;
-    answer(&state, &v, user, &op, result, ("document_withdrawn", "documents")).await
+    answer(&state, &v, user, &op, result, ("document_withdrawn", "documents", HashMap::new())).await
 }

@@ -202,6 +202,9 @@ struct CatalogPage {
     preview: Vec<String>,
     closure_errors: HashMap<String, String>,
     resource_errors: HashMap<String, String>,
+    /// Refusals of the new-resource form that have no field of their own (a unit's label).
+    resource_other: Vec<String>,
+    typed: HashMap<String, String>,
     done: String,
 }
 
@@ -217,6 +220,7 @@ struct Said {
     hours: Option<(HoursForm, Wrong, Vec<String>)>,
     closure_errors: HashMap<String, String>,
     resource_errors: HashMap<String, String>,
+    typed: HashMap<String, String>,
 }
 
 impl CatalogPage {
@@ -234,6 +238,18 @@ impl CatalogPage {
 
     fn field_word(&self, f: &str) -> &'static str {
         self.t.w(&format!("cat_field.{f}"))
+    }
+
+    fn typed(&self, key: &str) -> String {
+        self.typed.get(key).cloned().unwrap_or_default()
+    }
+
+    fn is(&self, key: &str, value: &str) -> bool {
+        self.typed.get(key).is_some_and(|v| v == value)
+    }
+
+    fn kind_word(&self, kind: &str) -> &'static str {
+        self.t.w(&format!("cat.kind.{kind}"))
     }
 }
 
@@ -411,7 +427,14 @@ async fn catalog_view(state: &AppState, v: &Visitor, op: &OperatorOf, said: Said
         hours_errors,
         preview,
         closure_errors: said.closure_errors,
+        resource_other: said
+            .resource_errors
+            .iter()
+            .filter(|(k, _)| !["kind", "name_zh", "name_en", "units.count"].contains(&k.as_str()))
+            .map(|(k, e)| format!("{k}{}{e}", t.w("colon")))
+            .collect(),
         resource_errors: said.resource_errors,
+        typed: said.typed,
         done: if said.done.is_empty() { String::new() } else { t.w(said.done).to_owned() },
     };
     page(t, status, &p)
@@ -563,6 +586,16 @@ async fn add_resource(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let typed: HashMap<String, String> = [
+        ("new.kind", &f.kind),
+        ("new.name_zh", &f.name_zh),
+        ("new.name_en", &f.name_en),
+        ("new.count", &f.count),
+        ("new.prefix", &f.prefix),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.clone()))
+    .collect();
     let kind = serde_json::from_value::<crate::domain::policy::ResourceKind>(json!(f.kind));
     let count = f.count.trim().parse::<u32>();
     let (Ok(kind), Ok(count)) = (kind, count) else {
@@ -573,7 +606,7 @@ async fn add_resource(
         if f.count.trim().parse::<u32>().is_err() {
             errors.insert("units.count".to_owned(), v.t.w("field.invalid").to_owned());
         }
-        let said = Said { resource_errors: errors, ..Said::default() };
+        let said = Said { resource_errors: errors, typed, ..Said::default() };
         return catalog_view(&state, &v, &op, said, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let req = cat::CreateResource {
@@ -587,7 +620,7 @@ async fn add_resource(
     match cat::create_resource(&state.svc, &op, &req, state.clock.now_ms()).await {
         Ok(id) => see_other(&format!("/ops/{slug}/resources/{id}?done=resource")),
         Err(e) if e.code == Code::ValidationFailed => {
-            let said = Said { resource_errors: by_field(v.t, &e), ..Said::default() };
+            let said = Said { resource_errors: by_field(v.t, &e), typed, ..Said::default() };
             catalog_view(&state, &v, &op, said, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => v.fail(e),
@@ -659,6 +692,15 @@ async fn add_closure(
 ) -> Response {
     let (user, f) = or_answer!(signed_form(&v, form));
     let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let typed: HashMap<String, String> = [
+        ("closure.reason", &f.reason),
+        ("closure.start", &f.start),
+        ("closure.end", &f.end),
+        ("closure.resource", &f.resource),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.clone()))
+    .collect();
     let req = CreateClosure {
         reason: f.reason,
         resource: Some(f.resource).filter(|r| !r.is_empty()),
@@ -671,7 +713,7 @@ async fn add_closure(
     match cat::create_closure(&state.svc, &op, &req, state.clock.now_ms()).await {
         Ok(_) => back_to_catalog(&slug, "closure", "closures"),
         Err(e) if e.code == Code::ValidationFailed => {
-            let said = Said { closure_errors: by_field(v.t, &e), ..Said::default() };
+            let said = Said { closure_errors: by_field(v.t, &e), typed, ..Said::default() };
             catalog_view(&state, &v, &op, said, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => v.fail(e),
