@@ -389,6 +389,36 @@ async fn an_operator_finds_a_maker_verifies_them_and_grants_and_revokes_a_traini
     let grants = lab.app.get("/api/v1/trainings/laser-induction/grants", Some(&lab.op)).await;
     assert_eq!(grants.body.as_array().unwrap().len(), 0, "{}", grants.text);
 
+    // A training defined from the page, district-wide: listed with nobody holding it.
+    let defined = phone
+        .post(
+            "/ops/fab/trainings",
+            &[
+                ("csrf", &csrf),
+                ("slug", "cnc-induction"),
+                ("name_zh", "数控入门"),
+                ("name_en", "CNC induction"),
+                ("scope", "district"),
+            ],
+        )
+        .await;
+    assert_eq!(defined.location.as_deref(), Some("/ops/fab/makers?q=&done=defined"), "{}", defined.html);
+    let page = phone.get("/ops/fab/makers").await;
+    assert!(section(&page.html, "id=\"training-cnc-induction\"", "</section>").contains("全区通用"), "{}", page.html);
+    let again = phone
+        .post(
+            "/ops/fab/trainings",
+            &[
+                ("csrf", &csrf),
+                ("slug", "cnc-induction"),
+                ("name_zh", "数控入门"),
+                ("name_en", "CNC"),
+                ("scope", "space"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 422, "a taken slug is said: {}", again.html);
+
     // A maker may not search makers.
     let maker = Phone::new(&lab.app);
     maker.sign_in("ann@example.org").await;
@@ -811,6 +841,40 @@ async fn an_admin_grants_and_revokes_roles_and_loads_a_scheme_file_from_the_admi
     assert_eq!(loaded.location.as_deref(), Some("/admin?done=scheme_new#schemes"), "{}", loaded.html);
     let again = phone.post("/admin/schemes", &[("csrf", &csrf), ("toml", &text)]).await;
     assert_eq!(again.location.as_deref(), Some("/admin?done=scheme_same#schemes"), "{}", again.html);
+
+    // A new space, then set up in its console; a taken slug is said.
+    let made = phone
+        .post(
+            "/admin/spaces",
+            &[
+                ("csrf", &csrf),
+                ("slug", "lab2"),
+                ("name_zh", "二号实验室"),
+                ("name_en", "Lab 2"),
+                ("kind", "university_lab"),
+                ("timezone", "Europe/Berlin"),
+                ("address", ""),
+            ],
+        )
+        .await;
+    assert_eq!(made.location.as_deref(), Some("/ops/lab2/catalog?done=space"), "{}", made.html);
+    let catalog = phone.get("/ops/lab2/catalog").await;
+    assert!(catalog.status == 200 && catalog.html.contains("Europe/Berlin"), "{}", catalog.html);
+    let taken = phone
+        .post(
+            "/admin/spaces",
+            &[
+                ("csrf", &csrf),
+                ("slug", "lab2"),
+                ("name_zh", "x"),
+                ("name_en", "x"),
+                ("kind", "maker_space"),
+                ("timezone", ""),
+                ("address", ""),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 422, "{}", taken.html);
 
     // An operator may not open the admin pages.
     let op = operator_phone(&lab).await;

@@ -17,6 +17,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/accounts/{id}/roles", post(grant_role))
         .route("/admin/accounts/{id}/roles/revoke", post(revoke_role))
         .route("/admin/schemes", post(load_scheme))
+        .route("/admin/spaces", post(create_space))
 }
 
 fn admin_of(v: &Visitor, user: &SignedIn) -> Result<Admin, Response> {
@@ -72,6 +73,12 @@ struct AdminQuery {
     #[serde(default)]
     #[allow(dead_code)]
     lang: Option<String>,
+}
+
+impl AdminPage {
+    fn space_kind(&self, kind: &str) -> &'static str {
+        self.t.w(&format!("adm_space_kind.{kind}"))
+    }
 }
 
 fn role_words(t: &Texts, role: Role) -> &'static str {
@@ -174,6 +181,24 @@ struct RoleForm {
 }
 
 #[derive(Debug, Deserialize)]
+struct SpaceForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    timezone: String,
+    #[serde(default)]
+    address: String,
+}
+
+#[derive(Debug, Deserialize)]
 struct SchemeForm {
     #[serde(default)]
     csrf: String,
@@ -181,7 +206,7 @@ struct SchemeForm {
     toml: String,
 }
 
-signed_forms!(RoleForm, SchemeForm);
+signed_forms!(RoleForm, SchemeForm, SpaceForm);
 
 fn role_of(raw: &str) -> Option<Role> {
     serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
@@ -248,6 +273,40 @@ async fn load_scheme(State(state): State<AppState>, v: Visitor, form: FormResult
         Err(e) if e.code == Code::ValidationFailed => {
             let words = field_errors_text(v.t, &e);
             admin_view(&state, &v, &admin, "", ("", words, f.toml.clone())).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
+
+/// A new space (its catalog is then set up in its console); the admin runs every space.
+async fn create_space(State(state): State<AppState>, v: Visitor, form: FormResult<SpaceForm>) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let admin = or_answer!(admin_of(&v, user));
+    let Ok(kind) =
+        serde_json::from_value::<crate::domain::catalog::SpaceKind>(serde_json::Value::String(f.kind.clone()))
+    else {
+        let e = ServiceError::invalid_field("kind", "invalid_choice", "not a kind of space");
+        return admin_view(&state, &v, &admin, "", ("", field_errors_text(v.t, &e), String::new())).await;
+    };
+    let req = crate::service::catalog::CreateSpace {
+        slug: f.slug.trim().to_owned(),
+        name_zh: f.name_zh,
+        name_en: f.name_en,
+        kind,
+        operator_org: None,
+        address: f.address,
+        latitude: None,
+        longitude: None,
+        floor_area_m2: None,
+        timezone: Some(f.timezone.trim().to_owned()).filter(|z| !z.is_empty()),
+        contact: String::new(),
+        kind_quotas: serde_json::Value::Null,
+    };
+    match crate::service::catalog::create_space(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
+        Ok(_) => see_other(&format!("/ops/{}/catalog?done=space", req.slug)),
+        Err(e) if matches!(e.code, Code::ValidationFailed | Code::SlugTaken) => {
+            let words = if e.code == Code::ValidationFailed { field_errors_text(v.t, &e) } else { e.message.clone() };
+            admin_view(&state, &v, &admin, "", ("", words, String::new())).await
         }
         Err(e) => v.fail(e),
     }

@@ -14,6 +14,7 @@ pub fn router() -> Router<AppState> {
         .route("/ops/{slug}/makers", get(makers_page))
         .route("/ops/{slug}/makers/{account}/verified", post(set_verified))
         .route("/ops/{slug}/trainings/grant", post(grant))
+        .route("/ops/{slug}/trainings", post(define_training))
         .route("/ops/{slug}/trainings/{training}/revoke", post(revoke))
 }
 
@@ -243,7 +244,47 @@ struct RevokeForm {
     q: String,
 }
 
-signed_forms!(VerifiedForm, GrantForm, RevokeForm);
+#[derive(Debug, Deserialize)]
+struct TrainingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+    /// `space` (this space's own) or `district` (any operator runs it).
+    #[serde(default)]
+    scope: String,
+}
+
+signed_forms!(VerifiedForm, GrantForm, RevokeForm, TrainingForm);
+
+/// Defines a training: this space's own, or a district-wide one.
+async fn define_training(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(slug): Path<String>,
+    form: FormResult<TrainingForm>,
+) -> Response {
+    let (user, f) = or_answer!(signed_form(&v, form));
+    let op = or_answer!(operator(&state, &v, user, &slug).await);
+    let req = crate::service::trainings::CreateTraining {
+        slug: f.slug.trim().to_owned(),
+        name_zh: f.name_zh,
+        name_en: f.name_en,
+        space: (f.scope != "district").then(|| op.space().slug.clone()),
+    };
+    match crate::service::trainings::create(&state.svc, &user.identity, &req, state.clock.now_ms()).await {
+        Ok(_) => back(&slug, "", "defined"),
+        Err(e) if matches!(e.code, Code::ValidationFailed | Code::SlugTaken) => {
+            let words = if e.code == Code::ValidationFailed { field_errors_text(v.t, &e) } else { e.message.clone() };
+            makers_view(&state, &v, user, &op, "", ("", words, StatusCode::UNPROCESSABLE_ENTITY)).await
+        }
+        Err(e) => v.fail(e),
+    }
+}
 
 async fn set_verified(
     State(state): State<AppState>,
