@@ -52,6 +52,7 @@ pub mod identity;
 pub mod ids;
 pub mod interval;
 pub mod ledger;
+pub mod merkle;
 pub mod policy;
 pub mod registers;
 pub mod report;
