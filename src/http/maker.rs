@@ -236,6 +236,34 @@ macro_rules! signed_forms {
 signed_forms!(CsrfForm, BookForm, StayForm, WaitForm, CancelForm, MoveForm, ProfileForm, TeamForm, KioskForm);
 
 // The operator console: its own pages, on this module's helpers.
+
+/// The operator of the space `slug` for a console page, as a page's refusal otherwise (in the
+/// reader's words; never the space's data).
+async fn operator(
+    state: &AppState,
+    v: &Visitor,
+    user: &SignedIn,
+    slug: &str,
+) -> Result<crate::service::powers::OperatorOf, Response> {
+    crate::service::powers::operator_of(
+        &state.svc,
+        &user.identity,
+        slug,
+        "the operator console needs the operator role for the space",
+    )
+    .await
+    .map_err(|e| v.fail(e))
+}
+
+/// A name in the reader's language.
+fn name_of(t: &Texts, zh: &str, en: &str) -> String {
+    if t.zh { zh.to_owned() } else { en.to_owned() }
+}
+
+/// `k=v&…` with each value percent-encoded, for a link's query.
+fn query_of(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
+}
 mod admin;
 mod insight;
 mod ops;
@@ -435,8 +463,7 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
     fields
         .iter()
         .map(|f| {
-            let (field, code) = (f["field"].as_str().unwrap_or(""), f["code"].as_str().unwrap_or(""));
-            let name = match field {
+            let name = match f["field"].as_str().unwrap_or("") {
                 "email" => t.w("email"),
                 "password" => t.w("password"),
                 "display_name" => t.w("display_name"),
@@ -479,15 +506,17 @@ fn field_errors(t: &Texts, e: &ServiceError) -> Vec<String> {
                 "expires" => t.w("mk_valid"),
                 other => other,
             };
-            let key = format!("field.{code}");
-            let what = if super::words::has(&key) {
-                t.w(&key).to_owned()
-            } else {
-                f["message"].as_str().unwrap_or(code).to_owned()
-            };
-            format!("{name}{}{what}", t.w("colon"))
+            format!("{name}{}{}", t.w("colon"), what_is_wrong(t, f))
         })
         .collect()
+}
+
+/// What is wrong with one field of a validation failure, in the reader's words: the words of
+/// its code, else the service's message.
+fn what_is_wrong(t: &Texts, field: &serde_json::Value) -> String {
+    let code = field["code"].as_str().unwrap_or("");
+    let key = format!("field.{code}");
+    if super::words::has(&key) { t.w(&key).to_owned() } else { field["message"].as_str().unwrap_or(code).to_owned() }
 }
 
 /// [`field_errors`] as one sentence.

@@ -58,14 +58,7 @@ fn label(t: &Texts, c: &crate::service::exports::Column) -> &'static str {
 
 /// The reader's own operator power over `slug`, as a page otherwise.
 async fn reader_for_ops(state: &AppState, v: &Visitor, user: &SignedIn, slug: &str) -> Result<SpaceReader, Response> {
-    let op = crate::service::powers::operator_of(
-        &state.svc,
-        &user.identity,
-        slug,
-        "the operator console needs the operator role for the space",
-    )
-    .await
-    .map_err(|e| v.fail(e))?;
+    let op = operator(state, v, user, slug).await?;
     user.identity.reader_of(op.space().clone()).ok_or_else(|| v.fail(ServiceError::forbidden("operators read")))
 }
 
@@ -110,10 +103,6 @@ fn quick_periods(t: &Texts, today: NaiveDate) -> Vec<(&'static str, String, Stri
         ("rep_last_12_months", ymd(twelve), ymd(today)),
         ("rep_last_year", ymd(last_year_start), ymd(last_year_end)),
     ]
-}
-
-fn encode_query(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
 }
 
 // ---------- reports ----------
@@ -191,7 +180,7 @@ fn report_view(t: &Texts, u: &Utilization, q: &UtilizationQuery) -> crate::servi
     let api = |format: &str| {
         format!(
             "/api/v1/reports/utilization?{}",
-            encode_query(&[
+            query_of(&[
                 ("space", &u.space.slug),
                 ("from", &q.from),
                 ("to", &q.to),
@@ -253,7 +242,7 @@ async fn reports_page(State(state): State<AppState>, v: Visitor, Path(slug): Pat
                 key,
                 format!(
                     "/ops/{slug}/reports?{}",
-                    encode_query(&[("from", &f), ("to", &to), ("by", &by), ("bucket", &bucket)])
+                    query_of(&[("from", &f), ("to", &to), ("by", &by), ("bucket", &bucket)])
                 ),
             )
         })
@@ -363,7 +352,7 @@ fn comparison_sign(c: &str) -> &str {
     }
 }
 
-fn status_key(s: Status) -> (&'static str, &'static str) {
+pub(super) fn status_key(s: Status) -> (&'static str, &'static str) {
     match s {
         Status::Met => ("met", "ev_met"),
         Status::NotMet => ("not-met", "ev_not_met"),
@@ -392,7 +381,7 @@ fn pack_view(t: &Texts, pack: &Pack, schemes: &[crate::domain::scheme::LoadedSch
         format!(
             "/api/v1/spaces/{}/evidence?{}",
             pack.space.slug,
-            encode_query(&[
+            query_of(&[
                 ("scheme", &pack.scheme.id),
                 ("from", &pack.from),
                 ("to", &pack.to),
@@ -505,9 +494,7 @@ pub(super) async fn evidence_view(
     };
     let quick = quick_periods(t, today)
         .into_iter()
-        .map(|(key, f, to)| {
-            (key, format!("{action}?{}", encode_query(&[("scheme", &scheme), ("from", &f), ("to", &to)])))
-        })
+        .map(|(key, f, to)| (key, format!("{action}?{}", query_of(&[("scheme", &scheme), ("from", &f), ("to", &to)]))))
         .collect();
     let names = schemes
         .iter()

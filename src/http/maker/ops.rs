@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::service::console::{self, BoardBooking, DayBoard};
-use crate::service::powers::{self, OperatorOf};
+use crate::service::powers::OperatorOf;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -25,18 +25,6 @@ const OPS_JS: &str = include_str!("../../../ops/ops.js");
 
 async fn script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], OPS_JS).into_response()
-}
-
-/// The operator of the space `slug`, as a page's refusal otherwise (in the reader's words;
-/// never the space's data).
-async fn operator(state: &AppState, v: &Visitor, user: &SignedIn, slug: &str) -> Result<OperatorOf, Response> {
-    powers::operator_of(&state.svc, &user.identity, slug, "the operator console needs the operator role for the space")
-        .await
-        .map_err(|e| v.fail(e))
-}
-
-fn name_of(t: &Texts, zh: &str, en: &str) -> String {
-    if t.zh { zh.to_owned() } else { en.to_owned() }
 }
 
 // ---------- the spaces I run ----------

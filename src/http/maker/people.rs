@@ -18,21 +18,6 @@ pub fn router() -> Router<AppState> {
         .route("/ops/{slug}/trainings/{training}/revoke", post(revoke))
 }
 
-async fn operator(state: &AppState, v: &Visitor, user: &SignedIn, slug: &str) -> Result<OperatorOf, Response> {
-    crate::service::powers::operator_of(
-        &state.svc,
-        &user.identity,
-        slug,
-        "the operator console needs the operator role for the space",
-    )
-    .await
-    .map_err(|e| v.fail(e))
-}
-
-fn name_of(t: &Texts, zh: &str, en: &str) -> String {
-    if t.zh { zh.to_owned() } else { en.to_owned() }
-}
-
 /// "until 6月30日 周三" or "no expiry".
 fn expiry(t: &Texts, at: Option<i64>) -> String {
     match at {

@@ -29,21 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/ops/{slug}/registers/documents/{id}/withdraw", post(withdraw_document))
 }
 
-async fn operator(state: &AppState, v: &Visitor, user: &SignedIn, slug: &str) -> Result<OperatorOf, Response> {
-    crate::service::powers::operator_of(
-        &state.svc,
-        &user.identity,
-        slug,
-        "the operator console needs the operator role for the space",
-    )
-    .await
-    .map_err(|e| v.fail(e))
-}
-
-fn name_of(t: &Texts, zh: &str, en: &str) -> String {
-    if t.zh { zh.to_owned() } else { en.to_owned() }
-}
-
 pub struct AreaLine {
     pub id: String,
     pub name: String,

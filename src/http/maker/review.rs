@@ -6,7 +6,6 @@
 
 use super::insight::{EvidenceQuery, evidence_view};
 use super::*;
-use crate::domain::scheme::Status;
 use crate::service::evidence as packs;
 use crate::service::witness::{self, RecordedHead};
 
@@ -24,14 +23,6 @@ fn district(v: &Visitor, user: &SignedIn) -> Result<(), Response> {
         return Err(v.fail(ServiceError::forbidden(v.t.w("rev_only"))));
     }
     Ok(())
-}
-
-fn verdict(s: Status) -> (&'static str, &'static str) {
-    match s {
-        Status::Met => ("met", "ev_met"),
-        Status::NotMet => ("not-met", "ev_not_met"),
-        Status::AttestedOnly => ("attested", "ev_attested_only"),
-    }
 }
 
 fn when(t: &Texts, at: i64) -> String {
@@ -108,10 +99,6 @@ struct OverviewPage {
     head_hash: String,
 }
 
-fn q(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
-}
-
 async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Response {
     let user = or_answer!(v.require());
     let oq: OverviewQuery = or_answer!(query(&v, &uri));
@@ -136,7 +123,7 @@ async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respon
     let (head_count, head_hash) = or_answer!(v, state.svc.db.ledger_head().await.map_err(ServiceError::from));
     let chosen = schemes.iter().find(|l| l.scheme.id == scheme || l.sha256 == scheme);
     let sort_href =
-        |by: &str| format!("/review?{}", q(&[("scheme", &scheme), ("from", &from), ("to", &to), ("sort", by)]));
+        |by: &str| format!("/review?{}", query_of(&[("scheme", &scheme), ("from", &from), ("to", &to), ("sort", by)]));
     let mut columns = vec![
         (t.w("rev_space").to_owned(), sort_href("name"), sort == "name"),
         (t.w("ev_met").to_owned(), sort_href("met"), sort == "met"),
@@ -158,7 +145,7 @@ async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respon
                         href: format!(
                             "/review/spaces/{}?{}",
                             s.slug,
-                            q(&[("scheme", &scheme), ("from", &from), ("to", &to)])
+                            query_of(&[("scheme", &scheme), ("from", &from), ("to", &to)])
                         ),
                         met: s.met,
                         not_met: s.not_met,
@@ -170,7 +157,7 @@ async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respon
                                 let metric = chosen
                                     .and_then(|l| l.scheme.criteria.iter().find(|k| k.id == c.id))
                                     .map(|k| k.metric);
-                                let (class, key) = verdict(c.status);
+                                let (class, key) = super::insight::status_key(c.status);
                                 Cellv {
                                     value: match metric {
                                         Some(m) => super::insight::value_text(m, c.value),
@@ -193,7 +180,7 @@ async fn overview(State(state): State<AppState>, v: Visitor, uri: Uri) -> Respon
         };
     let csv = format!(
         "/api/v1/district/overview?{}",
-        q(&[("scheme", &scheme), ("from", &from), ("to", &to), ("sort", &sort), ("format", "csv")])
+        query_of(&[("scheme", &scheme), ("from", &from), ("to", &to), ("sort", &sort), ("format", "csv")])
     );
     let schemes = schemes
         .iter()
@@ -255,7 +242,7 @@ async fn space(State(state): State<AppState>, v: Visitor, Path(slug): Path<Strin
         nav: v.nav(),
         slug: slug.clone(),
         space_name: if t.zh { space.name_zh.clone() } else { space.name_en.clone() },
-        back: format!("/review?{}", q(&back_q)),
+        back: format!("/review?{}", query_of(&back_q)),
         ev,
         head_count,
         head_hash,

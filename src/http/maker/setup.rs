@@ -26,37 +26,10 @@ pub fn router() -> Router<AppState> {
         .route("/ops/{slug}/units/{id}/retire", post(retire_unit))
 }
 
-async fn operator(state: &AppState, v: &Visitor, user: &SignedIn, slug: &str) -> Result<OperatorOf, Response> {
-    crate::service::powers::operator_of(
-        &state.svc,
-        &user.identity,
-        slug,
-        "the operator console needs the operator role for the space",
-    )
-    .await
-    .map_err(|e| v.fail(e))
-}
-
-fn name_of(t: &Texts, zh: &str, en: &str) -> String {
-    if t.zh { zh.to_owned() } else { en.to_owned() }
-}
-
 /// Each invalid field of a failure, by field name, in the reader's words (without the name).
 fn by_field(t: &Texts, e: &ServiceError) -> HashMap<String, String> {
     let fields = e.details.as_ref().and_then(|d| d["fields"].as_array().cloned()).unwrap_or_default();
-    fields
-        .iter()
-        .map(|f| {
-            let (field, code) = (f["field"].as_str().unwrap_or(""), f["code"].as_str().unwrap_or(""));
-            let key = format!("field.{code}");
-            let what = if super::super::words::has(&key) {
-                t.w(&key).to_owned()
-            } else {
-                f["message"].as_str().unwrap_or(code).to_owned()
-            };
-            (field.to_owned(), what)
-        })
-        .collect()
+    fields.iter().map(|f| (f["field"].as_str().unwrap_or("").to_owned(), what_is_wrong(t, f))).collect()
 }
 
 // ---------- the catalog page ----------
