@@ -36,6 +36,8 @@ impl Application {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         let db = Db::connect(&config).await?;
         db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+        // The Merkle log's tree of entries appended before it (or by an older node).
+        db.extend_tree().await.context("cannot build the Merkle log's tree")?;
         db.listen_for_login_changes();
         let listener =
             TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -43,6 +45,8 @@ impl Application {
         let events = crate::events::Events::start(config.mqtt.clone(), config.webhook.is_some());
         let config = Arc::new(config);
         let svc = crate::service::Services::new(db.clone(), config.clone(), secret, events);
+        // The log's signing key: generated on first start, or the configured one recorded.
+        crate::service::log::signer(&svc, clock.now_ms()).await.map_err(|e| anyhow::anyhow!("log key: {e}"))?;
         let (router, state) = http::router(svc, clock);
         Ok(Self { listener, router, state, db, config })
     }

@@ -74,6 +74,15 @@ pub struct Settings {
     /// Secret behind check-in codes, at least 32 characters [default: generated once, kept in DATA_DIR (SQLite) or the database (PostgreSQL)]
     #[arg(long, env = "LABINN_CHECKIN_SECRET", global = true, hide_env_values = true)]
     pub checkin_secret: Option<String>,
+    /// The Merkle log's signing key, as Go's note package writes it (PRIVATE+KEY+NAME+ID+KEY) [default: generated once, kept in the database]
+    #[arg(long, env = "LABINN_LOG_KEY", global = true, hide_env_values = true)]
+    pub log_key: Option<String>,
+    /// The origin line of the log's checkpoints, and the name of a key generated for it [default: labinn.local/ledger]
+    #[arg(long, env = "LABINN_LOG_ORIGIN", global = true)]
+    pub log_origin: Option<String>,
+    /// Minutes between the scheduled checkpoints of the log, when it grew [default: 60]
+    #[arg(long, env = "LABINN_CHECKPOINT_MINUTES", global = true)]
+    pub checkpoint_minutes: Option<u32>,
     /// Publish access events to this MQTT broker, e.g. mqtt://127.0.0.1:1883 [default: off]
     #[arg(long, env = "LABINN_MQTT_URL", global = true)]
     pub mqtt_url: Option<String>,
@@ -141,6 +150,9 @@ impl Settings {
             argon2_iterations: self.argon2_iterations.or(lower.argon2_iterations),
             bench_endpoints: self.bench_endpoints.or(lower.bench_endpoints),
             checkin_secret: self.checkin_secret.or(lower.checkin_secret),
+            log_key: self.log_key.or(lower.log_key),
+            log_origin: self.log_origin.or(lower.log_origin),
+            checkpoint_minutes: self.checkpoint_minutes.or(lower.checkpoint_minutes),
             mqtt_url: self.mqtt_url.or(lower.mqtt_url),
             webhook_url: self.webhook_url.or(lower.webhook_url),
             webhook_secret: self.webhook_secret.or(lower.webhook_secret),
@@ -246,6 +258,12 @@ pub struct Config {
     pub hash_cost: HashCost,
     pub bench_endpoints: bool,
     pub checkin_secret: Option<SecretString>,
+    /// The log's signing key (`PRIVATE+KEY+…`), when configured rather than generated.
+    pub log_key: Option<SecretString>,
+    /// The origin of the log's checkpoints.
+    pub log_origin: String,
+    /// Between the scheduled checkpoints of the log.
+    pub checkpoint_every: Duration,
     /// (host, port) of the MQTT broker.
     pub mqtt: Option<(String, u16)>,
     /// (URL, signing key)
@@ -473,12 +491,29 @@ impl Config {
                 window_ms: 60_000,
             },
         };
+        let log_origin = s.log_origin.unwrap_or_else(|| "labinn.local/ledger".to_owned());
+        if log_origin.is_empty() || log_origin.contains('+') || log_origin.chars().any(char::is_whitespace) {
+            return Err(invalid(
+                "log_origin",
+                "must be a name without '+' or spaces, such as labinn.example.org/ledger",
+            ));
+        }
+        if let Some(k) = &s.log_key
+            && let Err(e) = crate::domain::checkpoint::Signer::parse(k)
+        {
+            return Err(invalid("log_key", e.to_string()));
+        }
         Ok(Config {
             throttle,
             trust_forwarded_for: s.trust_forwarded_for.unwrap_or(false),
             report_rollup: s.report_rollup.unwrap_or(true),
             smtp,
             checkin_secret: s.checkin_secret.map(SecretString),
+            log_key: s.log_key.map(SecretString),
+            log_origin,
+            checkpoint_every: Duration::from_secs(
+                60 * u64::from(at_least_one("checkpoint_minutes", s.checkpoint_minutes, 60)?),
+            ),
             mqtt,
             webhook,
             job_interval,

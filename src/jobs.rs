@@ -13,6 +13,8 @@
 //! - **reminders** ([`service::notify::queue_reminders`]): confirmed bookings starting within
 //!   the reminder lead get an in-app notification and, with an SMTP relay configured, an
 //!   e-mail through the outbox;
+//! - **checkpoints** ([`service::log::scheduled`]): the Merkle log's head is signed when the
+//!   log grew and the newest checkpoint is older than `LABINN_CHECKPOINT_MINUTES` (60);
 //! - **outbox** ([`service::notify::deliver_webhooks`], [`service::notify::deliver_mail`]):
 //!   webhooks of access events and reminder e-mail are delivered, retried with backoff.
 
@@ -30,6 +32,8 @@ pub struct Report {
     pub mailed: usize,
     /// Space-days built into the reports' roll-up.
     pub rollup_days: usize,
+    /// Checkpoints of the Merkle log signed (0 or 1).
+    pub checkpoints: usize,
 }
 
 /// One run of every job at `now`. Each job's failure is logged and the others still run.
@@ -48,6 +52,11 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
             Ok(step) => r.rollup_days = step.days,
             Err(e) => tracing::error!(error = %e, "roll-up job failed"),
         }
+    }
+    let every = i64::try_from(svc.config.checkpoint_every.as_millis()).unwrap_or(i64::MAX);
+    match service::log::scheduled(svc, now, every).await {
+        Ok(signed) => r.checkpoints = usize::from(signed),
+        Err(e) => tracing::error!(error = %e, "checkpoint job failed"),
     }
     match service::notify::queue_reminders(svc, now).await {
         Ok(n) => r.reminders = n,
@@ -69,6 +78,7 @@ pub async fn run_once(svc: &Services, client: &reqwest::Client, now: i64) -> Rep
         ("webhooks", r.delivered),
         ("mail", r.mailed),
         ("rollup", r.rollup_days),
+        ("checkpoints", r.checkpoints),
     ] {
         m.job_ran(job, u64::try_from(rows).unwrap_or(0), now);
     }

@@ -87,10 +87,20 @@ enum Command {
     },
     /// Check an evidence pack (pack.json or the ZIP) against the database: recompute it and
     /// name every difference (a row changed or removed since, a changed scheme); exits 1 if any
+    ///
+    /// With --checkpoints, no database at all: the pack's signed checkpoint, the inclusion of
+    /// every cited entry, and that the log only grew since each checkpoint the district kept
     VerifyPack {
         /// The pack: its ZIP or its pack.json
         file: std::path::PathBuf,
+        /// The district's copies (the export of GET /api/v1/district/checkpoints, as its ZIP
+        /// or unpacked into a directory): check offline, without the database
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
     },
+    /// Retire the Merkle log's signing key and generate a new one (its first checkpoint is
+    /// signed by both); old checkpoints stay verifiable with the old key, which stays listed
+    RotateLogKey,
     /// The reports' per-day roll-up: `build` it up to two days ago (what the scheduled jobs do
     /// a step at a time), or show its `status`
     Rollup {
@@ -155,6 +165,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// The files of the district's copies: a ZIP (the export as downloaded) or a directory
+/// (searched two levels deep), as (name, text).
+fn read_copies(path: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("--checkpoints: not a ZIP")?;
+        for i in 0..zip.len() {
+            let mut f = zip.by_index(i)?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut f, &mut text)?;
+            out.push((f.name()?.into_owned(), text));
+        }
+        return Ok(out);
+    }
+    let mut dirs = vec![(path.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let p = entry?.path();
+            if p.is_dir() {
+                if depth < 2 {
+                    dirs.push((p, depth + 1));
+                }
+            } else if p.extension().is_some_and(|e| e == "checkpoint") || p.file_name().is_some_and(|n| n == "keys.txt")
+            {
+                let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+                out.push((p.display().to_string(), text));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The whole error chain on one line ("cannot connect to database …: Connection refused"),
 /// leaving out a cause whose text its parent already printed (sqlx errors do that).
 fn one_line(e: &anyhow::Error) -> String {
@@ -177,6 +220,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             let db = Db::connect(&config).await?;
             db.migrate().await.with_context(|| format!("cannot migrate {}", config.database.redacted()))?;
+            let leaves = db.extend_tree().await.context("cannot build the Merkle log's tree")?;
+            if leaves > 0 {
+                println!("labinn: built the Merkle log's tree of {leaves} earlier entries");
+            }
             let v = db.applied_schema_version().await?.unwrap_or(0);
             tracing::info!(database = %config.database.redacted(), schema_version = v, "migrations applied");
             println!("labinn: {} is at schema version {v}", config.database.redacted());
@@ -266,32 +313,63 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::VerifyPack { file } => {
+        Command::VerifyPack { file, checkpoints } => {
             let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let json: serde_json::Value = if bytes.starts_with(b"PK") {
-                let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).context("not a ZIP")?;
-                let mut text = String::new();
-                std::io::Read::read_to_string(
-                    &mut zip.by_name("pack.json").context("the ZIP has no pack.json")?,
-                    &mut text,
-                )?;
-                serde_json::from_str(&text).context("pack.json is not JSON")?
-            } else {
-                serde_json::from_slice(&bytes).context("the file is not JSON")?
-            };
+            let (json, mut report) = labinn::service::log::open_pack_file(&bytes).map_err(anyhow::Error::msg)?;
+            if let Some(dir) = checkpoints {
+                let files = read_copies(&dir)?;
+                let copies = labinn::service::log::DistrictCopies::from_files(&files).map_err(anyhow::Error::msg)?;
+                let offline = labinn::service::log::verify_offline(&json, &copies);
+                report.held.extend(offline.held);
+                report.problems.extend(offline.problems);
+                report.notes.extend(offline.notes);
+                for h in &report.held {
+                    println!("labinn: holds: {h}");
+                }
+                for n in &report.notes {
+                    println!("labinn: not checked: {n}");
+                }
+                if report.problems.is_empty() {
+                    println!("labinn: pack holds offline: signed, every cited entry in the log, the log only grew");
+                    return Ok(());
+                }
+                for p in &report.problems {
+                    eprintln!("labinn: pack differs: {p}");
+                }
+                std::process::exit(1);
+            }
             let svc = offline(&config).await?;
-            let differences =
-                labinn::service::evidence::verify_pack(&svc, &json).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            let mut differences: Vec<String> = report.problems;
+            differences.extend(
+                labinn::service::evidence::verify_pack(&svc, &json)
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e.message))?
+                    .into_iter()
+                    .map(|d| d.what),
+            );
             svc.db.close().await;
             if differences.is_empty() {
                 println!("labinn: pack holds: every cited row and value is as the database has it");
                 Ok(())
             } else {
                 for d in &differences {
-                    eprintln!("labinn: pack differs: {}", d.what);
+                    eprintln!("labinn: pack differs: {d}");
                 }
                 std::process::exit(1);
             }
+        }
+        Command::RotateLogKey => {
+            let svc = offline(&config).await?;
+            let (key, signed) = labinn::service::log::rotate(&svc, Clock::system().now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!(e.message))?;
+            svc.db.close().await;
+            println!("labinn: the log now signs with {}", key.vkey);
+            println!(
+                "labinn: its first checkpoint ({} entries) is signed by the old key too:\n{}",
+                signed.size, signed.note
+            );
+            Ok(())
         }
         Command::Rollup { command } => {
             let svc = offline(&config).await?;

@@ -46,6 +46,43 @@ pub struct Entry {
     pub recorded_at: Millis,
 }
 
+impl Entry {
+    /// The entry's leaf in the Merkle log ([`leaf_data`]).
+    pub fn leaf(&self) -> super::merkle::Hash {
+        super::merkle::leaf_hash(
+            leaf_data(
+                self.seq,
+                &self.kind,
+                &self.subject,
+                self.recorded_at,
+                &self.payload,
+                &self.prev_hash,
+                &self.hash,
+            )
+            .as_bytes(),
+        )
+    }
+}
+
+/// The data of an entry's leaf in the Merkle log (leaf `seq − 1`): every stored field as
+/// canonical JSON, `{"hash", "kind", "payload", "prev_hash", "recorded_at", "seq", "subject"}`,
+/// the payload as its canonical JSON text. The leaf commits to the chain hash, so a pack that
+/// cites `(seq, hash)` is checked against the tree with the entry alone.
+pub fn leaf_data(
+    seq: i64,
+    kind: &str,
+    subject: &str,
+    recorded_at: Millis,
+    payload: &str,
+    prev_hash: &str,
+    hash: &str,
+) -> String {
+    canonical_json(&serde_json::json!({
+        "seq": seq, "kind": kind, "subject": subject, "recorded_at": recorded_at,
+        "payload": payload, "prev_hash": prev_hash, "hash": hash,
+    }))
+}
+
 /// JSON with object keys sorted and no insignificant whitespace.
 pub fn canonical_json(v: &Value) -> String {
     fn write(v: &Value, out: &mut String) {

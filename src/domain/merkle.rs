@@ -213,6 +213,231 @@ pub fn verify_consistency(
     if &fr == old_root && &sr == new_root { Ok(()) } else { Err(ProofError::RootMismatch) }
 }
 
+/// A node of the stored tree, `(level, index)`: the root of leaves
+/// `[index·2^level, (index+1)·2^level)`, kept once all of them exist.
+pub type NodeKey = (u8, u64);
+
+/// The complete subtrees that make up leaves `[lo, hi)`, left to right, each as large as its
+/// alignment allows. For every range RFC 6962's recursion meets, the range's hash is these
+/// nodes folded from the right ([`fold`]).
+pub fn subtrees(lo: u64, hi: u64) -> Vec<NodeKey> {
+    let mut out = Vec::new();
+    let mut p = lo;
+    while p < hi {
+        let mut level = if p == 0 { 63 } else { p.trailing_zeros() };
+        while (1u64 << level) > hi - p {
+            level -= 1;
+        }
+        out.push((u8::try_from(level).unwrap_or(63), p >> level));
+        p += 1u64 << level;
+    }
+    out
+}
+
+/// The hash of a range from its complete subtrees (left to right): folded from the right.
+pub fn fold(parts: &[Hash]) -> Hash {
+    let mut it = parts.iter().rev();
+    let Some(last) = it.next() else { return Sha256::digest([]).into() };
+    it.fold(*last, |acc, left| node_hash(left, &acc))
+}
+
+/// Reads stored nodes: called with each key a computation needs.
+pub type Nodes<'a> = dyn FnMut(NodeKey) -> Hash + 'a;
+
+fn range_hash(lo: u64, hi: u64, get: &mut Nodes<'_>) -> Hash {
+    let parts: Vec<Hash> = subtrees(lo, hi).into_iter().map(&mut *get).collect();
+    fold(&parts)
+}
+
+/// The largest power of two strictly below `n` (`n` ≥ 2), for sizes.
+fn split64(n: u64) -> u64 {
+    debug_assert!(n >= 2);
+    1 << (63 - (n - 1).leading_zeros())
+}
+
+/// The root of the tree of `size` leaves, from stored nodes (at most log₂ `size` of them).
+pub fn root_from(size: u64, get: &mut Nodes<'_>) -> Hash {
+    range_hash(0, size, get)
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves, from stored nodes, as
+/// [`inclusion_proof`] makes it from the leaves. Empty for an index outside the tree.
+pub fn inclusion_proof_from(index: u64, size: u64, get: &mut Nodes<'_>) -> Vec<Hash> {
+    fn go(m: u64, lo: u64, hi: u64, get: &mut Nodes<'_>, out: &mut Vec<Hash>) {
+        if hi - lo <= 1 {
+            return;
+        }
+        let k = lo + split64(hi - lo);
+        if m < k {
+            go(m, lo, k, get, out);
+            out.push(range_hash(k, hi, get));
+        } else {
+            go(m, k, hi, get, out);
+            out.push(range_hash(lo, k, get));
+        }
+    }
+    let mut out = Vec::new();
+    if index < size {
+        go(index, 0, size, get, &mut out);
+    }
+    out
+}
+
+/// The consistency proof from size `old` to size `new`, from stored nodes, as
+/// [`consistency_proof`] makes it from the leaves. Empty when `old` is 0 or not below `new`.
+pub fn consistency_proof_from(old: u64, new: u64, get: &mut Nodes<'_>) -> Vec<Hash> {
+    fn go(m: u64, lo: u64, hi: u64, complete: bool, get: &mut Nodes<'_>, out: &mut Vec<Hash>) {
+        if lo + m == hi {
+            if !complete {
+                out.push(range_hash(lo, hi, get));
+            }
+            return;
+        }
+        let k = split64(hi - lo);
+        if m <= k {
+            go(m, lo, lo + k, complete, get, out);
+            out.push(range_hash(lo + k, hi, get));
+        } else {
+            go(m - k, lo + k, hi, false, get, out);
+            out.push(range_hash(lo, lo + k, get));
+        }
+    }
+    let mut out = Vec::new();
+    if old > 0 && old < new {
+        go(old, 0, new, true, get, &mut out);
+    }
+    out
+}
+
+/// The keys a computation over stored nodes reads: run it once with this, read them all in
+/// one statement, then run it again over what was read.
+pub fn keys_of(run: impl FnOnce(&mut Nodes<'_>)) -> Vec<NodeKey> {
+    let mut keys = Vec::new();
+    run(&mut |k| {
+        keys.push(k);
+        [0u8; 32]
+    });
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The batch inclusion proof of the leaves at `indices` (sorted, distinct, below `size`):
+/// the hashes of the ranges of RFC 6962's recursion that hold none of them, in the order
+/// the recursion meets them (left before right). With the leaves themselves it gives the
+/// root ([`verify_batch`]); shared upper levels appear once, so k leaves of n cost about
+/// k·log₂(n/k) hashes rather than k·log₂ n.
+pub fn batch_proof_from(indices: &[u64], size: u64, get: &mut Nodes<'_>) -> Vec<Hash> {
+    fn go(ix: &[u64], lo: u64, hi: u64, get: &mut Nodes<'_>, out: &mut Vec<Hash>) {
+        if ix.is_empty() {
+            out.push(range_hash(lo, hi, get));
+            return;
+        }
+        if hi - lo <= 1 {
+            return;
+        }
+        let k = lo + split64(hi - lo);
+        let cut = ix.partition_point(|&i| i < k);
+        go(&ix[..cut], lo, k, get, out);
+        go(&ix[cut..], k, hi, get, out);
+    }
+    let mut out = Vec::new();
+    if size > 0 && !indices.is_empty() {
+        go(indices, 0, size, get, &mut out);
+    }
+    out
+}
+
+/// The root that `leaves` (leaf hashes at `indices`, sorted and distinct) and a batch proof
+/// give for a tree of `size` leaves; compare it with a signed root.
+///
+/// # Errors
+/// [`ProofError::OutOfRange`] for indices not sorted, repeated or beyond `size`;
+/// [`ProofError::WrongLength`] when the proof has too few or too many hashes.
+pub fn verify_batch(indices: &[u64], leaves: &[Hash], size: u64, proof: &[Hash]) -> Result<Hash, ProofError> {
+    fn go(
+        ix: &[u64],
+        leaves: &[Hash],
+        lo: u64,
+        hi: u64,
+        proof: &mut std::slice::Iter<'_, Hash>,
+    ) -> Result<Hash, ProofError> {
+        if ix.is_empty() {
+            return proof.next().copied().ok_or(ProofError::WrongLength);
+        }
+        if hi - lo <= 1 {
+            return Ok(leaves[0]);
+        }
+        let k = lo + split64(hi - lo);
+        let cut = ix.partition_point(|&i| i < k);
+        let left = go(&ix[..cut], &leaves[..cut], lo, k, proof)?;
+        let right = go(&ix[cut..], &leaves[cut..], k, hi, proof)?;
+        Ok(node_hash(&left, &right))
+    }
+    let ordered = indices.windows(2).all(|w| w[0] < w[1]);
+    if indices.is_empty() || indices.len() != leaves.len() || !ordered || indices[indices.len() - 1] >= size {
+        return Err(ProofError::OutOfRange);
+    }
+    let mut it = proof.iter();
+    let r = go(indices, leaves, 0, size, &mut it)?;
+    if it.next().is_some() {
+        return Err(ProofError::WrongLength);
+    }
+    Ok(r)
+}
+
+/// The right edge of a growing tree: the roots of its complete subtrees, largest first.
+/// Appending a leaf gives the nodes to store (the leaf and every subtree it completes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    nodes: Vec<(u8, Hash)>,
+}
+
+impl Frontier {
+    /// The keys of the frontier of a tree of `size` leaves, largest first.
+    pub fn keys(size: u64) -> Vec<NodeKey> {
+        subtrees(0, size)
+    }
+
+    /// The frontier of a tree of `size` leaves from its nodes (in [`Frontier::keys`] order).
+    /// `None` when their number is not the one `size` needs.
+    pub fn new(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        let keys = Self::keys(size);
+        (keys.len() == hashes.len())
+            .then(|| Self { size, nodes: keys.into_iter().map(|(l, _)| l).zip(hashes).collect() })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf; returns the nodes to store: the leaf at level 0 and each subtree it
+    /// completes.
+    pub fn push(&mut self, leaf: Hash) -> Vec<(NodeKey, Hash)> {
+        let index = self.size;
+        let mut out = vec![((0, index), leaf)];
+        let mut cur = (0u8, leaf);
+        while let Some(&(level, left)) = self.nodes.last() {
+            if level != cur.0 {
+                break;
+            }
+            self.nodes.pop();
+            cur = (level + 1, node_hash(&left, &cur.1));
+            out.push(((cur.0, index >> cur.0), cur.1));
+        }
+        self.nodes.push(cur);
+        self.size += 1;
+        out
+    }
+
+    /// The root of the tree so far.
+    pub fn root(&self) -> Hash {
+        let parts: Vec<Hash> = self.nodes.iter().map(|(_, h)| *h).collect();
+        fold(&parts)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +521,85 @@ mod tests {
         assert_eq!(verify_inclusion(0, 8, &leaves[0], &[], &r8), Err(ProofError::WrongLength));
         assert_eq!(verify_consistency(9, 8, &r8, &r8, &[]), Err(ProofError::OutOfRange));
         assert_eq!(verify_consistency(8, 8, &r8, &r8, &[r8]), Err(ProofError::WrongLength));
+    }
+
+    /// A stored tree: every complete subtree of `leaves`, as the store keeps them.
+    fn stored(leaves: &[Hash]) -> std::collections::HashMap<NodeKey, Hash> {
+        let mut f = Frontier::new(0, Vec::new()).unwrap();
+        leaves.iter().flat_map(|l| f.push(*l)).collect()
+    }
+
+    #[test]
+    fn a_range_is_its_aligned_subtrees() {
+        assert_eq!(subtrees(0, 6), vec![(2, 0), (1, 2)]);
+        assert_eq!(subtrees(4, 7), vec![(1, 2), (0, 6)]);
+        assert_eq!(subtrees(0, 8), vec![(3, 0)]);
+        assert_eq!(subtrees(5, 5), vec![]);
+        assert_eq!(Frontier::keys(13), vec![(3, 0), (2, 2), (0, 12)]);
+    }
+
+    proptest! {
+        #[test]
+        fn the_stored_tree_gives_the_reference_roots_and_proofs(n in 1usize..90, seed in any::<u64>()) {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&(seed ^ i as u64).to_le_bytes())).collect();
+            let nodes = stored(&leaves);
+            let mut get = |k: NodeKey| nodes[&k];
+            let mut f = Frontier::new(0, Vec::new()).unwrap();
+            for (i, l) in leaves.iter().enumerate() {
+                f.push(*l);
+                prop_assert_eq!(f.root(), root(&leaves[..=i]));
+                prop_assert_eq!(root_from(i as u64 + 1, &mut get), root(&leaves[..=i]));
+            }
+            let size = n as u64;
+            for i in 0..n {
+                prop_assert_eq!(inclusion_proof_from(i as u64, size, &mut get), inclusion_proof(&leaves, i));
+            }
+            for m in 0..=n {
+                prop_assert_eq!(consistency_proof_from(m as u64, size, &mut get), consistency_proof(&leaves, m));
+            }
+            // A frontier rebuilt from stored nodes goes on as the one that made them.
+            let keys = Frontier::keys(size);
+            let rebuilt = Frontier::new(size, keys.iter().map(|k| nodes[k]).collect()).unwrap();
+            prop_assert_eq!(rebuilt, f);
+        }
+
+        #[test]
+        fn a_batch_proof_gives_the_root_from_its_leaves_alone(
+            n in 1usize..90, pick in proptest::collection::btree_set(0usize..90, 1..12), seed in any::<u64>()
+        ) {
+            let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&(seed ^ i as u64).to_le_bytes())).collect();
+            let nodes = stored(&leaves);
+            let ix: Vec<u64> = pick.into_iter().filter(|&i| i < n).map(|i| i as u64).collect();
+            prop_assume!(!ix.is_empty());
+            let size = n as u64;
+            let proof = batch_proof_from(&ix, size, &mut |k| nodes[&k]);
+            let mine: Vec<Hash> = ix.iter().map(|&i| leaves[i as usize]).collect();
+            prop_assert_eq!(verify_batch(&ix, &mine, size, &proof), Ok(root(&leaves)));
+            // One leaf changed: another root.
+            let mut edited = mine.clone();
+            edited[0] = leaf_hash(b"edited");
+            prop_assert_ne!(verify_batch(&ix, &edited, size, &proof), Ok(root(&leaves)));
+            // Never more hashes than separate proofs would take.
+            let separate: usize = ix.iter().map(|&i| inclusion_proof(&leaves, i as usize).len()).sum();
+            prop_assert!(proof.len() <= separate.max(1));
+        }
+    }
+
+    #[test]
+    fn a_batch_proof_of_the_wrong_shape_is_refused() {
+        let leaves = reference_leaves();
+        let nodes = stored(&leaves);
+        let proof = batch_proof_from(&[1, 5], 8, &mut |k| nodes[&k]);
+        let mine = [leaves[1], leaves[5]];
+        assert_eq!(verify_batch(&[1, 5], &mine, 8, &proof), Ok(root(&leaves)));
+        assert_eq!(verify_batch(&[1, 5], &mine, 8, &proof[1..]), Err(ProofError::WrongLength));
+        let mut longer = proof.clone();
+        longer.push(leaves[0]);
+        assert_eq!(verify_batch(&[1, 5], &mine, 8, &longer), Err(ProofError::WrongLength));
+        assert_eq!(verify_batch(&[5, 1], &mine, 8, &proof), Err(ProofError::OutOfRange));
+        assert_eq!(verify_batch(&[1, 8], &mine, 8, &proof), Err(ProofError::OutOfRange));
+        // Leaves 1 and 5 swapped give another root.
+        assert_ne!(verify_batch(&[1, 5], &[leaves[5], leaves[1]], 8, &proof), Ok(root(&leaves)));
     }
 
     proptest! {

@@ -48,6 +48,7 @@ pub mod booking;
 pub mod calendar;
 pub mod catalog;
 pub mod checkin;
+pub mod checkpoint;
 pub mod identity;
 pub mod ids;
 pub mod interval;
@@ -65,13 +66,13 @@ mod fuzz;
 
 use serde::Serialize;
 
-/// Lower-case hexadecimal of `bytes` (tokens, hashes, signatures).
 /// Whether two secrets (tokens, tags) are equal, compared in time that does not depend on
 /// where they differ.
 pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Lower-case hexadecimal of `bytes` (tokens, hashes, signatures).
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {

@@ -379,6 +379,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("rev_record", "记录当前账本头", "Record this head"),
     ("rev_recorded", "已记录当前账本头。", "The head is recorded."),
     ("rev_recorded_heads", "已记录的账本头", "Recorded heads"),
+    (
+        "rev_signed",
+        "每次记录都是一份 Ed25519 签名的检查点。请把下载的文件保存在 labinn 之外，用 labinn verify-pack --checkpoints 离线核验数据包。",
+        "Each record is a checkpoint signed with Ed25519. Keep the download outside labinn, and check packs offline with labinn verify-pack --checkpoints.",
+    ),
+    ("rev_export", "下载区里保存的检查点", "Download the district's checkpoints"),
     ("rev_when", "记录时间", "Recorded"),
     ("rev_by", "记录人", "By"),
     ("rev_entries", "条目数", "Entries"),

@@ -177,6 +177,11 @@ pub struct Pack {
     pub residents: crate::domain::registers::ResidentFigures,
     pub area: crate::domain::registers::AreaFigures,
     pub events: crate::domain::registers::EventFigures,
+    /// The Merkle log: the checkpoint the pack was made at, every cited entry whole, their
+    /// inclusion proof and consistency proofs from the district's checkpoints (absent from
+    /// the overview's packs and from a recomputation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<super::log::PackLog>,
     /// What the charts are drawn from (by month and by resource); not in `pack.json`, and
     /// absent from the overview's packs. See [`Pack::charts`].
     #[serde(skip)]
@@ -235,7 +240,10 @@ pub async fn pack(
     to: &str,
     now: i64,
 ) -> ServiceResult<Pack> {
-    pack_with(svc, reader, scheme_name, from, to, now, true, Source::Auto).await
+    let mut p = pack_with(svc, reader, scheme_name, from, to, now, true, Source::Auto).await?;
+    let cited: Vec<i64> = p.criteria.iter().flat_map(|c| c.rows.iter().filter_map(|r| r.ledger_seq)).collect();
+    p.log = Some(super::log::pack_log(svc, &cited, p.ledger_head.count, now).await?);
+    Ok(p)
 }
 
 /// [`pack`], with the rows behind each criterion and their ledger entries only when `rows`
@@ -512,6 +520,7 @@ async fn pack_with(
         residents,
         area,
         events,
+        log: None,
         chart_source,
     })
 }
@@ -557,6 +566,9 @@ pub fn pack_zip(pack: &Pack) -> ServiceResult<Vec<u8>> {
     }
     let docs = docs.into_inner().map_err(|e| internal(&e))?;
     let mut files: Vec<(&str, Vec<u8>)> = vec![("pack.json", json), ("rows.csv", rows), ("documents.csv", docs)];
+    if let Some(log) = &pack.log {
+        files.push(("checkpoint.txt", log.checkpoint.note.clone().into_bytes()));
+    }
     files.extend(pack.charts("zh")?.into_iter().map(|(name, svg)| (name, svg.into_bytes())));
     let manifest: Vec<serde_json::Value> = files
         .iter()

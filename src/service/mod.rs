@@ -24,6 +24,7 @@ pub mod console;
 pub mod error;
 pub mod evidence;
 pub mod exports;
+pub mod log;
 pub mod notify;
 pub mod organisations;
 pub mod pack_page;

@@ -2,8 +2,9 @@
 //! hash) while reviewing a space: who, when, and for which space. Because every entry's hash
 //! covers the one before it, the head commits to every entry up to it; a later check that
 //! entry `seq` still has the recorded hash shows that nothing up to it was changed, inserted
-//! or removed since, and a mismatch shows that the ledger was rewritten. (Signed checkpoints
-//! and proofs that need no database are issue 20.)
+//! or removed since, and a mismatch shows that the ledger was rewritten. Each head is also a
+//! signed checkpoint of the Merkle log ([`super::log`]); [`export`] writes the district's
+//! copies as files that `labinn verify-pack --checkpoints` reads with no database.
 
 use super::powers::{Identity, Reviewer};
 use super::{ServiceError, ServiceResult, Services};
@@ -24,6 +25,8 @@ pub struct RecordedHead {
     pub recorded_at: i64,
     /// The ledger's entry `count` still has `hash` (an empty ledger's head is the genesis).
     pub holds: bool,
+    /// The signed checkpoint of this head (C2SP note), the district's copy.
+    pub checkpoint: Option<String>,
 }
 
 /// How many recorded heads of a space a reader is shown.
@@ -50,6 +53,7 @@ async fn checked(svc: &Services, rows: Vec<RecordedHeadRow>) -> ServiceResult<Ve
             recorded_by: r.recorded_by,
             recorded_by_name: r.recorded_by_name,
             recorded_at: r.recorded_at,
+            checkpoint: r.note,
         });
     }
     Ok(out)
@@ -62,15 +66,17 @@ fn district(who: &Identity) -> ServiceResult<()> {
     Ok(())
 }
 
-/// Records the ledger's head now for the space `slug`: the reviewer's own copy.
+/// Records the ledger's head now for the space `slug`: the reviewer's own copy, with a
+/// checkpoint of it signed now (or the one signed before at this size).
 ///
 /// # Errors
 /// [`super::Code::NotFound`] for an unknown space; store errors.
 pub async fn record_head(svc: &Services, reviewer: &Reviewer, slug: &str, now: i64) -> ServiceResult<RecordedHead> {
     let space = super::catalog::find_space(svc, slug).await?;
     let (seq, hash) = svc.db.ledger_head().await?;
+    let signed = super::log::checkpoint_at(svc, Some(u64::try_from(seq).unwrap_or(0)), now).await?;
     let id = crate::store::new_id();
-    svc.db.record_head(&id, &space.id, seq, &hash, reviewer.id(), now).await?;
+    svc.db.record_head(&id, &space.id, seq, &hash, Some(&signed.note), reviewer.id(), now).await?;
     let rows = svc.db.recorded_heads(&space.id, 1).await?;
     Ok(checked(svc, rows).await?.remove(0))
 }
@@ -97,4 +103,49 @@ pub async fn latest_heads(svc: &Services, who: &Identity) -> ServiceResult<HashM
     let rows = svc.db.latest_recorded_heads().await?;
     let spaces: Vec<String> = rows.iter().map(|r| r.space_slug.clone()).collect();
     Ok(spaces.into_iter().zip(checked(svc, rows).await?).collect())
+}
+
+/// The district's copies as a ZIP, for a reviewer to keep outside labinn: `keys.txt` (the
+/// log's verifier keys that signed a recorded checkpoint) and one
+/// `checkpoints/<space>-<size>-<id>.checkpoint` per recorded head. Reviewers and admins.
+///
+/// # Errors
+/// [`super::Code::Forbidden`] for anyone else; store errors.
+pub async fn export(svc: &Services, who: &Identity) -> ServiceResult<Vec<u8>> {
+    use std::io::Write;
+    district(who)?;
+    let rows = svc.db.district_checkpoints().await?;
+    let keys = svc.db.log_keys().await?;
+    let signed_by = |note: &str| -> Vec<String> {
+        keys.iter()
+            .filter(|k| {
+                crate::domain::checkpoint::Verifier::parse(&k.vkey)
+                    .is_ok_and(|v| crate::domain::checkpoint::open(note, &[v]).is_ok())
+            })
+            .map(|k| k.vkey.clone())
+            .collect()
+    };
+    let mut vkeys: Vec<String> = rows.iter().filter_map(|r| r.note.as_deref()).flat_map(signed_by).collect();
+    vkeys.sort();
+    vkeys.dedup();
+    let internal = |e: &dyn std::fmt::Display| ServiceError::internal(anyhow::anyhow!("export: {e}"));
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o644);
+    let mut keys_txt = String::from("# The labinn log's verifier keys that signed the district's checkpoints\n");
+    for k in &vkeys {
+        keys_txt.push_str(k);
+        keys_txt.push('\n');
+    }
+    zip.start_file("keys.txt", options).map_err(|e| internal(&e))?;
+    zip.write_all(keys_txt.as_bytes()).map_err(|e| internal(&e))?;
+    for r in &rows {
+        let Some(note) = &r.note else { continue };
+        zip.start_file(format!("checkpoints/{}-{}-{}.checkpoint", r.space_slug, r.seq, r.id), options)
+            .map_err(|e| internal(&e))?;
+        zip.write_all(note.as_bytes()).map_err(|e| internal(&e))?;
+    }
+    Ok(zip.finish().map_err(|e| internal(&e))?.into_inner())
 }

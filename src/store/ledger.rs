@@ -53,7 +53,118 @@ macro_rules! ledger_append {
             }
             q.execute(&mut *$tx).await?;
         }
+        // The Merkle log: each new entry's leaf and the subtrees it completes, in the same
+        // transaction, from the right edge of the tree before the batch.
+        let before: i64 = rows.first().map_or(seq, |r| r.0 - 1);
+        let mut frontier = $crate::ledger_tree_frontier!($tx, before);
+        let mut nodes = Vec::with_capacity(rows.len() * 2);
+        for (seq, kind, subject, payload, prev, hash) in &rows {
+            let data = $crate::domain::ledger::leaf_data(*seq, kind, subject, $now, payload, prev, hash);
+            nodes.extend(frontier.push($crate::domain::merkle::leaf_hash(data.as_bytes())));
+        }
+        $crate::ledger_tree_write!($tx, nodes);
         seq
+    }};
+}
+
+/// Writes stored-tree nodes (`(level, idx), hash`) inside `$tx`, 300 a statement.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! ledger_tree_write {
+    ($tx:ident, $nodes:expr) => {{
+        let nodes: Vec<($crate::domain::merkle::NodeKey, $crate::domain::merkle::Hash)> = $nodes;
+        for chunk in nodes.chunks(300) {
+            let values: Vec<String> =
+                (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
+            let sql = format!("INSERT INTO ledger_tree (level, idx, hash) VALUES {}", values.join(", "));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((level, idx), hash) in chunk {
+                q = q.bind(i16::from(*level)).bind(i64::try_from(*idx).unwrap_or(i64::MAX)).bind(hash.to_vec());
+            }
+            q.execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+/// Reads stored-tree nodes by key inside `$tx` (or from a pool): a map from key to hash.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! ledger_tree_read {
+    ($exec:expr, $keys:expr) => {{
+        let keys: &[$crate::domain::merkle::NodeKey] = $keys;
+        let mut out: std::collections::HashMap<$crate::domain::merkle::NodeKey, $crate::domain::merkle::Hash> =
+            std::collections::HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(400) {
+            let wanted: Vec<String> =
+                (0..chunk.len()).map(|i| format!("(level = ${} AND idx = ${})", i * 2 + 1, i * 2 + 2)).collect();
+            let sql = format!("SELECT level, idx, hash FROM ledger_tree WHERE {}", wanted.join(" OR "));
+            let mut q = sqlx::query_as::<_, (i16, i64, Vec<u8>)>(sqlx::AssertSqlSafe(sql));
+            for (level, idx) in chunk {
+                q = q.bind(i16::from(*level)).bind(i64::try_from(*idx).unwrap_or(i64::MAX));
+            }
+            for (level, idx, hash) in q.fetch_all($exec).await? {
+                let hash: $crate::domain::merkle::Hash = hash.try_into().map_err(|_| {
+                    $crate::store::StoreError::Corrupt(format!("tree node ({level}, {idx}) is not 32 bytes"))
+                })?;
+                out.insert((u8::try_from(level).unwrap_or(u8::MAX), u64::try_from(idx).unwrap_or(0)), hash);
+            }
+        }
+        out
+    }};
+}
+
+/// The right edge of the stored tree at `$size` leaves, inside `$tx`. A tree behind the
+/// ledger (entries a node of an older version appended, or a ledger from before the tree) is
+/// first extended from the ledger's rows, in this transaction.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! ledger_tree_frontier {
+    ($tx:ident, $size:expr) => {{
+        use $crate::domain::merkle::Frontier;
+        let size = u64::try_from($size).unwrap_or(0);
+        let keys = Frontier::keys(size);
+        let got = $crate::ledger_tree_read!(&mut *$tx, &keys);
+        match Frontier::new(size, keys.iter().filter_map(|k| got.get(k).copied()).collect()) {
+            Some(f) => f,
+            None => {
+                let last: Option<i64> =
+                    sqlx::query_scalar("SELECT MAX(idx) FROM ledger_tree WHERE level = 0").fetch_one(&mut *$tx).await?;
+                let stored = u64::try_from(last.map_or(0, |m| m + 1)).unwrap_or(0);
+                let keys = Frontier::keys(stored);
+                let got = $crate::ledger_tree_read!(&mut *$tx, &keys);
+                let mut f = Frontier::new(stored, keys.iter().filter_map(|k| got.get(k).copied()).collect())
+                    .ok_or_else(|| {
+                        $crate::store::StoreError::Corrupt(format!(
+                            "the tree's right edge at {stored} leaves is missing"
+                        ))
+                    })?;
+                while f.size() < size {
+                    let from = i64::try_from(f.size()).unwrap_or(i64::MAX);
+                    let to = i64::try_from(size.min(f.size() + 5_000)).unwrap_or(i64::MAX);
+                    let rows: Vec<(i64, String, String, String, String, String, i64)> = sqlx::query_as(
+                        "SELECT seq, kind, subject_id, payload, prev_hash, hash, recorded_at FROM ledger \
+                         WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                    )
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                    if rows.len() as u64 != u64::try_from(to - from).unwrap_or(0) {
+                        return Err($crate::store::StoreError::Corrupt(format!(
+                            "the ledger has a gap between entries {from} and {to}"
+                        ))
+                        .into());
+                    }
+                    let mut nodes = Vec::with_capacity(rows.len() * 2);
+                    for (seq, kind, subject, payload, prev, hash, at) in &rows {
+                        let data = $crate::domain::ledger::leaf_data(*seq, kind, subject, *at, payload, prev, hash);
+                        nodes.extend(f.push($crate::domain::merkle::leaf_hash(data.as_bytes())));
+                    }
+                    $crate::ledger_tree_write!($tx, nodes);
+                }
+                f
+            }
+        }
     }};
 }
 
@@ -146,6 +257,22 @@ impl Db {
             Ok(h) => h,
             Err(b) => return Ok(Err(b.to_string())),
         };
+        // The Merkle log's stored tree is the tree of these entries.
+        let mut tree = crate::domain::merkle::Frontier::new(0, Vec::new()).unwrap_or_else(|| unreachable!());
+        for e in &entries {
+            tree.push(e.leaf());
+        }
+        match self.tree_root(tree.size()).await? {
+            Some(root) if root == tree.root() => {}
+            Some(_) => {
+                return Ok(Err(format!(
+                    "the Merkle log's stored tree of {} entries does not match the ledger's entries: the tree or \
+                     the entries were changed outside labinn",
+                    tree.size()
+                )));
+            }
+            None => return Ok(Err(format!("the Merkle log's tree is behind the ledger's {} entries", tree.size()))),
+        }
         let sessions = self.all_metered_sessions().await?;
         if let Err(why) = cross_check(&sessions, &entries) {
             return Ok(Err(why));

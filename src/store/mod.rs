@@ -26,6 +26,7 @@ pub(crate) mod group_commit;
 pub(crate) mod grouped;
 pub mod jobs;
 pub mod ledger;
+pub mod log;
 pub(crate) mod login_cache;
 pub mod organisations;
 pub mod outbox;
@@ -129,6 +130,9 @@ pub enum StoreError {
     DataDir { path: String, source: std::io::Error },
     #[error("database error: {0}")]
     Db(sqlx::Error),
+    /// A stored structure does not hold together (the Merkle log's tree): a bug or damage.
+    #[error("damaged store: {0}")]
+    Corrupt(String),
     /// A statement on SQLite's direct paths (group writer, inline reads) failed for a
     /// reason other than the above.
     #[error("database error: {0}")]

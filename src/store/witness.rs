@@ -14,30 +14,35 @@ pub struct RecordedHeadRow {
     pub recorded_by: String,
     pub recorded_by_name: String,
     pub recorded_at: i64,
+    /// The signed checkpoint of this head (heads recorded before the Merkle log have none).
+    pub note: Option<String>,
 }
 
 const SELECT: &str = "SELECT h.id, h.space_id, s.slug AS space_slug, h.seq, h.hash, h.recorded_by, \
-                      a.display_name AS recorded_by_name, h.recorded_at FROM recorded_heads h \
+                      a.display_name AS recorded_by_name, h.recorded_at, h.note FROM recorded_heads h \
                       JOIN accounts a ON a.id = h.recorded_by JOIN spaces s ON s.id = h.space_id";
 
 impl Db {
-    /// Keeps a copy of the ledger head (`seq`, `hash`) for `space`, recorded by `by`.
+    /// Keeps a copy of the ledger head (`seq`, `hash`, its signed checkpoint `note`) for
+    /// `space`, recorded by `by`.
     ///
     /// # Errors
     /// Database errors.
+    #[allow(clippy::too_many_arguments)]
     pub async fn record_head(
         &self,
         id: &str,
         space: &SpaceId,
         seq: i64,
         hash: &str,
+        note: Option<&str>,
         by: &AccountId,
         now: i64,
     ) -> StoreResult<()> {
         crate::in_write_tx!(self, |tx| {
             sqlx::query(
-                "INSERT INTO recorded_heads (id, space_id, seq, hash, recorded_by, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO recorded_heads (id, space_id, seq, hash, recorded_by, recorded_at, note) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(id)
             .bind(space)
@@ -45,6 +50,7 @@ impl Db {
             .bind(hash)
             .bind(by)
             .bind(now)
+            .bind(note)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -75,6 +81,26 @@ impl Db {
              AND (n.recorded_at > h.recorded_at OR (n.recorded_at = h.recorded_at AND n.id > h.id)))"
         );
         Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(p).await?))
+    }
+
+    /// Every recorded head with its signed checkpoint, oldest first: what the district
+    /// exports.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn district_checkpoints(&self) -> StoreResult<Vec<RecordedHeadRow>> {
+        let sql = format!("{SELECT} WHERE h.note IS NOT NULL ORDER BY h.recorded_at, h.id");
+        Ok(on_read!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(p).await?))
+    }
+
+    /// The distinct sizes of the signed checkpoints the district recorded.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn district_checkpoint_sizes(&self) -> StoreResult<Vec<i64>> {
+        Ok(on_read!(self, |p| sqlx::query_scalar("SELECT DISTINCT seq FROM recorded_heads WHERE note IS NOT NULL")
+            .fetch_all(p)
+            .await?))
     }
 
     /// The hash of ledger entry `seq`, if there is one.

@@ -16,7 +16,7 @@ async fn created(app: &TestApp, path: &str, token: &str, body: Value) -> String 
 
 /// A hub with an area plan of 900 m² (800 of it maker use) and three residents: A for 2
 /// months 29 days, B for 3 months, C since 2024 and still there. Returns (app, operator, ids).
-async fn hub() -> (TestApp, String, Vec<String>) {
+pub(crate) async fn hub() -> (TestApp, String, Vec<String>) {
     let app = spawn_app_at(NOW).await;
     let (op, slug) = operated_space(&app, "hub", "Asia/Shanghai").await;
     let (_, maker) = app.maker("founder@example.org").await;
@@ -117,6 +117,7 @@ async fn a_pack_judges_each_criterion_from_the_registers_and_cites_their_ledger_
             "pack.json",
             "rows.csv",
             "documents.csv",
+            "checkpoint.txt",
             "charts/trend.svg",
             "charts/heatmap.svg",
             "charts/resources.svg",

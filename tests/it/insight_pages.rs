@@ -184,6 +184,15 @@ async fn a_reviewer_compares_the_district_opens_a_pack_and_records_the_ledger_he
     let space = phone.get(back.trim_end_matches("#heads")).await;
     let heads = section(&space.html, "id=\"recorded-heads\"", "</table>");
     assert!(heads.contains(&head.1) && heads.contains("一致") && !heads.contains("不一致"), "{heads}");
+    // The record is a signed checkpoint, and the page links the district's copies to keep.
+    assert!(space.html.contains("href=\"/api/v1/district/checkpoints\""), "{}", space.html);
+    let (status, kind, zip) = phone.download("/api/v1/district/checkpoints").await;
+    assert_eq!((status, kind.as_str()), (200, "application/zip"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    assert_eq!(zip.len(), 2, "keys.txt and the one checkpoint");
+    let mut note = String::new();
+    std::io::Read::read_to_string(&mut zip.by_index(1).unwrap(), &mut note).unwrap();
+    assert!(note.starts_with(&format!("labinn.local/ledger\n{}\n", head.0)), "{note}");
     let over = phone.get(&format!("/review?{q}")).await;
     assert!(section(&over.html, "id=\"space-fab\"", "</tr>").contains("一致"), "{}", over.html);
 

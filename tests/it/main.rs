@@ -4,6 +4,7 @@
 mod api;
 mod helpers;
 mod maker_pages;
+mod merkle_log;
 
 mod auth;
 mod availability;

@@ -43,6 +43,8 @@ enum May {
     Overseer,
     /// The district office: a reviewer or an admin.
     District,
+    /// A reviewer (recording the district's copy of the log's head).
+    Reviewer,
     /// An admin.
     Admin,
     /// A paired kiosk's device token.
@@ -137,6 +139,14 @@ const ROUTES: &[Route] = &[
         |_| json!({"email": "member@example.org", "role": "member"}),
     ),
     route("GET", "/api/v1/ledger/head", May::Overseer, none),
+    route("GET", "/api/v1/ledger/checkpoint", May::Overseer, none),
+    route("GET", "/api/v1/ledger/keys", May::Anyone, none),
+    route("GET", "/.well-known/labinn-log-keys", May::Anyone, none),
+    route("GET", "/api/v1/ledger/proof/inclusion?entry=1", May::Overseer, none),
+    route("GET", "/api/v1/ledger/proof/consistency?from=1", May::Overseer, none),
+    route("GET", "/api/v1/district/checkpoints", May::District, none),
+    route("GET", "/api/v1/spaces/{slug}/recorded-heads", May::District, none),
+    route("POST", "/api/v1/spaces/{slug}/recorded-heads", May::Reviewer, none),
     route("GET", "/api/v1/spaces/{slug}/bookings?date=2026-09-07", May::SpaceReader, none),
     route("GET", "/api/v1/spaces/{slug}/sessions", May::SpaceReader, none),
     route("GET", "/api/v1/reports/utilization?space={slug}&from=2026-09-01&to=2026-09-30", May::SpaceReader, none),
@@ -552,6 +562,7 @@ impl Who {
             May::AnyOperator => matches!(self, Operator | OtherOperator | Admin),
             May::Overseer => matches!(self, Operator | OtherOperator | Reviewer | Admin),
             May::District => matches!(self, Reviewer | Admin),
+            May::Reviewer => self == Reviewer,
             May::Admin => self == Admin,
             // Any paired kiosk passes the gate; a kiosk of another space is then denied
             // the scan itself (checked below).

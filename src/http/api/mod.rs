@@ -7,6 +7,7 @@ pub mod availability;
 pub mod bookings;
 pub mod catalog;
 pub mod kiosk;
+pub mod ledger;
 pub mod organisations;
 pub mod registers;
 pub mod reports;
@@ -36,6 +37,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "trainings", description = "Trainings that resources require, and verified makers"),
         (name = "registers", description = "The area plan, residents, events and documents a space keeps for its evidence"),
         (name = "reports", description = "Utilization reports from metered use"),
+        (name = "ledger", description = "The ledger as a Merkle log: signed checkpoints, their keys, inclusion and consistency proofs"),
         (name = "admin", description = "Running labinn itself"),
     )
 )]
@@ -100,6 +102,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(kiosk::router())
         .merge(reports::router())
         .merge(registers::router())
+        .merge(ledger::router())
 }
 
 /// Adds to every operation of the finished document the failures any operation of its shape
