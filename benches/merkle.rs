@@ -3,8 +3,10 @@
 //! - **proofs**: a stored tree of `LABINN_BENCH_LEAVES` leaves (default 10,000,000), written
 //!   straight into `ledger_tree` (the nodes an append would write, from synthetic leaves), on
 //!   SQLite and then PostgreSQL (`LABINN_BENCH_SQLITE_ONLY=1` skips it). Then p50/p99 of 2,000
-//!   inclusion proofs (random entry, full size) and 2,000 consistency proofs (random old size),
-//!   each through the store as the API reads it, and each checked against the root.
+//!   inclusion proofs with their root (random entry, full size) and 2,000 consistency proofs
+//!   with both roots (random old size), each one statement through the store as the API reads
+//!   it and each checked; beside them the ceiling, one indexed read of one node; and the batch
+//!   proof of 50,000 entries spread over the log (what a large pack reads).
 //! - **offline**: a pack citing 100,000 entries of a 1,000,000-entry log (in memory), with a
 //!   signed checkpoint and a district checkpoint at 500,000: the time of
 //!   `labinn::service::log::verify_offline` (parse included) and the pack's size.
@@ -56,21 +58,41 @@ async fn proofs(label: &'static str, url: String) {
         rng ^= rng << 17;
         rng % n
     };
-    let (mut inc, mut con) = (Vec::new(), Vec::new());
+    let (mut inc, mut con, mut ceiling) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..2_000 {
+        // The ceiling: one indexed read of a single node, the least a proof can cost.
+        let t = Instant::now();
+        db.tree_nodes(&[(0, next(leaves))]).await.unwrap();
+        ceiling.push(t.elapsed().as_secs_f64() * 1e3);
         let i = next(leaves);
         let t = Instant::now();
-        let p = db.inclusion_proof(i, leaves).await.unwrap().unwrap();
+        let (p, r) = db.inclusion_proof(i, leaves).await.unwrap().unwrap();
         inc.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(r, root);
         assert_eq!(merkle::verify_inclusion(i, leaves, &leaf(i), &p, &root), Ok(()));
         let m = 1 + next(leaves - 1);
         let t = Instant::now();
-        let p = db.consistency_proof(m, leaves).await.unwrap().unwrap();
-        let old = db.tree_root(m).await.unwrap().unwrap();
+        let (p, old, new) = db.consistency_proof(m, leaves).await.unwrap().unwrap();
         con.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(new, root);
         assert_eq!(merkle::verify_consistency(m, leaves, &old, &root, &p), Ok(()));
     }
-    for (name, v) in [("inclusion", &mut inc), ("consistency (+ old root)", &mut con)] {
+    // A pack's batch proof: 50,000 entries spread over the log.
+    let step = usize::try_from((leaves / 50_000).max(1)).unwrap();
+    let indices: Vec<u64> = (0..leaves).step_by(step).take(50_000).collect();
+    let t = Instant::now();
+    let batch = db.batch_proof(&indices, leaves).await.unwrap().unwrap();
+    println!(
+        "  batch proof of {} entries: {} hashes in {:.2} s",
+        indices.len(),
+        batch.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let mine: Vec<Hash> = indices.iter().map(|&i| leaf(i)).collect();
+    assert_eq!(merkle::verify_batch(&indices, &mine, leaves, &batch), Ok(root));
+    for (name, v) in
+        [("one node (ceiling)", &mut ceiling), ("inclusion + root", &mut inc), ("consistency + both roots", &mut con)]
+    {
         v.sort_by(f64::total_cmp);
         println!("  {name:<26} p50 {:.3} ms  p99 {:.3} ms  max {:.3} ms", pct(v, 0.5), pct(v, 0.99), v[v.len() - 1]);
     }

@@ -228,7 +228,7 @@ fn whole_months(start: NaiveDate, last: NaiveDate) -> u32 {
 }
 
 /// The evidence pack of `reader`'s space for `scheme_name` over local dates `from..=to`, as
-/// of `now`.
+/// of `now`, as the pages show it: without the log's part (see [`pack_to_keep`]).
 ///
 /// # Errors
 /// [`Code::ValidationFailed`] (period, scheme); store errors.
@@ -240,7 +240,24 @@ pub async fn pack(
     to: &str,
     now: i64,
 ) -> ServiceResult<Pack> {
-    let mut p = pack_with(svc, reader, scheme_name, from, to, now, true, Source::Auto).await?;
+    pack_with(svc, reader, scheme_name, from, to, now, true, Source::Auto).await
+}
+
+/// [`pack`] as a file to keep (its JSON and ZIP): with the log's part, the checkpoint of the
+/// pack's ledger head (signed now if none of that size is), every cited entry, their
+/// inclusion proof and the consistency proofs from the district's checkpoints.
+///
+/// # Errors
+/// As [`pack`].
+pub async fn pack_to_keep(
+    svc: &Services,
+    reader: &SpaceReader,
+    scheme_name: &str,
+    from: &str,
+    to: &str,
+    now: i64,
+) -> ServiceResult<Pack> {
+    let mut p = pack(svc, reader, scheme_name, from, to, now).await?;
     let cited: Vec<i64> = p.criteria.iter().flat_map(|c| c.rows.iter().filter_map(|r| r.ledger_seq)).collect();
     p.log = Some(super::log::pack_log(svc, &cited, p.ledger_head.count, now).await?);
     Ok(p)
@@ -702,7 +719,7 @@ pub async fn pack_of_space(
     now: i64,
 ) -> ServiceResult<Pack> {
     let space = super::catalog::find_space(svc, slug).await?;
-    pack(svc, &SpaceReader::for_verification(space), scheme_name, from, to, now).await
+    pack_to_keep(svc, &SpaceReader::for_verification(space), scheme_name, from, to, now).await
 }
 
 /// One space in the district overview: its pack's outcomes, without the rows.

@@ -256,10 +256,7 @@ pub async fn inclusion(svc: &Services, entry: i64, size: Option<u64>, now: i64) 
     let leaf_index = u64::try_from(entry - 1).ok().filter(|&i| i < size).ok_or_else(|| {
         ServiceError::invalid_field("entry", "out_of_range", &format!("entry must be between 1 and the size ({size})"))
     })?;
-    let (Some(root), Some(proof)) = (svc.db.tree_root(size).await?, svc.db.inclusion_proof(leaf_index, size).await?)
-    else {
-        return Err(beyond("size", size));
-    };
+    let (proof, root) = svc.db.inclusion_proof(leaf_index, size).await?.ok_or_else(|| beyond("size", size))?;
     let e = svc.db.ledger_entries_at(&[entry]).await?.pop().ok_or_else(|| beyond("entry", leaf_index + 1))?;
     Ok(InclusionProof { entry, leaf_index, size, leaf_hash: hex(&e.leaf()), root: hex(&root), proof: hexes(&proof) })
 }
@@ -286,11 +283,7 @@ pub async fn consistency(svc: &Services, from: u64, to: Option<u64>, now: i64) -
     if from == 0 || from > to {
         return Err(ServiceError::invalid_field("from", "out_of_range", "from must be between 1 and to"));
     }
-    let (Some(from_root), Some(to_root), Some(proof)) =
-        (svc.db.tree_root(from).await?, svc.db.tree_root(to).await?, svc.db.consistency_proof(from, to).await?)
-    else {
-        return Err(beyond("to", to));
-    };
+    let (proof, from_root, to_root) = svc.db.consistency_proof(from, to).await?.ok_or_else(|| beyond("to", to))?;
     Ok(ConsistencyProof { from, to, from_root: hex(&from_root), to_root: hex(&to_root), proof: hexes(&proof) })
 }
 

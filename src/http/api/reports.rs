@@ -261,7 +261,13 @@ async fn evidence(
         .into());
     }
     let lang = lang_of(p.lang.as_deref())?;
-    let pack = packs::pack(&state.svc, &reader, &p.scheme, &p.from, &p.to, state.clock.now_ms()).await?;
+    // The files to keep carry the log's part; the printable page does not need it.
+    let now = state.clock.now_ms();
+    let pack = if format == "html" {
+        packs::pack(&state.svc, &reader, &p.scheme, &p.from, &p.to, now).await?
+    } else {
+        packs::pack_to_keep(&state.svc, &reader, &p.scheme, &p.from, &p.to, now).await?
+    };
     if format == "zip" {
         let name = format!("evidence-{}-{}-{}-{}.zip", pack.space.slug, pack.scheme.id, pack.from, pack.to);
         return Ok(file("application/zip", &name, packs::pack_zip(&pack)?));
