@@ -568,6 +568,11 @@ pub fn verify_offline(pack: &serde_json::Value, district: &DistrictCopies) -> Of
             r.notes.push(format!("the district's checkpoint {file} is of another log ({})", c.origin));
             continue;
         }
+        if c.size == 0 {
+            // The empty tree is a prefix of every tree.
+            r.held.push(format!("the district's checkpoint {file} is of the empty log"));
+            continue;
+        }
         if c.size > signed.size {
             r.notes.push(format!(
                 "the district's checkpoint {file} ({} entries) is newer than the pack ({}): check it online with \
