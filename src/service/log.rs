@@ -253,9 +253,14 @@ pub async fn inclusion(svc: &Services, entry: i64, size: Option<u64>, now: i64) 
         Some(s) => s,
         None => latest(svc, now).await?.size,
     };
-    let leaf_index = u64::try_from(entry - 1).ok().filter(|&i| i < size).ok_or_else(|| {
-        ServiceError::invalid_field("entry", "out_of_range", &format!("entry must be between 1 and the size ({size})"))
-    })?;
+    let leaf_index =
+        entry.checked_sub(1).and_then(|i| u64::try_from(i).ok()).filter(|&i| i < size).ok_or_else(|| {
+            ServiceError::invalid_field(
+                "entry",
+                "out_of_range",
+                &format!("entry must be between 1 and the size ({size})"),
+            )
+        })?;
     let (proof, root) = svc.db.inclusion_proof(leaf_index, size).await?.ok_or_else(|| beyond("size", size))?;
     let e = svc.db.ledger_entries_at(&[entry]).await?.pop().ok_or_else(|| beyond("entry", leaf_index + 1))?;
     Ok(InclusionProof { entry, leaf_index, size, leaf_hash: hex(&e.leaf()), root: hex(&root), proof: hexes(&proof) })
@@ -360,7 +365,7 @@ pub async fn pack_log(svc: &Services, cited: &[i64], head: i64, now: i64) -> Ser
     seqs.sort_unstable();
     seqs.dedup();
     let entries = svc.db.ledger_entries_at(&seqs).await?;
-    let indices: Vec<u64> = entries.iter().filter_map(|e| u64::try_from(e.seq - 1).ok()).collect();
+    let indices: Vec<u64> = entries.iter().filter_map(|e| u64::try_from(e.seq.checked_sub(1)?).ok()).collect();
     let inclusion = if indices.is_empty() {
         Vec::new()
     } else {
@@ -543,7 +548,11 @@ pub fn verify_offline(pack: &serde_json::Value, district: &DistrictCopies) -> Of
     }
     // Together they lead to the signed root.
     if !log.entries.is_empty() {
-        let indices: Vec<u64> = log.entries.iter().map(|e| u64::try_from(e.seq - 1).unwrap_or(u64::MAX)).collect();
+        let indices: Vec<u64> = log
+            .entries
+            .iter()
+            .map(|e| e.seq.checked_sub(1).and_then(|i| u64::try_from(i).ok()).unwrap_or(u64::MAX))
+            .collect();
         let leaves: Vec<Hash> = log.entries.iter().map(|e| Entry::from(e).leaf()).collect();
         match unhexes(&log.inclusion).map(|p| merkle::verify_batch(&indices, &leaves, signed.size, &p)) {
             None => r.problems.push("the pack's inclusion proof is not hex hashes".into()),

@@ -103,6 +103,7 @@ async fn every_entry_is_proved_in_the_signed_checkpoint_and_every_earlier_tree_i
     // Questions the log cannot answer are refused with a reason.
     for (q, code) in [
         ("inclusion?entry=0", "out_of_range"),
+        ("inclusion?entry=-9223372036854775808", "out_of_range"),
         ("inclusion?entry=1&size=1000000000", "beyond_log"),
         ("consistency?from=5&to=3", "out_of_range"),
         ("consistency?from=1&to=18446744073709551615", "beyond_log"),
