@@ -55,16 +55,14 @@ impl From<CheckpointRow> for SignedCheckpoint {
     }
 }
 
-/// The log's head and proofs are read by whoever reads the ledger's head: reviewers,
-/// operators and admins (the keys are public).
+/// Who reads the ledger's head, the log's checkpoints and its proofs: reviewers, operators
+/// and admins (the keys are public).
 ///
 /// # Errors
 /// [`crate::service::Code::Forbidden`] for anyone else.
 pub fn may_read(who: &super::powers::Identity) -> ServiceResult<()> {
     if who.reviewer().is_none() && who.admin().is_none() && who.operated_spaces().next().is_none() {
-        return Err(ServiceError::forbidden(
-            "the log's checkpoints and proofs need the reviewer, operator or admin role",
-        ));
+        return Err(ServiceError::forbidden("this needs the reviewer, operator or admin role"));
     }
     Ok(())
 }

@@ -220,27 +220,23 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn ledger_entries(&self) -> StoreResult<Vec<Entry>> {
-        type Row = (i64, String, String, String, String, String, i64);
-        let rows: Vec<Row> = on_read!(self, |p| {
+        let rows: Vec<EntryRow> = on_read!(self, |p| {
             sqlx::query_as(
                 "SELECT seq, kind, subject_id, payload, prev_hash, hash, recorded_at FROM ledger ORDER BY seq",
             )
             .fetch_all(p)
             .await?
         });
-        Ok(rows
-            .into_iter()
-            .map(|(seq, kind, subject, payload, prev_hash, hash, recorded_at)| Entry {
-                seq,
-                kind,
-                subject,
-                payload,
-                prev_hash,
-                hash,
-                recorded_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(entry_of).collect())
     }
+}
+
+/// A ledger row as `SELECT seq, kind, subject_id, payload, prev_hash, hash, recorded_at` reads it.
+pub(crate) type EntryRow = (i64, String, String, String, String, String, i64);
+
+/// The entry of a ledger row.
+pub(crate) fn entry_of((seq, kind, subject, payload, prev_hash, hash, recorded_at): EntryRow) -> Entry {
+    Entry { seq, kind, subject, payload, prev_hash, hash, recorded_at }
 }
 
 impl Db {

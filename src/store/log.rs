@@ -197,7 +197,6 @@ impl Db {
     /// # Errors
     /// Database errors.
     pub async fn ledger_entries_at(&self, seqs: &[i64]) -> StoreResult<Vec<Entry>> {
-        type Row = (i64, String, String, String, String, String, i64);
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
@@ -205,22 +204,14 @@ impl Db {
                 "SELECT seq, kind, subject_id, payload, prev_hash, hash, recorded_at FROM ledger WHERE seq IN ({})",
                 marks.join(", ")
             );
-            let rows: Vec<Row> = on_read!(self, |p| {
+            let rows: Vec<super::ledger::EntryRow> = on_read!(self, |p| {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
                 for s in chunk {
                     q = q.bind(*s);
                 }
                 q.fetch_all(p).await?
             });
-            out.extend(rows.into_iter().map(|(seq, kind, subject, payload, prev_hash, hash, recorded_at)| Entry {
-                seq,
-                kind,
-                subject,
-                payload,
-                prev_hash,
-                hash,
-                recorded_at,
-            }));
+            out.extend(rows.into_iter().map(super::ledger::entry_of));
         }
         out.sort_by_key(|e| e.seq);
         Ok(out)

@@ -67,6 +67,13 @@ async fn pack(app: &TestApp, op: &str) -> Value {
     r.body
 }
 
+/// The log grows by one entry: the operator adds a part to the hub's area plan.
+async fn grow(app: &TestApp, op: &str) {
+    let part = json!({"name": "Lab", "area_m2": 50.0, "use_class": "maker_work"});
+    let r = app.post("/api/v1/spaces/hub/area-plan", Some(op), part).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
+
 fn problems(r: &OfflineReport) -> String {
     r.problems.join("\n")
 }
@@ -125,14 +132,7 @@ async fn a_ledger_from_before_the_tree_gets_its_tree_and_a_damaged_tree_is_named
     assert_eq!(app.db.tree_root(count).await.unwrap(), Some(root));
     // Entries that an older node appended without the tree are caught up by the next append.
     sqlx_exec(&app, "DELETE FROM ledger_tree").await;
-    let r = app
-        .post(
-            "/api/v1/spaces/hub/area-plan",
-            Some(&op),
-            json!({"name": "Lab", "area_m2": 50.0, "use_class": "maker_work"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    grow(&app, &op).await;
     assert_eq!(app.db.tree_size().await.unwrap(), count + 1);
     let entries = app.db.ledger_entries().await.unwrap();
     let leaves: Vec<Hash> = entries.iter().map(labinn::domain::ledger::Entry::leaf).collect();
@@ -165,14 +165,7 @@ async fn a_pack_checked_offline_holds_and_every_rewrite_is_named() {
     let not_rev = app.post("/api/v1/spaces/hub/recorded-heads", Some(&op), json!({})).await;
     assert_eq!(not_rev.status, 403);
     // The log grows after the district's copy.
-    let r = app
-        .post(
-            "/api/v1/spaces/hub/area-plan",
-            Some(&op),
-            json!({"name": "Lab", "area_m2": 50.0, "use_class": "maker_work"}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    grow(&app, &op).await;
     let (_, district) = copies(&app, &rev).await;
     assert_eq!((district.keys.len(), district.checkpoints.len()), (1, 1));
 
@@ -294,14 +287,7 @@ async fn a_rotated_key_signs_from_then_on_and_old_checkpoints_stay_verifiable() 
     assert_eq!(checkpoint::open(&first.note, &old_keys).unwrap().signed_by, [old_keys[0].label()]);
     assert_eq!(checkpoint::open(&first.note, &keys).unwrap().signed_by.len(), 2);
     // A pack signed by the new key only: copies from before the rotation say so.
-    let r = app
-        .post(
-            "/api/v1/spaces/hub/area-plan",
-            Some(&op),
-            json!({"name": "Lab", "area_m2": 50.0, "use_class": "maker_work"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
+    grow(&app, &op).await;
     let p = pack(&app, &op).await;
     assert!(problems(&verify_offline(&p, &before)).contains("rotated its key"));
     // The reviewer records a head again and exports: both keys, and both checkpoints verify.
@@ -362,14 +348,7 @@ async fn the_cli_checks_a_pack_with_no_database_and_the_job_signs_when_the_log_g
     let svc = &app.state.svc;
     let client = reqwest::Client::new();
     let now = app.clock.now_ms();
-    let r = app
-        .post(
-            "/api/v1/spaces/hub/area-plan",
-            Some(&op),
-            json!({"name": "Lab", "area_m2": 50.0, "use_class": "maker_work"}),
-        )
-        .await;
-    assert_eq!(r.status, 201);
+    grow(&app, &op).await;
     assert_eq!(labinn::jobs::run_once(svc, &client, now + 60_000).await.checkpoints, 0, "the last is a minute old");
     assert_eq!(labinn::jobs::run_once(svc, &client, now + 3_600_000).await.checkpoints, 1);
     assert_eq!(labinn::jobs::run_once(svc, &client, now + 7_300_000).await.checkpoints, 0, "the log did not grow");

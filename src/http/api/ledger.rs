@@ -76,7 +76,6 @@ async fn checkpoint(State(state): State<AppState>, user: AuthUser) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/ledger/keys", tag = "ledger",
     responses((status = 200, description = "[{id, vkey, created_at, retired_at}]")))]
 async fn keys(State(state): State<AppState>) -> ApiResult<Json<Vec<LogKey>>> {
-    log::signer(&state.svc, state.clock.now_ms()).await?;
     Ok(Json(log::keys(&state.svc).await?))
 }
 
@@ -84,7 +83,6 @@ async fn keys(State(state): State<AppState>) -> ApiResult<Json<Vec<LogKey>>> {
 #[utoipa::path(get, path = "/.well-known/labinn-log-keys", tag = "ledger",
     responses((status = 200, description = "text/plain: one verifier key a line", content_type = "text/plain")))]
 async fn well_known_keys(State(state): State<AppState>) -> ApiResult<Response> {
-    log::signer(&state.svc, state.clock.now_ms()).await?;
     let mut text = String::new();
     for k in log::keys(&state.svc).await? {
         text.push_str(&k.vkey);
