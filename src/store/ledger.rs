@@ -16,55 +16,115 @@ use serde_json::Value;
 /// Appends `entries` (kind, subject, payload) to the ledger inside transaction `$tx`.
 /// `$lock` is [`Db::ledger_lock`]. Evaluates to the last sequence number written. Rows go in
 /// as multi-row INSERTs (200 a statement): the no-show job appends hundreds at once.
+///
+/// The Merkle log's nodes (each new leaf and the subtrees it completes) are written in the
+/// same transaction, from the right edge of the tree before the batch: this node's copy of it
+/// when the head it read is the one that copy was made at ([`TreeEdge`]), else read from the
+/// database. On PostgreSQL a small batch writes its rows and its nodes in one statement.
 #[macro_export]
 macro_rules! ledger_append {
     ($tx:ident, $lock:expr, $now:expr, $entries:expr) => {{
-        let lock: Option<&'static str> = $lock;
-        if let Some(l) = lock {
+        let lock: $crate::store::ledger::LedgerLock<'_> = $lock;
+        if let Some(l) = lock.sql {
             sqlx::query(l).execute(&mut *$tx).await?;
         }
         let head: Option<(i64, String)> =
             sqlx::query_as("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1").fetch_optional(&mut *$tx).await?;
         let (mut seq, mut prev) = head.unwrap_or((0, $crate::domain::ledger::GENESIS.to_owned()));
+        let before = seq;
+        let mut frontier = match lock.edge.get(before, &prev) {
+            Some(f) => f,
+            None => $crate::ledger_tree_frontier!($tx, before),
+        };
         let mut rows: Vec<(i64, String, String, String, String, String)> = Vec::new();
+        let mut nodes = Vec::new();
         for (kind, subject, payload) in $entries {
             let kind: &str = $crate::domain::ledger::EntryKind::as_str(kind);
             let subject: &str = subject;
             seq += 1;
             let payload = $crate::domain::ledger::canonical_json(&payload);
             let hash = $crate::domain::ledger::entry_hash(&prev, seq, kind, subject, $now, &payload);
+            let data = $crate::domain::ledger::leaf_data(seq, kind, subject, $now, &payload, &prev, &hash);
+            nodes.extend(frontier.push($crate::domain::merkle::leaf_hash(data.as_bytes())));
             rows.push((seq, kind.to_owned(), subject.to_owned(), payload, prev, hash.clone()));
             prev = hash;
         }
-        for chunk in rows.chunks(200) {
-            let values: Vec<String> = (0..chunk.len())
+        let values = |n: usize, width: usize, from: usize| -> String {
+            (0..n)
                 .map(|i| {
-                    let b = i * 7;
-                    format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+                    let marks: Vec<String> = (1..=width).map(|k| format!("${}", from + i * width + k)).collect();
+                    format!("({})", marks.join(", "))
                 })
-                .collect();
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        const INSERT_LEDGER: &str =
+            "INSERT INTO ledger (seq, kind, subject_id, payload, prev_hash, hash, recorded_at) VALUES ";
+        const INSERT_TREE: &str = "INSERT INTO ledger_tree (level, idx, hash) VALUES ";
+        if lock.one_statement && rows.len() <= 50 {
+            // One round trip: the tree's rows in a data-modifying CTE beside the ledger's.
             let sql = format!(
-                "INSERT INTO ledger (seq, kind, subject_id, payload, prev_hash, hash, recorded_at) VALUES {}",
-                values.join(", ")
+                "WITH t AS ({INSERT_TREE}{}) {INSERT_LEDGER}{}",
+                values(nodes.len(), 3, 0),
+                values(rows.len(), 7, nodes.len() * 3)
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (seq, kind, subject, payload, prev, hash) in chunk {
+            for ((level, idx), hash) in &nodes {
+                q = q.bind(i16::from(*level)).bind(i64::try_from(*idx).unwrap_or(i64::MAX)).bind(hash.to_vec());
+            }
+            for (seq, kind, subject, payload, prev, hash) in &rows {
                 q = q.bind(*seq).bind(kind).bind(subject).bind(payload).bind(prev).bind(hash).bind($now);
             }
             q.execute(&mut *$tx).await?;
+        } else {
+            for chunk in rows.chunks(200) {
+                let sql = format!("{INSERT_LEDGER}{}", values(chunk.len(), 7, 0));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (seq, kind, subject, payload, prev, hash) in chunk {
+                    q = q.bind(*seq).bind(kind).bind(subject).bind(payload).bind(prev).bind(hash).bind($now);
+                }
+                q.execute(&mut *$tx).await?;
+            }
+            $crate::ledger_tree_write!($tx, nodes);
         }
-        // The Merkle log: each new entry's leaf and the subtrees it completes, in the same
-        // transaction, from the right edge of the tree before the batch.
-        let before: i64 = rows.first().map_or(seq, |r| r.0 - 1);
-        let mut frontier = $crate::ledger_tree_frontier!($tx, before);
-        let mut nodes = Vec::with_capacity(rows.len() * 2);
-        for (seq, kind, subject, payload, prev, hash) in &rows {
-            let data = $crate::domain::ledger::leaf_data(*seq, kind, subject, $now, payload, prev, hash);
-            nodes.extend(frontier.push($crate::domain::merkle::leaf_hash(data.as_bytes())));
-        }
-        $crate::ledger_tree_write!($tx, nodes);
+        // Kept for the next append; a rollback leaves a head that this copy does not match.
+        lock.edge.put(seq, &prev, frontier);
         seq
     }};
+}
+
+/// This node's copy of the Merkle tree's right edge, with the ledger head (sequence number,
+/// hash) it was made at. The head's hash commits to every entry before it, so an equal head
+/// means an equal tree: the copy spares each append a read of the edge. Another node's
+/// append, or a rolled-back one, leaves a head that the copy does not match, and the edge is
+/// read from the database again.
+#[derive(Debug, Default)]
+pub struct TreeEdge(std::sync::Mutex<Option<(i64, String, crate::domain::merkle::Frontier)>>);
+
+impl TreeEdge {
+    /// The edge at head (`seq`, `hash`), when this copy is of that head.
+    pub fn get(&self, seq: i64, hash: &str) -> Option<crate::domain::merkle::Frontier> {
+        let kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.as_ref().filter(|(s, h, _)| *s == seq && h == hash).map(|(_, _, f)| f.clone())
+    }
+
+    pub fn put(&self, seq: i64, hash: &str, frontier: crate::domain::merkle::Frontier) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((seq, hash.to_owned(), frontier));
+    }
+
+    pub fn forget(&self) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
+/// What an appending transaction needs: the statement that serialises appends (see the
+/// module documentation), this node's [`TreeEdge`], and whether rows and nodes may go in one
+/// statement (PostgreSQL's data-modifying CTEs; SQLite has none).
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerLock<'a> {
+    pub sql: Option<&'static str>,
+    pub edge: &'a TreeEdge,
+    pub one_statement: bool,
 }
 
 /// Writes stored-tree nodes (`(level, idx), hash`) inside `$tx`, 300 a statement.
@@ -199,9 +259,17 @@ impl Db {
         Ok(out)
     }
 
-    /// The statement that serialises ledger appends (see the module documentation).
-    pub fn ledger_lock(&self) -> Option<&'static str> {
-        self.dialect().ledger_lock()
+    /// What an appending transaction takes: see [`LedgerLock`].
+    pub fn ledger_lock(&self) -> LedgerLock<'_> {
+        let (Db::Sqlite { edge, .. } | Db::Postgres { edge, .. }) = self;
+        LedgerLock { sql: self.dialect().ledger_lock(), edge, one_statement: matches!(self, Db::Postgres { .. }) }
+    }
+
+    /// Forgets this node's copy of the tree's edge (after the tree was rebuilt, or changed
+    /// behind this node's back, as the tests of a damaged tree do).
+    #[doc(hidden)]
+    pub fn forget_tree_edge(&self) {
+        self.ledger_lock().edge.forget();
     }
 
     /// (count, head hash) of the ledger.

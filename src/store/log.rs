@@ -60,7 +60,7 @@ impl Db {
         loop {
             let lock = self.ledger_lock();
             let step: u64 = crate::in_write_tx!(self, |tx| {
-                if let Some(l) = lock {
+                if let Some(l) = lock.sql {
                     sqlx::query(l).execute(&mut *tx).await?;
                 }
                 let count: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM ledger").fetch_one(&mut *tx).await?;

@@ -80,6 +80,8 @@ pub enum Db {
         read: SqlitePool,
         writer: group_commit::GroupWriter,
         direct: std::sync::Arc<direct_read::DirectReader>,
+        /// This node's copy of the Merkle tree's right edge ([`ledger::TreeEdge`]).
+        edge: std::sync::Arc<ledger::TreeEdge>,
     },
     Postgres {
         /// Everything but the hot statements (lists with optional filters keep custom plans).
@@ -100,6 +102,8 @@ pub enum Db {
         login_cache: std::sync::Arc<login_cache::LoginCache>,
         /// One connection of its own, listening for those notifications.
         listener: PgPool,
+        /// This node's copy of the Merkle tree's right edge ([`ledger::TreeEdge`]).
+        edge: std::sync::Arc<ledger::TreeEdge>,
     },
 }
 
@@ -281,7 +285,7 @@ impl Db {
                     source: sqlx::Error::Configuration(Box::new(e)),
                 })?;
                 let direct = std::sync::Arc::new(direct_read::DirectReader::new(path, BUSY_TIMEOUT));
-                Ok(Db::Sqlite { write, read, writer, direct })
+                Ok(Db::Sqlite { write, read, writer, direct, edge: std::sync::Arc::default() })
             }
             DatabaseTarget::Postgres(url) => {
                 let redacted = config.database.redacted();
@@ -317,7 +321,16 @@ impl Db {
                 let sessions = accounts::LoginReader::start(hot.clone());
                 let facts = bookings::FactsReader::start(&hot);
                 let login_cache = std::sync::Arc::new(login_cache::LoginCache::default());
-                Ok(Db::Postgres { pool, batcher, sessions, facts, hot, login_cache, listener })
+                Ok(Db::Postgres {
+                    pool,
+                    batcher,
+                    sessions,
+                    facts,
+                    hot,
+                    login_cache,
+                    listener,
+                    edge: std::sync::Arc::default(),
+                })
             }
         }
     }

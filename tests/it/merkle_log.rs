@@ -130,8 +130,10 @@ async fn a_ledger_from_before_the_tree_gets_its_tree_and_a_damaged_tree_is_named
     sqlx_exec(&app, "DELETE FROM ledger_tree").await;
     assert_eq!(app.db.extend_tree().await.unwrap(), count);
     assert_eq!(app.db.tree_root(count).await.unwrap(), Some(root));
-    // Entries that an older node appended without the tree are caught up by the next append.
+    // Entries that an older node appended without the tree are caught up by the next append
+    // (of a node that has no copy of the edge: the older node's append moved the head).
     sqlx_exec(&app, "DELETE FROM ledger_tree").await;
+    app.db.forget_tree_edge();
     grow(&app, &op).await;
     assert_eq!(app.db.tree_size().await.unwrap(), count + 1);
     let entries = app.db.ledger_entries().await.unwrap();
@@ -153,6 +155,29 @@ async fn a_ledger_from_before_the_tree_gets_its_tree_and_a_damaged_tree_is_named
     }
     let verdict = labinn::service::checkin::verify_ledger(&app.db).await.unwrap();
     assert!(verdict.unwrap_err().contains("stored tree of"), "the tree no longer matches the entries");
+}
+
+#[tokio::test]
+async fn two_nodes_appending_in_turn_keep_one_tree() {
+    let (app, op, _) = hub().await;
+    // Each node keeps its own copy of the tree's edge; the other's appends move the head
+    // under it, so each reads the edge again before it appends.
+    let other = crate::helpers::spawn_with_clock(
+        crate::helpers::FreshDb::existing(&app.fresh.url),
+        |s| s,
+        labinn::clock::Clock::fixed(app.clock.now_ms()),
+    )
+    .await;
+    for _ in 0..3 {
+        grow(&app, &op).await;
+        grow(&other, &op).await;
+        grow(&other, &op).await;
+    }
+    let entries = app.db.ledger_entries().await.unwrap();
+    let leaves: Vec<Hash> = entries.iter().map(labinn::domain::ledger::Entry::leaf).collect();
+    assert_eq!(app.db.tree_size().await.unwrap(), leaves.len() as u64);
+    assert_eq!(other.db.tree_root(leaves.len() as u64).await.unwrap(), Some(merkle::root(&leaves)));
+    assert!(labinn::service::checkin::verify_ledger(&app.db).await.unwrap().is_ok());
 }
 
 #[tokio::test]
