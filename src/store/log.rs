@@ -105,7 +105,10 @@ impl Db {
             Db::Sqlite { read, .. } => Ok(crate::ledger_tree_read!(read, keys)),
             // PostgreSQL plans a long OR slowly (165 s for a pack's 378,000 keys): the keys go
             // as two arrays, joined on the primary key, 50,000 a statement.
-            Db::Postgres { pool, .. } => {
+            // A proof's few dozen keys go to the generic-plan connections: the statement's
+            // text never changes, and planning it again was part of each proof's time.
+            Db::Postgres { pool, hot, .. } => {
+                let pool = if keys.len() <= 1_000 { hot } else { pool };
                 let mut out = HashMap::with_capacity(keys.len());
                 for chunk in keys.chunks(50_000) {
                     let levels: Vec<i16> = chunk.iter().map(|(l, _)| i16::from(*l)).collect();
