@@ -15,7 +15,8 @@ use serde_json::Value;
 
 /// Appends `entries` (kind, subject, payload) to the ledger inside transaction `$tx`.
 /// `$lock` is [`Db::ledger_lock`]. Evaluates to the last sequence number written. Rows go in
-/// as multi-row INSERTs (200 a statement): the no-show job appends hundreds at once.
+/// as multi-row INSERTs ([`LedgerLock::rows_per_statement`]): the no-show job appends
+/// hundreds at once.
 ///
 /// The Merkle log's nodes (each new leaf and the subtrees it completes) are written in the
 /// same transaction, from the right edge of the tree before the batch: this node's copy of it
@@ -77,7 +78,7 @@ macro_rules! ledger_append {
             }
             q.execute(&mut *$tx).await?;
         } else {
-            for chunk in rows.chunks(200) {
+            for chunk in rows.chunks(lock.rows_per_statement) {
                 let sql = format!("{INSERT_LEDGER}{}", values(chunk.len(), 7, 0));
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (seq, kind, subject, payload, prev, hash) in chunk {
@@ -85,7 +86,7 @@ macro_rules! ledger_append {
                 }
                 q.execute(&mut *$tx).await?;
             }
-            $crate::ledger_tree_write!($tx, nodes);
+            $crate::ledger_tree_write!($tx, nodes, 2 * lock.rows_per_statement);
         }
         // Kept for the next append; a rollback leaves a head that this copy does not match.
         lock.edge.put(seq, &prev, frontier);
@@ -125,15 +126,21 @@ pub struct LedgerLock<'a> {
     pub sql: Option<&'static str>,
     pub edge: &'a TreeEdge,
     pub one_statement: bool,
+    /// Ledger rows a multi-row INSERT (twice as many tree nodes): 200 on PostgreSQL, where a
+    /// statement is a round trip; 50 on SQLite, where sqlx asks each parameter's name and
+    /// SQLite finds it by a scan of the statement's list of names, so that binding costs the
+    /// parameters squared (`sqlite3_bind_parameter_name` was 5 % of the no-show job's profile
+    /// at 200 rows).
+    pub rows_per_statement: usize,
 }
 
-/// Writes stored-tree nodes (`(level, idx), hash`) inside `$tx`, 300 a statement.
+/// Writes stored-tree nodes (`(level, idx), hash`) inside `$tx`, `$per` a statement.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! ledger_tree_write {
-    ($tx:ident, $nodes:expr) => {{
+    ($tx:ident, $nodes:expr, $per:expr) => {{
         let nodes: Vec<($crate::domain::merkle::NodeKey, $crate::domain::merkle::Hash)> = $nodes;
-        for chunk in nodes.chunks(300) {
+        for chunk in nodes.chunks($per) {
             let values: Vec<String> =
                 (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
             let sql = format!("INSERT INTO ledger_tree (level, idx, hash) VALUES {}", values.join(", "));
@@ -220,7 +227,7 @@ macro_rules! ledger_tree_frontier {
                         let data = $crate::domain::ledger::leaf_data(*seq, kind, subject, *at, payload, prev, hash);
                         nodes.extend(f.push($crate::domain::merkle::leaf_hash(data.as_bytes())));
                     }
-                    $crate::ledger_tree_write!($tx, nodes);
+                    $crate::ledger_tree_write!($tx, nodes, 100);
                 }
                 f
             }
@@ -262,7 +269,13 @@ impl Db {
     /// What an appending transaction takes: see [`LedgerLock`].
     pub fn ledger_lock(&self) -> LedgerLock<'_> {
         let (Db::Sqlite { edge, .. } | Db::Postgres { edge, .. }) = self;
-        LedgerLock { sql: self.dialect().ledger_lock(), edge, one_statement: matches!(self, Db::Postgres { .. }) }
+        let pg = matches!(self, Db::Postgres { .. });
+        LedgerLock {
+            sql: self.dialect().ledger_lock(),
+            edge,
+            one_statement: pg,
+            rows_per_statement: if pg { 200 } else { 50 },
+        }
     }
 
     /// Forgets this node's copy of the tree's edge (after the tree was rebuilt, or changed

@@ -90,7 +90,7 @@ impl Db {
     #[doc(hidden)]
     pub async fn bench_write_tree(&self, nodes: &[(NodeKey, Hash)]) -> StoreResult<()> {
         crate::in_write_tx!(self, |tx| {
-            crate::ledger_tree_write!(tx, nodes.to_vec());
+            crate::ledger_tree_write!(tx, nodes.to_vec(), 300);
         });
         Ok(())
     }
