@@ -3,7 +3,7 @@
 //! UUIDs take 16 bytes, any other id its UTF-8 with its length. Decoding gives back exactly
 //! what was encoded (a property test), and refuses anything else.
 
-use super::DayPart;
+use super::{DayPart, MakerKey};
 use crate::domain::ids::{AccountId, UnitId};
 
 /// The first byte of every encoded part: the layout's version.
@@ -83,7 +83,18 @@ pub fn encode(part: &DayPart) -> Vec<u8> {
     }
     put_u(&mut out, part.makers.len() as u64);
     for m in &part.makers {
-        put_id(&mut out, m.as_str());
+        match m {
+            // The bytes `put_id` writes for the id's text: a stored part decodes either way.
+            MakerKey::Uuid(u) => {
+                out.push(1);
+                out.extend_from_slice(&u.to_be_bytes());
+            }
+            MakerKey::Text(t) => {
+                out.push(0);
+                put_u(&mut out, t.len() as u64);
+                out.extend_from_slice(t.as_bytes());
+            }
+        }
     }
     put_u(&mut out, part.organisations.len() as u64);
     for o in &part.organisations {
@@ -150,6 +161,22 @@ impl Reader<'_> {
         }
     }
 
+    /// An id as [`MakerKey`]: no string for a UUID.
+    fn maker(&mut self) -> Result<MakerKey, CodecError> {
+        match self.byte()? {
+            1 => {
+                let bytes: [u8; 16] = self.take(16)?.try_into().map_err(|_| CodecError("a bad uuid"))?;
+                Ok(MakerKey::Uuid(u128::from_be_bytes(bytes)))
+            }
+            0 => {
+                let n = self.len()?;
+                let text = std::str::from_utf8(self.take(n)?).map_err(|_| CodecError("an id is not UTF-8"))?;
+                Ok(MakerKey::Text(text.into()))
+            }
+            _ => Err(CodecError("an unknown id tag")),
+        }
+    }
+
     fn take(&mut self, n: usize) -> Result<&[u8], CodecError> {
         if self.0.len() < n {
             return Err(CodecError("it ends early"));
@@ -199,7 +226,7 @@ pub fn decode(bytes: &[u8]) -> Result<DayPart, CodecError> {
     let n = r.len()?;
     p.cancel_leads_ms = (0..n).map(|_| r.int()).collect::<Result<_, _>>()?;
     let n = r.len()?;
-    p.makers = (0..n).map(|_| r.id().map(AccountId::new)).collect::<Result<_, _>>()?;
+    p.makers = (0..n).map(|_| r.maker()).collect::<Result<_, _>>()?;
     let n = r.len()?;
     p.organisations = (0..n).map(|_| r.id()).collect::<Result<_, _>>()?;
     let n = r.len()?;
@@ -247,7 +274,7 @@ mod tests {
                 peak_concurrent: counts[7], seat_days_open: counts[8], seat_days_used: counts[9],
                 room_nights_available: counts[10], stays: counts[11],
                 cancel_leads_ms: leads,
-                makers: makers.into_iter().map(AccountId::new).collect(),
+                makers: makers.into_iter().map(|m| MakerKey::of(&AccountId::new(m))).collect(),
                 organisations: orgs,
                 occupied_nights: nights.into_iter().map(|(u, a)| (UnitId::new(u), AccountId::new(a))).collect(),
                 hour_ms: hours,
@@ -262,10 +289,26 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// A maker is written as the bytes of its id's text were (parts stored before the
+        /// makers became keys decode to the same keys), and keys are equal when ids are.
+        #[test]
+        fn a_maker_key_is_written_as_its_id(a in arb_id(), b in arb_id()) {
+            let key = MakerKey::of(&AccountId::new(a.clone()));
+            let mut old = Vec::new();
+            put_id(&mut old, &a);
+            let p = DayPart { makers: vec![key.clone()], ..DayPart::default() };
+            let bytes = encode(&p);
+            let at = 1 + 20 + 1 + 1;
+            prop_assert_eq!(&bytes[at..at + old.len()], &old[..]);
+            prop_assert_eq!(key == MakerKey::of(&AccountId::new(b.clone())), a == b);
+        }
+    }
+
     #[test]
     fn a_day_of_uuid_makers_takes_seventeen_bytes_each() {
         let p = DayPart {
-            makers: (0..10u128).map(|n| AccountId::new(uuid::Uuid::from_u128(n).to_string())).collect(),
+            makers: (0..10u128).map(|n| MakerKey::of(&AccountId::new(uuid::Uuid::from_u128(n).to_string()))).collect(),
             ..DayPart::default()
         };
         assert_eq!(encode(&p).len(), 1 + 20 + 1 + 1 + 10 * 17 + 1 + 1 + 24);
