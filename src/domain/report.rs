@@ -419,8 +419,9 @@ pub enum MakerKey {
 
 impl MakerKey {
     pub fn of(id: &AccountId) -> Self {
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
         match uuid::Uuid::parse_str(id.as_str()) {
-            Ok(u) if u.hyphenated().to_string() == id.as_str() => MakerKey::Uuid(u.as_u128()),
+            Ok(u) if u.hyphenated().encode_lower(&mut buf) == id.as_str() => MakerKey::Uuid(u.as_u128()),
             _ => MakerKey::Text(id.as_str().into()),
         }
     }
