@@ -50,15 +50,7 @@ macro_rules! ledger_append {
             rows.push((seq, kind.to_owned(), subject.to_owned(), payload, prev, hash.clone()));
             prev = hash;
         }
-        let values = |n: usize, width: usize, from: usize| -> String {
-            (0..n)
-                .map(|i| {
-                    let marks: Vec<String> = (1..=width).map(|k| format!("${}", from + i * width + k)).collect();
-                    format!("({})", marks.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let values = $crate::store::ledger::value_rows;
         const INSERT_LEDGER: &str =
             "INSERT INTO ledger (seq, kind, subject_id, payload, prev_hash, hash, recorded_at) VALUES ";
         const INSERT_TREE: &str = "INSERT INTO ledger_tree (level, idx, hash) VALUES ";
@@ -92,6 +84,25 @@ macro_rules! ledger_append {
         lock.edge.put(seq, &prev, frontier);
         seq
     }};
+}
+
+/// `n` rows of `width` placeholders for a multi-row `VALUES`, numbered from `$(from + 1)`:
+/// `value_rows(2, 3, 0)` is `($1, $2, $3), ($4, $5, $6)`.
+#[doc(hidden)]
+pub fn value_rows(n: usize, width: usize, from: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let marks: Vec<String> = (1..=width).map(|k| format!("${}", from + i * width + k)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[test]
+fn value_rows_number_their_placeholders_in_order() {
+    assert_eq!(value_rows(2, 3, 0), "($1, $2, $3), ($4, $5, $6)");
+    assert_eq!(value_rows(1, 2, 6), "($7, $8)");
 }
 
 /// This node's copy of the Merkle tree's right edge, with the ledger head (sequence number,
@@ -141,9 +152,10 @@ macro_rules! ledger_tree_write {
     ($tx:ident, $nodes:expr, $per:expr) => {{
         let nodes: Vec<($crate::domain::merkle::NodeKey, $crate::domain::merkle::Hash)> = $nodes;
         for chunk in nodes.chunks($per) {
-            let values: Vec<String> =
-                (0..chunk.len()).map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3)).collect();
-            let sql = format!("INSERT INTO ledger_tree (level, idx, hash) VALUES {}", values.join(", "));
+            let sql = format!(
+                "INSERT INTO ledger_tree (level, idx, hash) VALUES {}",
+                $crate::store::ledger::value_rows(chunk.len(), 3, 0)
+            );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for ((level, idx), hash) in chunk {
                 q = q.bind(i16::from(*level)).bind(i64::try_from(*idx).unwrap_or(i64::MAX)).bind(hash.to_vec());
